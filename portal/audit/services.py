@@ -1,0 +1,54 @@
+"""record_event: the one way state changes enter the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+
+
+def record_event(
+    action: str,
+    obj: Any = None,
+    *,
+    actor: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    company_id: int | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Add an audit row in the current unit of work; the caller commits."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    event = AuditEvent(
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        actor_label=actor_label or getattr(actor, "email", "") or "",
+        object_type=_object_type(obj),
+        object_id=str(getattr(obj, "id", "") or "") if obj is not None else "",
+        company_id=company_id if company_id is not None else _company_of(obj),
+        before=before,
+        after=after,
+        ip_address=(request.remote_addr or "") if has_request_context() else "",
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _object_type(obj: Any) -> str:
+    if obj is None:
+        return ""
+    return getattr(obj, "__tablename__", type(obj).__name__.lower())
+
+
+def _company_of(obj: Any) -> int | None:
+    if obj is None:
+        return None
+    if getattr(obj, "__tablename__", "") == "company":
+        return obj.id
+    return getattr(obj, "company_id", None)

@@ -1,0 +1,65 @@
+"""Permissions named resource:action, the role map, and the one `can` check."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from portal.auth.models import Role, User
+from portal.companies.models import Company
+
+
+class Permission(enum.StrEnum):
+    COMPANY_VIEW_OWN = "company:view_own"
+    COMPANY_MANAGE_MEMBERS = "company:manage_members"
+    COMPANY_REVIEW = "company:review"
+    COMPANY_LIST = "company:list"
+    STAFF_MANAGE = "staff:manage"
+    AUDIT_READ = "audit:read"
+    REFERENCE_READ = "reference:read"
+    REFERENCE_EDIT = "reference:edit"
+    DASHBOARD_CITY = "dashboard:city"
+
+
+_SPONSOR = {Permission.COMPANY_VIEW_OWN}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
+    Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
+    Role.STAFF: frozenset({
+        Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
+        Permission.DASHBOARD_CITY,
+    }),
+    Role.ADMIN: frozenset({
+        Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
+        Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
+        Permission.DASHBOARD_CITY,
+    }),
+    Role.AUDITOR: frozenset({
+        Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
+        Permission.DASHBOARD_CITY,
+    }),
+}
+
+
+def can(user: Any, permission: Permission, obj: Any = None) -> bool:
+    """True when the user's role grants the permission and, for company-owned objects,
+    the object belongs to the user's company (sponsors only ever see their own)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    role = Role(user.role)
+    if permission not in ROLE_PERMISSIONS[role]:
+        return False
+    if obj is not None and role.is_sponsor:
+        return _owning_company_id(obj) == user.company_id
+    return True
+
+
+def _owning_company_id(obj: Any) -> int | None:
+    if isinstance(obj, Company):
+        return obj.id
+    company_id = getattr(obj, "company_id", None)
+    return int(company_id) if company_id is not None else None
+
+
+def is_staff_side(user: User) -> bool:
+    return Role(user.role) in (Role.STAFF, Role.ADMIN, Role.AUDITOR)

@@ -1,0 +1,64 @@
+"""Flask commands: seed-reference, seed-demo, create-admin."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from portal.auth.exceptions import DuplicateEmail
+from portal.auth.models import Role
+from portal.auth.services import create_user, send_password_link
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
+from portal.extensions import db
+from portal.reference.seed import seed_reference
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_reference_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)
+
+
+@click.command("seed-reference")
+def seed_reference_command() -> None:
+    """Load kecamatan, kelurahan, categories and the rate schedule (only what is missing)."""
+    added = seed_reference()
+    db.session.commit()
+    for name, count in added.items():
+        click.echo(f"{name}: {count} added")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when accounts exist.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Add demo companies, logins and workers (refused in production)."""
+    if not current_app.config["DEMO_DATA_ALLOWED"]:
+        raise click.ClickException("demo data is refused in this configuration")
+    seed_reference()
+    try:
+        logins = seed_demo()
+    except DemoRefused as error:
+        if not if_empty:
+            raise click.ClickException(str(error)) from error
+        click.echo("Demo data already present.")
+        logins = DEMO_LOGINS
+    else:
+        db.session.commit()
+        click.echo("Demo data loaded.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.role:<34} {login.email}")
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", help="Full name of the admin.")
+def create_admin_command(email: str, name: str) -> None:
+    """Create an admin account and e-mail it a link to set its password."""
+    try:
+        user = create_user(email, name, Role.ADMIN)
+    except DuplicateEmail as error:
+        raise click.ClickException(f"an account with {email} exists already") from error
+    send_password_link(user, "emails/invitation.txt", inviter=None)
+    db.session.commit()
+    click.echo(f"Admin {user.email} created; the set-password link was e-mailed.")

@@ -1,0 +1,1 @@
+"""Sponsor companies and their verification by city staff."""

@@ -1,0 +1,1 @@
+"""Who funds which worker in which month."""

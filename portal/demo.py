@@ -1,0 +1,145 @@
+"""Demo data: companies, one login per role, and workers whose totals match Nov 2025 figures.
+
+6,717 workers funded by APBD and 500 by DBHCHT this month (programme figures, 6 Nov 2025),
+plus a waiting list; never loaded in production.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, insert, select
+
+from portal.auth.models import Role, User
+from portal.auth.services import create_user
+from portal.companies.services import CompanyDetails, register_company, verify_company
+from portal.coverage.models import Coverage, Funder
+from portal.extensions import db
+from portal.reference.models import Category, Kelurahan, RateSchedule
+from portal.workers.models import InactiveReason, Worker, WorkerStatus
+from portal.workers.nik import build_nik
+from portal.workers.pii import current_cipher, mask_nik
+
+DEMO_PASSWORD = "Lumpia-Gang-Lombok-2026"  # noqa: S105 - demo data only, refused in production
+APBD_WORKERS = 6_717
+DBHCHT_WORKERS = 500
+WAITING_WORKERS = 1_800
+REGISTERED_WORKERS = 250
+INACTIVE_WORKERS = 120
+DBHCHT_CATEGORIES = ("petani", "bhl", "serabutan", "kebersihan")
+
+_FIRST = ["Agus", "Budi", "Siti", "Dewi", "Slamet", "Sri", "Joko", "Wahyu", "Endang", "Tri",
+          "Rina", "Bambang", "Yuni", "Eko", "Sumarni", "Hadi", "Lestari", "Teguh", "Wati", "Dwi"]
+_LAST = ["Santoso", "Wibowo", "Rahayu", "Susanto", "Purnomo", "Lestari", "Hartono", "Setiawan",
+         "Kurniawan", "Handayani", "Prasetyo", "Saputra", "Wulandari", "Nugroho", "Utami"]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+
+
+DEMO_LOGINS = [
+    DemoLogin("admin", "admin@pijarsemar.test"),
+    DemoLogin("staff", "staf@pijarsemar.test"),
+    DemoLogin("staff (second approver)", "staf2@pijarsemar.test"),
+    DemoLogin("auditor", "auditor@pijarsemar.test"),
+    DemoLogin("sponsor owner (verified company)", "csr@sejahtera.test"),
+    DemoLogin("sponsor member", "anggota@sejahtera.test"),
+    DemoLogin("sponsor owner (pending company)", "owner@majubersama.test"),
+]
+
+
+class DemoRefused(RuntimeError):
+    """Demo data is not allowed in this configuration or the database is not empty."""
+
+
+def seed_demo(today: date | None = None) -> list[DemoLogin]:
+    """Add demo companies, users and workers to a database holding only reference data.
+
+    Raises DemoRefused.
+    """
+    if db.session.scalar(select(func.count(User.id))):
+        raise DemoRefused("the database already has accounts")
+    logins = _seed_accounts()
+    _seed_workers(today or date.today())
+    return logins
+
+
+def _seed_accounts() -> list[DemoLogin]:
+    admin = create_user("admin@pijarsemar.test", "Admin Program", Role.ADMIN,
+                        password=DEMO_PASSWORD)
+    create_user("staf@pijarsemar.test", "Rini Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
+    create_user("staf2@pijarsemar.test", "Yoga Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
+    create_user("auditor@pijarsemar.test", "Inspektorat", Role.AUDITOR, password=DEMO_PASSWORD)
+    verified, _owner = register_company(CompanyDetails(
+        legal_name="PT Semarang Sejahtera Abadi", nib="9120001234567", npwp="012345678901000",
+        address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah", sector="manufacturing",
+        contact_name="Ratna Wijaya", contact_phone="0248311234",
+    ), "csr@sejahtera.test", "Ratna Wijaya", DEMO_PASSWORD)
+    verify_company(verified, actor=admin)
+    create_user("anggota@sejahtera.test", "Fajar CSR", Role.SPONSOR_MEMBER,
+                company_id=verified.id, password=DEMO_PASSWORD)
+    register_company(CompanyDetails(
+        legal_name="CV Maju Bersama Jaya", nib="9120007654321", npwp="0987654321098000",
+        address="Jl. Majapahit No. 21, Pedurungan", sector="trade",
+        contact_name="Hendra Gunawan", contact_phone="08122334455",
+    ), "owner@majubersama.test", "Hendra Gunawan", DEMO_PASSWORD)
+    return DEMO_LOGINS
+
+
+def _seed_workers(today: date) -> None:
+    rng = random.Random(26_2025)  # noqa: S311 - demo data, not security
+    kelurahan = list(db.session.scalars(select(Kelurahan.code).order_by(Kelurahan.code)))
+    categories = {c.code: c.id for c in db.session.scalars(select(Category))}
+    plan = (
+        ["apbd"] * APBD_WORKERS + ["dbhcht"] * DBHCHT_WORKERS + ["waiting"] * WAITING_WORKERS
+        + ["registered"] * REGISTERED_WORKERS + ["inactive"] * INACTIVE_WORKERS
+    )
+    rows = [_worker_row(i, kind, rng, kelurahan, categories, today)
+            for i, kind in enumerate(plan, start=1)]
+    db.session.execute(insert(Worker), rows)
+    _seed_city_coverage(today, plan)
+
+
+def _worker_row(seq: int, kind: str, rng: random.Random, kelurahan: list[str],
+                categories: dict[str, int], today: date) -> dict:
+    female = rng.random() < 0.42
+    birth = date(today.year - rng.randint(19, 62), rng.randint(1, 12), rng.randint(1, 28))
+    kel = rng.choice(kelurahan)
+    nik = build_nik(kel.replace(".", "")[:6], birth, female, seq % 9999 + 1)
+    cipher = current_cipher()
+    pool = DBHCHT_CATEGORIES if kind == "dbhcht" else tuple(categories)
+    status = {"registered": WorkerStatus.REGISTERED, "inactive": WorkerStatus.INACTIVE}.get(
+        kind, WorkerStatus.ELIGIBLE)
+    return {
+        "id": seq, "nik_hash": cipher.lookup_hash(nik), "nik_encrypted": cipher.encrypt(nik),
+        "nik_masked": mask_nik(nik),
+        "full_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", "birth_date": birth,
+        "sex": "P" if female else "L", "category_id": categories[rng.choice(pool)],
+        "kelurahan_code": kel, "address": f"RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d}",
+        "phone_encrypted": cipher.encrypt(f"08{rng.randint(100000000, 999999999)}"),
+        "dtsen_decile": rng.choice([None, 1, 2, 3, 4, 5]), "registered_on": date(2025, 7, 1),
+        "status": status,
+        "inactive_reason": InactiveReason.MOVED if kind == "inactive" else None,
+        "domicile_flag": False,
+    }
+
+
+def _seed_city_coverage(today: date, plan: list[str]) -> None:
+    """APBD and DBHCHT cover their workers for every month of the current year."""
+    rate = db.session.scalars(select(RateSchedule).order_by(RateSchedule.effective_from)).first()
+    amount = rate.monthly_amount if rate else 16_800
+    months = [date(today.year, m, 1) for m in range(1, 13)]
+    funders = {"apbd": Funder.APBD, "dbhcht": Funder.DBHCHT}
+    rows = [
+        {"worker_id": worker_id, "month": month, "funder": funders[kind], "amount": amount}
+        for worker_id, kind in enumerate(plan, start=1) if kind in funders
+        for month in months
+    ]
+    for start in range(0, len(rows), 20_000):
+        db.session.execute(insert(Coverage), rows[start:start + 20_000])
+

@@ -1,0 +1,41 @@
+"""Human labels for stored codes (statuses, roles, sectors), translatable in one place."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "pending": _l("Pending verification"),
+    "verified": _l("Verified"),
+    "rejected": _l("Rejected"),
+    "sponsor_owner": _l("Sponsor owner"),
+    "sponsor_member": _l("Sponsor member"),
+    "staff": _l("Staff"),
+    "admin": _l("Admin"),
+    "auditor": _l("Auditor"),
+    "apbd": _l("City budget (APBD)"),
+    "dbhcht": _l("Tobacco excise (DBHCHT)"),
+    "pledge": _l("Company sponsor (CSR)"),
+}
+
+SECTOR_LABELS = {
+    "manufacturing": _l("Manufacturing"),
+    "trade": _l("Trade and retail"),
+    "finance": _l("Banking and finance"),
+    "construction": _l("Construction and property"),
+    "transport": _l("Transport and logistics"),
+    "hospitality": _l("Hotels and food service"),
+    "tobacco": _l("Tobacco"),
+    "energy": _l("Energy and utilities"),
+    "telecom": _l("Telecommunications"),
+    "soe": _l("State- or city-owned enterprise"),
+    "other": _l("Other"),
+}
+
+
+def label(code: str | None) -> str:
+    """The translated label of a code; unknown codes are shown as they are."""
+    if code is None:
+        return "–"
+    value = LABELS.get(str(code)) or SECTOR_LABELS.get(str(code))
+    return str(value) if value is not None else str(code)

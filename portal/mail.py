@@ -1,0 +1,38 @@
+"""E-mail queued in the unit of work and sent only after it commits."""
+
+from __future__ import annotations
+
+import sys
+
+from flask import current_app, has_request_context, render_template
+from flask_mailman import EmailMessage
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_QUEUE_KEY = "portal_mail_queue"
+
+
+def queue_mail(session: Session, to: str, subject: str, template: str, **context: object) -> None:
+    """Render now, send after the surrounding transaction commits (dropped on rollback)."""
+    if has_request_context():
+        body = render_template(template, **context)
+    else:  # CLI: links are built from PUBLIC_BASE_URL, never from a request's Host header
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+            body = render_template(template, **context)
+    message = EmailMessage(subject=subject, body=body, to=[to])
+    session.info.setdefault(_QUEUE_KEY, []).append(message)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_queued(session: Session) -> None:
+    messages = session.info.pop(_QUEUE_KEY, [])
+    for message in messages:
+        message.send()
+        if current_app.config.get("MAIL_PRINT"):
+            print(f"[outbox] To: {', '.join(message.to)} | {message.subject}\n{message.body}",
+                  file=sys.stderr)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_queued(session: Session) -> None:
+    session.info.pop(_QUEUE_KEY, None)

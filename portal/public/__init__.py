@@ -1,0 +1,1 @@
+"""Public pages: the landing page with live figures, language choice, health check."""

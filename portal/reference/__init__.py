@@ -1,0 +1,1 @@
+"""Reference data: areas, categories of vulnerable work and the contribution rate schedule."""

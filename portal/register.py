@@ -1,0 +1,115 @@
+"""The register_* steps create_app() runs: extensions, blueprints, hooks, helpers, errors, CLI."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import portal.models  # noqa: F401  (every table joins the metadata)
+from config import BASE_DIR
+from portal import errors, i18n
+from portal.audit.views import bp as audit_bp
+from portal.auth.permissions import Permission, can
+from portal.auth.services import load_session_user
+from portal.auth.views import bp as auth_bp
+from portal.cli import register_commands
+from portal.companies.views import bp as companies_bp
+from portal.extensions import (
+    babel,
+    bootstrap,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    mail,
+    migrate,
+    talisman,
+)
+from portal.labels import label
+from portal.public.views import bp as public_bp
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    mail.init_app(app)
+    bootstrap.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        content_security_policy=CSP,
+        referrer_policy="strict-origin-when-cross-origin",
+        frame_options="DENY",
+    )
+    if app.config.get("FORCE_HTTPS"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    _login(app)
+
+
+def _login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+
+
+def blueprints(app: Flask) -> None:
+    for bp in (public_bp, auth_bp, companies_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _remember_language() -> None:
+        g.locale = i18n.select_locale()
+
+    @app.after_request
+    def _no_store_when_logged_in(response):  # type: ignore[no-untyped-def]
+        if current_user.is_authenticated or request.path.startswith(("/auth", "/admin")):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+
+def template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["rupiah"] = i18n.rupiah
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["number"] = i18n.number
+    app.jinja_env.filters["long_date"] = i18n.long_date
+    app.jinja_env.filters["month_label"] = i18n.month_label
+
+    @app.context_processor
+    def _helpers() -> dict:
+        return {
+            "can": lambda perm, obj=None: can(current_user, Permission(perm), obj),
+            "current_locale": i18n.current_locale(),
+            "languages": app.config["LANGUAGES"],
+            "session_lang": session.get("lang"),
+        }
+
+
+def error_handlers(app: Flask) -> None:
+    errors.register(app)
+
+
+def commands(app: Flask) -> None:
+    register_commands(app)

@@ -1,0 +1,57 @@
+"""Safe redirects, security headers and the permission decorator views share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from flask import abort, url_for
+from flask_login import current_user
+
+from portal.auth.permissions import Permission, can
+from portal.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def safe_next(target: str | None, fallback: str = "public.index") -> str:
+    """A local path to go to after login; anything that could leave the site is dropped."""
+    if not target:
+        return url_for(fallback)
+    decoded = unquote(target)
+    if any(ch in decoded for ch in ("\\", "\r", "\n", "\t")) or not decoded.startswith("/"):
+        return url_for(fallback)
+    if decoded.startswith("//"):
+        return url_for(fallback)
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for(fallback)
+    return target
+
+
+def require(permission: Permission) -> Callable[[F], F]:
+    """Login required, then the role must grant the permission (403 otherwise)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def load_owned(model: type, object_id: Any, permission: Permission) -> Any:
+    """Fetch an object and check it in one call: 404 for missing and for other companies'."""
+    obj = db.session.get(model, object_id)
+    if obj is None or not can(current_user, permission, obj):
+        abort(404)
+    return obj

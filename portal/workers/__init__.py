@@ -1,0 +1,1 @@
+"""The register of vulnerable workers: personal data protected at rest."""

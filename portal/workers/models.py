@@ -1,0 +1,72 @@
+"""Worker: a vulnerable informal worker on the city's register."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import UTCDateTime, enum_check, utcnow
+from portal.extensions import db
+from portal.reference.models import Category, Kelurahan
+
+
+class WorkerStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    ELIGIBLE = "eligible"
+    INACTIVE = "inactive"
+
+
+class InactiveReason(enum.StrEnum):
+    DECEASED = "deceased"
+    MOVED = "moved"
+    OVER_AGE = "over_age"
+    FORMAL_JOB = "formal_job"
+    DUPLICATE = "duplicate"
+
+
+class Sex(enum.StrEnum):
+    MALE = "L"
+    FEMALE = "P"
+
+
+class Worker(db.Model):
+    """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search."""
+
+    __tablename__ = "worker"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", WorkerStatus), name="status_valid"),
+        CheckConstraint(enum_check("sex", Sex), name="sex_valid"),
+        CheckConstraint(
+            "(status = 'inactive') = (inactive_reason IS NOT NULL)", name="inactive_has_reason"
+        ),
+        CheckConstraint(
+            "dtsen_decile IS NULL OR dtsen_decile BETWEEN 1 AND 10", name="decile_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_encrypted: Mapped[str] = mapped_column(String(120))
+    nik_masked: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str] = mapped_column(String(120), index=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(String(1))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    kelurahan_code: Mapped[str] = mapped_column(ForeignKey("kelurahan.code"), index=True)
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone_encrypted: Mapped[str | None] = mapped_column(String(120))
+    kpj: Mapped[str | None] = mapped_column(String(20), index=True)
+    dtsen_decile: Mapped[int | None] = mapped_column(SmallInteger)
+    domicile_flag: Mapped[bool] = mapped_column(default=False, server_default="0")
+    registered_on: Mapped[date] = mapped_column(Date, default=date.today)
+    status: Mapped[WorkerStatus] = mapped_column(
+        String(16), default=WorkerStatus.REGISTERED, index=True
+    )
+    inactive_reason: Mapped[InactiveReason | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[Category] = relationship()
+    kelurahan: Mapped[Kelurahan] = relationship()
