@@ -1,0 +1,144 @@
+"""App, database, per-test rollback, login helpers and one fixture per role."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+os.environ["PORTAL_ENV"] = "testing"
+
+from portal import create_app  # noqa: E402
+from portal.auth.models import Role, User  # noqa: E402
+from portal.extensions import db, limiter  # noqa: E402
+from portal.reference.seed import seed_reference  # noqa: E402
+from tests import factories  # noqa: E402
+
+PASSWORD = factories.PASSWORD
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    """One app and one schema per test session; reference data committed once."""
+    app = create_app("testing")
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        seed_reference()
+        db.session.commit()
+        db.session.remove()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test runs inside a transaction rolled back at the end; commits become savepoints.
+
+    Browser tests (marked e2e) run against their own live server and database instead.
+    """
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    app = request.getfixturevalue("app")
+    connection = db.engine.connect()
+    outer = connection.begin()
+    session = scoped_session(sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ))
+    original = db.session
+    db.session = session  # type: ignore[assignment]
+    limiter.reset()
+    app.extensions.pop("mailman_outbox", None)
+    try:
+        yield
+    finally:
+        session.remove()
+        outer.rollback()
+        connection.close()
+        db.session = original  # type: ignore[assignment]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app: Flask) -> list:
+    """Mail sent during the test (Flask-Mailman's in-memory backend)."""
+    from flask_mailman import outbox as mail_outbox  # noqa: PLC0415 - resolved per test
+
+    del mail_outbox[:]
+    return mail_outbox
+
+
+def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
+    """Read a CSRF token the way a browser would: from a rendered form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client)
+    return client.post("/auth/login", data={"email": email, "password": password,
+                                            "csrf_token": token})
+
+
+@dataclass
+class Actors:
+    """One user per role, plus a second company's owner for cross-company checks."""
+
+    owner: User
+    member: User
+    staff: User
+    staff2: User
+    admin: User
+    auditor: User
+    other_owner: User
+
+    def by_role(self, role: str) -> User:
+        return {
+            "sponsor_owner": self.owner, "sponsor_member": self.member, "staff": self.staff,
+            "admin": self.admin, "auditor": self.auditor,
+        }[role]
+
+
+@pytest.fixture
+def actors(app: Flask) -> Actors:
+    company = factories.company(verified=True)
+    other = factories.company(legal_name="PT Lain Sekali", verified=True)
+    return Actors(
+        owner=factories.user(Role.SPONSOR_OWNER, company=company),
+        member=factories.user(Role.SPONSOR_MEMBER, company=company),
+        staff=factories.user(Role.STAFF),
+        staff2=factories.user(Role.STAFF),
+        admin=factories.user(Role.ADMIN),
+        auditor=factories.user(Role.AUDITOR),
+        other_owner=factories.user(Role.SPONSOR_OWNER, company=other),
+    )
+
+
+@pytest.fixture
+def logged_in(app: Flask):  # type: ignore[no-untyped-def]
+    """Factory: a fresh client logged in as the given user."""
+
+    def make(user: User) -> FlaskClient:
+        client = app.test_client()
+        response = login(client, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make
