@@ -43,13 +43,13 @@ class DemoLogin:
 
 
 DEMO_LOGINS = [
-    DemoLogin("admin", "admin@pijarsemar.test"),
-    DemoLogin("staff", "staf@pijarsemar.test"),
-    DemoLogin("staff (second approver)", "staf2@pijarsemar.test"),
-    DemoLogin("auditor", "auditor@pijarsemar.test"),
-    DemoLogin("sponsor owner (verified company)", "csr@sejahtera.test"),
-    DemoLogin("sponsor member", "anggota@sejahtera.test"),
-    DemoLogin("sponsor owner (pending company)", "owner@majubersama.test"),
+    DemoLogin("admin", "admin@demo.pijarsemar.id"),
+    DemoLogin("staff", "staf@demo.pijarsemar.id"),
+    DemoLogin("staff (second approver)", "staf2@demo.pijarsemar.id"),
+    DemoLogin("auditor", "auditor@demo.pijarsemar.id"),
+    DemoLogin("sponsor owner (verified company)", "csr@sejahtera.example.com"),
+    DemoLogin("sponsor member", "anggota@sejahtera.example.com"),
+    DemoLogin("sponsor owner (pending company)", "owner@majubersama.example.com"),
 ]
 
 
@@ -70,24 +70,24 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
 
 
 def _seed_accounts() -> list[DemoLogin]:
-    admin = create_user("admin@pijarsemar.test", "Admin Program", Role.ADMIN,
+    admin = create_user("admin@demo.pijarsemar.id", "Admin Program", Role.ADMIN,
                         password=DEMO_PASSWORD)
-    create_user("staf@pijarsemar.test", "Rini Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
-    create_user("staf2@pijarsemar.test", "Yoga Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
-    create_user("auditor@pijarsemar.test", "Inspektorat", Role.AUDITOR, password=DEMO_PASSWORD)
+    create_user("staf@demo.pijarsemar.id", "Rini Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
+    create_user("staf2@demo.pijarsemar.id", "Yoga Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
+    create_user("auditor@demo.pijarsemar.id", "Inspektorat", Role.AUDITOR, password=DEMO_PASSWORD)
     verified, _owner = register_company(CompanyDetails(
         legal_name="PT Semarang Sejahtera Abadi", nib="9120001234567", npwp="012345678901000",
         address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah", sector="manufacturing",
         contact_name="Ratna Wijaya", contact_phone="0248311234",
-    ), "csr@sejahtera.test", "Ratna Wijaya", DEMO_PASSWORD)
+    ), "csr@sejahtera.example.com", "Ratna Wijaya", DEMO_PASSWORD)
     verify_company(verified, actor=admin)
-    create_user("anggota@sejahtera.test", "Fajar CSR", Role.SPONSOR_MEMBER,
+    create_user("anggota@sejahtera.example.com", "Fajar CSR", Role.SPONSOR_MEMBER,
                 company_id=verified.id, password=DEMO_PASSWORD)
     register_company(CompanyDetails(
         legal_name="CV Maju Bersama Jaya", nib="9120007654321", npwp="0987654321098000",
         address="Jl. Majapahit No. 21, Pedurungan", sector="trade",
         contact_name="Hendra Gunawan", contact_phone="08122334455",
-    ), "owner@majubersama.test", "Hendra Gunawan", DEMO_PASSWORD)
+    ), "owner@majubersama.example.com", "Hendra Gunawan", DEMO_PASSWORD)
     return DEMO_LOGINS
 
 

@@ -23,10 +23,24 @@ from tests import factories  # noqa: E402
 PASSWORD = factories.PASSWORD
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Data the test prepared is committed first (inside the test's outer transaction), so the
+    request sees it the way a real request sees committed rows; `g` never leaks between requests.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     """One app and one schema per test session; reference data committed once."""
     app = create_app("testing")
+    app.test_client_class = RequestClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -43,9 +57,9 @@ def app() -> Iterator[Flask]:
 def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test runs inside a transaction rolled back at the end; commits become savepoints.
 
-    Browser tests (marked e2e) run against their own live server and database instead.
+    Browser tests (marked e2e) and tests marked own_database bring their own database.
     """
-    if request.node.get_closest_marker("e2e"):
+    if request.node.get_closest_marker("e2e") or request.node.get_closest_marker("own_database"):
         yield
         return
     app = request.getfixturevalue("app")
@@ -57,7 +71,6 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     original = db.session
     db.session = session  # type: ignore[assignment]
     limiter.reset()
-    app.extensions.pop("mailman_outbox", None)
     try:
         yield
     finally:
@@ -69,16 +82,21 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """An anonymous visitor who chose English (messages are asserted in English)."""
+    return english(app.test_client())
+
+
+def english(client: FlaskClient) -> FlaskClient:
+    client.set_cookie("lang", "en")
+    return client
 
 
 @pytest.fixture
 def outbox(app: Flask) -> list:
     """Mail sent during the test (Flask-Mailman's in-memory backend)."""
-    from flask_mailman import outbox as mail_outbox  # noqa: PLC0415 - resolved per test
-
-    del mail_outbox[:]
-    return mail_outbox
+    state = app.extensions["mailman"]
+    state.outbox = []
+    return state.outbox
 
 
 def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
@@ -136,9 +154,9 @@ def logged_in(app: Flask):  # type: ignore[no-untyped-def]
     """Factory: a fresh client logged in as the given user."""
 
     def make(user: User) -> FlaskClient:
-        client = app.test_client()
+        client = english(app.test_client())
         response = login(client, user.email)
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert response.status_code == 302, re.findall(r"<p>(.*?)</p>", response.get_data(as_text=True))
         return client
 
     return make

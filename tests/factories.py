@@ -38,7 +38,7 @@ def user(role: Role, company: Company | None = None, email: str | None = None,
          active: bool = True) -> User:
     n = next(_seq)
     row = User(
-        email=email or f"{role.value}{n}@example.test", full_name=f"Pengguna {n}", role=role,
+        email=email or f"{role.value}{n}@example.com", full_name=f"Pengguna {n}", role=role,
         company_id=company.id if company else None, password_hash=_HASH, active=active,
     )
     db.session.add(row)

@@ -2,7 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -29,7 +36,8 @@ class StaffAccountForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(
         _l("Role"),
-        choices=[("staff", _l("Staff")), ("auditor", _l("Auditor")), ("admin", _l("Admin"))],
+        choices=[SelectChoice("staff", _l("Staff")), SelectChoice("auditor", _l("Auditor")),
+                 SelectChoice("admin", _l("Admin"))],
     )
 
 

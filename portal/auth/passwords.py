@@ -36,6 +36,7 @@ def password_problems(password: str, min_length: int, user_inputs: list[str]) ->
         problems.append("too_short")
     if len(password) > MAX_LENGTH:
         problems.append("too_long")
-    elif zxcvbn(password, user_inputs=[u for u in user_inputs if u])["score"] < 3:
+    # zxcvbn scores at most 72 characters; a longer password is judged by its first 72.
+    elif zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u])["score"] < 3:
         problems.append("too_common")
     return problems

@@ -4,13 +4,20 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from portal.companies.services import digits_only
 from portal.labels import SECTOR_LABELS
 
-SECTORS = list(SECTOR_LABELS.items())
+SECTORS = [SelectChoice(code, label) for code, label in SECTOR_LABELS.items()]
 
 
 def _digits(length_ok, message):  # type: ignore[no-untyped-def]

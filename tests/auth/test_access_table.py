@@ -1,0 +1,89 @@
+"""Every route x every role (and anonymous) -> expected status, built from app.url_map."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Actors, csrf_token
+
+ROLES = ["anonymous", "sponsor_owner", "sponsor_member", "staff", "admin", "auditor"]
+LOGIN = 302  # anonymous users are sent to the login page
+OK, REDIRECT, FORBIDDEN, BAD = 200, 302, 403, 400
+
+
+def row(anonymous, owner, member, staff, admin, auditor):  # type: ignore[no-untyped-def]
+    return dict(zip(ROLES, [anonymous, owner, member, staff, admin, auditor], strict=True))
+
+
+# (method, endpoint) -> expected status per role. A new route without a row fails the test.
+EXPECTED = {
+    ("GET", "public.index"): row(OK, OK, OK, OK, OK, OK),
+    ("GET", "public.healthz"): row(OK, OK, OK, OK, OK, OK),
+    ("POST", "public.set_language"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
+                                         REDIRECT),
+    ("GET", "auth.login"): row(OK, OK, OK, OK, OK, OK),
+    ("POST", "auth.login"): row(OK, OK, OK, OK, OK, OK),
+    ("GET", "auth.home"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ("POST", "auth.logout"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ("GET", "auth.forgot_password"): row(OK, OK, OK, OK, OK, OK),
+    ("POST", "auth.forgot_password"): row(OK, OK, OK, OK, OK, OK),
+    ("GET", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
+                                      REDIRECT),
+    ("POST", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
+                                       REDIRECT),
+    ("GET", "auth.accounts"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "auth.create_account"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    ("POST", "auth.toggle_account"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT,
+                                         FORBIDDEN),
+    ("GET", "companies.register"): row(OK, OK, OK, OK, OK, OK),
+    ("POST", "companies.register"): row(BAD, BAD, BAD, BAD, BAD, BAD),
+    ("GET", "companies.mine"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "companies.members"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "companies.invite"): row(LOGIN, BAD, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "companies.review_queue"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "companies.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "companies.verify"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
+    ("POST", "companies.reject"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("GET", "audit.events"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+}
+
+SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
+
+
+def _routes(app):  # type: ignore[no-untyped-def]
+    """Every (method, rule); logout last, since it ends the session the others need."""
+    found = [
+        (method, rule) for rule in app.url_map.iter_rules()
+        if rule.endpoint not in SKIPPED_ENDPOINTS
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(found, key=lambda item: item[1].endpoint == "auth.logout")
+
+
+def _url(rule, actors: Actors) -> str:  # type: ignore[no-untyped-def]
+    values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
+              "token": "not-a-valid-token"}
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_route_has_an_expected_row(app):
+    missing = {(m, r.endpoint) for m, r in _routes(app)} - set(EXPECTED)
+    assert not missing, f"routes without an access rule in EXPECTED: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_access_matches_table(app, actors, logged_in, role):
+    client = app.test_client() if role == "anonymous" else logged_in(actors.by_role(role))
+    failures = []
+    for method, rule in _routes(app):
+        url = _url(rule, actors)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": csrf_token(client, "/auth/forgot")})
+        expected = EXPECTED[(method, rule.endpoint)][role]
+        if response.status_code != expected:
+            failures.append(f"{method} {url}: {response.status_code} != {expected}")
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,77 @@
+"""flask seed-reference, seed-demo and create-admin."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from portal.auth.models import Role, User
+from portal.coverage.models import Coverage, Funder
+from portal.coverage.queries import coverage_by_funder, waiting_list_count
+from portal.extensions import db
+from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+
+
+def _count(model) -> int:  # type: ignore[no-untyped-def]
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_seed_reference_loads_areas_categories_and_rates_once(app):
+    result = app.test_cli_runner().invoke(args=["seed-reference"])
+    assert result.exit_code == 0, result.output
+    assert "0 added" in result.output  # the session fixture loaded it already: nothing twice
+    assert _count(Kecamatan) == 16
+    assert _count(Kelurahan) == 177
+    assert _count(Category) == 20
+    rate = db.session.scalar(select(RateSchedule))
+    assert (rate.jkk_amount, rate.jkm_amount, rate.monthly_amount) == (10_000, 6_800, 16_800)
+    assert rate.jkk_amount == rate.declared_income // 100  # JKK is 1% of declared income
+
+
+def test_duplicate_kelurahan_names_are_kept_apart_by_code(app):
+    purwosari = db.session.scalars(select(Kelurahan).where(Kelurahan.name == "Purwosari")).all()
+    mangunharjo = db.session.scalars(
+        select(Kelurahan).where(Kelurahan.name == "Mangunharjo")).all()
+    assert len({k.kecamatan_code for k in purwosari}) == 2
+    assert len({k.kecamatan_code for k in mangunharjo}) == 2
+
+
+def test_seed_demo_reproduces_the_programme_figures(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    for role in ("admin", "staff", "auditor", "sponsor owner", "sponsor member"):
+        assert role in result.output
+    month = date.today().replace(day=1)
+    by_funder = coverage_by_funder(month)
+    assert by_funder[Funder.APBD] == 6_717
+    assert by_funder[Funder.DBHCHT] == 500
+    assert sum(by_funder.values()) == 7_217
+    assert waiting_list_count(month) > 0
+    apbd_year = db.session.scalar(select(func.sum(Coverage.amount)).where(
+        Coverage.funder == Funder.APBD,
+        Coverage.month.between(date(month.year, 1, 1), date(month.year, 12, 1))))
+    assert apbd_year == 6_717 * 16_800 * 12 == 1_354_147_200
+    again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0 and "already present" in again.output
+
+
+def test_seed_demo_is_refused_in_production_settings(app):
+    app.config["DEMO_DATA_ALLOWED"] = False
+    try:
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+    finally:
+        app.config["DEMO_DATA_ALLOWED"] = True
+    assert result.exit_code != 0
+    assert _count(User) == 0
+
+
+def test_create_admin_makes_an_admin_and_mails_a_link(app, outbox):
+    result = app.test_cli_runner().invoke(args=["create-admin", "kepala@semarangkota.go.id"])
+    assert result.exit_code == 0, result.output
+    admin = db.session.scalar(select(User).where(User.email == "kepala@semarangkota.go.id"))
+    assert admin.role == Role.ADMIN and admin.password_hash is None
+    assert "/auth/password/" in outbox[0].body
+    assert outbox[0].body.count("http://127.0.0.1:5000/auth/password/") == 1
+    duplicate = app.test_cli_runner().invoke(args=["create-admin", "kepala@semarangkota.go.id"])
+    assert duplicate.exit_code != 0 and "exists already" in duplicate.output
