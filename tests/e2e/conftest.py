@@ -1,0 +1,170 @@
+"""Browser journeys: a live server on its own SQLite file, and Debian's Chromium via Playwright.
+
+The live app is a second Flask app next to the suite's `app`; `portal.extensions.db` is shared,
+but engines are per app, so the live server never touches the rolled-back test database.
+Tests here must be marked `e2e` so the autouse `_transaction` fixture leaves them alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import scoped_session
+from werkzeug.serving import make_server
+
+from config import TestingConfig
+from portal import create_app
+from portal.extensions import db
+from portal.reference.seed import seed_reference
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+class LiveServerConfig(TestingConfig):
+    """The testing settings against a SQLite file, with CSRF on, as a browser would meet them."""
+
+    TESTING = False
+    WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_SECURE = False
+
+    def __init__(self, database: Path) -> None:
+        self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{database}"
+        # Request threads each take a pooled connection; let them cross threads safely.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            **TestingConfig.SQLALCHEMY_ENGINE_OPTIONS,
+            "connect_args": {"check_same_thread": False, "timeout": 15},
+        }
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """A separate app with its own schema and reference data in a throwaway SQLite file."""
+    database = tmp_path_factory.mktemp("e2e") / "live.db"
+    app = create_app(LiveServerConfig(database))
+    with app.app_context():
+        db.create_all()
+        seed_reference()
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    """Serve the live app on a free local port in a daemon thread; yields the base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_app.config["PUBLIC_BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def live_db(live_app: Flask) -> Callable[[], AbstractContextManager[scoped_session]]:
+    """Write rows straight into the live server's database; commits when the block ends.
+
+    Objects expire on commit, so read what you need inside the block:
+
+        with live_db():
+            email = factories.user(Role.STAFF).email
+    """
+
+    @contextmanager
+    def session() -> Iterator[scoped_session]:
+        with live_app.app_context():
+            try:
+                yield db.session
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return session
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the session (Playwright's own browsers are not used)."""
+    executable = shutil.which(CHROMIUM)
+    if executable is None:
+        message = (f"Chromium not found at {CHROMIUM}; install Debian's chromium "
+                   "(or set CHROMIUM_PATH) to run browser journeys")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when Chromium exists
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Remember each phase's outcome so `page` can keep a screenshot of a failed journey."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: str,
+             request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Factory: a page in a fresh browser context (own cookies); options go to new_context()."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        context = browser.new_context(base_url=live_server, **options)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    failed = getattr(request.node, "rep_call", None)
+    for n, context in enumerate(contexts):
+        if failed is not None and failed.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            for m, page in enumerate(context.pages):
+                with suppress(Exception):  # a screenshot must never hide the real failure
+                    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{n}-{m}.png"),
+                                    full_page=True)
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    """A desktop-sized page on the live server; relative URLs resolve against it."""
+    return new_page()
