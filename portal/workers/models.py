@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
@@ -60,13 +60,38 @@ class Worker(db.Model):
     phone_encrypted: Mapped[str | None] = mapped_column(String(120))
     kpj: Mapped[str | None] = mapped_column(String(20), index=True)
     dtsen_decile: Mapped[int | None] = mapped_column(SmallInteger)
+    nik_in_semarang: Mapped[bool] = mapped_column(default=True, server_default="1")
     domicile_flag: Mapped[bool] = mapped_column(default=False, server_default="0")
+    other_membership: Mapped[bool] = mapped_column(default=False, server_default="0")
     registered_on: Mapped[date] = mapped_column(Date, default=date.today)
     status: Mapped[WorkerStatus] = mapped_column(
         String(16), default=WorkerStatus.REGISTERED, index=True
     )
     inactive_reason: Mapped[InactiveReason | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
 
     category: Mapped[Category] = relationship()
     kelurahan: Mapped[Kelurahan] = relationship()
+    history: Mapped[list[WorkerStatusChange]] = relationship(
+        back_populates="worker", order_by="WorkerStatusChange.id"
+    )
+
+
+class WorkerStatusChange(db.Model):
+    """One step in a worker's status history, with who made it and why."""
+
+    __tablename__ = "worker_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    worker: Mapped[Worker] = relationship(back_populates="history")
