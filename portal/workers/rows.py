@@ -1,0 +1,403 @@
+"""Validate one raw roster row into a clean worker record, reporting every problem in it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from portal.workers.nik import NikError, NikFacts, check_nik_matches, parse_nik
+
+MAX_NAME = 120
+MAX_ADDRESS = 500
+MAX_AGE = 120
+EXACT_FLOAT_LIMIT = 2**53  # integers below this survive Excel's float storage exactly
+EXCEL_NIK_MESSAGE = (
+    "Excel converted the NIK to a number, so digits may be lost. Format the NIK column as Text "
+    "(or start each NIK with an apostrophe) and export the file again."
+)
+DATE_FORMAT_MESSAGE = "Birth date is not a date; write it as DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."
+
+_NIK = re.compile(r"[0-9]{16}")
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
+_DAY_FIRST = re.compile(r"([0-9]{1,2})([/-])([0-9]{1,2})\2([0-9]{4})")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T][0-9:.]+)?")
+_PHONE_JUNK = str.maketrans("", "", " .-\t\u00a0")
+_PHONE = re.compile(r"08[0-9]{7,12}")
+_KPJ = re.compile(r"[0-9]{8,13}")
+_DECILE = re.compile(r"([0-9]{1,2})(?:\.0*)?")
+_KELURAHAN_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}")
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
+_AREA_PREFIX = re.compile(r"^(?:kelurahan\s+|kecamatan\s+|kel\.\s*|kec\.\s*)")
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_EXCEL_LEAP_BUG = 60  # Excel's 29 February 1900, a day that never was
+_EXCEL_LAST_SERIAL = 2958465  # 31 December 9999
+_DECILES = {str(decile): decile for decile in range(1, 11)}
+_SEXES = {
+    "l": "L", "p": "P", "m": "L", "f": "P", "laki-laki": "L", "laki laki": "L", "lk": "L",
+    "perempuan": "P", "pr": "P", "male": "L", "female": "P",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem with one column of one row; row is the file's row number."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    """A roster row that passed every check, ready to become a Worker."""
+
+    nik: str
+    name: str
+    birth_date: date
+    sex: Literal["L", "P"]
+    category_id: int
+    phone: str | None
+    kpj: str | None
+    dtsen_decile: int | None
+    address: str
+    kelurahan_code: str
+    in_semarang: bool
+
+
+def fold(text: str) -> str:
+    """Case-insensitive form of a name with runs of spaces collapsed."""
+    return " ".join(text.casefold().split())
+
+
+def normalise_area_name(text: str) -> str:
+    """Fold a kelurahan or kecamatan name and drop a leading 'Kelurahan'/'Kel.'/'Kec.' etc."""
+    return _AREA_PREFIX.sub("", fold(text), count=1)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Reference data as plain dicts, built once per import from two queries."""
+
+    kelurahan_codes: frozenset[str]
+    kelurahan_by_names: dict[tuple[str, str], str]  # (kecamatan, kelurahan) normalised -> code
+    kelurahan_places: dict[str, tuple[tuple[str, str], ...]]  # kelurahan -> (kecamatan, code)
+    category_by_code: dict[str, int]  # folded code -> id
+    category_by_name: dict[str, int]  # folded Indonesian or English name -> id
+
+    @classmethod
+    def build(cls, kelurahan: Iterable[tuple[str, str, str]],
+              categories: Iterable[tuple[int, str, str, str]]) -> Lookups:
+        """From (code, kelurahan name, kecamatan name) and (id, code, name_id, name_en) rows."""
+        codes: set[str] = set()
+        by_names: dict[tuple[str, str], str] = {}
+        places: dict[str, tuple[tuple[str, str], ...]] = {}
+        for code, kelurahan_name, kecamatan_name in kelurahan:
+            codes.add(code)
+            key = normalise_area_name(kelurahan_name)
+            by_names[(normalise_area_name(kecamatan_name), key)] = code
+            places[key] = (*places.get(key, ()), (kecamatan_name, code))
+        by_code: dict[str, int] = {}
+        by_name: dict[str, int] = {}
+        for category_id, code, name_id, name_en in categories:
+            by_code[fold(code)] = category_id
+            by_name[fold(name_id)] = by_name[fold(name_en)] = category_id
+        return cls(frozenset(codes), by_names, places, by_code, by_name)
+
+
+class SeenNiks:
+    """NIKs already met in one file: the first row with a NIK counts, later ones are errors.
+
+    Call check() for each row that validated, in file order.
+    """
+
+    def __init__(self) -> None:
+        self._first_row: dict[str, int] = {}
+
+    def check(self, row_number: int, nik: str) -> RowError | None:
+        first = self._first_row.setdefault(nik, row_number)
+        if first == row_number:
+            return None
+        return RowError(row_number, "nik", f"This NIK already appears in row {first} of this file.")
+
+
+class _Invalid(ValueError):
+    """A cell's value is unusable; column overrides the field being checked."""
+
+    def __init__(self, message: str, column: str = "") -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def validate_row(row_number: int, raw: Mapping[str, object], lookups: Lookups,
+                 today: date) -> ValidRow | list[RowError]:
+    """Check one raw row (canonical keys, as read_roster yields) and return it clean or all
+    of its problems, one RowError per column."""
+    errors: list[RowError] = []
+    values: list[Any] = []
+    for column, check in _CELL_CHECKS:
+        try:
+            values.append(check(raw.get(column), lookups, today))
+        except _Invalid as problem:
+            values.append(None)
+            errors.append(RowError(row_number, column, str(problem)))
+    try:
+        values.append(_kelurahan_code(raw, lookups))
+    except _Invalid as problem:
+        errors.append(RowError(row_number, problem.column, str(problem)))
+    facts = _check_nik_agrees(row_number, values[0], values[2], values[3], errors)
+    if errors or facts is None:
+        return errors
+    # Positional is twice as fast as keywords for a frozen dataclass; values follow field order.
+    return ValidRow(*values, facts.in_semarang)  # type: ignore[call-arg]
+
+
+# --- cells -------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)
+
+
+def _nik(value: object, lookups: Lookups, today: date) -> str:
+    if type(value) is str:
+        if _NIK.fullmatch(value):
+            return value
+        value = value.strip()
+        if _NIK.fullmatch(value):
+            return value
+        if not value:
+            raise _Invalid("NIK is required.")
+        if _SCIENTIFIC.fullmatch(value):
+            raise _Invalid(EXCEL_NIK_MESSAGE)
+        raise _Invalid("NIK must be exactly 16 digits.")
+    if type(value) is int and 10**15 <= value < EXACT_FLOAT_LIMIT and value % 10:
+        # A numeric cell holding all 16 digits exactly. Excel itself keeps only 15 significant
+        # digits and zeroes the 16th, so a final 0 may be a lost digit: refuse those too.
+        return str(value)
+    if _is_number(value):
+        raise _Invalid(EXCEL_NIK_MESSAGE)
+    if value is None:
+        raise _Invalid("NIK is required.")
+    raise _Invalid("NIK must be exactly 16 digits.")
+
+
+def _name(value: object, lookups: Lookups, today: date) -> str:
+    name = " ".join(_text(value).split())
+    if not name:
+        raise _Invalid("Name is required.")
+    if len(name) > MAX_NAME:
+        raise _Invalid(f"Name is longer than {MAX_NAME} characters.")
+    return name
+
+
+def _birth_date(value: object, lookups: Lookups, today: date) -> date:
+    born = _to_date(value)
+    if born > today:
+        raise _Invalid("Birth date is in the future.")
+    if (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) > MAX_AGE:
+        raise _Invalid(f"Birth date makes the worker older than {MAX_AGE} years.")
+    return born
+
+
+def _to_date(value: object) -> date:
+    if type(value) is str:
+        if match := _DAY_FIRST.fullmatch(value):
+            return _real_date(match[4], match[3], match[1])
+        if match := _ISO_DATE.fullmatch(value):
+            return _real_date(match[1], match[2], match[3])
+        raise _Invalid(DATE_FORMAT_MESSAGE if value else "Birth date is required.")
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if _is_number(value):
+        return _from_excel_serial(value)  # type: ignore[arg-type]
+    raise _Invalid("Birth date is required." if value is None else DATE_FORMAT_MESSAGE)
+
+
+def _real_date(year: str, month: str, day: str) -> date:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise _Invalid("Birth date does not exist (check the day and month).") from None
+
+
+def _from_excel_serial(serial: float) -> date:
+    """Excel's 1900 date system, which wrongly counts 29 February 1900 as serial 60."""
+    if not 1 <= serial <= _EXCEL_LAST_SERIAL or int(serial) == _EXCEL_LEAP_BUG:
+        raise _Invalid("Birth date is a number that is not a valid Excel date.")
+    days = int(serial)
+    return _EXCEL_EPOCH + timedelta(days=days + 1 if days < _EXCEL_LEAP_BUG else days)
+
+
+def _sex(value: object, lookups: Lookups, today: date) -> str:
+    if value == "L" or value == "P":
+        return value
+    text = _text(value)
+    sex = _SEXES.get(text.lower())
+    if sex is None:
+        raise _Invalid("Sex must be L or P (laki-laki/perempuan, male/female)."
+                       if text else "Sex is required.")
+    return sex
+
+
+def _category(value: object, lookups: Lookups, today: date) -> int:
+    text = _text(value)
+    if not text:
+        raise _Invalid("Category is required.")
+    key = text if text in lookups.category_by_code else fold(text)
+    category_id = lookups.category_by_code.get(key)
+    if category_id is None:
+        category_id = lookups.category_by_name.get(key)
+    if category_id is None:
+        raise _Invalid(f"Category '{text}' is not a known category code or name.")
+    return category_id
+
+
+def _phone(value: object, lookups: Lookups, today: date) -> str | None:
+    if type(value) is str and _PHONE.fullmatch(value):
+        return value
+    digits = _text(value).translate(_PHONE_JUNK)
+    if not digits:
+        return None
+    if digits.startswith("+62"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("62"):
+        digits = "0" + digits[2:]
+    elif digits.startswith("8") and _is_number(value):
+        digits = "0" + digits  # Excel drops the leading zero of a phone stored as a number
+    if not _PHONE.fullmatch(digits):
+        raise _Invalid("Phone number must be 9 to 14 digits starting with 08 (or +62).")
+    return digits
+
+
+def _kpj(value: object, lookups: Lookups, today: date) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if not _KPJ.fullmatch(text):
+        raise _Invalid("KPJ number must be 8 to 13 digits.")
+    return text
+
+
+def _decile(value: object, lookups: Lookups, today: date) -> int | None:
+    if type(value) is str and value in _DECILES:
+        return _DECILES[value]
+    if type(value) is int or (type(value) is float and value.is_integer()):
+        decile = int(value)
+    else:
+        text = _text(value)
+        if not text:
+            return None
+        match = _DECILE.fullmatch(text)
+        decile = int(match[1]) if match else 0
+    if not 1 <= decile <= 10:
+        raise _Invalid("DTSEN decile must be a whole number from 1 to 10.")
+    return decile
+
+
+def _address(value: object, lookups: Lookups, today: date) -> str:
+    address = _text(value)
+    if len(address) > MAX_ADDRESS:
+        raise _Invalid(f"Address is longer than {MAX_ADDRESS} characters.")
+    return address
+
+
+# (raw column, check) in ValidRow field order; each returns the clean value or raises _Invalid.
+_CELL_CHECKS: tuple[tuple[str, Callable[[object, Lookups, date], object]], ...] = (
+    ("nik", _nik), ("name", _name), ("birth_date", _birth_date), ("sex", _sex),
+    ("category", _category), ("phone", _phone), ("kpj", _kpj), ("dtsen_decile", _decile),
+    ("address", _address),
+)
+
+
+# --- checks across columns ---------------------------------------------------------------
+
+
+def _kelurahan_code(raw: Mapping[str, object], lookups: Lookups) -> str:
+    code = _text(raw.get("kelurahan_code"))
+    if code:
+        return _known_code(code, lookups)
+    name = _text(raw.get("kelurahan"))
+    if name:
+        return _code_from_names(name, _text(raw.get("kecamatan")), lookups)
+    column = "kelurahan_code" if "kelurahan_code" in raw else "kelurahan"
+    raise _Invalid("Kelurahan is required: fill in kode_kelurahan, or kelurahan and kecamatan.",
+                   column)
+
+
+def _known_code(code: str, lookups: Lookups) -> str:
+    if code in lookups.kelurahan_codes:
+        return code
+    if _TEN_DIGITS.fullmatch(code):
+        code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
+    elif not _KELURAHAN_CODE.fullmatch(code):
+        raise _Invalid("Kelurahan code must look like 33.74.01.1001.", "kelurahan_code")
+    if code not in lookups.kelurahan_codes:
+        raise _Invalid(f"Kelurahan code {code} is not a kelurahan of Kota Semarang.",
+                       "kelurahan_code")
+    return code
+
+
+def _code_from_names(kelurahan: str, kecamatan: str, lookups: Lookups) -> str:
+    key = normalise_area_name(kelurahan)
+    places = lookups.kelurahan_places.get(key)
+    if not places:
+        raise _Invalid(f"Kelurahan '{kelurahan}' is not a kelurahan of Kota Semarang.",
+                       "kelurahan")
+    if kecamatan:
+        code = lookups.kelurahan_by_names.get((normalise_area_name(kecamatan), key))
+        if code is not None:
+            return code
+    elif len(places) == 1:
+        return places[0][1]
+    candidates = " or ".join(f"Kecamatan {name}" for name, _ in places)
+    if kecamatan:
+        raise _Invalid(f"Kelurahan '{kelurahan}' is not in Kecamatan '{kecamatan}'; "
+                       f"it is in {candidates}.", "kecamatan")
+    raise _Invalid(f"There is a Kelurahan '{kelurahan}' in {candidates}; "
+                   "fill in the kecamatan.", "kecamatan")
+
+
+def _check_nik_agrees(row_number: int, nik: str | None, born: date | None, sex: str | None,
+                      errors: list[RowError]) -> NikFacts | None:
+    """Parse the NIK once when all is well; on trouble, report NIK, sex and date separately."""
+    if nik is None:
+        return None
+    if born is not None and sex is not None:
+        try:
+            return check_nik_matches(nik, born, sex == "P")
+        except NikError:
+            pass  # find out which of the columns disagree below
+    try:
+        facts = parse_nik(nik)
+    except NikError as problem:
+        errors.append(RowError(row_number, "nik", str(problem)))
+        return None
+    if sex is not None and facts.female != (sex == "P"):
+        errors.append(RowError(row_number, "sex", _mismatch(nik, facts.birth_date, sex == "P")))
+    if born is not None and (message := _mismatch(nik, born, facts.female)):
+        errors.append(RowError(row_number, "birth_date", message))
+    return facts
+
+
+def _mismatch(nik: str, born: date, female: bool) -> str:
+    try:
+        check_nik_matches(nik, born, female)
+    except NikError as problem:
+        return str(problem)
+    return ""
