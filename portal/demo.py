@@ -72,9 +72,12 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
 def _seed_accounts() -> list[DemoLogin]:
     admin = create_user("admin@demo.pijarsemar.id", "Admin Program", Role.ADMIN,
                         password=DEMO_PASSWORD)
-    create_user("staf@demo.pijarsemar.id", "Rini Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
-    create_user("staf2@demo.pijarsemar.id", "Yoga Staf Disnaker", Role.STAFF, password=DEMO_PASSWORD)
-    create_user("auditor@demo.pijarsemar.id", "Inspektorat", Role.AUDITOR, password=DEMO_PASSWORD)
+    for email, name, role in (
+        ("staf@demo.pijarsemar.id", "Rini Staf Disnaker", Role.STAFF),
+        ("staf2@demo.pijarsemar.id", "Yoga Staf Disnaker", Role.STAFF),
+        ("auditor@demo.pijarsemar.id", "Inspektorat", Role.AUDITOR),
+    ):
+        create_user(email, name, role, password=DEMO_PASSWORD)
     verified, _owner = register_company(CompanyDetails(
         legal_name="PT Semarang Sejahtera Abadi", nib="9120001234567", npwp="012345678901000",
         address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah", sector="manufacturing",

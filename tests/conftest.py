@@ -62,7 +62,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("e2e") or request.node.get_closest_marker("own_database"):
         yield
         return
-    app = request.getfixturevalue("app")
+    request.getfixturevalue("app")
     connection = db.engine.connect()
     outer = connection.begin()
     session = scoped_session(sessionmaker(
@@ -156,7 +156,8 @@ def logged_in(app: Flask):  # type: ignore[no-untyped-def]
     def make(user: User) -> FlaskClient:
         client = english(app.test_client())
         response = login(client, user.email)
-        assert response.status_code == 302, re.findall(r"<p>(.*?)</p>", response.get_data(as_text=True))
+        messages = re.findall(r"<p>(.*?)</p>", response.get_data(as_text=True))
+        assert response.status_code == 302, messages
         return client
 
     return make

@@ -56,7 +56,8 @@ def worker(status: str = "eligible", female: bool = False, birth_date: date | No
     cipher = current_cipher()
     category = db.session.scalar(select(Category).where(Category.code == category_code))
     row = Worker(
-        nik_hash=cipher.lookup_hash(nik), nik_encrypted=cipher.encrypt(nik), nik_masked=mask_nik(nik),
+        nik_hash=cipher.lookup_hash(nik), nik_encrypted=cipher.encrypt(nik),
+        nik_masked=mask_nik(nik),
         full_name=full_name or f"Pekerja Uji {n}", birth_date=born, sex="P" if female else "L",
         category_id=category.id, kelurahan_code=kelurahan_code, status=status,
         inactive_reason="moved" if status == "inactive" else None,

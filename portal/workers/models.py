@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, SmallInteger, String, Text, func
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
@@ -95,3 +95,31 @@ class WorkerStatusChange(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     worker: Mapped[Worker] = relationship(back_populates="history")
+
+
+class ImportState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(db.Model):
+    """A roster upload: first checked (dry run), then imported on request; progress is polled."""
+
+    __tablename__ = "worker_import_job"
+    __table_args__ = (CheckConstraint(enum_check("state", ImportState), name="state_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    update_existing: Mapped[bool] = mapped_column(default=False, server_default="0")
+    dry_run: Mapped[bool] = mapped_column(default=True, server_default="1")
+    state: Mapped[ImportState] = mapped_column(String(16), default=ImportState.QUEUED)
+    rows_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -86,7 +86,8 @@ def test_idle_session_expires_after_thirty_minutes(app, actors, logged_in):
 
 def test_session_expires_after_twelve_hours_even_when_active(app, actors, logged_in):
     client = logged_in(actors.staff)
-    db.session.execute(update(UserSession).values(created_at=utcnow() - timedelta(hours=12, seconds=1)))
+    started = utcnow() - timedelta(hours=12, seconds=1)
+    db.session.execute(update(UserSession).values(created_at=started))
     assert client.get("/staff/companies").status_code == 302
 
 

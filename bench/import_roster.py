@@ -1,0 +1,101 @@
+"""Roster import speed: 100,000 rows into a fresh SQLite database vs one plain csv read pass.
+
+Usage: .venv/bin/python -m bench.import_roster [--rows N]
+Last line: ratio=<import/read> bar=10 ok=<yes|no>
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from config import TestingConfig
+from portal import create_app
+from portal.extensions import db
+from portal.reference.seed import DATA_DIR, seed_reference
+from portal.workers.importer import import_roster
+from portal.workers.nik import build_nik
+
+BAR = 10.0
+HEADER = ["nik", "nama", "tanggal_lahir", "jenis_kelamin", "kategori", "kode_kelurahan",
+          "no_hp", "no_kpj", "alamat", "desil"]
+
+
+def write_roster(path: Path, rows: int, seed: int = 7) -> None:
+    """A realistic roster: valid NIKs agreeing with birth date and sex, mixed date formats."""
+    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    with (DATA_DIR / "semarang_wilayah.csv").open(encoding="utf-8") as handle:
+        areas = [row["kode_kelurahan"] for row in csv.DictReader(handle)]
+    with (DATA_DIR / "categories.csv").open(encoding="utf-8") as handle:
+        categories = [row["code"] for row in csv.DictReader(handle)]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow(_row(n, rng, areas, categories))
+
+
+def _row(n: int, rng: random.Random, areas: list[str], categories: list[str]) -> list[str]:
+    female = rng.random() < 0.45
+    born = date(rng.randint(1962, 2005), rng.randint(1, 12), rng.randint(1, 28))
+    area = rng.choice(areas)
+    nik = build_nik(area.replace(".", "")[:6], born, female, n % 9999 + 1)
+    shown = born.strftime("%d/%m/%Y") if n % 2 else born.isoformat()
+    return [
+        nik, f"Pekerja {n}", shown, "P" if female else "L", rng.choice(categories), area,
+        f"08{rng.randint(100_000_000, 999_999_999)}", "", f"RT {n % 20:02d}/RW {n % 9:02d}",
+        str(rng.randint(1, 10)),
+    ]
+
+
+def plain_read(path: Path) -> float:
+    start = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as handle:
+        for _row in csv.reader(handle):
+            pass
+    return time.perf_counter() - start
+
+
+def timed_import(path: Path, workdir: Path) -> tuple[float, dict]:
+    settings = TestingConfig()
+    settings.SQLALCHEMY_DATABASE_URI = f"sqlite:///{workdir / 'bench.db'}"
+    app = create_app(settings)
+    with app.app_context():
+        db.create_all()
+        seed_reference()
+        db.session.commit()
+        data = path.read_bytes()
+        start = time.perf_counter()
+        report = import_roster(data, path.name, dry_run=False, update_existing=False,
+                               actor_id=None)
+        db.session.commit()
+        elapsed = time.perf_counter() - start
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed, report.as_json()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        roster = workdir / "roster.csv"
+        write_roster(roster, args.rows)
+        read = min(plain_read(roster) for _ in range(3))
+        elapsed, result = timed_import(roster, workdir)
+    print(f"rows={result['rows']} created={result['created']} rejected={result['rejected']}")
+    print(f"plain_csv_read={read:.3f}s import={elapsed:.3f}s")
+    ratio = elapsed / read
+    ok = ratio <= BAR and result["rejected"] == 0
+    print(f"ratio={ratio:.2f} bar={BAR:g} ok={'yes' if ok else 'no'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""`flask workers ...`: roster import from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.workers.importer import ImportReport, import_roster
+from portal.workers.roster import RosterFormatError
+
+workers_cli = AppGroup("workers", help="The worker register.")
+
+
+@workers_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--update-existing", is_flag=True, help="Update workers whose NIK is registered.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
+def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bool) -> None:
+    """Import a roster (CSV or XLSX): all valid rows in one transaction, or nothing."""
+    def progress(rows: int) -> None:
+        click.echo(f"\r{rows:,} rows checked", nl=False, err=True)
+
+    try:
+        report = import_roster(path.read_bytes(), path.name, dry_run=dry_run,
+                               update_existing=update_existing, actor_id=None,
+                               progress=progress)
+    except RosterFormatError as error:
+        db.session.rollback()
+        _fail(str(error), as_json)
+        return
+    click.echo("", err=True)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    _print(report, dry_run, as_json)
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"rows": 0, "created": 0, "updated": 0, "rejected": 0,
+                               "errors": [{"row": 0, "column": "", "message": message}]}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def _print(report: ImportReport, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    verb = "would be" if dry_run else "were"
+    click.echo(f"{report.rows} rows: {report.created} {verb} created, "
+               f"{report.updated} {verb} updated, {report.rejected} rejected.")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}")
+    for error in report.errors[:200]:
+        click.echo(f"  row {error.row}, {error.column}: {error.message}")
+    if len(report.errors) > 200:
+        click.echo(f"  ... and {len(report.errors) - 200} more (use --json for all)")
