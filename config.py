@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -92,6 +93,10 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Long work (roster imports) runs in a background thread, or inline when this is set.
+    JOBS_INLINE = _env_bool("JOBS_INLINE", False)
+    UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    RECENT_LOGIN_MINUTES = 15
     FORCE_HTTPS = False
     DEMO_DATA_ALLOWED = True
 
@@ -124,6 +129,8 @@ class TestingConfig(Config):
     MAIL_BACKEND = "locmem"
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
+    JOBS_INLINE = True
+    UPLOAD_DIR = str(Path(tempfile.gettempdir()) / "pijar-test-uploads")
 
 
 class ProductionConfig(Config):

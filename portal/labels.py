@@ -16,6 +16,19 @@ LABELS = {
     "apbd": _l("City budget (APBD)"),
     "dbhcht": _l("Tobacco excise (DBHCHT)"),
     "pledge": _l("Company sponsor (CSR)"),
+    "registered": _l("Registered"),
+    "eligible": _l("Eligible"),
+    "inactive": _l("Inactive"),
+    "deceased": _l("Deceased"),
+    "moved": _l("Moved away"),
+    "over_age": _l("Over age"),
+    "formal_job": _l("Formal job"),
+    "duplicate": _l("Duplicate record"),
+    "ineligible.status": _l("status is not eligible"),
+    "ineligible.domicile": _l("NIK not from Kota Semarang and no domicile confirmed"),
+    "ineligible.category": _l("category retired"),
+    "ineligible.over_age": _l("older than 64 years 11 months"),
+    "ineligible.other_membership": _l("covered by another BPJS TK membership"),
 }
 
 SECTOR_LABELS = {

@@ -28,6 +28,8 @@ from portal.extensions import (
 )
 from portal.labels import label
 from portal.public.views import bp as public_bp
+from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
+from portal.workers.views import bp as workers_bp
 
 CSP = {
     "default-src": "'self'",
@@ -73,7 +75,7 @@ def _login(app: Flask) -> None:
 
 
 def blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, companies_bp, audit_bp):
+    for bp in (public_bp, auth_bp, companies_bp, workers_bp, audit_bp):
         app.register_blueprint(bp)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import abort, url_for
+from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal.auth.permissions import Permission, can
@@ -47,6 +48,19 @@ def require(permission: Permission) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def require_recent_login(view: F) -> F:
+    """The password must have been given within RECENT_LOGIN_MINUTES (sensitive actions)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        limit = current_app.config["RECENT_LOGIN_MINUTES"] * 60
+        if time.time() - session.get("auth_at", 0) > limit:
+            return redirect(url_for("auth.confirm_password", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 def load_owned(model: type, object_id: Any, permission: Permission) -> Any:

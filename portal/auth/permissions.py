@@ -19,24 +19,34 @@ class Permission(enum.StrEnum):
     REFERENCE_READ = "reference:read"
     REFERENCE_EDIT = "reference:edit"
     DASHBOARD_CITY = "dashboard:city"
+    WORKER_READ = "worker:read"
+    WORKER_VIEW_PII = "worker:view_pii"
+    WORKER_EDIT = "worker:edit"
+    WORKER_IMPORT = "worker:import"
+    WORKER_EXPORT = "worker:export"
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN}
+_REGISTER = {
+    Permission.WORKER_READ, Permission.WORKER_VIEW_PII, Permission.WORKER_EDIT,
+    Permission.WORKER_IMPORT, Permission.WORKER_EXPORT,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
     Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
-    Role.STAFF: frozenset({
+    Role.STAFF: frozenset(_REGISTER | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
         Permission.DASHBOARD_CITY,
     }),
-    Role.ADMIN: frozenset({
+    Role.ADMIN: frozenset(_REGISTER | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
         Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
         Permission.DASHBOARD_CITY,
     }),
+    # Auditors read the register with NIKs masked and without phone numbers.
     Role.AUDITOR: frozenset({
         Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
-        Permission.DASHBOARD_CITY,
+        Permission.DASHBOARD_CITY, Permission.WORKER_READ,
     }),
 }
 

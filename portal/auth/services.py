@@ -74,6 +74,14 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
+def confirm_password(user: User, password: str) -> bool:
+    """Re-check the password of a logged-in user; a failure is audited."""
+    if passwords.verify_password(user.password_hash, password):
+        return True
+    record_event("auth.confirm_failed", user, actor=user, company_id=user.company_id)
+    return False
+
+
 def start_session(user: User, ip_address: str, user_agent: str) -> str:
     """Create a server-side session and return its token (only the hash is stored)."""
     token = secrets.token_urlsafe(32)

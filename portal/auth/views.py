@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import (
     Blueprint,
     current_app,
@@ -19,6 +21,7 @@ from portal.auth import queries, services
 from portal.auth.exceptions import DuplicateEmail, InvalidCredentials, InvalidToken, WeakPassword
 from portal.auth.forms import (
     ConfirmForm,
+    ConfirmPasswordForm,
     ForgotPasswordForm,
     LoginForm,
     SetPasswordForm,
@@ -78,6 +81,23 @@ def sign_in(user: User) -> None:
     services.start_session(user, request.remote_addr or "", request.user_agent.string)
     db.session.commit()
     login_user(user)
+    session["auth_at"] = int(time.time())
+
+
+@bp.route("/auth/confirm", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def confirm_password():  # type: ignore[no-untyped-def]
+    """Ask for the password again before a sensitive action (exporting personal data)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    form = ConfirmPasswordForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        if services.confirm_password(current_user, form.password.data):
+            session["auth_at"] = int(time.time())
+            return redirect(safe_next(form.next.data, fallback="auth.home"))
+        db.session.commit()
+        form.password.errors = [gettext("Wrong password.")]
+    return render_template("auth/confirm.html", form=form)
 
 
 @bp.get("/home")

@@ -6,11 +6,12 @@ import re
 
 import pytest
 
+from tests import factories
 from tests.conftest import Actors, csrf_token
 
 ROLES = ["anonymous", "sponsor_owner", "sponsor_member", "staff", "admin", "auditor"]
 LOGIN = 302  # anonymous users are sent to the login page
-OK, REDIRECT, FORBIDDEN, BAD = 200, 302, 403, 400
+OK, REDIRECT, FORBIDDEN, BAD, MISSING = 200, 302, 403, 400, 404
 
 
 def row(anonymous, owner, member, staff, admin, auditor):  # type: ignore[no-untyped-def]
@@ -47,6 +48,24 @@ EXPECTED = {
     ("POST", "companies.verify"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
     ("POST", "companies.reject"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "audit.events"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    ("GET", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
+    ("POST", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
+    ("GET", "workers.register"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "workers.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("POST", "workers.change_status"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                           FORBIDDEN),
+    ("GET", "workers.export"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("GET", "workers.import_start"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "workers.import_upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("GET", "workers.import_job"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
+    ("GET", "workers.import_status"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
+                                          FORBIDDEN),
+    ("GET", "workers.import_rejected"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
+                                            FORBIDDEN),
+    ("POST", "workers.import_run"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
+                                        FORBIDDEN),
 }
 
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
@@ -62,9 +81,9 @@ def _routes(app):  # type: ignore[no-untyped-def]
     return sorted(found, key=lambda item: item[1].endpoint == "auth.logout")
 
 
-def _url(rule, actors: Actors) -> str:  # type: ignore[no-untyped-def]
+def _url(rule, actors: Actors, worker_id: int) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
-              "token": "not-a-valid-token"}
+              "token": "not-a-valid-token", "worker_id": worker_id, "fmt": "csv"}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
@@ -77,8 +96,9 @@ def test_every_route_has_an_expected_row(app):
 def test_route_access_matches_table(app, actors, logged_in, role):
     client = app.test_client() if role == "anonymous" else logged_in(actors.by_role(role))
     failures = []
+    worker_id = factories.worker().id
     for method, rule in _routes(app):
-        url = _url(rule, actors)
+        url = _url(rule, actors, worker_id)
         if method == "GET":
             response = client.get(url)
         else:

@@ -1,0 +1,17 @@
+"""Errors raised by worker register services."""
+
+
+class WorkerError(Exception):
+    """Base for register errors."""
+
+
+class IllegalStatusChange(WorkerError):
+    """A status move the register does not allow, or one the rules forbid."""
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+class DetailsDisagreeWithNik(WorkerError):
+    """The birth date or sex given does not match what the NIK encodes."""

@@ -1,0 +1,96 @@
+"""Staff pages for roster imports: upload, check, progress, error report, import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.auth.forms import ConfirmForm
+from portal.auth.permissions import Permission
+from portal.extensions import db
+from portal.security import require
+from portal.workers import jobs
+from portal.workers.forms import RosterUploadForm
+from portal.workers.models import ImportJob, ImportState
+from portal.workers.views import bp
+
+
+def _job(token: str) -> ImportJob:
+    job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/staff/workers/import")
+@require(Permission.WORKER_IMPORT)
+def import_start():  # type: ignore[no-untyped-def]
+    recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(10)).all()
+    return render_template("workers/import.html", form=RosterUploadForm(), recent=recent)
+
+
+@bp.post("/staff/workers/import")
+@require(Permission.WORKER_IMPORT)
+def import_upload():  # type: ignore[no-untyped-def]
+    form = RosterUploadForm()
+    if not form.validate_on_submit():
+        recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(10))
+        return render_template("workers/import.html", form=form, recent=list(recent)), 400
+    upload = form.roster.data
+    job = jobs.create_import_job(upload.read(), upload.filename or "roster",
+                                 form.update_existing.data, current_user.id)
+    db.session.commit()
+    jobs.start_import_job(job.id)
+    return redirect(url_for("workers.import_job", token=job.token))
+
+
+@bp.get("/staff/workers/import/<token>")
+@require(Permission.WORKER_IMPORT)
+def import_job(token: str):  # type: ignore[no-untyped-def]
+    job = _job(token)
+    return render_template("workers/import_job.html", job=job, progress=jobs.job_progress(job),
+                           confirm_form=ConfirmForm())
+
+
+@bp.get("/staff/workers/import/<token>/status.json")
+@require(Permission.WORKER_IMPORT)
+def import_status(token: str):  # type: ignore[no-untyped-def]
+    return jsonify(jobs.job_progress(_job(token)))
+
+
+@bp.get("/staff/workers/import/<token>/rejected.csv")
+@require(Permission.WORKER_IMPORT)
+def import_rejected(token: str):  # type: ignore[no-untyped-def]
+    path = Path(jobs.rejected_path(_job(token)))
+    if not path.exists():
+        abort(404)
+    return Response(path.read_bytes(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.csv"',
+        "Cache-Control": "no-store"})
+
+
+@bp.post("/staff/workers/import/<token>/run")
+@require(Permission.WORKER_IMPORT)
+def import_run(token: str):  # type: ignore[no-untyped-def]
+    checked = _job(token)
+    if not ConfirmForm().validate_on_submit() or not checked.dry_run \
+            or checked.state != ImportState.DONE:
+        flash(gettext("This file cannot be imported from here; upload it again."), "warning")
+        return redirect(url_for("workers.import_job", token=token))
+    job = jobs.create_import_job(b"", checked.filename, checked.update_existing, current_user.id,
+                                 dry_run=False, stored_path=checked.stored_path)
+    db.session.commit()
+    jobs.start_import_job(job.id)
+    return redirect(url_for("workers.import_job", token=job.token))

@@ -1,0 +1,121 @@
+"""Roster import jobs: the upload is kept on disk, checked first, imported on request.
+
+Jobs run in a background thread (or inline when JOBS_INLINE is set, as in tests). Live progress
+is kept in memory of the process running the job; the final result is stored on the job row.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.workers.importer import ImportReport, import_roster, rejected_rows_csv
+from portal.workers.models import ImportJob, ImportState
+from portal.workers.roster import COLUMN_LABELS, RosterFormatError
+
+_PROGRESS: dict[str, int] = {}
+MAX_ERRORS_SHOWN = 1_000
+
+
+def create_import_job(data: bytes, filename: str, update_existing: bool, actor_id: int,
+                      dry_run: bool = True, stored_path: str | None = None) -> ImportJob:
+    """Keep the upload and queue a job for it (the caller commits, then starts it)."""
+    token = secrets.token_hex(16)
+    if stored_path is None:
+        folder = Path(current_app.config["UPLOAD_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{token}.upload"
+        path.write_bytes(data)
+        stored_path = str(path)
+    job = ImportJob(token=token, filename=filename[:255], stored_path=stored_path,
+                    update_existing=update_existing, dry_run=dry_run, created_by_id=actor_id)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start_import_job(job_id: int) -> None:
+    """Run the job now (inline) or in a thread; the job row must be committed already."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["JOBS_INLINE"]:
+        run_import_job(job_id)
+        return
+    thread = threading.Thread(target=_run_in_app, args=(app, job_id), daemon=True,
+                              name=f"import-{job_id}")
+    thread.start()
+
+
+def _run_in_app(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        run_import_job(job_id)
+        db.session.remove()
+
+
+def run_import_job(job_id: int, today: date | None = None) -> None:
+    """Check (dry run) or import the stored file; commits its own unit of work."""
+    job = db.session.get(ImportJob, job_id)
+    job.state = ImportState.RUNNING
+    db.session.commit()
+    _PROGRESS[job.token] = 0
+    try:
+        report = import_roster(
+            Path(job.stored_path).read_bytes(), job.filename, dry_run=job.dry_run,
+            update_existing=job.update_existing, actor_id=job.created_by_id,
+            progress=lambda rows: _PROGRESS.__setitem__(job.token, rows), today=today,
+        )
+    except RosterFormatError as error:
+        db.session.rollback()
+        _finish(job_id, ImportState.FAILED, None, str(error))
+        return
+    except Exception:
+        db.session.rollback()
+        _finish(job_id, ImportState.FAILED, None, "unexpected error; nothing was imported")
+        raise
+    if job.dry_run:
+        db.session.rollback()
+    _store_rejected(job, report)
+    _finish(job_id, ImportState.DONE, report, "")
+
+
+def _store_rejected(job: ImportJob, report: ImportReport) -> None:
+    if report.rejected_rows:
+        Path(rejected_path(job)).write_text(
+            rejected_rows_csv(report, COLUMN_LABELS), encoding="utf-8-sig")
+
+
+def rejected_path(job: ImportJob) -> str:
+    return f"{job.stored_path}.{'check' if job.dry_run else 'run'}.rejected.csv"
+
+
+def _finish(job_id: int, state: ImportState, report: ImportReport | None, message: str) -> None:
+    job = db.session.get(ImportJob, job_id)
+    job.state = state
+    job.message = message
+    job.finished_at = utcnow()
+    if report is not None:
+        job.rows_done = report.rows
+        job.summary = _summary(report)
+    db.session.commit()
+    _PROGRESS.pop(job.token, None)
+
+
+def _summary(report: ImportReport) -> dict[str, Any]:
+    data = report.as_json()
+    data["errors"] = data["errors"][:MAX_ERRORS_SHOWN]
+    data["errors_total"] = len(report.errors)
+    data["warnings"] = report.warnings
+    return data
+
+
+def job_progress(job: ImportJob) -> dict[str, Any]:
+    """State for the polling page: live row count while running, the summary when done."""
+    rows = _PROGRESS.get(job.token, job.rows_done)
+    return {"state": job.state, "rows": rows, "done": job.state in (ImportState.DONE,
+                                                                     ImportState.FAILED)}

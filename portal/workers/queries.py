@@ -1,0 +1,137 @@
+"""Read-only selects for the register: filters, search, pagination and detail pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+
+from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from portal.audit.models import AuditEvent
+from portal.coverage.models import Coverage
+from portal.extensions import db
+from portal.reference.models import Category, Kecamatan, Kelurahan
+from portal.workers.eligibility import eligible_clause
+from portal.workers.models import Worker, WorkerStatusChange
+from portal.workers.pii import current_cipher
+
+_NIK = re.compile(r"[0-9]{16}")
+_KPJ = re.compile(r"[0-9]{8,13}")
+SORTS = {
+    "name": (Worker.full_name, Worker.id),
+    "registered": (Worker.registered_on.desc(), Worker.id.desc()),
+    "newest": (Worker.id.desc(),),
+    "birth": (Worker.birth_date, Worker.id),
+}
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """The register's filters, read from the query string; unknown values are ignored."""
+
+    q: str = ""
+    kecamatan: str = ""
+    kelurahan: str = ""
+    category: str = ""
+    status: str = ""
+    eligibility: str = ""
+    funder: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> RegisterFilters:
+        values = {f.name: (args.get(f.name) or "").strip()[:100] for f in fields(cls)}
+        if values["sort"] not in SORTS:
+            values["sort"] = "name"
+        return cls(**values)
+
+    def as_args(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def register_select(filters: RegisterFilters, month: date) -> Select:
+    """Workers with area, category, eligibility and this month's funder, filtered and sorted."""
+    funder = aliased(Coverage)
+    eligible = case((eligible_clause(month), True), else_=False).label("eligible")
+    stmt = (
+        select(Worker, Kelurahan.name.label("kelurahan_name"),
+               Kecamatan.name.label("kecamatan_name"), Category, eligible,
+               funder.funder.label("funder"))
+        .join(Kelurahan, Worker.kelurahan_code == Kelurahan.code)
+        .join(Kecamatan, Kelurahan.kecamatan_code == Kecamatan.code)
+        .join(Category, Worker.category_id == Category.id)
+        .outerjoin(funder, and_(funder.worker_id == Worker.id, funder.month == month))
+    )
+    stmt = _search(stmt, filters.q)
+    stmt = _narrow(stmt, filters, month, funder)
+    return stmt.order_by(*SORTS[filters.sort])
+
+
+def _search(stmt: Select, q: str) -> Select:
+    """Exact NIK (through its keyed hash), exact KPJ, else a name prefix."""
+    if not q:
+        return stmt
+    if _NIK.fullmatch(q):
+        return stmt.where(Worker.nik_hash == current_cipher().lookup_hash(q))
+    if _KPJ.fullmatch(q):
+        return stmt.where(Worker.kpj == q)
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(func.lower(Worker.full_name).like(pattern.lower(), escape="\\"))
+
+
+def _narrow(stmt: Select, filters: RegisterFilters, month: date, funder) -> Select:  # type: ignore[no-untyped-def]
+    if filters.kecamatan:
+        stmt = stmt.where(Kelurahan.kecamatan_code == filters.kecamatan)
+    if filters.kelurahan:
+        stmt = stmt.where(Worker.kelurahan_code == filters.kelurahan)
+    if filters.category:
+        stmt = stmt.where(Category.code == filters.category)
+    if filters.status:
+        stmt = stmt.where(Worker.status == filters.status)
+    if filters.eligibility == "yes":
+        stmt = stmt.where(eligible_clause(month))
+    elif filters.eligibility == "no":
+        stmt = stmt.where(~eligible_clause(month))
+    if filters.funder == "none":
+        stmt = stmt.where(funder.id.is_(None))
+    elif filters.funder:
+        stmt = stmt.where(funder.funder == filters.funder)
+    return stmt
+
+
+def filter_choices() -> dict[str, list]:
+    """Areas and categories for the filter menus (small reference tables)."""
+    return {
+        "kecamatan": db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all(),
+        "kelurahan": db.session.scalars(select(Kelurahan).order_by(Kelurahan.name)).all(),
+        "categories": db.session.scalars(select(Category).order_by(Category.name_id)).all(),
+    }
+
+
+def worker_history(worker_id: int) -> list[WorkerStatusChange]:
+    return list(db.session.scalars(
+        select(WorkerStatusChange).where(WorkerStatusChange.worker_id == worker_id)
+        .order_by(WorkerStatusChange.id)
+    ))
+
+
+def worker_audit_trail(worker_id: int, limit: int = 100) -> list[AuditEvent]:
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "worker",
+                                 AuditEvent.object_id == str(worker_id))
+        .order_by(AuditEvent.id.desc()).limit(limit)
+    ))
+
+
+def worker_coverage(worker_id: int) -> list[Coverage]:
+    return list(db.session.scalars(
+        select(Coverage).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
+    ))
+
+
+def is_covered(worker_id: int, month: date) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        Coverage.worker_id == worker_id, Coverage.month == month))))
