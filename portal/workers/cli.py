@@ -11,7 +11,9 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.workers.importer import ImportReport, import_roster
+from portal.workers.pii import current_cipher
 from portal.workers.roster import RosterFormatError
+from portal.workers.services import rotate_worker_keys
 
 workers_cli = AppGroup("workers", help="The worker register.")
 
@@ -40,6 +42,14 @@ def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bo
     else:
         db.session.commit()
     _print(report, dry_run, as_json)
+
+
+@workers_cli.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt NIK and phone numbers with the first key of NIK_ENCRYPTION_KEYS."""
+    changed = rotate_worker_keys()
+    db.session.commit()
+    click.echo(f"{changed} workers re-encrypted with key {current_cipher().current}.")
 
 
 def _fail(message: str, as_json: bool) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
@@ -12,7 +15,7 @@ from portal.workers.eligibility import facts_of, ineligibility_reasons
 from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange
 from portal.workers.models import InactiveReason, Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.nik import NikError, check_nik_matches
-from portal.workers.pii import current_cipher
+from portal.workers.pii import PiiCipher, current_cipher
 
 _ALLOWED = {
     WorkerStatus.REGISTERED: {WorkerStatus.ELIGIBLE, WorkerStatus.INACTIVE},
@@ -97,3 +100,31 @@ def change_worker_status(worker: Worker, target: WorkerStatus, actor: User, note
                  before={"status": current.value},
                  after={"status": target.value, "reason": reason, "note": note.strip()[:200]})
     return change
+
+
+def rotate_worker_keys(batch: int = 2_000) -> int:
+    """Re-encrypt every NIK and phone still sealed with an older key; returns rows changed."""
+    cipher = current_cipher()
+    changed, last_id = 0, 0
+    while rows := db.session.execute(
+        select(Worker.id, Worker.nik_encrypted, Worker.phone_encrypted)
+        .where(Worker.id > last_id).order_by(Worker.id).limit(batch)
+    ).all():
+        last_id = rows[-1].id
+        updates = [_reencrypted(cipher, row) for row in rows if _stale(cipher, row)]
+        if updates:
+            db.session.execute(update(Worker), updates)
+            changed += len(updates)
+    record_event("worker.rotate_keys", after={"rows": changed, "key": cipher.current})
+    return changed
+
+
+def _stale(cipher: PiiCipher, row: Any) -> bool:
+    phone = row.phone_encrypted
+    return cipher.needs_rotation(row.nik_encrypted) or bool(phone and cipher.needs_rotation(phone))
+
+
+def _reencrypted(cipher: PiiCipher, row: Any) -> dict[str, object]:
+    phone = cipher.decrypt(row.phone_encrypted) if row.phone_encrypted else None
+    return {"id": row.id, "nik_encrypted": cipher.encrypt(cipher.decrypt(row.nik_encrypted)),
+            "phone_encrypted": cipher.encrypt(phone) if phone else None}

@@ -148,3 +148,22 @@ def test_cli_refuses_a_file_that_is_not_a_roster(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["workers", "import", str(path), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout.strip().splitlines()[-1])["errors"][0]["row"] == 0
+
+
+def test_rotate_keys_reencrypts_with_the_new_key(app):
+    from portal.workers.pii import PiiCipher
+
+    _run(_csv(SLAMET))
+    old = app.extensions["pii_cipher"]
+    new_key = "2:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
+    app.extensions["pii_cipher"] = PiiCipher.from_config(
+        f"{new_key},{app.config['NIK_ENCRYPTION_KEYS']}", app.config["NIK_HASH_KEY"])
+    try:
+        result = app.test_cli_runner().invoke(args=["workers", "rotate-keys"])
+        assert result.exit_code == 0, result.output
+        worker = db.session.scalar(select(Worker))
+        db.session.refresh(worker)
+        assert worker.nik_encrypted.startswith("2:")
+        assert app.extensions["pii_cipher"].decrypt(worker.nik_encrypted) == "3374011203850001"
+    finally:
+        app.extensions["pii_cipher"] = old
