@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import EnvironBuilder
 
 from config import ProductionConfig, TestingConfig, load_config
 from portal import create_app
@@ -51,8 +52,14 @@ def test_production_cookies_are_secure_and_demo_data_is_refused(monkeypatch):
 
 def test_oversized_request_is_refused_with_413(client, app):
     body = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    response = client.post("/companies/register", data=body,
-                           content_type="application/octet-stream")
+    builder = EnvironBuilder(app, path="/companies/register", method="POST", data=body,
+                             content_type="application/octet-stream")
+    environ = builder.get_environ()
+    try:
+        response = client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
     assert response.status_code == 413
 
 

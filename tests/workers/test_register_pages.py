@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 import pytest
+from flask.testing import EnvironBuilder
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
@@ -220,7 +221,12 @@ def test_an_oversized_upload_is_refused_before_parsing(app, actors, logged_in):
     client = logged_in(actors.staff)
     token = csrf_token(client, "/staff/workers/import")
     big = io.BytesIO(b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10))
-    response = client.post("/staff/workers/import", data={"csrf_token": token,
-                                                           "roster": (big, "big.csv")},
-                           content_type="multipart/form-data")
+    builder = EnvironBuilder(app, path="/staff/workers/import", method="POST", data={
+        "csrf_token": token, "roster": (big, "big.csv")}, content_type="multipart/form-data")
+    environ = builder.get_environ()
+    try:
+        response = client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
     assert response.status_code == 413
