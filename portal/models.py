@@ -4,10 +4,14 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import User, UserSession
 from portal.companies.models import Company
 from portal.coverage.models import Coverage
+from portal.ledger.models import LedgerEntry, LedgerLine
+from portal.payments.models import Document, Payment, Refund, StripeEvent
+from portal.pledges.models import Pledge
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
-from portal.workers.models import Worker, WorkerStatusChange
+from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
 __all__ = [
-    "AuditEvent", "Category", "Company", "Coverage", "Kecamatan", "Kelurahan", "RateSchedule",
-    "User", "UserSession", "Worker", "WorkerStatusChange",
+    "AuditEvent", "Category", "Company", "Coverage", "Document", "LedgerEntry", "LedgerLine",
+    "Payment", "Pledge", "Refund", "StripeEvent", "Kecamatan", "Kelurahan", "RateSchedule",
+    "User", "UserSession", "ImportJob", "Worker", "WorkerStatusChange",
 ]

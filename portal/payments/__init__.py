@@ -1,0 +1,1 @@
+"""Payments by Stripe Checkout or bank transfer, refunds and payment documents."""

@@ -1,0 +1,1 @@
+"""Pledges: a company's commitment to fund N workers for M months."""
