@@ -91,6 +91,12 @@ class Config:
     # Payments.
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    # Stripe's IDR maximum is not documented clearly: larger pledges are paid by transfer.
+    STRIPE_MAX_AMOUNT = int(os.environ.get("STRIPE_MAX_AMOUNT", "999999999"))
+    CITY_BANK_NAME = os.environ.get("CITY_BANK_NAME", "Bank Jateng")
+    CITY_BANK_ACCOUNT_NAME = os.environ.get("CITY_BANK_ACCOUNT_NAME",
+                                            "RKUD Pemerintah Kota Semarang - PIJAR SEMAR")
+    CITY_BANK_ACCOUNT_NUMBER = os.environ.get("CITY_BANK_ACCOUNT_NUMBER", "1-000-00000-0")
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Long work (roster imports) runs in a background thread, or inline when this is set.

@@ -27,6 +27,9 @@ from portal.extensions import (
     talisman,
 )
 from portal.labels import label
+from portal.payments import staff_views  # noqa: F401  (adds the staff money pages)
+from portal.payments.views import bp as payments_bp
+from portal.pledges.views import bp as pledges_bp
 from portal.public.views import bp as public_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
 from portal.workers.views import bp as workers_bp
@@ -75,7 +78,7 @@ def _login(app: Flask) -> None:
 
 
 def blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, companies_bp, workers_bp, audit_bp):
+    for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp):
         app.register_blueprint(bp)
 
 

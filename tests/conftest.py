@@ -17,6 +17,7 @@ os.environ["PORTAL_ENV"] = "testing"
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
 from portal.extensions import db, limiter  # noqa: E402
+from portal.payments.stripe_gateway import gateway  # noqa: E402
 from portal.reference.seed import seed_reference  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -48,6 +49,9 @@ def app() -> Iterator[Flask]:
         db.session.commit()
         db.session.remove()
         yield app
+        sandbox = app.extensions.get("stripe_sandbox")
+        if sandbox is not None:
+            sandbox.stop()
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
@@ -78,6 +82,21 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         outer.rollback()
         connection.close()
         db.session = original  # type: ignore[assignment]
+
+
+@pytest.fixture
+def stripe_sandbox(app: Flask):  # type: ignore[no-untyped-def]
+    """The portal's Stripe sandbox; events wait until the test calls flush(), which delivers
+    them to the webhook through a test client on the test's own thread."""
+    gateway()
+    sandbox = app.extensions["stripe_sandbox"]
+    hook = app.test_client()
+    sandbox.reset()  # the database rolls back after each test; so does the sandbox
+    sandbox.auto_deliver = False
+    sandbox.deliver = lambda body, signature: hook.post(
+        "/payments/stripe/webhook", data=body, content_type="application/json",
+        headers={"Stripe-Signature": signature}).status_code
+    return sandbox
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.auth import passwords
 from portal.auth.models import Role, User
-from portal.companies.models import Company, CompanyStatus
+from portal.companies.models import Company, CompanyStatus  # noqa: F401 - re-exported for tests
 from portal.extensions import db
 from portal.reference.models import Category
 from portal.workers.models import Worker

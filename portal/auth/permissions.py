@@ -24,9 +24,13 @@ class Permission(enum.StrEnum):
     WORKER_EDIT = "worker:edit"
     WORKER_IMPORT = "worker:import"
     WORKER_EXPORT = "worker:export"
+    PLEDGE_VIEW = "pledge:view"
+    PLEDGE_MANAGE = "pledge:manage"
+    PLEDGE_LIST = "pledge:list"
+    PAYMENT_MANAGE = "payment:manage"
 
 
-_SPONSOR = {Permission.COMPANY_VIEW_OWN}
+_SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
 _REGISTER = {
     Permission.WORKER_READ, Permission.WORKER_VIEW_PII, Permission.WORKER_EDIT,
     Permission.WORKER_IMPORT, Permission.WORKER_EXPORT,
@@ -36,17 +40,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
     Role.STAFF: frozenset(_REGISTER | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
-        Permission.DASHBOARD_CITY,
+        Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
     }),
     Role.ADMIN: frozenset(_REGISTER | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
         Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
-        Permission.DASHBOARD_CITY,
+        Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
     }),
     # Auditors read the register with NIKs masked and without phone numbers.
     Role.AUDITOR: frozenset({
         Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
-        Permission.DASHBOARD_CITY, Permission.WORKER_READ,
+        Permission.DASHBOARD_CITY, Permission.WORKER_READ, Permission.PLEDGE_LIST,
     }),
 }
 

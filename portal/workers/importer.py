@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Column, Dialect, Table, bindparam, insert, literal, select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.db import utcnow
 from portal.exports import safe_cell
 from portal.extensions import db
 from portal.reference.models import Category, Kecamatan, Kelurahan
@@ -21,9 +22,9 @@ from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
 from portal.workers.roster import COLUMN_LABELS, read_roster
-from portal.workers.rows import Lookups, RowError, SeenNiks, ValidRow, validate_row
+from portal.workers.rows import Lookups, RowError, RowValidator, SeenNiks, ValidRow
 
-BATCH = 2_000
+BATCH = 5_000
 MAX_ERRORS_KEPT = 100_000
 Progress = Callable[[int], None]
 
@@ -68,14 +69,14 @@ def import_roster(data: bytes, filename: str, *, dry_run: bool, update_existing:
 
     Raises RosterFormatError when the file as a whole cannot be read.
     """
-    run = _Run(current_cipher(), today or date.today(), _active_categories(), dry_run,
-               update_existing, actor_id)
+    run = _Run(current_cipher(), today or date.today(), utcnow(), _active_categories(),
+               dry_run, update_existing, actor_id)
     report = ImportReport()
-    lookups, seen = load_lookups(), SeenNiks()
+    validate, seen = RowValidator(load_lookups(), run.today), SeenNiks()
     with read_roster(data, filename) as roster:
         report.warnings = roster.warnings
         for batch in _batches(iter(roster), BATCH):
-            valid = _validate_batch(batch, lookups, run.today, seen, report)
+            valid = _validate_batch(batch, validate, seen, report)
             _apply_batch(valid, run, report)
             if progress:
                 progress(report.rows)
@@ -93,14 +94,16 @@ def _counts(report: ImportReport) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Run:
-    """The settings one import runs with."""
+    """The settings one import runs with; `now` stamps every row it writes."""
 
     cipher: PiiCipher
     today: date
+    now: datetime
     active: frozenset[int]
     dry_run: bool
     update_existing: bool
     actor_id: int | None
+    statuses: dict[tuple[bool, bool, date], str] = field(default_factory=dict)
 
 
 def _active_categories() -> frozenset[int]:
@@ -114,16 +117,16 @@ def _batches(rows: Iterator[tuple[int, dict[str, object]]], size: int
 
 
 Checked = tuple[int, dict[str, object], ValidRow]
+NewWorker = tuple[str, ValidRow]  # (nik_hash, row)
 ALREADY_REGISTERED = ("This NIK is already registered. Tick 'update existing workers' "
                       "(--update-existing) to update the worker instead.")
 
 
-def _validate_batch(batch: list[tuple[int, dict[str, object]]], lookups: Lookups, today: date,
+def _validate_batch(batch: list[tuple[int, dict[str, object]]], validate: RowValidator,
                     seen: SeenNiks, report: ImportReport) -> list[Checked]:
     valid: list[Checked] = []
     for number, raw in batch:
-        report.rows += 1
-        result = validate_row(number, raw, lookups, today)
+        result = validate(number, raw)
         if isinstance(result, ValidRow):
             duplicate = seen.check(number, result.nik)
             if duplicate is None:
@@ -131,6 +134,7 @@ def _validate_batch(batch: list[tuple[int, dict[str, object]]], lookups: Lookups
                 continue
             result = [duplicate]
         _reject(report, number, raw, result)
+    report.rows += len(batch)
     return valid
 
 
@@ -144,68 +148,138 @@ def _reject(report: ImportReport, number: int, raw: dict[str, object],
 
 
 def _apply_batch(valid: list[Checked], run: _Run, report: ImportReport) -> None:
-    cipher = run.cipher
-    hashes = {row.nik: cipher.lookup_hash(row.nik) for _, _, row in valid}
-    existing = dict(db.session.execute(
-        select(Worker.nik_hash, Worker.id).where(Worker.nik_hash.in_(hashes.values()))
-    ).all()) if hashes else {}
-    new_rows, changed = [], []
-    for number, raw, row in valid:
-        worker_id = existing.get(hashes[row.nik])
+    hashes = [run.cipher.lookup_hash(row.nik) for _, _, row in valid]
+    existing = _registered(hashes)
+    new: list[NewWorker] = []
+    changed: list[tuple[int, ValidRow]] = []
+    for (number, raw, row), nik_hash in zip(valid, hashes, strict=True):
+        worker_id = existing.get(nik_hash)
         if worker_id is None:
-            new_rows.append(_new_worker(row, hashes[row.nik], run))
+            new.append((nik_hash, row))
         elif run.update_existing:
-            changed.append(_changed_worker(worker_id, row, cipher))
+            changed.append((worker_id, row))
         else:
             _reject(report, number, raw, [RowError(number, "nik", ALREADY_REGISTERED)])
-    report.created += len(new_rows)
+    report.created += len(new)
     report.updated += len(changed)
     if not run.dry_run:
-        _write(new_rows, changed, run.actor_id)
+        _write(new, changed, run)
 
 
-def _new_worker(row: ValidRow, nik_hash: str, run: _Run) -> dict[str, object]:
-    """New workers are eligible at once when R2 holds this month; else registered."""
-    cipher = run.cipher
-    facts = EligibilityFacts(
-        status=WorkerStatus.ELIGIBLE, nik_in_semarang=row.in_semarang, domicile_flag=False,
-        category_active=row.category_id in run.active, birth_date=row.birth_date,
-        other_membership=False,
-    )
-    eligible = not ineligibility_reasons(facts, run.today.replace(day=1))
+def _registered(hashes: list[str]) -> dict[str, int]:
+    """Worker ids by NIK hash, for the hashes already in the register."""
+    if not hashes:
+        return {}
+    found = db.session.execute(
+        select(Worker.nik_hash, Worker.id).where(Worker.nik_hash.in_(hashes)))
+    return {nik_hash: worker_id for nik_hash, worker_id in found}
+
+
+def _write(new: list[NewWorker], changed: list[tuple[int, ValidRow]], run: _Run) -> None:
+    if new:
+        hashes = [nik_hash for nik_hash, _ in new]
+        _insert_rows(Worker.__table__, _new_workers(hashes, [row for _, row in new], run), {
+            "registered_on": run.today, "domicile_flag": False, "other_membership": False,
+            "created_at": run.now, "updated_at": run.now,
+        })
+        _record_history(hashes, run)
+    if changed:
+        db.session.execute(update(Worker), _changed_workers(changed, run.cipher))
+
+
+def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run
+                 ) -> dict[str, Sequence[Any]]:
+    """The new workers' values column by column, one value per worker in each."""
+    (niks, names, births, sexes, categories, phones, kpjs, deciles, addresses, areas,
+     in_semarang) = zip(*rows, strict=True)
     return {
-        "nik_hash": nik_hash, "nik_encrypted": cipher.encrypt(row.nik),
-        "nik_masked": mask_nik(row.nik), "full_name": row.name, "birth_date": row.birth_date,
-        "sex": row.sex, "category_id": row.category_id, "kelurahan_code": row.kelurahan_code,
-        "address": row.address, "phone_encrypted": cipher.encrypt(row.phone) if row.phone else None,
-        "kpj": row.kpj, "dtsen_decile": row.dtsen_decile, "nik_in_semarang": row.in_semarang,
-        "registered_on": run.today,
-        "status": WorkerStatus.ELIGIBLE if eligible else WorkerStatus.REGISTERED,
+        "nik_hash": hashes, "nik_encrypted": run.cipher.encrypt_many(niks),
+        "nik_masked": [mask_nik(nik) for nik in niks], "full_name": names,
+        "birth_date": births, "sex": sexes, "category_id": categories,
+        "kelurahan_code": areas, "address": addresses,
+        "phone_encrypted": run.cipher.encrypt_many(phones), "kpj": kpjs,
+        "dtsen_decile": deciles, "nik_in_semarang": in_semarang,
+        "status": [_status(row, run) for row in rows],
     }
 
 
-def _changed_worker(worker_id: int, row: ValidRow, cipher: PiiCipher) -> dict[str, object]:
-    return {
+def _status(row: ValidRow, run: _Run) -> str:
+    """New workers are eligible at once when R2 holds this month; else registered."""
+    active = row.category_id in run.active
+    key = (row.in_semarang, active, row.birth_date)  # all that R2 reads of a new worker
+    status = run.statuses.get(key)
+    if status is None:
+        facts = EligibilityFacts(
+            status=WorkerStatus.ELIGIBLE, nik_in_semarang=row.in_semarang, domicile_flag=False,
+            category_active=active, birth_date=row.birth_date, other_membership=False,
+        )
+        eligible = not ineligibility_reasons(facts, run.today.replace(day=1))
+        status = run.statuses[key] = (WorkerStatus.ELIGIBLE if eligible
+                                      else WorkerStatus.REGISTERED).value
+    return status
+
+
+def _record_history(hashes: list[str], run: _Run) -> None:
+    """The first status history row of each new worker, copied in SQL from the worker rows."""
+    worker, history = Worker.__table__, WorkerStatusChange.__table__
+    firsts = select(
+        worker.c.id, worker.c.status, literal("import"),
+        literal(run.actor_id, history.c.actor_id.type),
+        literal(run.now, history.c.created_at.type),
+    ).where(worker.c.nik_hash.in_(hashes)).order_by(worker.c.id)
+    db.session.execute(insert(history).from_select(
+        ["worker_id", "to_status", "note", "actor_id", "created_at"], firsts))
+
+
+def _changed_workers(changed: list[tuple[int, ValidRow]], cipher: PiiCipher
+                     ) -> list[dict[str, object]]:
+    phones = cipher.encrypt_many([row.phone for _, row in changed])
+    return [{
         "id": worker_id, "full_name": row.name, "birth_date": row.birth_date, "sex": row.sex,
         "category_id": row.category_id, "kelurahan_code": row.kelurahan_code,
-        "address": row.address, "phone_encrypted": cipher.encrypt(row.phone) if row.phone else None,
-        "kpj": row.kpj, "dtsen_decile": row.dtsen_decile, "nik_in_semarang": row.in_semarang,
-    }
+        "address": row.address, "phone_encrypted": phone, "kpj": row.kpj,
+        "dtsen_decile": row.dtsen_decile, "nik_in_semarang": row.in_semarang,
+    } for (worker_id, row), phone in zip(changed, phones, strict=True)]
 
 
-def _write(new_rows: list[dict[str, object]], changed: list[dict[str, object]],
-           actor_id: int | None) -> None:
-    if new_rows:
-        ids = db.session.scalars(
-            insert(Worker).returning(Worker.id, sort_by_parameter_order=True), new_rows
-        ).all()
-        db.session.execute(insert(WorkerStatusChange), [
-            {"worker_id": worker_id, "from_status": None, "to_status": row["status"],
-             "note": "import", "actor_id": actor_id}
-            for worker_id, row in zip(ids, new_rows, strict=True)
-        ])
-    if changed:
-        db.session.execute(update(Worker), changed)
+def _insert_rows(table: Table, values: dict[str, Sequence[Any]], same: dict[str, Any]) -> None:
+    """INSERT one row per position in `values` (column -> a value per row), each row also
+    taking the `same` values, with one executemany handed straight to the database driver.
+
+    This skips SQLAlchemy's per-row parameter work, which would cost more than the rest of the
+    import. Each column's type still converts values for the database (once per distinct
+    value), but no defaults are applied: the columns given must be every column to fill.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    count = len(next(iter(values.values())))
+    columns = {name: _for_driver(table.c[name], cells, dialect) for name, cells in values.items()}
+    for name, value in same.items():
+        columns[name] = [*_for_driver(table.c[name], [value], dialect)] * count
+    compiled = insert(table).values({name: bindparam(name) for name in columns}).inline(
+    ).compile(dialect=dialect)
+    names = compiled.positiontup if compiled.positional else None
+    rows = zip(*(columns[name] for name in names or columns), strict=True)
+    params = list(rows) if names else [dict(zip(columns, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(compiled.string, params)
+
+
+def _for_driver(column: Column[Any], cells: Sequence[Any], dialect: Dialect) -> Sequence[Any]:
+    """The values as the column's type binds them (equal values convert alike)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return cells if process is None else list(map(_Converted(process).__getitem__, cells))
+
+
+class _Converted(dict[Any, Any]):
+    """A bind processor's results by value, each worked out once."""
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._process = process
+
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = self._process(value)
+        return converted
 
 
 def rejected_rows_csv(report: ImportReport, columns: Iterable[str]) -> str:

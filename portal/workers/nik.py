@@ -26,8 +26,11 @@ class NikFacts:
         return self.region.startswith(SEMARANG_PREFIX)
 
 
-def parse_nik(nik: str) -> NikFacts:
-    """Read the facts encoded in a NIK. Raises NikError with the reason."""
+def parse_nik(nik: str, today: date | None = None) -> NikFacts:
+    """Read the facts encoded in a NIK; two-digit years after today's year are last century.
+
+    Raises NikError with the reason.
+    """
     if not _NIK.fullmatch(nik or ""):
         raise NikError("NIK must be exactly 16 digits.")
     day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
@@ -36,22 +39,22 @@ def parse_nik(nik: str) -> NikFacts:
         day -= 40
     if nik[12:] == "0000":
         raise NikError("The last four digits of a NIK cannot be 0000.")
-    birth = _birth_date(day, month, year2)
+    birth = _birth_date(day, month, year2, (today or date.today()).year)
     return NikFacts(region=nik[:6], birth_date=birth, female=female, sequence=nik[12:])
 
 
-def _birth_date(day: int, month: int, year2: int) -> date:
-    today = date.today()
-    century = 2000 if 2000 + year2 <= today.year else 1900
+def _birth_date(day: int, month: int, year2: int, this_year: int) -> date:
+    century = 2000 if 2000 + year2 <= this_year else 1900
     try:
         return date(century + year2, month, day)
     except ValueError:
         raise NikError("Digits 7-12 of the NIK are not a real birth date.") from None
 
 
-def check_nik_matches(nik: str, birth_date: date, female: bool) -> NikFacts:
+def check_nik_matches(nik: str, birth_date: date, female: bool,
+                      today: date | None = None) -> NikFacts:
     """Parse the NIK and check it agrees with the birth date and sex given. Raises NikError."""
-    facts = parse_nik(nik)
+    facts = parse_nik(nik, today)
     if facts.female != female:
         raise NikError("The NIK encodes the other sex (women have 40 added to the birth day).")
     same_day = (facts.birth_date.day, facts.birth_date.month) == (birth_date.day, birth_date.month)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+import binascii
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
 from flask import current_app
+
+NONCE_BYTES = 12
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class KeyConfigError(RuntimeError):
@@ -44,23 +50,46 @@ class PiiCipher:
         return cls(keys=keys, current=order[0], hash_key=hash_key.encode())
 
     def encrypt(self, plaintext: str) -> str:
-        nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode(), None)
-        return f"{self.current}:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self.encrypt_many([plaintext])[0]  # type: ignore[return-value]
+
+    def encrypt_many(self, plaintexts: Sequence[str | None]) -> list[str | None]:
+        """encrypt() for each value, None staying None; every nonce comes from one urandom call."""
+        seal, prefix = self._aeads[self.current].encrypt, f"{self.current}:"
+        nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+        tokens: list[str | None] = []
+        for start, text in zip(range(0, len(nonces), NONCE_BYTES), plaintexts, strict=True):
+            if text is None:
+                tokens.append(None)
+                continue
+            nonce = nonces[start:start + NONCE_BYTES]
+            tokens.append(prefix + _b64(nonce + seal(nonce, text.encode(), None)))
+        return tokens
 
     def decrypt(self, token: str) -> str:
         key_id, _, payload = token.partition(":")
         if key_id not in self.keys:
             raise KeyConfigError(f"no key with id {key_id!r} is configured")
         raw = base64.urlsafe_b64decode(payload)
-        return AESGCM(self.keys[key_id]).decrypt(raw[:12], raw[12:], None).decode()
+        opened = self._aeads[key_id].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)
+        return opened.decode()
 
     def needs_rotation(self, token: str) -> bool:
         return not token.startswith(f"{self.current}:")
 
     def lookup_hash(self, value: str) -> str:
-        """Keyed hash for uniqueness and exact search without decrypting."""
-        return hmac.new(self.hash_key, value.encode(), hashlib.sha256).hexdigest()
+        """Keyed hash (HMAC-SHA256, hex) for uniqueness and exact search without decrypting."""
+        mac = self._hmac.copy()  # copying the keyed state is cheaper than keying again
+        mac.update(value.encode())
+        return mac.finalize().hex()
+
+    @cached_property
+    def _aeads(self) -> dict[str, AESGCM]:
+        """One AESGCM per key: building one costs more than an encryption."""
+        return {key_id: AESGCM(key) for key_id, key in self.keys.items()}
+
+    @cached_property
+    def _hmac(self) -> HMAC:
+        return HMAC(self.hash_key, SHA256())
 
 
 def _decode_key(encoded: str) -> bytes:
@@ -69,6 +98,11 @@ def _decode_key(encoded: str) -> bytes:
         return base64.urlsafe_b64decode(padded)
     except ValueError as exc:
         raise KeyConfigError("key is not valid base64") from exc
+
+
+def _b64(raw: bytes) -> str:
+    """base64.urlsafe_b64encode(raw).decode(), without its Python-level wrappers."""
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).decode()
 
 
 def mask_nik(nik: str) -> str:

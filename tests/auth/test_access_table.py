@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from portal.companies.models import Company
+from portal.extensions import db
+from portal.payments import services as payment_services
+from portal.payments.models import Document
+from portal.pledges import services as pledge_services
 from tests import factories
 from tests.conftest import Actors, csrf_token
 
@@ -66,6 +72,30 @@ EXPECTED = {
                                             FORBIDDEN),
     ("POST", "workers.import_run"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
                                         FORBIDDEN),
+    # Sponsors' own pledges; the pledge in the URL belongs to another company, hence 404.
+    ("GET", "pledges.index"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "pledges.new"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.new"): row(LOGIN, BAD, BAD, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "pledges.detail"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "pledges.edit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.edit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.delete"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.submit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "payments.pay_stripe"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                         FORBIDDEN),
+    ("POST", "payments.pay_transfer"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                           FORBIDDEN),
+    ("GET", "payments.returned"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "payments.document_pdf"): row(LOGIN, MISSING, MISSING, OK, OK, MISSING),
+    ("POST", "payments.stripe_webhook"): row(BAD, BAD, BAD, BAD, BAD, BAD),
+    ("GET", "payments.staff_pledges"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "payments.staff_pledge"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "payments.refund"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
+    ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "payments.confirm_transfer"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                               FORBIDDEN),
+    ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD,
+                                               FORBIDDEN),
 }
 
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
@@ -81,10 +111,22 @@ def _routes(app):  # type: ignore[no-untyped-def]
     return sorted(found, key=lambda item: item[1].endpoint == "auth.logout")
 
 
-def _url(rule, actors: Actors, worker_id: int) -> str:  # type: ignore[no-untyped-def]
+def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
-              "token": "not-a-valid-token", "worker_id": worker_id, "fmt": "csv"}
+              "token": "not-a-valid-token", "fmt": "csv", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def _objects_of_another_company(actors: Actors) -> dict[str, int]:
+    """A worker, and a pledge with an invoice that belong to the other company."""
+    company = db.session.get(Company, actors.other_owner.company_id)
+    pledge = pledge_services.create_pledge(company, actors.other_owner, pledge_services.PledgeTerms(
+        2, 3, pledge_services.earliest_start()))
+    pledge_services.submit_pledge(pledge, company, actors.other_owner)
+    payment = payment_services.start_bank_transfer(pledge, company, actors.other_owner)
+    document = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
+    return {"worker_id": factories.worker().id, "pledge_id": pledge.id,
+            "payment_id": payment.id, "document_id": document.id}
 
 
 def test_every_route_has_an_expected_row(app):
@@ -96,9 +138,9 @@ def test_every_route_has_an_expected_row(app):
 def test_route_access_matches_table(app, actors, logged_in, role):
     client = app.test_client() if role == "anonymous" else logged_in(actors.by_role(role))
     failures = []
-    worker_id = factories.worker().id
+    ids = _objects_of_another_company(actors)
     for method, rule in _routes(app):
-        url = _url(rule, actors, worker_id)
+        url = _url(rule, actors, ids)
         if method == "GET":
             response = client.get(url)
         else:

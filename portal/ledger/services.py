@@ -1,0 +1,211 @@
+"""Posting to the double-entry ledger: append-only, balanced, each source booked once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.companies.models import Company
+from portal.coverage.models import Funder
+from portal.extensions import db
+from portal.ledger.exceptions import (
+    DuplicateEntry,
+    InsufficientBalance,
+    LedgerError,
+    UnbalancedEntry,
+)
+from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
+from portal.ledger.queries import pledge_balance, sponsor_balance
+from portal.payments.models import Payment, PaymentStatus, Refund
+from portal.pledges.models import Pledge
+
+SOURCE_KEY_LENGTH = 80
+MEMO_LENGTH = 200
+CITY_FUNDERS = (Funder.APBD, Funder.DBHCHT)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One signed amount to post: debit positive, credit negative, whole rupiah."""
+
+    account: Account
+    amount: int
+    company_id: int | None = None
+    pledge_id: int | None = None
+    payment_id: int | None = None
+    refund_id: int | None = None
+
+
+def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = "",
+               booked_on: date | None = None) -> LedgerEntry:
+    """Append one balanced entry and flush it; entries are never updated or deleted.
+
+    Raises UnbalancedEntry for fewer than two lines, a zero line or a non-zero sum,
+    LedgerError for a non-integer amount or an over-long source key, and DuplicateEntry
+    when (kind, source_key) is posted already (the caller's transaction stays usable).
+    """
+    _check_lines(lines)
+    _require_new(kind, source_key)
+    entry = LedgerEntry(kind=kind, source_key=source_key, memo=memo[:MEMO_LENGTH],
+                        booked_on=booked_on or date.today(),
+                        lines=[LedgerLine(**asdict(line)) for line in lines])
+    _insert(entry, kind, source_key)
+    return entry
+
+
+def record_payment_received(payment: Payment) -> LedgerEntry:
+    """Book a paid payment: debit cash, credit the sponsor's prepaid balance.
+
+    Raises LedgerError if the payment is not paid, DuplicateEntry if it is booked already.
+    """
+    if payment.status != PaymentStatus.PAID:
+        raise LedgerError(f"payment {payment.id} is {payment.status}, not paid")
+    lines = _pair(Account.CASH, Account.SPONSOR_PREPAID, payment.amount,
+                  company_id=payment.company_id, pledge_id=payment.pledge_id,
+                  payment_id=payment.id)
+    return post_entry(EntryKind.PAYMENT_RECEIVED, f"payment:{payment.id}", lines,
+                      memo=f"Payment {payment.reference}")
+
+
+def record_refund(refund: Refund) -> LedgerEntry:
+    """Book a refund row: debit the sponsor's prepaid balance, credit cash.
+
+    Raises DuplicateEntry if it is booked already, LedgerError if the refund's company or
+    pledge is not its payment's, and InsufficientBalance if the refunds of the payment would
+    exceed it or the pledge's or company's prepaid balance would go below zero.
+    """
+    lines = _pair(Account.SPONSOR_PREPAID, Account.CASH, refund.amount,
+                  company_id=refund.company_id, pledge_id=refund.pledge_id,
+                  payment_id=refund.payment_id, refund_id=_saved_id(refund))
+    key = f"refund:{refund.id}"
+    _require_new(EntryKind.REFUND, key)
+    _lock_company(refund.company_id)
+    _require_refundable(refund)
+    _require_prepaid(refund.company_id, refund.pledge_id, refund.amount)
+    return post_entry(EntryKind.REFUND, key, lines, memo=f"Refund: {refund.reason}")
+
+
+def record_coverage_consumed(company_id: int, pledge_id: int, month: date,
+                             amount: int) -> LedgerEntry:
+    """Book a pledge's coverage for one month: debit prepaid, credit payable to BPJS TK.
+
+    Raises DuplicateEntry if the pledge-month is booked already, LedgerError if the pledge is
+    not the company's, and InsufficientBalance if a prepaid balance would go below zero.
+    """
+    lines = _pair(Account.SPONSOR_PREPAID, Account.PAYABLE_BPJS, amount,
+                  company_id=company_id, pledge_id=pledge_id)
+    key = f"consumed:{pledge_id}:{month:%Y-%m}"
+    _require_new(EntryKind.COVERAGE_CONSUMED, key)
+    _require_pledge_of(company_id, pledge_id)
+    _lock_company(company_id)
+    _require_prepaid(company_id, pledge_id, amount)
+    return post_entry(EntryKind.COVERAGE_CONSUMED, key, lines,
+                      memo=f"Coverage {month:%Y-%m}, pledge #{pledge_id}")
+
+
+def record_city_coverage(funder: str, month: date, amount: int) -> LedgerEntry:
+    """Book the city's (APBD or DBHCHT) coverage for a month: debit city funding, credit payable.
+
+    Raises LedgerError for another funder, DuplicateEntry if the funder-month is booked already.
+    """
+    if funder not in CITY_FUNDERS:
+        raise LedgerError(f"{funder!r} is not a city funder")
+    lines = _pair(Account.CITY_FUNDING, Account.PAYABLE_BPJS, amount)
+    return post_entry(EntryKind.COVERAGE_CONSUMED, f"city:{funder}:{month:%Y-%m}", lines,
+                      memo=f"Coverage {month:%Y-%m}, {funder}")
+
+
+def record_remittance(month: date, funder: str, amount: int, reference: str) -> LedgerEntry:
+    """Book a transfer to BPJS TK for one funder's month: debit payable, credit cash.
+
+    Raises LedgerError for an unknown funder, DuplicateEntry if the funder-month is remitted.
+    """
+    if funder not in set(Funder):
+        raise LedgerError(f"{funder!r} is not a funder")
+    lines = _pair(Account.PAYABLE_BPJS, Account.CASH, amount)
+    return post_entry(EntryKind.REMITTANCE, f"remit:{funder}:{month:%Y-%m}", lines,
+                      memo=f"Remittance {month:%Y-%m}, {funder}, ref {reference}")
+
+
+def _check_lines(lines: list[Line]) -> None:
+    if len(lines) < 2:
+        raise UnbalancedEntry("an entry needs at least two lines")
+    if any(type(line.amount) is not int for line in lines):
+        raise LedgerError("amounts are whole rupiah (int)")
+    if any(line.amount == 0 for line in lines):
+        raise UnbalancedEntry("a line of 0 moves nothing")
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise UnbalancedEntry(f"lines sum to {total}, not 0")
+
+
+def _pair(debit: Account, credit: Account, amount: int, **refs: int | None) -> list[Line]:
+    if type(amount) is not int or amount <= 0:
+        raise LedgerError(f"amount must be a positive whole number of rupiah, not {amount!r}")
+    return [Line(debit, amount, **refs), Line(credit, -amount, **refs)]
+
+
+def _require_new(kind: EntryKind, source_key: str) -> None:
+    """Refuse a replay before any other check, so a replay always reads as a duplicate."""
+    if len(source_key) > SOURCE_KEY_LENGTH:
+        raise LedgerError(f"source key longer than {SOURCE_KEY_LENGTH}: {source_key!r}")
+    if _entry_exists(kind, source_key):
+        raise DuplicateEntry(kind, source_key)
+
+
+def _entry_exists(kind: EntryKind, source_key: str) -> bool:
+    found = db.session.scalar(select(LedgerEntry.id).where(
+        LedgerEntry.kind == kind, LedgerEntry.source_key == source_key))
+    return found is not None
+
+
+def _insert(entry: LedgerEntry, kind: EntryKind, source_key: str) -> None:
+    """Insert inside a savepoint: a concurrent twin hits the unique key, not the transaction."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        if not _entry_exists(kind, source_key):
+            raise
+        raise DuplicateEntry(kind, source_key) from None
+
+
+def _saved_id(row: Refund) -> int:
+    if row.id is None:
+        db.session.flush()
+    if row.id is None:
+        raise LedgerError("the refund must be added to the session before it is booked")
+    return row.id
+
+
+def _lock_company(company_id: int) -> None:
+    """Serialise balance checks per company on PostgreSQL (SQLite serialises all writers)."""
+    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+
+
+def _require_pledge_of(company_id: int, pledge_id: int) -> None:
+    owner = db.session.scalar(select(Pledge.company_id).where(Pledge.id == pledge_id))
+    if owner != company_id:
+        raise LedgerError(f"pledge {pledge_id} does not belong to company {company_id}")
+
+
+def _require_refundable(refund: Refund) -> None:
+    payment = db.session.get(Payment, refund.payment_id)
+    if payment is None or (payment.company_id, payment.pledge_id) != (
+            refund.company_id, refund.pledge_id):
+        raise LedgerError(f"refund {refund.id} does not match its payment's company and pledge")
+    refunded = int(db.session.scalar(select(func.sum(Refund.amount))
+                                     .where(Refund.payment_id == payment.id)) or 0)
+    if refunded > payment.amount:
+        available = payment.amount - (refunded - refund.amount)
+        raise InsufficientBalance(f"payment {payment.id} refundable", available, refund.amount)
+
+
+def _require_prepaid(company_id: int, pledge_id: int, amount: int) -> None:
+    for what, available in ((f"pledge {pledge_id} prepaid", pledge_balance(pledge_id)),
+                            (f"company {company_id} prepaid", sponsor_balance(company_id))):
+        if available < amount:
+            raise InsufficientBalance(what, available, amount)

@@ -1,0 +1,274 @@
+"""Bank statement CSVs: parse credit lines and match them to transfer references (no database)."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# Banks insert or drop spaces, dashes and the like inside a quoted reference, and change case.
+_SEP = r"[\s\-_./:]*"
+REFERENCE_PATTERN = re.compile(
+    rf"PJS{_SEP}(?P<year>\d{{4}}){_SEP}(?P<month>\d{{2}}){_SEP}(?P<token>[0-9A-F]{{6}})",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[0-9A-Fa-f]{6}")
+
+HEADERS = {
+    "date": ("tanggal", "tgl", "date"),
+    "description": ("keterangan", "deskripsi", "description", "uraian"),
+    "amount": ("jumlah", "nominal", "amount", "kredit", "credit"),
+}
+_DELIMITERS = (";", ",", "\t")
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
+_AMOUNT = re.compile(
+    r"(?P<int>\d{1,3}(?:(?P<sep>[.,])\d{3})(?:(?P=sep)\d{3})*|\d+)"
+    r"(?:(?P<dec>[.,])(?P<frac>\d{1,2}))?"
+)
+
+
+def make_transfer_reference(created: date, token: str) -> str:
+    """PJS-202611-7F3A9C: the payment's month and six hex characters. Raises ValueError."""
+    if not _TOKEN.fullmatch(token):
+        raise ValueError("the token is six hexadecimal characters")
+    return f"PJS-{created:%Y%m}-{token.upper()}"
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One credit on the statement; row is the CSV row number (the header is row 1)."""
+
+    row: int
+    date: date
+    description: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class StatementError:
+    """A row that could not be read; nothing from it is used."""
+
+    row: int
+    message: str
+
+
+@dataclass(frozen=True)
+class StatementNote:
+    """A row skipped on purpose (a debit, a zero amount)."""
+
+    row: int
+    message: str
+
+
+@dataclass
+class ParsedStatement:
+    lines: list[StatementLine] = field(default_factory=list)
+    errors: list[StatementError] = field(default_factory=list)
+    notes: list[StatementNote] = field(default_factory=list)
+
+
+class MatchOutcome(enum.StrEnum):
+    MATCHED = "matched"
+    UNDERPAID = "underpaid"
+    OVERPAID = "overpaid"
+    UNKNOWN_REFERENCE = "unknown_reference"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Only MATCHED may be applied; every other outcome goes to a person."""
+
+    line: StatementLine
+    reference: str | None
+    outcome: MatchOutcome
+
+
+class _RowError(ValueError):
+    pass
+
+
+class _Skip(Exception):
+    pass
+
+
+# Parsing ---------------------------------------------------------------------------------
+
+
+def parse_statement(data: bytes) -> ParsedStatement:
+    """Credit lines from a statement CSV; bad rows are reported, debits noted and skipped.
+
+    Rows before the header (account number, period) are ignored.
+    """
+    rows, header_row, columns = _table(_decode(data))
+    if columns is None:
+        return ParsedStatement(errors=[StatementError(1, _missing_header_message())])
+    parsed = ParsedStatement()
+    for number, cells in enumerate(rows[header_row:], start=header_row + 1):
+        if any(cell.strip() for cell in cells):
+            _parse_row(number, cells, columns, parsed)
+    return parsed
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _table(text: str) -> tuple[list[list[str]], int, dict[str, int] | None]:
+    """The rows split by whichever delimiter yields a recognisable header row."""
+    for delimiter in _DELIMITERS:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for number, cells in enumerate(rows, start=1):
+            columns = _columns(cells)
+            if columns is not None:
+                return rows, number, columns
+    return [], 0, None
+
+
+def _columns(cells: list[str]) -> dict[str, int] | None:
+    # The first word decides, so "Tanggal Transaksi" or "Jumlah (Rp)" are recognised too.
+    names = [_first_word(cell) for cell in cells]
+    columns = {}
+    for key, aliases in HEADERS.items():
+        index = next((names.index(alias) for alias in aliases if alias in names), None)
+        if index is None:
+            return None
+        columns[key] = index
+    if "debit" in names:
+        columns["debit"] = names.index("debit")
+    return columns
+
+
+def _first_word(cell: str) -> str:
+    match = re.match(r"\s*([a-z]+)", cell.lower())
+    return match.group(1) if match else ""
+
+
+def _missing_header_message() -> str:
+    expected = "; ".join("/".join(aliases) for aliases in HEADERS.values())
+    return f"no header row with the columns {expected}"
+
+
+def _parse_row(number: int, cells: list[str], columns: dict[str, int],
+               parsed: ParsedStatement) -> None:
+    def cell(key: str) -> str:
+        index = columns.get(key)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    try:
+        amount = _row_amount(cell("amount"), cell("debit"))
+        when = parse_date(cell("date"))
+    except _Skip as skip:
+        parsed.notes.append(StatementNote(number, str(skip)))
+    except _RowError as error:
+        parsed.errors.append(StatementError(number, str(error)))
+    else:
+        parsed.lines.append(StatementLine(number, when, " ".join(cell("description").split()),
+                                          amount))
+
+
+def _row_amount(credit: str, debit: str) -> int:
+    if not credit:
+        if debit:
+            raise _Skip("debit ignored")
+        raise _RowError("amount missing")
+    amount = parse_amount(credit)
+    if amount < 0:
+        raise _Skip("debit ignored")
+    if amount == 0:
+        raise _Skip("zero amount ignored")
+    return amount
+
+
+def parse_date(value: str) -> date:
+    """DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD, optionally followed by a time."""
+    text = value.split()[0] if value.split() else ""
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise _RowError(f"date not understood: {value!r} (use DD/MM/YYYY or YYYY-MM-DD)")
+
+
+def parse_amount(value: str) -> int:
+    """Whole rupiah from 1.008.000, 1,008,000.00, Rp 1.008.000,00, -50.000, 1.000 DB, (500)."""
+    text = re.sub(r"(?i)rp\.?|idr|\s", "", value)
+    sign, text = _sign(text)
+    match = _AMOUNT.fullmatch(text)
+    if match is None or (match["dec"] and match["dec"] == match["sep"]):
+        raise _RowError(f"amount not understood: {value!r}")
+    if match["frac"] and int(match["frac"]) != 0:
+        raise _RowError(f"amount has a fraction of a rupiah: {value!r}")
+    return sign * int(re.sub(r"[.,]", "", match["int"]))
+
+
+def _sign(text: str) -> tuple[int, str]:
+    upper = text.upper()
+    if upper.endswith("CR"):
+        return 1, text[:-2]
+    if upper.endswith("DB"):
+        return -1, text[:-2]
+    if text.startswith("(") and text.endswith(")"):
+        return -1, text[1:-1]
+    if text.startswith(("-", "+")):
+        return (-1 if text[0] == "-" else 1), text[1:]
+    return 1, text
+
+
+# Matching --------------------------------------------------------------------------------
+
+
+def canonical_reference(text: str) -> str | None:
+    """The first reference in a text, written the way the portal issues it."""
+    match = REFERENCE_PATTERN.search(text)
+    if match is None:
+        return None
+    return f"PJS-{match['year']}{match['month']}-{match['token'].upper()}"
+
+
+def _references(text: str) -> list[str]:
+    return [f"PJS-{m['year']}{m['month']}-{m['token'].upper()}"
+            for m in REFERENCE_PATTERN.finditer(text)]
+
+
+def match_statement(lines: Iterable[StatementLine],
+                    expected: dict[str, int]) -> list[MatchResult]:
+    """Each line's outcome against the amounts due by reference.
+
+    A reference seen on an earlier line of the statement (whatever that line's outcome) makes
+    the later line a duplicate, so no payment is ever applied twice from one statement.
+    """
+    due = {canonical_reference(ref) or ref.upper(): (ref, amount)
+           for ref, amount in expected.items()}
+    seen: set[str] = set()
+    results = []
+    for line in lines:
+        results.append(_match_line(line, due, seen))
+    return results
+
+
+def _match_line(line: StatementLine, due: dict[str, tuple[str, int]],
+                seen: set[str]) -> MatchResult:
+    found = _references(line.description)
+    known = next((ref for ref in found if ref in due), None)
+    if known is None:
+        return MatchResult(line, found[0] if found else None, MatchOutcome.UNKNOWN_REFERENCE)
+    reference, amount = due[known]
+    if known in seen:
+        return MatchResult(line, reference, MatchOutcome.DUPLICATE)
+    seen.add(known)
+    return MatchResult(line, reference, _compare(line.amount, amount))
+
+
+def _compare(received: int, amount: int) -> MatchOutcome:
+    if received == amount:
+        return MatchOutcome.MATCHED
+    return MatchOutcome.UNDERPAID if received < amount else MatchOutcome.OVERPAID

@@ -1,0 +1,21 @@
+"""Errors raised by payment services."""
+
+
+class PaymentError(Exception):
+    """Base for payment errors."""
+
+
+class InvalidWebhook(PaymentError):
+    """The webhook's signature is missing, stale or wrong, or its body is not an event."""
+
+
+class GatewayError(PaymentError):
+    """Stripe (or the sandbox) refused or failed a request; the message is safe to show."""
+
+
+class AmountNotAllowed(PaymentError):
+    """The amount cannot be charged by card (too large or too small); pay by transfer."""
+
+
+class NothingToRefund(PaymentError):
+    """No month of the pledge is left to refund, or the pledge was not paid."""

@@ -1,0 +1,131 @@
+"""Stripe events: recorded once by id, checked against our payment, then applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from portal.audit.services import record_event
+from portal.extensions import db
+from portal.ledger.services import record_refund
+from portal.payments.models import Payment, PaymentStatus, Refund, StripeEvent
+from portal.payments.services import METADATA_MARK, confirm_payment, settle_payment
+from portal.payments.stripe_gateway import from_stripe_amount
+
+Handler = Callable[[Payment, dict[str, Any]], str]
+
+
+def handle_stripe_event(event: dict[str, Any]) -> str:
+    """Apply a verified event; returns what happened. A repeated event id changes nothing.
+
+    The event row is inserted first, so two copies racing each other collide on its key.
+    """
+    if db.session.get(StripeEvent, event["id"]) is not None:
+        return "duplicate"
+    obj = event["data"]["object"]
+    row = StripeEvent(id=event["id"], type=event["type"], object_id=str(obj.get("id", "")))
+    db.session.add(row)
+    db.session.flush()
+    payment = _our_payment(obj)
+    handler = HANDLERS.get(event["type"])
+    if payment is None:
+        row.outcome = "ignored_not_ours"
+    elif handler is None:
+        row.outcome = "ignored_type"
+    else:
+        row.outcome = handler(payment, obj)
+    record_event("stripe.event", payment, after={"event": event["id"], "type": event["type"],
+                                                "outcome": row.outcome},
+                 company_id=payment.company_id if payment else None)
+    return row.outcome
+
+
+def _our_payment(obj: dict[str, Any]) -> Payment | None:
+    """The payment an object belongs to, only when its metadata says it is ours and agrees."""
+    metadata = obj.get("metadata") or {}
+    if metadata.get("portal") != METADATA_MARK or not str(metadata.get("payment_id", "")).isdigit():
+        return None
+    payment = db.session.get(Payment, int(metadata["payment_id"]))
+    if payment is None or str(payment.pledge_id) != str(metadata.get("pledge_id")):
+        return None
+    session_id = obj.get("id") if obj.get("object") == "checkout.session" else None
+    if session_id and payment.stripe_session_id != session_id:
+        return None
+    return payment
+
+
+def _amount_ok(payment: Payment, hundredths: Any, currency: Any) -> bool:
+    try:
+        rupiah = from_stripe_amount(int(hundredths))
+    except (TypeError, ValueError):
+        return False
+    return str(currency).lower() == "idr" and rupiah == payment.amount
+
+
+def _paid(payment: Payment, hundredths: Any, currency: Any, intent: Any, source: str) -> str:
+    if not _amount_ok(payment, hundredths, currency):
+        record_event("payment.amount_mismatch", payment, after={
+            "expected": payment.amount, "stripe_amount": hundredths, "currency": currency})
+        return "amount_mismatch"
+    if intent and not payment.stripe_payment_intent:
+        payment.stripe_payment_intent = str(intent)
+    done = confirm_payment(payment, payment.amount, actor=None, source=source)
+    return "paid" if done else "already_settled"
+
+
+def _completed(payment: Payment, session: dict[str, Any]) -> str:
+    if session.get("payment_status") != "paid":
+        if session.get("payment_intent") and not payment.stripe_payment_intent:
+            payment.stripe_payment_intent = str(session["payment_intent"])
+        return "awaiting_async_payment"
+    return _paid(payment, session.get("amount_total"), session.get("currency"),
+                 session.get("payment_intent"), "stripe")
+
+
+def _async_succeeded(payment: Payment, session: dict[str, Any]) -> str:
+    return _paid(payment, session.get("amount_total"), session.get("currency"),
+                 session.get("payment_intent"), "stripe-async")
+
+
+def _async_failed(payment: Payment, session: dict[str, Any]) -> str:
+    return "failed" if settle_payment(payment, PaymentStatus.FAILED, "stripe") else "ignored_state"
+
+
+def _expired(payment: Payment, session: dict[str, Any]) -> str:
+    settled = settle_payment(payment, PaymentStatus.EXPIRED, "stripe")
+    return "expired" if settled else "ignored_state"
+
+
+def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
+    """Refunds made in Stripe itself are recorded; ours are already there. A refund that
+    arrives before its payment first settles the payment (the charge evidently succeeded)."""
+    if payment.status == PaymentStatus.PENDING:
+        _paid(payment, charge.get("amount"), charge.get("currency"),
+              charge.get("payment_intent"), "stripe-charge")
+    if payment.status != PaymentStatus.PAID:
+        return "ignored_state"
+    refunded = from_stripe_amount(int(charge.get("amount_refunded") or 0))
+    known = int(db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment.id)))
+    if refunded <= known:
+        return "refund_known"
+    refund = Refund(payment_id=payment.id, pledge_id=payment.pledge_id,
+                    company_id=payment.company_id, amount=refunded - known, worker_months=0,
+                    reason="refunded in Stripe")
+    db.session.add(refund)
+    db.session.flush()
+    record_refund(refund)
+    return "refund_recorded"
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": _completed,
+    "checkout.session.async_payment_succeeded": _async_succeeded,
+    "checkout.session.async_payment_failed": _async_failed,
+    "checkout.session.expired": _expired,
+    "charge.refunded": _charge_refunded,
+}
+
+

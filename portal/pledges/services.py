@@ -1,0 +1,130 @@
+"""Pledge lifecycle: draft, edit, submit for payment, pay, cancel; one transition function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from portal.audit.services import record_event
+from portal.auth.models import User
+from portal.companies.models import Company
+from portal.extensions import db
+from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
+from portal.pledges.models import Pledge, PledgeStatus
+from portal.pledges.pricing import add_months, price_pledge, total
+
+MAX_WORKERS = 100_000
+MAX_MONTHS = 24
+
+_ALLOWED = {
+    PledgeStatus.DRAFT: {PledgeStatus.AWAITING_PAYMENT},
+    PledgeStatus.AWAITING_PAYMENT: {PledgeStatus.PAID, PledgeStatus.CANCELLED},
+    PledgeStatus.PAID: {PledgeStatus.ACTIVE, PledgeStatus.REFUNDED},
+    PledgeStatus.ACTIVE: {PledgeStatus.COMPLETED, PledgeStatus.REFUNDED},
+    PledgeStatus.COMPLETED: set(),
+    PledgeStatus.CANCELLED: set(),
+    PledgeStatus.REFUNDED: set(),
+}
+
+
+@dataclass(frozen=True)
+class PledgeTerms:
+    workers: int
+    months: int
+    start_month: date
+    categories: tuple[str, ...] = ()
+    kecamatan: tuple[str, ...] = ()
+
+
+def earliest_start(today: date | None = None) -> date:
+    """Coverage starts the month after payment at the earliest (R6)."""
+    return add_months((today or date.today()).replace(day=1), 1)
+
+
+def check_terms(terms: PledgeTerms, today: date | None = None) -> None:
+    """Raises InvalidPledge with the reason."""
+    if not 1 <= terms.workers <= MAX_WORKERS:
+        raise InvalidPledge(f"workers must be between 1 and {MAX_WORKERS}")
+    if not 1 <= terms.months <= MAX_MONTHS:
+        raise InvalidPledge(f"months must be between 1 and {MAX_MONTHS}")
+    if terms.start_month.day != 1 or terms.start_month < earliest_start(today):
+        raise InvalidPledge("the start month must be next month or later")
+
+
+def create_pledge(company: Company, actor: User, terms: PledgeTerms) -> Pledge:
+    """A draft pledge, priced from the rate schedule. Raises InvalidPledge, NoRateInForce."""
+    check_terms(terms)
+    pledge = Pledge(company_id=company.id, created_by_id=actor.id, status=PledgeStatus.DRAFT)
+    _apply_terms(pledge, terms)
+    db.session.add(pledge)
+    db.session.flush()
+    record_event("pledge.create", pledge, actor=actor, after=_facts(pledge))
+    return pledge
+
+
+def update_draft(pledge: Pledge, actor: User, terms: PledgeTerms) -> None:
+    """Only drafts change. Raises IllegalPledgeTransition, InvalidPledge, NoRateInForce."""
+    if pledge.status != PledgeStatus.DRAFT:
+        raise IllegalPledgeTransition(pledge.status, "edit")
+    check_terms(terms)
+    before = _facts(pledge)
+    _apply_terms(pledge, terms)
+    db.session.flush()
+    record_event("pledge.update", pledge, actor=actor, before=before, after=_facts(pledge))
+
+
+def delete_draft(pledge: Pledge, actor: User) -> None:
+    """A draft has no money or coverage attached, so it may go. Raises IllegalPledgeTransition."""
+    if pledge.status != PledgeStatus.DRAFT:
+        raise IllegalPledgeTransition(pledge.status, "delete")
+    record_event("pledge.delete", pledge, actor=actor, before=_facts(pledge))
+    db.session.delete(pledge)
+    db.session.flush()
+
+
+def submit_pledge(pledge: Pledge, company: Company, actor: User) -> None:
+    """Commit to the pledge: re-priced at today's rates and locked for payment.
+
+    Raises CompanyNotVerified, IllegalPledgeTransition, InvalidPledge, NoRateInForce.
+    """
+    if not company.can_pay:
+        raise CompanyNotVerified(company.legal_name)
+    check_terms(_terms_of(pledge))
+    _apply_terms(pledge, _terms_of(pledge))
+    transition_pledge(pledge, PledgeStatus.AWAITING_PAYMENT, actor)
+
+
+def transition_pledge(pledge: Pledge, target: PledgeStatus, actor: User | None,
+                      note: str = "") -> None:
+    """The one place a pledge's status changes. Raises IllegalPledgeTransition."""
+    current = PledgeStatus(pledge.status)
+    if target not in _ALLOWED[current]:
+        raise IllegalPledgeTransition(current, target)
+    pledge.status = target
+    db.session.flush()
+    record_event(f"pledge.{target.value}", pledge, actor=actor, before={"status": current.value},
+                 after={"status": target.value, "note": note[:200]})
+
+
+def _apply_terms(pledge: Pledge, terms: PledgeTerms) -> None:
+    """Sponsors pay the general CSR rate; sector-specific rates apply to workers' sectors."""
+    lines = price_pledge(terms.workers, terms.months, terms.start_month)
+    pledge.workers = terms.workers
+    pledge.months = terms.months
+    pledge.start_month = terms.start_month
+    pledge.target_categories = sorted(terms.categories)
+    pledge.target_kecamatan = sorted(terms.kecamatan)
+    pledge.price_breakdown = [line.as_json() for line in lines]
+    pledge.price_total = total(lines)
+
+
+def _terms_of(pledge: Pledge) -> PledgeTerms:
+    return PledgeTerms(pledge.workers, pledge.months, pledge.start_month,
+                       tuple(pledge.target_categories), tuple(pledge.target_kecamatan))
+
+
+def _facts(pledge: Pledge) -> dict[str, object]:
+    return {"workers": pledge.workers, "months": pledge.months,
+            "start_month": pledge.start_month.isoformat(), "price_total": pledge.price_total,
+            "categories": list(pledge.target_categories),
+            "kecamatan": list(pledge.target_kecamatan), "status": str(pledge.status)}
