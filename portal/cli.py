@@ -10,6 +10,7 @@ from portal.auth.models import Role
 from portal.auth.services import create_user, send_password_link
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.extensions import db
+from portal.ledger.cli import ledger_cli
 from portal.reference.seed import seed_reference
 from portal.workers.cli import workers_cli
 
@@ -19,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(workers_cli)
+    app.cli.add_command(ledger_cli)
 
 
 @click.command("seed-reference")

@@ -17,6 +17,7 @@ os.environ["PORTAL_ENV"] = "testing"
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
 from portal.extensions import db, limiter  # noqa: E402
+from portal.ledger.checks import check_ledger  # noqa: E402
 from portal.payments.stripe_gateway import gateway  # noqa: E402
 from portal.reference.seed import seed_reference  # noqa: E402
 from tests import factories  # noqa: E402
@@ -77,6 +78,8 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     limiter.reset()
     try:
         yield
+        problems = check_ledger()
+        assert problems == [], f"ledger invariants broken after the test: {problems}"
     finally:
         session.remove()
         outer.rollback()

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal.auth.models import Role
 from portal.companies.models import Company
 from portal.extensions import db
+from portal.ledger.services import record_payment_received
 from portal.payments import documents
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.documents import (
@@ -67,6 +68,8 @@ def _payment(pledge: Pledge, method: PaymentMethod = PaymentMethod.BANK_TRANSFER
     )
     db.session.add(payment)
     db.session.flush()
+    if paid:
+        record_payment_received(payment)
     return payment
 
 
