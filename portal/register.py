@@ -46,6 +46,13 @@ CSP = {
 }
 
 
+def _csp(app: Flask) -> dict[str, object]:
+    """Forms may lead to Stripe Checkout (or, without Stripe keys, to the loopback sandbox)."""
+    checkout = ("https://checkout.stripe.com" if app.config.get("STRIPE_SECRET_KEY")
+                else "http://127.0.0.1:*")
+    return {**CSP, "form-action": ["'self'", checkout]}
+
+
 def extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -60,7 +67,7 @@ def extensions(app: Flask) -> None:
         strict_transport_security=app.config["FORCE_HTTPS"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
-        content_security_policy=CSP,
+        content_security_policy=_csp(app),
         referrer_policy="strict-origin-when-cross-origin",
         frame_options="DENY",
     )
