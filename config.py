@@ -105,6 +105,8 @@ class Config:
     RECENT_LOGIN_MINUTES = 15
     FORCE_HTTPS = False
     DEMO_DATA_ALLOWED = True
+    # A do-nothing POST route that benchmarks compare real routes against (never in production).
+    BENCH_ROUTES = _env_bool("BENCH_ROUTES", False)
 
 
 class DevelopmentConfig(Config):
@@ -145,6 +147,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     FORCE_HTTPS = True
     DEMO_DATA_ALLOWED = False
+    BENCH_ROUTES = False
 
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "NIK_ENCRYPTION_KEYS", "NIK_HASH_KEY",
                 "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "REDIS_URL")

@@ -59,16 +59,21 @@ def enum_check(column: str, enum_cls: type[enum.StrEnum]) -> str:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
-    """Let SQLAlchemy drive SQLite transactions (savepoints) and enforce foreign keys."""
+    """Let SQLAlchemy drive SQLite transactions (savepoints), enforce foreign keys, and let
+    readers work while one writer writes (WAL), waiting for a busy writer instead of failing."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):  # type: ignore[no-untyped-def]
+    """IMMEDIATE takes the write lock up front: SQLite cannot upgrade a reading transaction to
+    a writing one while another writer is active, and would fail instead of waiting."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, make_response, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from sqlalchemy import text
 
 from portal.auth.forms import LanguageForm
 from portal.coverage import queries as coverage_queries
-from portal.extensions import db
+from portal.extensions import csrf, db
 from portal.security import safe_next
 
 bp = Blueprint("public", __name__)
@@ -40,6 +50,16 @@ def set_language():  # type: ignore[no-untyped-def]
                             httponly=True, secure=request.is_secure)
         return response
     return redirect(target)
+
+
+@bp.post("/bench/trivial")
+@csrf.exempt
+def bench_trivial():  # type: ignore[no-untyped-def]
+    """The lower bound of the webhook benchmark: a POST that reads its body and does nothing."""
+    if not current_app.config["BENCH_ROUTES"]:
+        abort(404)
+    request.get_data()
+    return jsonify({"received": True})
 
 
 @bp.get("/healthz")

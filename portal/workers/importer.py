@@ -11,6 +11,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Column, Dialect, Table, bindparam, insert, literal, select, update
+from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
 from portal.audit.services import record_event
 from portal.auth.models import User
@@ -24,7 +25,7 @@ from portal.workers.pii import PiiCipher, current_cipher, mask_nik
 from portal.workers.roster import COLUMN_LABELS, read_roster
 from portal.workers.rows import Lookups, RowError, RowValidator, SeenNiks, ValidRow
 
-BATCH = 5_000
+BATCH = 2_000
 MAX_ERRORS_KEPT = 100_000
 Progress = Callable[[int], None]
 
@@ -103,7 +104,7 @@ class _Run:
     dry_run: bool
     update_existing: bool
     actor_id: int | None
-    statuses: dict[tuple[bool, bool, date], str] = field(default_factory=dict)
+    statuses: dict[tuple[bool, bool, date], str] = field(default_factory=dict)  # see _status
 
 
 def _active_categories() -> frozenset[int]:
@@ -255,13 +256,23 @@ def _insert_rows(table: Table, values: dict[str, Sequence[Any]], same: dict[str,
     count = len(next(iter(values.values())))
     columns = {name: _for_driver(table.c[name], cells, dialect) for name, cells in values.items()}
     for name, value in same.items():
-        columns[name] = [*_for_driver(table.c[name], [value], dialect)] * count
+        [converted] = _for_driver(table.c[name], [value], dialect)
+        columns[name] = [converted] * count
     compiled = insert(table).values({name: bindparam(name) for name in columns}).inline(
     ).compile(dialect=dialect)
-    names = compiled.positiontup if compiled.positional else None
-    rows = zip(*(columns[name] for name in names or columns), strict=True)
-    params = list(rows) if names else [dict(zip(columns, row, strict=True)) for row in rows]
-    connection.exec_driver_sql(compiled.string, params)
+    connection.exec_driver_sql(compiled.string, _driver_params(compiled, columns))
+
+
+def _driver_params(compiled: Compiled, columns: dict[str, Sequence[Any]]) -> list[Any]:
+    """Rows of parameters as the driver takes them: tuples in the statement's order, or dicts.
+
+    A KeyError means the statement has a parameter (say, a column default) left unfilled.
+    """
+    if isinstance(compiled, SQLCompiler) and compiled.positional:
+        return list(zip(*(columns[name] for name in compiled.positiontup or ()), strict=True))
+    names = list(compiled.params)
+    rows = zip(*(columns[name] for name in names), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _for_driver(column: Column[Any], cells: Sequence[Any], dialect: Dialect) -> Sequence[Any]:

@@ -28,6 +28,7 @@ def row(anonymous, owner, member, staff, admin, auditor):  # type: ignore[no-unt
 EXPECTED = {
     ("GET", "public.index"): row(OK, OK, OK, OK, OK, OK),
     ("GET", "public.healthz"): row(OK, OK, OK, OK, OK, OK),
+    ("POST", "public.bench_trivial"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
     ("POST", "public.set_language"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
                                          REDIRECT),
     ("GET", "auth.login"): row(OK, OK, OK, OK, OK, OK),

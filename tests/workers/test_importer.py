@@ -11,11 +11,13 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.workers import importer
 from portal.workers.importer import import_roster
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import current_cipher
+from tests import factories
 
 HEADER = "nik;nama;tanggal_lahir;jenis_kelamin;kategori;kelurahan;kecamatan;no_hp\n"
 SLAMET = "3374011203850001;Slamet Riyadi;12/03/1985;L;becak;Miroto;Semarang Tengah;081234567890\n"
@@ -75,6 +77,35 @@ def test_registered_nik_is_rejected_unless_update_existing():
     updated = _run(_csv(SLAMET.replace("Slamet Riyadi", "Slamet R.")), update_existing=True)
     assert (updated.created, updated.updated) == (0, 1)
     assert db.session.scalar(select(Worker.full_name)) == "Slamet R."
+
+
+def test_every_batch_writes_its_workers_with_one_history_row_each(monkeypatch):
+    monkeypatch.setattr(importer, "BATCH", 2)
+    staff = factories.user(Role.STAFF)
+    report = import_roster(_csv(SLAMET, SRI, SRI, OLD), "roster.csv", dry_run=False,
+                           update_existing=False, actor_id=staff.id, today=TODAY)
+    assert (report.rows, report.created, report.rejected) == (4, 3, 1)
+    workers = db.session.scalars(select(Worker).order_by(Worker.id)).all()
+    assert [w.full_name for w in workers] == ["Slamet Riyadi", "Sri Wahyuni", "Darmo Sugito"]
+    history = db.session.scalars(select(WorkerStatusChange).order_by(WorkerStatusChange.id)).all()
+    assert [(h.worker_id, h.to_status, h.from_status, h.note, h.actor_id) for h in history] == [
+        (w.id, w.status, None, "import", staff.id) for w in workers]
+    assert [w.status for w in workers] == ["eligible", "eligible", "registered"]
+    assert all(h.created_at == w.created_at == w.updated_at and w.created_at.tzinfo
+               for h, w in zip(history, workers, strict=True))
+
+
+def test_new_workers_get_the_defaults_and_blank_optional_values_are_null():
+    _run(_csv(SRI))
+    sri = db.session.scalar(select(Worker))
+    assert (sri.phone_encrypted, sri.kpj, sri.dtsen_decile, sri.inactive_reason) == (
+        None, None, None, None)
+    assert (sri.domicile_flag, sri.other_membership, sri.nik_in_semarang) == (False, False, True)
+    assert sri.registered_on == TODAY and sri.address == ""
+    _run(_csv(SLAMET))
+    slamet = db.session.scalar(select(Worker).where(Worker.full_name == "Slamet Riyadi"))
+    assert current_cipher().decrypt(slamet.phone_encrypted) == "081234567890"
+    assert slamet.nik_hash == current_cipher().lookup_hash("3374011203850001")
 
 
 def test_a_failure_half_way_leaves_the_database_unchanged(monkeypatch):
