@@ -147,9 +147,12 @@ def main() -> None:
             events = prepare(args.pledges)
         bodies = [json.dumps(event).encode() for event in events] * 2
         random.Random(5).shuffle(bodies)
-        workers = "1" if database.startswith("sqlite") else "2"
+        # SQLite has one writer at a time: one single-threaded worker queues requests instead
+        # of threads sleeping in the busy handler; PostgreSQL gets one worker per core.
+        sqlite = database.startswith("sqlite")
+        workers, threads = ("1", "1") if sqlite else ("2", "2")
         server = subprocess.Popen(  # noqa: S603 - our own gunicorn on loopback
-            [sys.executable, "-m", "gunicorn", "-w", workers, "--threads", "4", "-b",
+            [sys.executable, "-m", "gunicorn", "-w", workers, "--threads", threads, "-b",
              f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"], env=env)
         try:
             _wait_until_up(port, server)

@@ -21,7 +21,7 @@ def record_event(
     company_id: int | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
-    """Add an audit row in the current unit of work; the caller commits."""
+    """Add an audit row to the current unit of work; it is written at the next flush."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     event = AuditEvent(
@@ -35,8 +35,7 @@ def record_event(
         after=after,
         ip_address=(request.remote_addr or "") if has_request_context() else "",
     )
-    db.session.add(event)
-    db.session.flush()
+    db.session.add(event)  # written with the rest of the unit of work
     return event
 
 

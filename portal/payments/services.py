@@ -6,6 +6,7 @@ import secrets
 from datetime import date
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
 from portal.auth.models import User
@@ -99,13 +100,17 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
 
     Returns False (and changes nothing) when the payment was already settled.
     """
+    paid_at = utcnow()
     result = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
-        .values(status=PaymentStatus.PAID, paid_at=utcnow(), received_amount=received)
+        .values(status=PaymentStatus.PAID, paid_at=paid_at, received_amount=received),
+        execution_options={"synchronize_session": False},
     )
     if result.rowcount != 1:
         return False
-    db.session.refresh(payment)
+    for name, value in (("status", PaymentStatus.PAID), ("paid_at", paid_at),
+                        ("received_amount", received)):
+        set_committed_value(payment, name, value)
     record_payment_received(payment)
     issue_document(DocumentKind.RECEIPT, payment)
     pledge = db.session.get(Pledge, payment.pledge_id)
