@@ -188,7 +188,7 @@ def send_stripe_refund(refund: Refund) -> None:
 
 
 def _tell_company(pledge: Pledge, template: str, subject: str) -> None:
-    owners = db.session.scalars(select(User).where(
+    owners = db.session.execute(select(User.email, User.full_name).where(
         User.company_id == pledge.company_id, User.active.is_(True))).all()
     for owner in owners:
         queue_mail(db.session, owner.email, subject, template, pledge=pledge, user=owner)

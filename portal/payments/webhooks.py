@@ -20,14 +20,13 @@ Handler = Callable[[Payment, dict[str, Any]], str]
 def handle_stripe_event(event: dict[str, Any]) -> str:
     """Apply a verified event; returns what happened. A repeated event id changes nothing.
 
-    The event row is inserted first, so two copies racing each other collide on its key.
+    Two copies racing each other: the payment moves only by a conditional update, so the
+    loser changes nothing, and its event row then collides on the key and rolls back.
     """
     if db.session.get(StripeEvent, event["id"]) is not None:
         return "duplicate"
     obj = event["data"]["object"]
     row = StripeEvent(id=event["id"], type=event["type"], object_id=str(obj.get("id", "")))
-    db.session.add(row)
-    db.session.flush()
     payment = _our_payment(obj)
     handler = HANDLERS.get(event["type"])
     if payment is None:
@@ -36,6 +35,7 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
         row.outcome = "ignored_type"
     else:
         row.outcome = handler(payment, obj)
+    db.session.add(row)
     record_event("stripe.event", payment, after={"event": event["id"], "type": event["type"],
                                                 "outcome": row.outcome},
                  company_id=payment.company_id if payment else None)
