@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import EnvironBuilder, FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 os.environ["PORTAL_ENV"] = "testing"
@@ -85,6 +88,37 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         outer.rollback()
         connection.close()
         db.session = original  # type: ignore[assignment]
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database of the kind the suite runs on: a SQLite file, or a new PostgreSQL
+    database next to TEST_DATABASE_URL (dropped afterwards). For tests marked own_database."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"pijar_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def post_oversized(client: FlaskClient, path: str, **builder_args):  # type: ignore[no-untyped-def]
+    """POST a body over the size limit, closing the temporary file the test client makes."""
+    builder = EnvironBuilder(client.application, path=path, method="POST", **builder_args)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
 
 
 @pytest.fixture

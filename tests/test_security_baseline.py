@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from flask.testing import EnvironBuilder
 
 from config import ProductionConfig, TestingConfig, load_config
 from portal import create_app
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, post_oversized
 
 
 def test_security_headers_on_every_page(client):
@@ -52,14 +51,8 @@ def test_production_cookies_are_secure_and_demo_data_is_refused(monkeypatch):
 
 def test_oversized_request_is_refused_with_413(client, app):
     body = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    builder = EnvironBuilder(app, path="/companies/register", method="POST", data=body,
-                             content_type="application/octet-stream")
-    environ = builder.get_environ()
-    try:
-        response = client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
+    response = post_oversized(client, "/companies/register", data=body,
+                              content_type="application/octet-stream")
     assert response.status_code == 413
 
 

@@ -14,16 +14,9 @@ from playwright.sync_api import Page, expect
 from portal.auth.models import Role
 from portal.workers.nik import build_nik
 from tests import factories
+from tests.e2e.steps import log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator('main form button[type="submit"]').click()
-    expect(page.locator('form[action$="/auth/logout"] button')).to_be_visible()
 
 
 def _upload(page: Page, name: str, text: str) -> None:
@@ -47,7 +40,7 @@ def test_staff_imports_reads_errors_fixes_and_reimports(page: Page, live_db: Any
     roster = ("nik;nama;tanggal_lahir;jenis_kelamin;kategori;kelurahan;kecamatan\n"
               f"{good};Slamet Riyadi;12/03/1985;L;becak;Purwosari;Semarang Utara\n"
               f"{fixable};Sri Wahyuni;;P;pkl;Purwosari;Semarang Utara\n")
-    _log_in(page, staff_email)
+    log_in(page, staff_email)
     _upload(page, "roster-kelurahan.csv", roster)
     _count(page, "created").to_have_text("1")
     _count(page, "rejected").to_have_text("1")

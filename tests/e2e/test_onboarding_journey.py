@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from portal.auth.models import Role
 from tests import factories
+from tests.e2e.steps import log_in, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -47,19 +48,6 @@ def _fill_registration(page: Page, values: dict[str, str]) -> None:
             page.locator(f"#{name}").fill(value)
 
 
-def _submit(page: Page) -> None:
-    page.locator('main form button[type="submit"]').click()
-
-
-def _log_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
-    page.goto("/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    _submit(page)
-    expect(page).not_to_have_url(re.compile(r"/auth/login"))
-    expect(page.locator('form[action$="/auth/logout"] button')).to_be_visible()
-
-
 def _log_out(page: Page) -> None:
     page.locator('form[action$="/auth/logout"] button').click()
     expect(page.locator('nav a[href$="/auth/login"]')).to_be_visible()
@@ -82,7 +70,7 @@ def test_company_signs_up_staff_verifies_and_owner_sees_verified_status(
     page.locator('main a[href$="/companies/register"]').click()
     expect(page).to_have_url(re.compile(r"/companies/register$"))
     _fill_registration(page, company)
-    _submit(page)
+    submit(page)
 
     expect(page).to_have_url(re.compile(r"/company$"))
     expect(page.locator("h1")).to_contain_text(company["legal_name"])
@@ -91,7 +79,7 @@ def test_company_signs_up_staff_verifies_and_owner_sees_verified_status(
     _log_out(page)
 
     # Staff finds the new company in the queue and verifies it.
-    _log_in(page, staff_email)
+    log_in(page, staff_email)
     page.goto("/staff/companies")
     row = page.locator("#pending tbody tr", has_text=company["legal_name"])
     expect(row).to_have_count(1)
@@ -104,7 +92,7 @@ def test_company_signs_up_staff_verifies_and_owner_sees_verified_status(
     _log_out(page)
 
     # The owner logs in again and lands on the company page, now verified.
-    _log_in(page, company["owner_email"], OWNER_PASSWORD)
+    log_in(page, company["owner_email"], OWNER_PASSWORD)
     expect(page).to_have_url(re.compile(r"/company$"))
     expect(page.locator("#verified-status")).to_be_visible()
     expect(page.locator('h1 [data-status="verified"]')).to_be_visible()
@@ -133,7 +121,7 @@ def test_bad_nib_shows_an_error_and_keeps_what_was_typed(page: Page) -> None:
     company = _company_details(nib="123456789012")  # 12 digits, one short
     page.goto("/companies/register")
     _fill_registration(page, company)
-    _submit(page)
+    submit(page)
 
     expect(page).to_have_url(re.compile(r"/companies/register$"))
     expect(page.locator("main .alert-danger")).to_be_visible()

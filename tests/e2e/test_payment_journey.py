@@ -10,16 +10,9 @@ from pypdf import PdfReader
 
 from portal.auth.models import Role
 from tests import factories
+from tests.e2e.steps import log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator('main form button[type="submit"]').click()
-    expect(page.locator('form[action$="/auth/logout"] button')).to_be_visible()
 
 
 def test_sponsor_pledges_pays_by_card_and_downloads_the_receipt(page: Page, live_db: Any,
@@ -27,7 +20,7 @@ def test_sponsor_pledges_pays_by_card_and_downloads_the_receipt(page: Page, live
     with live_db():
         company = factories.company(legal_name="PT Bandeng Presto Juwana", verified=True)
         owner_email = factories.user(Role.SPONSOR_OWNER, company=company).email
-    _log_in(page, owner_email)
+    log_in(page, owner_email)
     page.goto("/pledges/new")
     page.locator("#workers").fill("4")
     page.locator("#months").fill("3")

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from config import TestingConfig
 from portal import create_app
@@ -38,24 +34,6 @@ def _settings(url: str) -> TestingConfig:
     settings.SQLALCHEMY_DATABASE_URI = url
     settings.STRIPE_WEBHOOK_SECRET = SECRET
     return settings
-
-
-@pytest.fixture
-def database_url(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'concurrency.db'}"
-        return
-    name = f"pijar_concurrency_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _prepare() -> dict:  # type: ignore[type-arg]
@@ -103,7 +81,8 @@ def deliver_at_once(url: str, body: bytes, barrier, results) -> None:  # type: i
 
 
 @pytest.mark.own_database
-def test_one_event_in_four_processes_at_once_has_one_effect(database_url):
+def test_one_event_in_four_processes_at_once_has_one_effect(fresh_database_url):
+    database_url = fresh_database_url
     app = create_app(_settings(database_url))
     with app.app_context():
         body = json.dumps(_prepare()).encode()

@@ -8,7 +8,6 @@ import time
 from datetime import date
 
 import pytest
-from flask.testing import EnvironBuilder
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
@@ -18,7 +17,7 @@ from portal.extensions import db
 from portal.workers.models import Worker, WorkerStatus
 from portal.workers.services import worker_nik
 from tests import factories
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, post_oversized
 
 SIXTEEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{16}(?![0-9])")
 
@@ -221,12 +220,6 @@ def test_an_oversized_upload_is_refused_before_parsing(app, actors, logged_in):
     client = logged_in(actors.staff)
     token = csrf_token(client, "/staff/workers/import")
     big = io.BytesIO(b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10))
-    builder = EnvironBuilder(app, path="/staff/workers/import", method="POST", data={
+    response = post_oversized(client, "/staff/workers/import", data={
         "csrf_token": token, "roster": (big, "big.csv")}, content_type="multipart/form-data")
-    environ = builder.get_environ()
-    try:
-        response = client.open(environ)
-    finally:
-        environ["wsgi.input"].close()
-        builder.close()
     assert response.status_code == 413
