@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, String, event
+from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -45,10 +45,6 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value
 
-
-def enum_column(enum_cls: type[enum.StrEnum], length: int = 32) -> String:
-    """Status columns are plain strings holding StrEnum values, checked by a constraint."""
-    return String(length)
 
 
 def enum_check(column: str, enum_cls: type[enum.StrEnum]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from portal.auth.models import Role, User
+from portal.auth.models import Role
 from portal.companies.models import Company
 
 
@@ -73,7 +73,3 @@ def _owning_company_id(obj: Any) -> int | None:
         return obj.id
     company_id = getattr(obj, "company_id", None)
     return int(company_id) if company_id is not None else None
-
-
-def is_staff_side(user: User) -> bool:
-    return Role(user.role) in (Role.STAFF, Role.ADMIN, Role.AUDITOR)

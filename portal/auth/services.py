@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale, gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth import passwords
@@ -190,12 +190,6 @@ def _password_fingerprint(user: User) -> str:
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
 
-
-def count_users(role: Role | None = None) -> int:
-    stmt = select(func.count(User.id))
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    return int(db.session.scalar(stmt) or 0)
 
 
 def send_password_link(user: User, template: str, **context: object) -> None:

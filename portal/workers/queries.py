@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from portal.audit.models import AuditEvent
@@ -130,8 +130,3 @@ def worker_coverage(worker_id: int) -> list[Coverage]:
     return list(db.session.scalars(
         select(Coverage).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
     ))
-
-
-def is_covered(worker_id: int, month: date) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        Coverage.worker_id == worker_id, Coverage.month == month))))
