@@ -6,6 +6,7 @@ import pytest
 
 from config import ProductionConfig, TestingConfig, load_config
 from portal import create_app
+from portal.i18n import rupiah
 from tests.conftest import csrf_token, post_oversized
 
 
@@ -84,8 +85,6 @@ def test_interface_is_indonesian_by_default_and_english_on_request(app):
 
 
 def test_rupiah_is_written_the_indonesian_way(app):
-    from portal.i18n import rupiah
-
     assert rupiah(16_800, "id") == "Rp16.800"
     assert rupiah(1_354_147_200, "id") == "Rp1.354.147.200"
     assert rupiah(16_800, "en") == "Rp16,800"

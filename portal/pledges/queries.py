@@ -11,7 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.reference.models import Category, Kelurahan
+from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import eligible_clause
 from portal.workers.models import Worker
 
@@ -49,3 +49,11 @@ def pledge_timeline(pledge_id: int) -> list[AuditEvent]:
                                  AuditEvent.object_id == str(pledge_id))
         .order_by(AuditEvent.id)
     ))
+
+
+def target_choices() -> tuple[list[Category], list[Kecamatan]]:
+    """Active categories and every kecamatan, for a pledge's target."""
+    categories = db.session.scalars(select(Category).where(Category.active.is_(True))
+                                    .order_by(Category.name_id)).all()
+    kecamatan = db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all()
+    return list(categories), list(kecamatan)

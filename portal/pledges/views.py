@@ -24,7 +24,6 @@ from portal.pledges.exceptions import (
 from portal.pledges.forms import PledgeForm
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import MonthPrice, add_months, group_periods, price_pledge, total
-from portal.reference.models import Category, Kecamatan
 from portal.security import load_owned, require
 
 bp = Blueprint("pledges", __name__)
@@ -39,10 +38,9 @@ def _form(obj: Pledge | None = None) -> PledgeForm:
     first = services.earliest_start()
     months = [add_months(first, n) for n in range(12)]
     form.start_month.choices = [(m.isoformat(), month_label(m)) for m in months]
-    form.categories.choices = [(c.code, c.name_id) for c in
-                               db.session.scalars(db.select(Category).where(Category.active))]
-    form.kecamatan.choices = [(k.code, k.name) for k in
-                              db.session.scalars(db.select(Kecamatan).order_by(Kecamatan.name))]
+    categories, kecamatan = queries.target_choices()
+    form.categories.choices = [(c.code, c.name_id) for c in categories]
+    form.kecamatan.choices = [(k.code, k.name) for k in kecamatan]
     if obj is not None and request.method == "GET":
         form.workers.data, form.months.data = obj.workers, obj.months
         form.start_month.data = obj.start_month.isoformat()

@@ -15,20 +15,19 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
 from portal.extensions import db
 from portal.security import require
-from portal.workers import jobs
+from portal.workers import jobs, queries
 from portal.workers.forms import RosterUploadForm
 from portal.workers.models import ImportJob, ImportState
 from portal.workers.views import bp
 
 
 def _job(token: str) -> ImportJob:
-    job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+    job = queries.import_job(token)
     if job is None:
         abort(404)
     return job
@@ -37,8 +36,8 @@ def _job(token: str) -> ImportJob:
 @bp.get("/staff/workers/import")
 @require(Permission.WORKER_IMPORT)
 def import_start():  # type: ignore[no-untyped-def]
-    recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(10)).all()
-    return render_template("workers/import.html", form=RosterUploadForm(), recent=recent)
+    return render_template("workers/import.html", form=RosterUploadForm(),
+                           recent=queries.recent_import_jobs())
 
 
 @bp.post("/staff/workers/import")
@@ -46,8 +45,8 @@ def import_start():  # type: ignore[no-untyped-def]
 def import_upload():  # type: ignore[no-untyped-def]
     form = RosterUploadForm()
     if not form.validate_on_submit():
-        recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(10))
-        return render_template("workers/import.html", form=form, recent=list(recent)), 400
+        return render_template("workers/import.html", form=form,
+                               recent=queries.recent_import_jobs()), 400
     upload = form.roster.data
     job = jobs.create_import_job(upload.read(), upload.filename or "roster",
                                  form.update_existing.data, current_user.id)

@@ -15,7 +15,7 @@ from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import eligible_clause
-from portal.workers.models import Worker, WorkerStatusChange
+from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 from portal.workers.pii import current_cipher
 
 _NIK = re.compile(r"[0-9]{16}")
@@ -130,3 +130,11 @@ def worker_coverage(worker_id: int) -> list[Coverage]:
     return list(db.session.scalars(
         select(Coverage).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
     ))
+
+
+def import_job(token: str) -> ImportJob | None:
+    return db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+
+
+def recent_import_jobs(limit: int = 10) -> list[ImportJob]:
+    return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from portal.audit.models import AuditEvent
 from portal.auth import passwords
 from portal.auth.models import Role, UserSession
+from portal.auth.services import make_password_token, set_password
 from portal.db import utcnow
 from portal.extensions import db
 from tests import factories
@@ -60,8 +61,6 @@ def test_cookie_copied_before_logout_is_refused_after_it(app, actors, logged_in)
 
 
 def test_password_change_ends_every_session(app, actors, logged_in):
-    from portal.auth.services import set_password
-
     client = logged_in(actors.staff)
     set_password(actors.staff, "Tugu-Muda-Lawang-Sewu-Simpang-Lima")
     db.session.commit()
@@ -182,8 +181,6 @@ def test_forgot_password_for_unknown_address_sends_nothing_and_says_the_same(cli
 
 
 def test_weak_password_on_reset_is_refused_with_a_reason(client, actors):
-    from portal.auth.services import make_password_token
-
     path = f"/auth/password/{make_password_token(actors.member)}"
     token = csrf_token(client, path)
     response = client.post(path, data={"password": "short", "confirm": "short",

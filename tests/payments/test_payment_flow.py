@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -263,8 +264,6 @@ def test_bank_transfer_gets_an_invoice_and_a_statement_confirms_it(actors, logge
     )
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/transfers")
-    import io
-
     html = staff.post("/staff/transfers/statement", data={
         "csrf_token": token, "statement": (io.BytesIO(statement.encode()), "mutasi.csv")},
         content_type="multipart/form-data").get_data(as_text=True)
@@ -279,8 +278,6 @@ def test_a_wrong_transfer_amount_is_flagged_not_applied(actors, logged_in):
     payment = services.start_bank_transfer(pledge, company, actors.owner)
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/transfers")
-    import io
-
     statement = f"date,description,amount\n2026-12-01,{payment.reference},{payment.amount - 1}\n"
     html = staff.post("/staff/transfers/statement", data={
         "csrf_token": token, "statement": (io.BytesIO(statement.encode()), "s.csv")},

@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.workers import importer
 from portal.workers.importer import import_roster
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
-from portal.workers.pii import current_cipher
+from portal.workers.pii import PiiCipher, current_cipher
 from tests import factories
 
 HEADER = "nik;nama;tanggal_lahir;jenis_kelamin;kategori;kelurahan;kecamatan;no_hp\n"
@@ -182,8 +182,6 @@ def test_cli_refuses_a_file_that_is_not_a_roster(app, tmp_path):
 
 
 def test_rotate_keys_reencrypts_with_the_new_key(app):
-    from portal.workers.pii import PiiCipher
-
     _run(_csv(SLAMET))
     old = app.extensions["pii_cipher"]
     new_key = "2:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
