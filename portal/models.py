@@ -3,8 +3,9 @@
 from portal.audit.models import AuditEvent
 from portal.auth.models import User, UserSession
 from portal.companies.models import Company
-from portal.coverage.models import Coverage
+from portal.coverage.models import Coverage, MonthClose, Remittance
 from portal.ledger.models import LedgerEntry, LedgerLine
+from portal.matching.models import MatchPlacement, MatchRun, RuleVersion
 from portal.payments.models import Document, Payment, Refund, StripeEvent
 from portal.pledges.models import Pledge
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
@@ -13,5 +14,6 @@ from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 __all__ = [
     "AuditEvent", "Category", "Company", "Coverage", "Document", "LedgerEntry", "LedgerLine",
     "Payment", "Pledge", "Refund", "StripeEvent", "Kecamatan", "Kelurahan", "RateSchedule",
-    "User", "UserSession", "ImportJob", "Worker", "WorkerStatusChange",
+    "User", "UserSession", "ImportJob", "Worker", "WorkerStatusChange", "MatchPlacement",
+    "MatchRun", "MonthClose", "Remittance", "RuleVersion",
 ]

@@ -1,11 +1,22 @@
-"""Coverage: one funder per worker-month, enforced by the database."""
+"""Coverage: one funder per worker-month, enforced by the database; month closes and
+remittances to BPJS TK."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
@@ -19,13 +30,21 @@ class Funder(enum.StrEnum):
 
 
 class Coverage(db.Model):
-    """A worker-month paid by one funder; the unique key refuses a second funder."""
+    """A worker-month paid by one funder.
+
+    (worker_id, month) refuses a second funder for a worker-month; (pledge_id, slot, month)
+    refuses a second worker for a pledge's slot-month, so a pledge can never hold more
+    worker-months than its slots times its months.
+    """
 
     __tablename__ = "coverage"
     __table_args__ = (
         UniqueConstraint("worker_id", "month", name="uq_coverage_worker_month"),
+        UniqueConstraint("pledge_id", "slot", "month", name="uq_coverage_pledge_slot_month"),
         CheckConstraint(enum_check("funder", Funder), name="funder_valid"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("(funder = 'pledge') = (pledge_id IS NOT NULL AND slot IS NOT NULL)",
+                        name="pledge_funder"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,4 +53,47 @@ class Coverage(db.Model):
     funder: Mapped[Funder] = mapped_column(String(8), index=True)
     amount: Mapped[int] = mapped_column(Integer)
     rule_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"), index=True)
+    slot: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("match_run.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MonthClose(db.Model):
+    """A closed month: its consumption is in the ledger and its coverage no longer moves."""
+
+    __tablename__ = "month_close"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, unique=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RemittanceFunder(enum.StrEnum):
+    """Remittance files are per funder; all pledges together are the CSR file."""
+
+    APBD = "apbd"
+    DBHCHT = "dbhcht"
+    CSR = "csr"
+
+
+class Remittance(db.Model):
+    """A funder's month transferred to BPJS TK, with the bank reference; once per funder-month."""
+
+    __tablename__ = "remittance"
+    __table_args__ = (
+        UniqueConstraint("month", "funder", name="uq_remittance_month_funder"),
+        CheckConstraint(enum_check("funder", RemittanceFunder), name="funder_valid"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    funder: Mapped[RemittanceFunder] = mapped_column(String(8))
+    workers: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(80))
+    remitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    remitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -46,9 +46,20 @@ class Pledge(db.Model):
     target_kecamatan: Mapped[list[str]] = mapped_column(JSON, default=list)
     price_total: Mapped[int] = mapped_column(BigInteger)
     price_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Set when a match run is approved: the term runs `months` months from here (R6).
+    coverage_start: Mapped[date | None] = mapped_column(Date)
+    renewal_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
     def worker_months(self) -> int:
         return self.workers * self.months
+
+    @property
+    def last_month(self) -> date | None:
+        """The term's last covered month, once coverage has started."""
+        if self.coverage_start is None:
+            return None
+        index = self.coverage_start.year * 12 + self.coverage_start.month - 1 + self.months - 1
+        return date(index // 12, index % 12 + 1, 1)

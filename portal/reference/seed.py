@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.matching.rules import seed_rules
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -26,6 +27,7 @@ def seed_reference() -> dict[str, int]:
         "kecamatan+kelurahan": _seed_areas(),
         "categories": _seed_categories(),
         "rates": _seed_rates(),
+        "rules": seed_rules(),
     }
 
 

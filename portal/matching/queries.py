@@ -1,0 +1,161 @@
+"""Read-only selects for matching: the waiting list, open pledges, runs, closed months."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, exists, func, select
+
+from portal.companies.models import Company
+from portal.coverage.models import Coverage, Funder, MonthClose
+from portal.extensions import db
+from portal.matching.engine import Candidate, Demand
+from portal.matching.models import MatchPlacement, MatchRun, RunStatus
+from portal.matching.rules import Rules
+from portal.payments.models import Payment, PaymentStatus
+from portal.pledges.models import Pledge, PledgeStatus
+from portal.pledges.pricing import add_months
+from portal.reference.models import Category, Kecamatan, Kelurahan
+from portal.workers.eligibility import eligible_clause
+from portal.workers.models import Worker
+
+CITY = (Funder.APBD, Funder.DBHCHT)
+
+
+@dataclass(frozen=True)
+class OpenPledge:
+    """A paid pledge whose coverage can start in the run's month (R6)."""
+
+    pledge_id: int
+    company_id: int
+    company_name: str
+    workers: int
+    months: int
+    categories: tuple[str, ...]
+    kecamatan: tuple[str, ...]
+
+    def demand(self) -> Demand:
+        return Demand(self.pledge_id, self.workers, frozenset(self.categories),
+                      frozenset(self.kecamatan))
+
+
+def waiting_candidates(month: date, rules: Rules, *, categories: Iterable[str] = (),
+                       kecamatan: Iterable[str] = (),
+                       exclude: Iterable[int] = ()) -> list[Candidate]:
+    """Workers eligible in `month` (R2) with no coverage from `month` on, optionally only
+    those fitting a target; each with what R4 orders by."""
+    previous = add_months(month, -1)
+    covered_from = exists().where(Coverage.worker_id == Worker.id, Coverage.month >= month)
+    lapsing = exists().where(Coverage.worker_id == Worker.id, Coverage.month == previous)
+    stmt = (
+        select(Worker.id, Category.code, Kelurahan.kecamatan_code, Worker.dtsen_decile,
+               Worker.registered_on, lapsing)
+        .join(Category, Category.id == Worker.category_id)
+        .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
+        .where(eligible_clause(month), ~covered_from)
+    )
+    categories, kecamatan, exclude = list(categories), list(kecamatan), set(exclude)
+    if categories:
+        stmt = stmt.where(Category.code.in_(categories))
+    if kecamatan:
+        stmt = stmt.where(Kelurahan.kecamatan_code.in_(kecamatan))
+    return [
+        Candidate(worker_id, category, kec, bool(is_lapsing), rules.weight(category), decile,
+                  registered_on)
+        for worker_id, category, kec, decile, registered_on, is_lapsing
+        in db.session.execute(stmt) if worker_id not in exclude
+    ]
+
+
+def city_last_month(month: date) -> dict[int, str]:
+    """Workers APBD or DBHCHT funded in the month before `month`, and by which."""
+    rows = db.session.execute(select(Coverage.worker_id, Coverage.funder).where(
+        Coverage.month == add_months(month, -1), Coverage.funder.in_(CITY)))
+    return {worker_id: str(funder) for worker_id, funder in rows}
+
+
+def city_counts(month: date) -> dict[str, int]:
+    rows = db.session.execute(select(Coverage.funder, func.count(Coverage.id)).where(
+        Coverage.month == month, Coverage.funder.in_(CITY)).group_by(Coverage.funder))
+    counts = {str(f): 0 for f in CITY}
+    counts.update({str(f): int(n) for f, n in rows})
+    return counts
+
+
+def open_pledges(month: date) -> list[OpenPledge]:
+    """Paid pledges not yet placed whose coverage may start by `month`: the later of the
+    pledge's start month and the month after payment (R6)."""
+    rows = db.session.execute(
+        select(Pledge, Company.legal_name, func.max(Payment.paid_at))
+        .join(Company, Company.id == Pledge.company_id)
+        .join(Payment, and_(Payment.pledge_id == Pledge.id,
+                            Payment.status == PaymentStatus.PAID))
+        .where(Pledge.status == PledgeStatus.PAID, Pledge.start_month <= month)
+        .group_by(Pledge.id, Company.legal_name).order_by(Pledge.id))
+    found = []
+    for pledge, company_name, paid_at in rows:
+        if paid_at is not None and add_months(paid_at.date().replace(day=1), 1) > month:
+            continue
+        found.append(OpenPledge(pledge.id, pledge.company_id, company_name, pledge.workers,
+                                pledge.months, tuple(pledge.target_categories),
+                                tuple(pledge.target_kecamatan)))
+    return found
+
+
+def is_closed(month: date) -> bool:
+    return db.session.scalar(select(MonthClose.id).where(MonthClose.month == month)) is not None
+
+
+def closed_months() -> set[date]:
+    return set(db.session.scalars(select(MonthClose.month)))
+
+
+def recent_runs(limit: int = 50) -> list[MatchRun]:
+    return list(db.session.scalars(select(MatchRun).order_by(MatchRun.id.desc()).limit(limit)))
+
+
+def open_runs(month: date) -> list[MatchRun]:
+    return list(db.session.scalars(select(MatchRun).where(
+        MatchRun.month == month, MatchRun.status == RunStatus.PROPOSED)))
+
+
+def placements_already_covered(run: MatchRun) -> int:
+    """Placements of the run whose worker got coverage since (in any month it would fill)."""
+    clash = exists().where(Coverage.worker_id == MatchPlacement.worker_id,
+                           Coverage.month >= run.month)
+    return int(db.session.scalar(select(func.count(MatchPlacement.id)).where(
+        MatchPlacement.run_id == run.id, clash)) or 0)
+
+
+def placements_not_eligible(run: MatchRun) -> int:
+    """Placements whose worker no longer meets R2 in the run's month."""
+    eligible = (select(Worker.id).join(Category, Category.id == Worker.category_id)
+                .where(eligible_clause(run.month)))
+    return int(db.session.scalar(select(func.count(MatchPlacement.id)).where(
+        MatchPlacement.run_id == run.id, MatchPlacement.worker_id.not_in(eligible))) or 0)
+
+
+def placement_profile(pledge_id: int) -> dict[str, dict[str, int]]:
+    """How many workers a pledge covers, by category and by kecamatan name (never who)."""
+    first = select(func.min(Coverage.month)).where(Coverage.pledge_id == pledge_id)
+    base = (select(Coverage.worker_id).where(Coverage.pledge_id == pledge_id,
+                                             Coverage.month == first.scalar_subquery())
+            .subquery())
+    by_category = db.session.execute(
+        select(Category.name_id, func.count()).select_from(base)
+        .join(Worker, Worker.id == base.c.worker_id)
+        .join(Category, Category.id == Worker.category_id).group_by(Category.name_id))
+    by_kecamatan = db.session.execute(
+        select(Kecamatan.name, func.count()).select_from(base)
+        .join(Worker, Worker.id == base.c.worker_id)
+        .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
+        .join(Kecamatan, Kecamatan.code == Kelurahan.kecamatan_code).group_by(Kecamatan.name))
+    return {"category": {name: int(n) for name, n in by_category},
+            "kecamatan": {name: int(n) for name, n in by_kecamatan}}
+
+
+def covered_slot_months(pledge_id: int) -> int:
+    return int(db.session.scalar(select(func.count(Coverage.id)).where(
+        Coverage.pledge_id == pledge_id)) or 0)
