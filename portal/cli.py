@@ -1,4 +1,4 @@
-"""Flask commands: seed-reference, seed-demo, create-admin."""
+"""Flask commands: seed-reference, seed-demo, create-admin, and each domain's group."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from portal.auth.exceptions import DuplicateEmail
 from portal.auth.models import Role
 from portal.auth.services import create_user, send_password_link
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
+from portal.coverage.cli import coverage_cli, remittance_cli
 from portal.extensions import db
 from portal.ledger.cli import ledger_cli
+from portal.matching.cli import match_cli
 from portal.reference.seed import seed_reference
 from portal.workers.cli import workers_cli
 
@@ -21,6 +23,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(workers_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(match_cli)
+    app.cli.add_command(coverage_cli)
+    app.cli.add_command(remittance_cli)
 
 
 @click.command("seed-reference")

@@ -15,6 +15,7 @@ from portal.auth.services import load_session_user
 from portal.auth.views import bp as auth_bp
 from portal.cli import register_commands
 from portal.companies.views import bp as companies_bp
+from portal.coverage.views import bp as coverage_bp
 from portal.extensions import (
     babel,
     bootstrap,
@@ -27,6 +28,7 @@ from portal.extensions import (
     talisman,
 )
 from portal.labels import label
+from portal.matching.views import bp as matching_bp
 from portal.payments import staff_views  # noqa: F401  (adds the staff money pages)
 from portal.payments.views import bp as payments_bp
 from portal.pledges.views import bp as pledges_bp
@@ -85,7 +87,8 @@ def _login(app: Flask) -> None:
 
 
 def blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp):
+    for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp,
+               matching_bp, coverage_bp):
         app.register_blueprint(bp)
 
 

@@ -28,6 +28,12 @@ class Permission(enum.StrEnum):
     PLEDGE_MANAGE = "pledge:manage"
     PLEDGE_LIST = "pledge:list"
     PAYMENT_MANAGE = "payment:manage"
+    MATCH_READ = "match:read"
+    MATCH_RUN = "match:run"            # propose, approve, discard
+    RULES_READ = "rules:read"
+    RULES_EDIT = "rules:edit"
+    COVERAGE_READ = "coverage:read"
+    COVERAGE_MANAGE = "coverage:manage"  # close months, remittance, city participant import
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
@@ -35,14 +41,18 @@ _REGISTER = {
     Permission.WORKER_READ, Permission.WORKER_VIEW_PII, Permission.WORKER_EDIT,
     Permission.WORKER_IMPORT, Permission.WORKER_EXPORT,
 }
+_MATCHING = {
+    Permission.MATCH_READ, Permission.MATCH_RUN, Permission.RULES_READ,
+    Permission.COVERAGE_READ, Permission.COVERAGE_MANAGE,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
     Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
-    Role.STAFF: frozenset(_REGISTER | {
+    Role.STAFF: frozenset(_REGISTER | _MATCHING | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
         Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
     }),
-    Role.ADMIN: frozenset(_REGISTER | {
+    Role.ADMIN: frozenset(_REGISTER | _MATCHING | {Permission.RULES_EDIT} | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
         Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
         Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
@@ -51,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({
         Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
         Permission.DASHBOARD_CITY, Permission.WORKER_READ, Permission.PLEDGE_LIST,
+        Permission.MATCH_READ, Permission.RULES_READ, Permission.COVERAGE_READ,
     }),
 }
 
