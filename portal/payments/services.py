@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.companies.models import Company
+from portal.coverage.models import Coverage, MonthClose
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.services import record_payment_received, record_refund
@@ -136,14 +137,30 @@ def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool
 
 
 def refundable_amount(pledge: Pledge, today: date | None = None) -> tuple[int, int]:
-    """Rupiah and worker-months of the months not started yet (from next month on)."""
-    first_open = add_months((today or date.today()).replace(day=1), 1)
-    lines = [line for line in pledge.price_breakdown
-             if date.fromisoformat(str(line["month"])) >= first_open]
+    """Rupiah and worker-months of the months not started yet (from next month on) and not
+    closed; all of it while the city has not placed workers in the pledge."""
+    lines = [line for month, line in _term_lines(pledge) if month in _open_months(pledge, today)]
     already = int(db.session.scalar(
         select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.pledge_id == pledge.id)))
     amount = sum(int(line["subtotal"]) for line in lines) - already
     return max(amount, 0), sum(int(line["workers"]) for line in lines)
+
+
+def _term_lines(pledge: Pledge) -> list[tuple[date, dict]]:  # type: ignore[type-arg]
+    """Each priced month with the month it covers: from coverage_start once placed (R6)."""
+    if pledge.coverage_start is None:
+        return [(date.fromisoformat(str(line["month"])), line) for line in pledge.price_breakdown]
+    return [(add_months(pledge.coverage_start, k), line)
+            for k, line in enumerate(pledge.price_breakdown)]
+
+
+def _open_months(pledge: Pledge, today: date | None) -> set[date]:
+    months = {month for month, _ in _term_lines(pledge)}
+    if pledge.coverage_start is None:
+        return months
+    first_open = add_months((today or date.today()).replace(day=1), 1)
+    closed = set(db.session.scalars(select(MonthClose.month)))
+    return {m for m in months if m >= first_open and m not in closed}
 
 
 def refund_pledge(pledge: Pledge, actor: User, reason: str, bank_reference: str = "") -> Refund:
@@ -158,6 +175,7 @@ def refund_pledge(pledge: Pledge, actor: User, reason: str, bank_reference: str 
     amount, worker_months = refundable_amount(pledge)
     if payment is None or amount <= 0:
         raise NothingToRefund(str(pledge.id))
+    released = _release_coverage(pledge, _open_months(pledge, None))
     transition_pledge(pledge, PledgeStatus.REFUNDED, actor, note=reason)
     refund = Refund(payment_id=payment.id, pledge_id=pledge.id, company_id=pledge.company_id,
                     amount=amount, worker_months=worker_months, reason=reason.strip(),
@@ -166,9 +184,19 @@ def refund_pledge(pledge: Pledge, actor: User, reason: str, bank_reference: str 
     db.session.flush()
     record_refund(refund)
     record_event("payment.refund", refund, actor=actor, company_id=pledge.company_id, after={
-        "amount": amount, "worker_months": worker_months, "bank_reference": bank_reference})
+        "amount": amount, "worker_months": worker_months, "bank_reference": bank_reference,
+        "coverage_rows_released": released})
     _tell_company(pledge, "emails/refund.txt", "PIJAR SEMAR: pengembalian dana")
     return refund
+
+
+def _release_coverage(pledge: Pledge, months: set[date]) -> int:
+    """The refunded months' coverage goes: those workers return to the waiting list."""
+    if not months:
+        return 0
+    result = db.session.execute(delete(Coverage).where(
+        Coverage.pledge_id == pledge.id, Coverage.month.in_(months)))
+    return int(result.rowcount or 0)
 
 
 def send_stripe_refund(refund: Refund) -> None:
