@@ -1,7 +1,9 @@
-"""Demo data: companies, one login per role, and workers whose totals match Nov 2025 figures.
+"""Demo data: companies, one login per role, workers whose totals match Nov 2025 figures,
+and pledges ready for the next match run.
 
 6,717 workers funded by APBD and 500 by DBHCHT this month (programme figures, 6 Nov 2025),
-plus a waiting list; never loaded in production.
+plus a waiting list; two paid pledges and one awaiting its bank transfer; never loaded in
+production.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from sqlalchemy import func, insert, select
 
 from portal.auth.models import Role, User
 from portal.auth.services import create_user
+from portal.companies.models import Company
 from portal.companies.services import CompanyDetails, register_company, verify_company
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
+from portal.payments.services import confirm_payment, start_bank_transfer
+from portal.pledges.services import PledgeTerms, create_pledge, earliest_start, submit_pledge
 from portal.reference.models import Category, Kelurahan, RateSchedule
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
 from portal.workers.nik import build_nik
@@ -64,8 +69,10 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     """
     if db.session.scalar(select(func.count(User.id))):
         raise DemoRefused("the database already has accounts")
+    today = today or date.today()
     logins = _seed_accounts()
-    _seed_workers(today or date.today())
+    _seed_workers(today)
+    _seed_pledges(today)
     return logins
 
 
@@ -92,6 +99,24 @@ def _seed_accounts() -> list[DemoLogin]:
         contact_name="Hendra Gunawan", contact_phone="08122334455",
     ), "owner@majubersama.example.com", "Hendra Gunawan", DEMO_PASSWORD)
     return DEMO_LOGINS
+
+
+def _seed_pledges(today: date) -> None:
+    """Two paid pledges waiting for the next match run, and one awaiting its transfer."""
+    company = db.session.scalar(select(Company).where(Company.nib == "9120001234567"))
+    owner = db.session.scalar(select(User).where(User.email == "csr@sejahtera.example.com"))
+    staff = db.session.scalar(select(User).where(User.email == "staf@demo.pijarsemar.id"))
+    start = earliest_start(today)
+    for terms, paid in (
+        (PledgeTerms(60, 12, start), True),
+        (PledgeTerms(25, 6, start, categories=("asongan", "pemulung", "pkl")), True),
+        (PledgeTerms(10, 3, start, kecamatan=("33.74.01",)), False),
+    ):
+        pledge = create_pledge(company, owner, terms)
+        submit_pledge(pledge, company, owner)
+        payment = start_bank_transfer(pledge, company, owner)
+        if paid:
+            confirm_payment(payment, payment.amount, staff, "demo")
 
 
 def _seed_workers(today: date) -> None:

@@ -10,6 +10,7 @@ from portal.auth.models import Role, User
 from portal.coverage.models import Coverage, Funder
 from portal.coverage.queries import coverage_by_funder, waiting_list_count
 from portal.extensions import db
+from portal.pledges.models import Pledge, PledgeStatus
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 
 
@@ -52,6 +53,8 @@ def test_seed_demo_reproduces_the_programme_figures(app):
         Coverage.funder == Funder.APBD,
         Coverage.month.between(date(month.year, 1, 1), date(month.year, 12, 1))))
     assert apbd_year == 6_717 * 16_800 * 12 == 1_354_147_200
+    statuses = sorted(db.session.scalars(select(Pledge.status)))
+    assert statuses == [PledgeStatus.AWAITING_PAYMENT, PledgeStatus.PAID, PledgeStatus.PAID]
     again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "already present" in again.output
 
