@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.companies.models import Company
 from portal.coverage.models import Funder
+from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.exceptions import (
     DuplicateEntry,
@@ -41,7 +42,7 @@ class Line:
 
 def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = "",
                booked_on: date | None = None) -> LedgerEntry:
-    """Append one balanced entry and flush it; entries are never updated or deleted.
+    """Append one balanced entry; entries are never updated or deleted.
 
     Raises UnbalancedEntry for fewer than two lines, a zero line or a non-zero sum,
     LedgerError for a non-integer amount or an over-long source key, and DuplicateEntry
@@ -49,11 +50,10 @@ def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = 
     """
     _check_lines(lines)
     _require_new(kind, source_key)
-    entry = LedgerEntry(kind=kind, source_key=source_key, memo=memo[:MEMO_LENGTH],
-                        booked_on=booked_on or date.today(),
-                        lines=[LedgerLine(**asdict(line)) for line in lines])
-    _insert(entry, kind, source_key)
-    return entry
+    values = {"kind": kind, "source_key": source_key, "memo": memo[:MEMO_LENGTH],
+              "booked_on": booked_on or date.today(), "created_at": utcnow()}
+    entry_id = _insert(values, lines, kind, source_key)
+    return LedgerEntry(id=entry_id, **values)
 
 
 def record_payment_received(payment: Payment) -> LedgerEntry:
@@ -162,11 +162,17 @@ def _entry_exists(kind: EntryKind, source_key: str) -> bool:
     return found is not None
 
 
-def _insert(entry: LedgerEntry, kind: EntryKind, source_key: str) -> None:
-    """Insert inside a savepoint: a concurrent twin hits the unique key, not the transaction."""
+def _insert(values: dict[str, object], lines: list[Line], kind: EntryKind,
+            source_key: str) -> int:
+    """Insert the entry and its lines inside a savepoint: a concurrent twin hits the unique
+    key, not the transaction, and nothing half-written stays."""
     try:
         with db.session.begin_nested():
-            db.session.add(entry)
+            entry_id = int(db.session.execute(
+                insert(LedgerEntry).values(**values).returning(LedgerEntry.id)).scalar_one())
+            db.session.execute(insert(LedgerLine), [{"entry_id": entry_id, **asdict(line)}
+                                                    for line in lines])
+            return entry_id
     except IntegrityError:
         if not _entry_exists(kind, source_key):
             raise

@@ -17,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.companies.models import Company
@@ -90,15 +90,16 @@ def _find_document(kind: DocumentKind, payment_id: int | None) -> Document | Non
 
 def _insert_document(kind: DocumentKind, payment: Payment) -> Document:
     # The serial embeds the id, known only after the insert: a unique placeholder holds the
-    # NOT NULL unique column for the moment between the two flushes (works on any database).
-    document = Document(kind=kind, payment_id=payment.id, company_id=payment.company_id,
-                        amount=payment.amount, issued_at=utcnow(),
-                        serial=f"tmp-{uuid.uuid4().hex}")
-    db.session.add(document)
-    db.session.flush()
-    document.serial = format_serial(kind, document.issued_at, document.id)
-    db.session.flush()
-    return document
+    # NOT NULL unique column for the moment between the insert and the update (any database).
+    values = {"kind": kind, "payment_id": payment.id, "company_id": payment.company_id,
+              "amount": payment.amount, "issued_at": utcnow()}
+    document_id = int(db.session.execute(
+        insert(Document).values(serial=f"tmp-{uuid.uuid4().hex}", **values)
+        .returning(Document.id)).scalar_one())
+    serial = format_serial(kind, values["issued_at"], document_id)
+    db.session.execute(update(Document).where(Document.id == document_id).values(serial=serial),
+                       execution_options={"synchronize_session": False})
+    return Document(id=document_id, serial=serial, **values)
 
 
 # Rendering -------------------------------------------------------------------------------

@@ -96,21 +96,24 @@ def start_bank_transfer(pledge: Pledge, company: Company, actor: User) -> Paymen
     return payment
 
 
-def confirm_payment(payment: Payment, received: int, actor: User | None, source: str) -> bool:
+def confirm_payment(payment: Payment, received: int, actor: User | None, source: str,
+                    payment_intent: str | None = None) -> bool:
     """Mark a pending payment paid exactly once: ledger entry, receipt, pledge paid, e-mail.
 
     Returns False (and changes nothing) when the payment was already settled.
     """
     paid_at = utcnow()
+    values: dict[str, object] = {"status": PaymentStatus.PAID, "paid_at": paid_at,
+                                 "received_amount": received}
+    if payment_intent and not payment.stripe_payment_intent:
+        values["stripe_payment_intent"] = payment_intent
     result = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
-        .values(status=PaymentStatus.PAID, paid_at=paid_at, received_amount=received),
-        execution_options={"synchronize_session": False},
+        .values(**values), execution_options={"synchronize_session": False},
     )
     if result.rowcount != 1:
         return False
-    for name, value in (("status", PaymentStatus.PAID), ("paid_at", paid_at),
-                        ("received_amount", received)):
+    for name, value in values.items():
         set_committed_value(payment, name, value)
     record_payment_received(payment)
     issue_document(DocumentKind.RECEIPT, payment)

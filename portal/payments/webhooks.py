@@ -69,9 +69,8 @@ def _paid(payment: Payment, hundredths: Any, currency: Any, intent: Any, source:
         record_event("payment.amount_mismatch", payment, after={
             "expected": payment.amount, "stripe_amount": hundredths, "currency": currency})
         return "amount_mismatch"
-    if intent and not payment.stripe_payment_intent:
-        payment.stripe_payment_intent = str(intent)
-    done = confirm_payment(payment, payment.amount, actor=None, source=source)
+    done = confirm_payment(payment, payment.amount, actor=None, source=source,
+                           payment_intent=str(intent) if intent else None)
     return "paid" if done else "already_settled"
 
 
