@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -20,18 +21,22 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _local_secrets() -> dict[str, str]:
-    """Secrets for development only, generated once into instance/ (never committed)."""
+    """Secrets for development only, generated once into instance/ (never committed); a secret
+    added in a later version is generated into an existing file too."""
     path = INSTANCE_DIR / "dev-secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "NIK_ENCRYPTION_KEYS": "1:" + secrets.token_urlsafe(32),
-        "NIK_HASH_KEY": secrets.token_urlsafe(32),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "NIK_ENCRYPTION_KEYS": lambda: "1:" + secrets.token_urlsafe(32),
+        "NIK_HASH_KEY": lambda: secrets.token_urlsafe(32),
+        "CERTIFICATE_SIGNING_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     }
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
+    missing = {name: make() for name, make in wanted.items() if name not in values}
+    if missing:
+        values.update(missing)
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=2))
+        path.chmod(0o600)
     return values
 
 
@@ -48,6 +53,9 @@ class Config:
     # Personal data protection: AES-GCM keys as "id:base64key[,id:base64key]"; the first encrypts.
     NIK_ENCRYPTION_KEYS = os.environ.get("NIK_ENCRYPTION_KEYS")
     NIK_HASH_KEY = os.environ.get("NIK_HASH_KEY")
+    # Certificates: an Ed25519 private key (base64 of its 32-byte seed); the public key is
+    # published at /verify/public-key.
+    CERTIFICATE_SIGNING_KEY = os.environ.get("CERTIFICATE_SIGNING_KEY")
 
     # Sessions and cookies (Flask's defaults are not safe enough).
     SESSION_COOKIE_NAME = "pijar_session"
@@ -84,7 +92,8 @@ class Config:
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "PIJAR SEMAR <noreply@semarangkota.go.id>")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER",
+                                         "PIJAR SEMAR <noreply@semarangkota.go.id>")
     MAIL_FILE_PATH = str(INSTANCE_DIR / "outbox")
     MAIL_PRINT = False
 
@@ -122,6 +131,8 @@ class DevelopmentConfig(Config):
         self.SECRET_KEY = self.SECRET_KEY or local["SECRET_KEY"]
         self.NIK_ENCRYPTION_KEYS = self.NIK_ENCRYPTION_KEYS or local["NIK_ENCRYPTION_KEYS"]
         self.NIK_HASH_KEY = self.NIK_HASH_KEY or local["NIK_HASH_KEY"]
+        self.CERTIFICATE_SIGNING_KEY = (self.CERTIFICATE_SIGNING_KEY
+                                        or local["CERTIFICATE_SIGNING_KEY"])
 
 
 class TestingConfig(Config):
@@ -132,6 +143,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     NIK_ENCRYPTION_KEYS = "1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     NIK_HASH_KEY = "test-hash-key"
+    CERTIFICATE_SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS1ub3QtZm9yLXByb2R1Y3Q="  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SESSION_COOKIE_SECURE = False
     MAIL_BACKEND = "locmem"
@@ -150,7 +162,8 @@ class ProductionConfig(Config):
     BENCH_ROUTES = False
 
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "NIK_ENCRYPTION_KEYS", "NIK_HASH_KEY",
-                "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "REDIS_URL")
+                "CERTIFICATE_SIGNING_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
+                "REDIS_URL")
 
     def __init__(self) -> None:
         missing = [name for name in self.REQUIRED if not os.environ.get(name)]

@@ -9,6 +9,7 @@ from portal.auth.exceptions import DuplicateEmail
 from portal.auth.models import Role
 from portal.auth.services import create_user, send_password_link
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
+from portal.certificates.cli import certificates_cli
 from portal.coverage.cli import coverage_cli, remittance_cli
 from portal.extensions import db
 from portal.ledger.cli import ledger_cli
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(match_cli)
     app.cli.add_command(coverage_cli)
     app.cli.add_command(remittance_cli)
+    app.cli.add_command(certificates_cli)
 
 
 @click.command("seed-reference")

@@ -2,6 +2,7 @@
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import User, UserSession
+from portal.certificates.models import Certificate
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, MonthClose, Remittance
 from portal.ledger.models import LedgerEntry, LedgerLine
@@ -12,7 +13,7 @@ from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
 __all__ = [
-    "AuditEvent", "Category", "Company", "Coverage", "Document", "LedgerEntry", "LedgerLine",
+    "AuditEvent", "Category", "Certificate", "Company", "Coverage", "Document", "LedgerEntry", "LedgerLine",
     "Payment", "Pledge", "Refund", "StripeEvent", "Kecamatan", "Kelurahan", "RateSchedule",
     "User", "UserSession", "ImportJob", "Worker", "WorkerStatusChange", "MatchPlacement",
     "MatchRun", "MonthClose", "Remittance", "RuleVersion",

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.certificates.services import revoke_certificates
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, MonthClose
 from portal.db import utcnow
@@ -180,6 +181,7 @@ def refund_pledge(pledge: Pledge, actor: User, reason: str, bank_reference: str 
         raise NothingToRefund(str(pledge.id))
     released = _release_coverage(pledge, _open_months(pledge, None))
     transition_pledge(pledge, PledgeStatus.REFUNDED, actor, note=reason)
+    revoke_certificates(pledge, f"refund: {reason.strip()}", actor)
     refund = Refund(payment_id=payment.id, pledge_id=pledge.id, company_id=pledge.company_id,
                     amount=amount, worker_months=worker_months, reason=reason.strip(),
                     created_by_id=actor.id)
