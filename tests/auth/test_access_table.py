@@ -97,6 +97,11 @@ EXPECTED = {
                                                FORBIDDEN),
     ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD,
                                                FORBIDDEN),
+    # Certificates: the PDF for its company and staff (an unknown id here); verify is public.
+    ("GET", "certificates.certificate_pdf"): row(LOGIN, MISSING, MISSING, MISSING, MISSING,
+                                                 MISSING),
+    ("GET", "certificates.verify"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
+    ("GET", "certificates.public_key"): row(OK, OK, OK, OK, OK, OK),
     # Matching and coverage: staff and admins act, auditors read.
     ("GET", "matching.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "coverage.months"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
@@ -117,7 +122,8 @@ def _routes(app):  # type: ignore[no-untyped-def]
 
 def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
-              "token": "not-a-valid-token", "fmt": "csv", **ids}
+              "token": "not-a-valid-token", "fmt": "csv",
+              "certificate_id": 987_654, "serial": "PJS-2026-0000000000", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
