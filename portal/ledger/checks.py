@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select
 
+from portal.coverage.models import Coverage, Funder, MonthClose
 from portal.extensions import db
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
 from portal.payments.models import Payment, PaymentStatus, Refund
@@ -162,8 +163,50 @@ def _refunds_within_payments() -> list[str]:
         f"payment {payment} of {amount} has refunds totalling {int(total)}"))
 
 
+def _coverage_key(funder: str, pledge_id: int | None, month: Any) -> str:
+    if funder == Funder.PLEDGE:
+        return f"consumed:{pledge_id}:{month:%Y-%m}"
+    return f"city:{funder}:{month:%Y-%m}"
+
+
+def _closed_months_booked() -> list[str]:
+    """In a closed month, each pledge's and city funder's consumption entry equals the sum of
+    its coverage rows (and no entry exists without coverage)."""
+    closed = {f"{month:%Y-%m}" for month in db.session.scalars(select(MonthClose.month))}
+    if not closed:
+        return []
+    covered = db.session.execute(
+        select(Coverage.funder, Coverage.pledge_id, Coverage.month, func.sum(Coverage.amount))
+        .join(MonthClose, MonthClose.month == Coverage.month)
+        .group_by(Coverage.funder, Coverage.pledge_id, Coverage.month))
+    expected = {_coverage_key(str(f), p, m): int(total) for f, p, m, total in covered}
+    debit = func.sum(case((LedgerLine.amount > 0, LedgerLine.amount), else_=0))
+    entries = db.session.execute(
+        select(LedgerEntry.source_key, debit)
+        .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+        .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED)
+        .group_by(LedgerEntry.source_key))
+    booked = {key: int(total) for key, total in entries if key[-7:] in closed}
+    messages = [_coverage_problem(key, expected.get(key, 0), booked.get(key))
+                for key in sorted(set(expected) | set(booked))]
+    messages = [m for m in messages if m]
+    if len(messages) > LIMIT:
+        messages = messages[:LIMIT] + [f"... and more problems like: {messages[LIMIT - 1]}"]
+    return messages
+
+
+def _coverage_problem(key: str, expected: int, booked: int | None) -> str:
+    """The key names the pledge or city funder and the month; one entry per key (unique)."""
+    if booked is None:
+        return f"closed {key}: coverage of {expected} has no consumption entry" if expected else ""
+    if booked != expected:
+        return f"closed {key}: coverage of {expected} is booked as {booked}"
+    return ""
+
+
 CHECKS: tuple[Callable[[], list[str]], ...] = (
     _unbalanced_entries, _zero_lines, _negative_company_balances, _negative_pledge_balances,
     _payments_booked, _refunds_booked, _unlinked_entries, _orphan_entries,
     _prepaid_without_company, _company_mismatches, _refunds_within_payments,
+    _closed_months_booked,
 )
