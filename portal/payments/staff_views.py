@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.auth.permissions import Permission
 from portal.extensions import db
 from portal.ledger.exceptions import InsufficientBalance
+from portal.matching import queries as matching_queries
 from portal.payments import queries, services, statement
 from portal.payments.exceptions import GatewayError, NothingToRefund
 from portal.payments.forms import ConfirmTransferForm, StatementForm
@@ -35,12 +36,16 @@ def staff_pledges():  # type: ignore[no-untyped-def]
 def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_LIST)
     amount, worker_months = services.refundable_amount(pledge)
+    placement = None
+    if pledge.coverage_start is not None:  # counts of the workers placed, never who
+        placement = {"profile": matching_queries.placement_profile(pledge.id),
+                     "placed_months": matching_queries.covered_slot_months(pledge.id)}
     return render_template(
         "payments/staff_pledge.html", pledge=pledge, periods=group_periods(pledge.price_breakdown),
         payments=queries.pledge_payments(pledge.id), refunds=queries.pledge_refunds(pledge.id),
         documents=queries.pledge_documents(pledge.id), refund_form=RefundForm(),
         refundable=amount, refundable_months=worker_months,
-        timeline=pledge_queries.pledge_timeline(pledge.id))
+        timeline=pledge_queries.pledge_timeline(pledge.id), placement=placement)
 
 
 @bp.post("/staff/pledges/<int:pledge_id>/refund")

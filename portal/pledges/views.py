@@ -13,6 +13,7 @@ from portal.auth.permissions import Permission
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import month_label
+from portal.matching import queries as matching_queries
 from portal.payments.queries import pledge_documents, pledge_payments, pledge_refunds
 from portal.pledges import queries, services
 from portal.pledges.exceptions import (
@@ -99,6 +100,10 @@ def detail(pledge_id: int):  # type: ignore[no-untyped-def]
 
 
 def _detail_context(pledge: Pledge) -> dict[str, object]:
+    placement = None
+    if pledge.coverage_start is not None:  # counts of the workers placed, never who
+        placement = {"profile": matching_queries.placement_profile(pledge.id),
+                     "placed_months": matching_queries.covered_slot_months(pledge.id)}
     return {
         "pledge": pledge, "company": db.session.get(Company, pledge.company_id),
         "periods": group_periods(pledge.price_breakdown), "confirm_form": ConfirmForm(),
@@ -106,6 +111,7 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         "refunds": pledge_refunds(pledge.id), "timeline": queries.pledge_timeline(pledge.id),
         "waiting": queries.waiting_for_target(pledge.target_categories, pledge.target_kecamatan,
                                               pledge.start_month),
+        "placement": placement,
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.companies.models import Company
 from portal.extensions import db
+from portal.matching import services as matching_services
 from portal.payments import services as payment_services
 from portal.payments.models import Document
 from portal.pledges import services as pledge_services
@@ -104,7 +105,27 @@ EXPECTED = {
     ("GET", "certificates.public_key"): row(OK, OK, OK, OK, OK, OK),
     # Matching and coverage: staff and admins act, auditors read.
     ("GET", "matching.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "matching.propose"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("GET", "matching.run"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "matching.approve"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                      FORBIDDEN),
+    ("POST", "matching.discard"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                      FORBIDDEN),
+    ("GET", "matching.rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD,
+                                         FORBIDDEN),
     ("GET", "coverage.months"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "coverage.month"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "coverage.close"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
+    # The close above really closed the month, so its (empty) file downloads.
+    ("GET", "coverage.remittance_file"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "coverage.mark_remitted"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("GET", "coverage.lapsing"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "coverage.offer_renewals"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                             FORBIDDEN),
+    ("GET", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
 }
 
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
@@ -123,7 +144,8 @@ def _routes(app):  # type: ignore[no-untyped-def]
 def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
               "token": "not-a-valid-token", "fmt": "csv",
-              "certificate_id": 987_654, "serial": "PJS-2026-0000000000", **ids}
+              "certificate_id": 987_654, "serial": "PJS-2026-0000000000",
+              "month": "2026-01", "funder": "apbd", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
@@ -135,8 +157,9 @@ def _objects_of_another_company(actors: Actors) -> dict[str, int]:
     pledge_services.submit_pledge(pledge, company, actors.other_owner)
     payment = payment_services.start_bank_transfer(pledge, company, actors.other_owner)
     document = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
+    run = matching_services.propose_run(pledge_services.earliest_start(), actors.staff)
     return {"worker_id": factories.worker().id, "pledge_id": pledge.id,
-            "payment_id": payment.id, "document_id": document.id}
+            "payment_id": payment.id, "document_id": document.id, "run_id": run.id}
 
 
 def test_every_route_has_an_expected_row(app):

@@ -1,0 +1,78 @@
+"""Staff proposes next month's run, reviews and approves it; the sponsor sees the placement."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.auth.models import Role
+from portal.pledges.services import earliest_start
+from tests import factories
+from tests.e2e.steps import log_in
+from tests.matching import builders
+
+pytestmark = pytest.mark.e2e
+
+# Enough fishers that this pledge fills even when other journeys left paid pledges waiting.
+FISHERS = 8
+
+
+def _seed_paid_pledge(live_db: Any) -> dict[str, Any]:
+    """A staff member, and a verified company whose pledge for 2 fishers x 3 months is paid;
+    city quotas off so the waiting workers go to pledges."""
+    with live_db():
+        builders.rules(city_quotas={})
+        for _ in range(FISHERS):
+            factories.worker(category_code="nelayan", kelurahan_code="33.74.02.1001")
+        company = builders.sponsor("PT Bandeng Juwana Elrina")
+        pledge = builders.paid_pledge(company, workers=2, months=3,
+                                      start=earliest_start(), categories=("nelayan",))
+        return {"staff": factories.user(Role.STAFF).email, "pledge": pledge.id,
+                "owner": factories.user(Role.SPONSOR_OWNER, company=company).email}
+
+
+def _log_out(page: Page) -> None:
+    page.locator('form[action$="/auth/logout"] button').click()
+    expect(page.locator('nav a[href$="/auth/login"]')).to_be_visible()
+
+
+def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
+                                                                 live_db: Any) -> None:
+    seeded = _seed_paid_pledge(live_db)
+    pledge_row = f'#pledges tr[data-pledge="{seeded["pledge"]}"]'
+
+    log_in(page, seeded["staff"])
+    page.goto("/matching/")
+    expect(page.locator("#month")).to_have_value(earliest_start().isoformat())
+    page.locator("#propose").click()
+    expect(page).to_have_url(re.compile(r"/matching/runs/\d+$"))
+    expect(page.locator('h1 [data-status="proposed"]')).to_be_visible()
+    expect(page.locator(f'{pledge_row} [data-count="placed"]')).to_have_text("2")
+    expect(page.locator(f'{pledge_row} [data-count="unfilled"]')).to_have_text("0")
+    expect(page.locator(pledge_row)).to_contain_text("PT Bandeng Juwana Elrina")
+
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.locator("#approve").click()
+    expect(page.locator("main .alert-success")).to_be_visible()
+    expect(page.locator('h1 [data-status="approved"]')).to_be_visible()
+    expect(page.locator("#approve")).to_have_count(0)
+    assert len(dialogs) == 1
+    _log_out(page)
+
+    log_in(page, seeded["owner"])
+    page.goto(f"/pledges/{seeded['pledge']}")
+    expect(page.locator('h1 [data-status="active"]')).to_be_visible()
+    expect(page.locator('[data-count="workers-placed"]')).to_have_text("2")
+    expect(page.locator('[data-count="placed-months"]')).to_have_text("6")
+    expect(page.locator("#placed-by-category")).to_contain_text("Nelayan")
+    expect(page.locator("#placed-by-kecamatan")).to_contain_text("Semarang Utara")
+    expect(page.locator("main")).not_to_contain_text("Pekerja Uji")  # workers' names never show
