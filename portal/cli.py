@@ -8,9 +8,9 @@ from flask import Flask, current_app
 from portal.auth.exceptions import DuplicateEmail
 from portal.auth.models import Role
 from portal.auth.services import create_user, send_password_link
-from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.certificates.cli import certificates_cli
 from portal.coverage.cli import coverage_cli, remittance_cli
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.extensions import db
 from portal.ledger.cli import ledger_cli
 from portal.matching.cli import match_cli

@@ -2,8 +2,8 @@
 and pledges ready for the next match run.
 
 6,717 workers funded by APBD and 500 by DBHCHT this month (programme figures, 6 Nov 2025),
-plus a waiting list; two paid pledges and one awaiting its bank transfer; never loaded in
-production.
+plus a waiting list; two paid pledges and one awaiting its bank transfer; the months of this
+year up to this one closed and remitted; never loaded in production.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from portal.auth.services import create_user
 from portal.companies.models import Company
 from portal.companies.services import CompanyDetails, register_company, verify_company
 from portal.coverage.models import Coverage, Funder
+from portal.coverage.remittance import mark_remitted
+from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.payments.services import confirm_payment, start_bank_transfer
 from portal.pledges.services import PledgeTerms, create_pledge, earliest_start, submit_pledge
@@ -73,6 +75,7 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     logins = _seed_accounts()
     _seed_workers(today)
     _seed_pledges(today)
+    _seed_closed_months(today)
     return logins
 
 
@@ -117,6 +120,17 @@ def _seed_pledges(today: date) -> None:
         payment = start_bank_transfer(pledge, company, owner)
         if paid:
             confirm_payment(payment, payment.amount, staff, "demo")
+
+
+def _seed_closed_months(today: date) -> None:
+    """The city's months so far this year are closed and remitted to BPJS TK (contributions
+    are paid ahead, so this month too): the next month is the one to match and close."""
+    staff = db.session.scalar(select(User).where(User.email == "staf@demo.pijarsemar.id"))
+    for number in range(1, today.month + 1):
+        month = date(today.year, number, 1)
+        close_month(month, staff, today)
+        for funder in ("apbd", "dbhcht"):
+            mark_remitted(month, funder, f"BPJSTK-{month:%Y%m}-{funder.upper()}", staff)
 
 
 def _seed_workers(today: date) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.auth.permissions import Permission, can
+from portal.certificates.models import CertificateKind
+from portal.certificates.services import issue_certificate
 from portal.coverage import queries
 from portal.coverage.exceptions import (
     CoverageClash,
@@ -136,6 +138,7 @@ def _complete_pledges(month: date, actor: User | None) -> list[int]:
         if pledge.last_month == month:
             transition_pledge(pledge, PledgeStatus.COMPLETED, actor,
                               note=f"term ended with {month:%Y-%m}")
+            issue_certificate(pledge, CertificateKind.COMPLETED, actor)
             completed.append(pledge.id)
     return completed
 

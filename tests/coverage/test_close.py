@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from portal.audit.models import AuditEvent
+from portal.certificates.models import CertificateKind
+from portal.certificates.services import pledge_certificates, verdict_for
 from portal.coverage.exceptions import (
     EarlierMonthOpen,
     InvalidMonth,
@@ -109,6 +111,10 @@ def test_close_completes_only_the_pledges_whose_term_ends_that_month(actors):
     assert ending.status == PledgeStatus.COMPLETED
     assert going_on.status == PledgeStatus.ACTIVE
     assert check_ledger() == []
+    certificates = pledge_certificates(ending.id)
+    assert [c.kind for c in certificates] == [CertificateKind.COMPLETED]
+    assert verdict_for(certificates[0].serial).facts["worker_months"] == 2
+    assert pledge_certificates(going_on.id) == []
 
 
 def test_sponsors_and_auditors_cannot_close(actors):
