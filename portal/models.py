@@ -13,8 +13,8 @@ from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
 __all__ = [
-    "AuditEvent", "Category", "Certificate", "Company", "Coverage", "Document", "LedgerEntry", "LedgerLine",
-    "Payment", "Pledge", "Refund", "StripeEvent", "Kecamatan", "Kelurahan", "RateSchedule",
-    "User", "UserSession", "ImportJob", "Worker", "WorkerStatusChange", "MatchPlacement",
-    "MatchRun", "MonthClose", "Remittance", "RuleVersion",
+    "AuditEvent", "Category", "Certificate", "Company", "Coverage", "Document", "ImportJob",
+    "Kecamatan", "Kelurahan", "LedgerEntry", "LedgerLine", "MatchPlacement", "MatchRun",
+    "MonthClose", "Payment", "Pledge", "RateSchedule", "Refund", "Remittance", "RuleVersion",
+    "StripeEvent", "User", "UserSession", "Worker", "WorkerStatusChange",
 ]
