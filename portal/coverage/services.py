@@ -35,6 +35,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.services import record_city_coverage, record_coverage_consumed
 from portal.mail import queue_mail
+from portal.matching.continuity import pass_on_coverage
 from portal.matching.rules import current_rules
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, rate_for
@@ -101,6 +102,9 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
     check_actor(actor)
     check_closable(month, today)
     close = _claim_close(month, actor)
+    # R7 before booking: a worker no longer eligible (deceased, moved, over age...) from this
+    # month on hands the pledge's months to the next worker; the city's months are released.
+    pass_on_coverage(actor, from_month=month)
     totals = queries.coverage_totals(month)
     for row in queries.pledge_months(month):
         if row.amount:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from portal.coverage.models import Coverage, Funder
+from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.matching import services
 from portal.matching.continuity import pass_on_coverage
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
+from portal.workers.eligibility import youngest_over_age_birth
 from portal.workers.models import InactiveReason, WorkerStatus
 from portal.workers.services import change_worker_status
 from tests import factories
@@ -95,3 +99,19 @@ def test_status_page_passes_coverage_on(actors, logged_in):
     # next month is the first month that may move: the term started next month, so all of it
     assert _months_of(later.id) == [month, add_months(month, 1)]
     assert _months_of(first.id) == []
+
+
+def test_closing_a_month_hands_on_the_months_of_a_worker_who_turned_too_old(actors):
+    builders.rules(city_quotas={})
+    month = earliest_start()
+    ageing = factories.worker(category_code="ojek", birth_date=youngest_over_age_birth(month))
+    pledge = builders.paid_pledge(builders.sponsor(), workers=1, months=3, start=month,
+                                  categories=("ojek",))
+    services.approve_run(services.propose_run(month, actors.staff), actors.staff)
+    younger = factories.worker(category_code="ojek")
+    close_month(date.today().replace(day=1), actors.staff)
+    close_month(month, actors.staff)  # the sweep runs from the month being closed
+    assert _months_of(ageing.id) == [month]
+    assert _months_of(younger.id) == [add_months(month, 1), add_months(month, 2)]
+    assert len(db.session.scalars(select(Coverage.id).where(
+        Coverage.pledge_id == pledge.id)).all()) == 3
