@@ -9,6 +9,7 @@ from portal.auth.exceptions import DuplicateEmail
 from portal.auth.models import Role
 from portal.auth.services import create_user, send_password_link
 from portal.certificates.cli import certificates_cli
+from portal.claims.cli import claims_cli
 from portal.coverage.cli import coverage_cli, remittance_cli
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.extensions import db
@@ -27,6 +28,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(match_cli)
     app.cli.add_command(coverage_cli)
     app.cli.add_command(remittance_cli)
+    app.cli.add_command(claims_cli)
     app.cli.add_command(certificates_cli)
 
 

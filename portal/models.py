@@ -3,6 +3,7 @@
 from portal.audit.models import AuditEvent
 from portal.auth.models import User, UserSession
 from portal.certificates.models import Certificate
+from portal.claims.models import Claim
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, MonthClose, Remittance
 from portal.ledger.models import LedgerEntry, LedgerLine
@@ -13,8 +14,8 @@ from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
 __all__ = [
-    "AuditEvent", "Category", "Certificate", "Company", "Coverage", "Document", "ImportJob",
-    "Kecamatan", "Kelurahan", "LedgerEntry", "LedgerLine", "MatchPlacement", "MatchRun",
-    "MonthClose", "Payment", "Pledge", "RateSchedule", "Refund", "Remittance", "RuleVersion",
-    "StripeEvent", "User", "UserSession", "Worker", "WorkerStatusChange",
+    "AuditEvent", "Category", "Certificate", "Claim", "Company", "Coverage", "Document",
+    "ImportJob", "Kecamatan", "Kelurahan", "LedgerEntry", "LedgerLine", "MatchPlacement",
+    "MatchRun", "MonthClose", "Payment", "Pledge", "RateSchedule", "Refund", "Remittance",
+    "RuleVersion", "StripeEvent", "User", "UserSession", "Worker", "WorkerStatusChange",
 ]

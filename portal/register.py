@@ -14,6 +14,7 @@ from portal.auth.permissions import Permission, can
 from portal.auth.services import load_session_user
 from portal.auth.views import bp as auth_bp
 from portal.certificates.views import bp as certificates_bp
+from portal.claims.views import bp as claims_bp
 from portal.cli import register_commands
 from portal.companies.views import bp as companies_bp
 from portal.coverage.views import bp as coverage_bp
@@ -89,7 +90,7 @@ def _login(app: Flask) -> None:
 
 def blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp,
-               matching_bp, coverage_bp, certificates_bp):
+               matching_bp, coverage_bp, claims_bp, certificates_bp):
         app.register_blueprint(bp)
 
 

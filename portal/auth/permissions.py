@@ -34,6 +34,8 @@ class Permission(enum.StrEnum):
     RULES_EDIT = "rules:edit"
     COVERAGE_READ = "coverage:read"
     COVERAGE_MANAGE = "coverage:manage"  # close months, remittance, city participant import
+    CLAIM_READ = "claim:read"
+    CLAIM_MANAGE = "claim:manage"    # record and import JKK/JKM claims
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
@@ -45,14 +47,15 @@ _MATCHING = {
     Permission.MATCH_READ, Permission.MATCH_RUN, Permission.RULES_READ,
     Permission.COVERAGE_READ, Permission.COVERAGE_MANAGE,
 }
+_CLAIMS = {Permission.CLAIM_READ, Permission.CLAIM_MANAGE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
     Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
-    Role.STAFF: frozenset(_REGISTER | _MATCHING | {
+    Role.STAFF: frozenset(_REGISTER | _MATCHING | _CLAIMS | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
         Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
     }),
-    Role.ADMIN: frozenset(_REGISTER | _MATCHING | {Permission.RULES_EDIT} | {
+    Role.ADMIN: frozenset(_REGISTER | _MATCHING | _CLAIMS | {Permission.RULES_EDIT} | {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
         Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
         Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
@@ -62,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
         Permission.DASHBOARD_CITY, Permission.WORKER_READ, Permission.PLEDGE_LIST,
         Permission.MATCH_READ, Permission.RULES_READ, Permission.COVERAGE_READ,
+        Permission.CLAIM_READ,
     }),
 }
 

@@ -44,8 +44,10 @@ def first_open_month(today: date | None = None) -> date:
 def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
                      worker_ids: Iterable[int] | None = None) -> ContinuityResult:
     """Hand over or release every coverage row from `from_month` (default: the first open
-    month) whose worker does not meet R2 in that month; closed months never move."""
-    start = from_month or first_open_month()
+    month) whose worker does not meet R2 in that month. Closed months never move, and
+    neither do months that have started (their contribution is due; claims may point at them).
+    """
+    start = max(from_month or first_open_month(), add_months(date.today().replace(day=1), 1))
     closed = queries.closed_months()
     rows = _ineligible_rows(start, closed, None if worker_ids is None else list(worker_ids))
     result = ContinuityResult()

@@ -98,6 +98,13 @@ EXPECTED = {
                                                FORBIDDEN),
     ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD,
                                                FORBIDDEN),
+    # Claims: staff record and import; auditors read; an unknown claim id is 404.
+    ("GET", "claims.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "claims.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, MISSING),
+    ("GET", "claims.new"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "claims.new"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    ("GET", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     # Certificates: the PDF for its company and staff (an unknown id here); verify is public.
     ("GET", "certificates.certificate_pdf"): row(LOGIN, MISSING, MISSING, MISSING, MISSING,
                                                  MISSING),
@@ -144,7 +151,7 @@ def _routes(app):  # type: ignore[no-untyped-def]
 def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
               "token": "not-a-valid-token", "fmt": "csv",
-              "certificate_id": 987_654, "serial": "PJS-2026-0000000000",
+              "certificate_id": 987_654, "claim_id": 987_654, "serial": "PJS-2026-0000000000",
               "month": "2026-01", "funder": "apbd", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 

@@ -1,0 +1,32 @@
+"""Typed errors of claims: views turn them into field messages, the CLI into exit codes."""
+
+from __future__ import annotations
+
+
+class ClaimError(Exception):
+    """Base of claim errors."""
+
+
+class NotAllowed(ClaimError):
+    """The acting user may not record claims."""
+
+
+class InvalidClaim(ClaimError):
+    """A value that cannot be a claim: a future date, an amount not above 0, a story too long,
+    a type that is not jkk or jkm. `field` names the value at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotCovered(ClaimError):
+    """No funder covered the worker in the month of the event."""
+
+
+class DuplicateClaim(ClaimError):
+    """The same worker, type and date is recorded already."""
+
+
+class InvalidClaimFile(ClaimError):
+    """The claim file cannot be read at all (not text, no header, a column missing, empty)."""
