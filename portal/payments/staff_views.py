@@ -7,6 +7,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from portal.auth.permissions import Permission
+from portal.certificates.services import pledge_certificates
 from portal.extensions import db
 from portal.ledger.exceptions import InsufficientBalance
 from portal.matching import queries as matching_queries
@@ -44,6 +45,7 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
         "payments/staff_pledge.html", pledge=pledge, periods=group_periods(pledge.price_breakdown),
         payments=queries.pledge_payments(pledge.id), refunds=queries.pledge_refunds(pledge.id),
         documents=queries.pledge_documents(pledge.id), refund_form=RefundForm(),
+        certificates=pledge_certificates(pledge.id),
         refundable=amount, refundable_months=worker_months,
         timeline=pledge_queries.pledge_timeline(pledge.id), placement=placement)
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
+from portal.certificates.services import pledge_certificates
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import month_label
@@ -111,7 +112,7 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         "refunds": pledge_refunds(pledge.id), "timeline": queries.pledge_timeline(pledge.id),
         "waiting": queries.waiting_for_target(pledge.target_categories, pledge.target_kecamatan,
                                               pledge.start_month),
-        "placement": placement,
+        "placement": placement, "certificates": pledge_certificates(pledge.id),
     }
 
 
