@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, not_, select
 
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder, MonthClose
@@ -61,12 +61,17 @@ def waiting_candidates(month: date, rules: Rules, *, categories: Iterable[str] =
         stmt = stmt.where(Category.code.in_(categories))
     if kecamatan:
         stmt = stmt.where(Kelurahan.kecamatan_code.in_(kecamatan))
-    return [
-        Candidate(worker_id, category, kec, bool(is_lapsing), rules.weight(category), decile,
-                  registered_on)
-        for worker_id, category, kec, decile, registered_on, is_lapsing
-        in db.session.execute(stmt) if worker_id not in exclude
-    ]
+    weights: dict[str, int] = {}
+    found = []
+    for worker_id, category, kec, decile, registered_on, is_lapsing in db.session.execute(stmt):
+        if worker_id in exclude:
+            continue
+        weight = weights.get(category)
+        if weight is None:
+            weight = weights[category] = rules.weight(category)
+        found.append(Candidate(worker_id, category, kec, bool(is_lapsing), weight, decile,
+                               registered_on))
+    return found
 
 
 def city_last_month(month: date) -> dict[int, str]:
@@ -131,10 +136,14 @@ def placements_already_covered(run: MatchRun) -> int:
 
 def placements_not_eligible(run: MatchRun) -> int:
     """Placements whose worker no longer meets R2 in the run's month."""
-    eligible = (select(Worker.id).join(Category, Category.id == Worker.category_id)
-                .where(eligible_clause(run.month)))
-    return int(db.session.scalar(select(func.count(MatchPlacement.id)).where(
-        MatchPlacement.run_id == run.id, MatchPlacement.worker_id.not_in(eligible))) or 0)
+    # A join on the worker's key, not NOT IN / NOT EXISTS over the eligible list: PostgreSQL
+    # may scan that whole list once per placement (no statistics yet, or too big to hash).
+    # Every column R2 reads is NOT NULL, so NOT(eligible) is exactly "not eligible".
+    return int(db.session.scalar(
+        select(func.count(MatchPlacement.id))
+        .join(Worker, Worker.id == MatchPlacement.worker_id)
+        .join(Category, Category.id == Worker.category_id)
+        .where(MatchPlacement.run_id == run.id, not_(eligible_clause(run.month)))) or 0)
 
 
 def placement_profile(pledge_id: int) -> dict[str, dict[str, int]]:
@@ -154,6 +163,28 @@ def placement_profile(pledge_id: int) -> dict[str, dict[str, int]]:
         .join(Kecamatan, Kecamatan.code == Kelurahan.kecamatan_code).group_by(Kecamatan.name))
     return {"category": {name: int(n) for name, n in by_category},
             "kecamatan": {name: int(n) for name, n in by_kecamatan}}
+
+
+def run_placement_profiles(run_id: int) -> dict[int, dict[str, dict[str, int]]]:
+    """placement_profile of each pledge the run placed workers in, in two queries: a run's
+    pledges are paid and not yet covered, so their first month is the run's and the workers
+    covered in it are the run's placements."""
+    profiles: dict[int, dict[str, dict[str, int]]] = {}
+    for key, name, joins in (
+        ("category", Category.name_id, ((Category, Category.id == Worker.category_id),)),
+        ("kecamatan", Kecamatan.name, ((Kelurahan, Kelurahan.code == Worker.kelurahan_code),
+                                       (Kecamatan, Kecamatan.code == Kelurahan.kecamatan_code))),
+    ):
+        stmt = (select(MatchPlacement.pledge_id, name, func.count())
+                .join(Worker, Worker.id == MatchPlacement.worker_id)
+                .where(MatchPlacement.run_id == run_id, MatchPlacement.pledge_id.is_not(None)))
+        for table, on in joins:
+            stmt = stmt.join(table, on)
+        for pledge_id, label, n in db.session.execute(
+                stmt.group_by(MatchPlacement.pledge_id, name)):
+            profile = profiles.setdefault(pledge_id, {"category": {}, "kecamatan": {}})
+            profile[key][label] = int(n)
+    return profiles
 
 
 def covered_slot_months(pledge_id: int) -> int:

@@ -3,11 +3,12 @@ placement in one transaction), discard. Approval re-checks everything the propos
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import record_event
@@ -25,6 +26,9 @@ from portal.pledges.pricing import add_months, rate_for
 from portal.pledges.services import transition_pledge
 
 INSERT_BATCH = 50_000
+PLACEMENT_COLUMNS = ("run_id", "worker_id", "funder", "pledge_id", "slot", "months")
+COVERAGE_COLUMNS = ("worker_id", "month", "funder", "amount", "rule_version", "pledge_id", "slot",
+                    "run_id", "created_at")
 NO_FIT = "no_fit"
 
 
@@ -64,17 +68,14 @@ def propose_run(month: date, actor: User | None, today: date | None = None) -> M
                    proposed_by_id=actor.id if actor else None)
     db.session.add(run)
     db.session.flush()
-    rows = [{"run_id": run.id, "worker_id": w, "funder": funder, "pledge_id": None,
-             "slot": None, "months": 1}
-            for funder, workers in city.placed.items() for w in workers]
+    rows: list[tuple[Any, ...]] = [(run.id, w, funder, None, None, 1)
+                                   for funder, workers in city.placed.items() for w in workers]
     months = {p.pledge_id: p.months for p in pledges}
-    rows += [{"run_id": run.id, "worker_id": w, "funder": Funder.PLEDGE.value,
-              "pledge_id": pledge_id, "slot": slot, "months": months[pledge_id]}
+    rows += [(run.id, w, Funder.PLEDGE.value, pledge_id, slot, months[pledge_id])
              for pledge_id, workers in placed.items() for slot, w in enumerate(workers, 1)]
-    for start in range(0, len(rows), INSERT_BATCH):
-        db.session.execute(insert(MatchPlacement), rows[start:start + INSERT_BATCH])
+    _insert_many(MatchPlacement.__table__, PLACEMENT_COLUMNS, rows)
     run.placed = len(rows)
-    run.coverage_rows = sum(row["months"] for row in rows)
+    run.coverage_rows = sum(row_months for *_, row_months in rows)
     run.summary = _summary(ranked, city, already, quotas, pledges, placed, rest)
     db.session.flush()
     record_event("match.propose", run, actor=actor,
@@ -89,11 +90,12 @@ def _summary(ranked: list[engine.Candidate], city: engine.CityFill, already: dic
     by_id = {c.worker_id: c for c in ranked}
     chosen = [w for workers in city.placed.values() for w in workers]
     chosen += [w for workers in placed.values() for w in workers]
+    waiting_cells = Counter((c.category, c.kecamatan) for c in rest)
     pledge_rows = []
     for pledge in pledges:
         demand = pledge.demand()
         got = len(placed.get(pledge.pledge_id, []))
-        fitting = sum(1 for c in rest if demand.fits(c.category, c.kecamatan))
+        fitting = sum(n for cell, n in waiting_cells.items() if demand.fits(*cell))
         pledge_rows.append({
             "id": pledge.pledge_id, "company": pledge.company_name, "slots": pledge.workers,
             "months": pledge.months, "placed": got, "unfilled": pledge.workers - got,
@@ -134,8 +136,7 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     rows = _coverage_rows(run, pledges)
     try:
         with db.session.begin_nested():
-            for start in range(0, len(rows), INSERT_BATCH):
-                db.session.execute(insert(Coverage), rows[start:start + INSERT_BATCH])
+            _insert_many(Coverage.__table__, COVERAGE_COLUMNS, rows)
     except IntegrityError:
         raise StaleProposal(["a worker in this proposal was covered by another approval"]) \
             from None
@@ -191,25 +192,52 @@ def term_rates(pledge: Pledge) -> list[int]:
     return [pledge.price_total // (pledge.workers * pledge.months)] * pledge.months
 
 
-def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[dict[str, Any]]:
+def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any, ...]]:
+    """Rows in COVERAGE_COLUMNS order, values already in stored form (see _insert_many)."""
+    month_value, created = _stored(Coverage.month), _stored(Coverage.created_at)
+    now = created(utcnow())
     city_rate = rate_for(run.month, funding_source="city").monthly_amount
-    months = {p.id: [add_months(run.month, k) for k in range(p.months)] for p in pledges.values()}
-    rates = {p.id: term_rates(p) for p in pledges.values()}
-    rows: list[dict[str, Any]] = []
+    terms = {p.id: [(month_value(add_months(run.month, k)), rate)
+                    for k, rate in enumerate(term_rates(p))] for p in pledges.values()}
+    month, version, run_id = month_value(run.month), run.rule_version, run.id
+    rows: list[tuple[Any, ...]] = []
+    # In (worker, month) order: two approvals racing on PostgreSQL then wait for each other's
+    # rows in the same order, so the loser fails on the unique constraint, never in a deadlock.
     placements = db.session.execute(
         select(MatchPlacement.worker_id, MatchPlacement.funder, MatchPlacement.pledge_id,
-               MatchPlacement.slot).where(MatchPlacement.run_id == run.id))
+               MatchPlacement.slot).where(MatchPlacement.run_id == run.id)
+        .order_by(MatchPlacement.worker_id))
     for worker_id, funder, pledge_id, slot in placements:
         if pledge_id is None:
-            rows.append({"worker_id": worker_id, "month": run.month, "funder": funder,
-                         "amount": city_rate, "rule_version": run.rule_version,
-                         "pledge_id": None, "slot": None, "run_id": run.id})
-            continue
-        for month, rate in zip(months[pledge_id], rates[pledge_id], strict=True):
-            rows.append({"worker_id": worker_id, "month": month, "funder": funder,
-                         "amount": rate, "rule_version": run.rule_version,
-                         "pledge_id": pledge_id, "slot": slot, "run_id": run.id})
+            rows.append((worker_id, month, funder, city_rate, version, None, None, run_id, now))
+        else:
+            rows.extend([(worker_id, term_month, funder, rate, version, pledge_id, slot, run_id,
+                          now) for term_month, rate in terms[pledge_id]])
     return rows
+
+
+def _stored(column: Any) -> Callable[[Any], Any]:
+    """The column type's conversion of a Python value to what the driver is given."""
+    dialect = db.session.connection().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process or (lambda value: value)
+
+
+def _insert_many(table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """executemany of plain tuples on the session's connection. At hundreds of thousands of
+    rows, SQLAlchemy's per-row parameter and type processing costs more than the inserts, so
+    the rows must hold values as the driver takes them (see _stored)."""
+    connection = db.session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns),
+                                     for_executemany=True)
+    params: list[Any] = rows
+    if not compiled.positional:
+        params = [dict(zip(columns, row, strict=True)) for row in rows]
+    elif list(compiled.positiontup or ()) != list(columns):
+        order = [columns.index(name) for name in compiled.positiontup or ()]
+        params = [tuple(row[i] for i in order) for row in rows]
+    for start in range(0, len(params), INSERT_BATCH):
+        connection.exec_driver_sql(str(compiled), params[start:start + INSERT_BATCH])
 
 
 def mark_stale(run_id: int, reasons: list[str], actor: User | None) -> None:
@@ -235,14 +263,17 @@ def discard_run(run: MatchRun, actor: User | None) -> None:
 
 
 def _tell_sponsors(run: MatchRun, pledges: dict[int, Pledge]) -> None:
-    owners = db.session.execute(select(User.email, User.full_name, User.company_id).where(
-        User.company_id.in_({p.company_id for p in pledges.values()}),
-        User.active.is_(True))).all()
+    owners: dict[int, list[Any]] = defaultdict(list)
+    for owner in db.session.execute(select(User.email, User.full_name, User.company_id).where(
+            User.company_id.in_({p.company_id for p in pledges.values()}),
+            User.active.is_(True))):
+        owners[owner.company_id].append(owner)
+    profiles = queries.run_placement_profiles(run.id)
+    empty: dict[str, dict[str, int]] = {"category": {}, "kecamatan": {}}
     for pledge in pledges.values():
-        profile = queries.placement_profile(pledge.id)
+        profile = profiles.get(pledge.id, empty)
         placed = sum(profile["category"].values())
-        for owner in owners:
-            if owner.company_id == pledge.company_id:
-                queue_mail(db.session, owner.email, "PIJAR SEMAR: pekerja ditempatkan",
-                           "emails/placement.txt", pledge=pledge, user=owner, placed=placed,
-                           profile=profile, month=run.month)
+        for owner in owners[pledge.company_id]:
+            queue_mail(db.session, owner.email, "PIJAR SEMAR: pekerja ditempatkan",
+                       "emails/placement.txt", pledge=pledge, user=owner, placed=placed,
+                       profile=profile, month=run.month)
