@@ -63,7 +63,7 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
         "v": 1, "serial": serial, "kind": str(kind), "issuer": ISSUER,
         "company": company.legal_name, "nib": company.nib, "pledge": pledge.id,
         "period_from": f"{pledge.coverage_start:%Y-%m}", "period_to": f"{pledge.last_month:%Y-%m}",
-        "workers": int(workers) if kind == CertificateKind.COMPLETED else pledge.workers,
+        "workers": int(workers),
         "worker_months": int(worker_months), "amount": int(pledge.price_total),
         "issued_at": issued_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "key_id": signing.key_id(key.public_key()),

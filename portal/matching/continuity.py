@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, not_, select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
@@ -72,11 +72,13 @@ def _ineligible_rows(start: date, closed: set[date], worker_ids: list[int] | Non
         select(Coverage.month).where(Coverage.month >= start).distinct()) if m not in closed]
     found = []
     for month in sorted(months):
-        eligible = (select(Worker.id).join(Category, Category.id == Worker.category_id)
-                    .where(eligible_clause(month)))
-        stmt = select(Coverage.id, Coverage.worker_id, Coverage.month, Coverage.funder,
-                      Coverage.pledge_id, Coverage.slot).where(
-            Coverage.month == month, Coverage.worker_id.not_in(eligible))
+        # A join with NOT(eligible), not NOT IN over the eligible list (see
+        # queries.placements_not_eligible): every column R2 reads is NOT NULL.
+        stmt = (select(Coverage.id, Coverage.worker_id, Coverage.month, Coverage.funder,
+                       Coverage.pledge_id, Coverage.slot)
+                .join(Worker, Worker.id == Coverage.worker_id)
+                .join(Category, Category.id == Worker.category_id)
+                .where(Coverage.month == month, not_(eligible_clause(month))))
         if worker_ids is not None:
             stmt = stmt.where(Coverage.worker_id.in_(worker_ids))
         found.extend(db.session.execute(stmt).all())

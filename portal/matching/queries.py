@@ -26,15 +26,20 @@ CITY = (Funder.APBD, Funder.DBHCHT)
 
 @dataclass(frozen=True)
 class OpenPledge:
-    """A paid pledge whose coverage can start in the run's month (R6)."""
+    """A paid pledge whose coverage can start in the run's month (R6), or an active pledge
+    with slots still empty that month (R5: they are filled for the rest of its term)."""
 
     pledge_id: int
     company_id: int
     company_name: str
-    workers: int
-    months: int
+    workers: int          # slots to fill
+    months: int           # months to cover from the run's month
     categories: tuple[str, ...]
     kecamatan: tuple[str, ...]
+    free_slots: tuple[int, ...] = ()  # for an active pledge; a new one fills 1..workers
+
+    def slots(self) -> tuple[int, ...]:
+        return self.free_slots or tuple(range(1, self.workers + 1))
 
     def demand(self) -> Demand:
         return Demand(self.pledge_id, self.workers, frozenset(self.categories),
@@ -106,7 +111,44 @@ def open_pledges(month: date) -> list[OpenPledge]:
         found.append(OpenPledge(pledge.id, pledge.company_id, company_name, pledge.workers,
                                 pledge.months, tuple(pledge.target_categories),
                                 tuple(pledge.target_kecamatan)))
+    return found + _active_with_empty_slots(month)
+
+
+def _active_with_empty_slots(month: date) -> list[OpenPledge]:
+    """Active pledges whose term includes `month` with slots nobody fills that month (too few
+    fitting workers when placed, or months released when nobody could take them over)."""
+    rows = db.session.execute(
+        select(Pledge, Company.legal_name).join(Company, Company.id == Pledge.company_id)
+        .where(Pledge.status == PledgeStatus.ACTIVE, Pledge.coverage_start <= month)
+        .order_by(Pledge.id)).all()
+    rows = [(p, name) for p, name in rows if p.last_month is not None and p.last_month >= month]
+    if not rows:
+        return []
+    used: dict[int, set[int]] = {}
+    for pledge_id, slot in db.session.execute(select(Coverage.pledge_id, Coverage.slot).where(
+            Coverage.month == month, Coverage.pledge_id.in_([p.id for p, _ in rows]))):
+        used.setdefault(pledge_id, set()).add(slot)
+    found = []
+    for pledge, company_name in rows:
+        free = tuple(s for s in range(1, pledge.workers + 1) if s not in used.get(pledge.id, ()))
+        if free:
+            remaining = months_between(month, pledge.last_month) + 1
+            found.append(OpenPledge(pledge.id, pledge.company_id, company_name, len(free),
+                                    remaining, tuple(pledge.target_categories),
+                                    tuple(pledge.target_kecamatan), free))
     return found
+
+
+def months_between(first: date, last: date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+def placements_in_filled_slots(run: MatchRun) -> int:
+    """Placements whose pledge slot got coverage since the proposal (from the run's month)."""
+    taken = exists().where(Coverage.pledge_id == MatchPlacement.pledge_id,
+                           Coverage.slot == MatchPlacement.slot, Coverage.month >= run.month)
+    return int(db.session.scalar(select(func.count(MatchPlacement.id)).where(
+        MatchPlacement.run_id == run.id, MatchPlacement.pledge_id.is_not(None), taken)) or 0)
 
 
 def is_closed(month: date) -> bool:

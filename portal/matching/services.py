@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.certificates.models import CertificateKind
+from portal.certificates.services import issue_certificate
 from portal.coverage.models import Coverage, Funder
 from portal.db import utcnow
 from portal.extensions import db
@@ -70,9 +72,10 @@ def propose_run(month: date, actor: User | None, today: date | None = None) -> M
     db.session.flush()
     rows: list[tuple[Any, ...]] = [(run.id, w, funder, None, None, 1)
                                    for funder, workers in city.placed.items() for w in workers]
-    months = {p.pledge_id: p.months for p in pledges}
-    rows += [(run.id, w, Funder.PLEDGE.value, pledge_id, slot, months[pledge_id])
-             for pledge_id, workers in placed.items() for slot, w in enumerate(workers, 1)]
+    by_id = {p.pledge_id: p for p in pledges}
+    rows += [(run.id, w, Funder.PLEDGE.value, pledge_id, slot, by_id[pledge_id].months)
+             for pledge_id, workers in placed.items()
+             for slot, w in zip(by_id[pledge_id].slots(), workers, strict=False)]
     _insert_many(MatchPlacement.__table__, PLACEMENT_COLUMNS, rows)
     run.placed = len(rows)
     run.coverage_rows = sum(row_months for *_, row_months in rows)
@@ -141,8 +144,13 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
         raise StaleProposal(["a worker in this proposal was covered by another approval"]) \
             from None
     for pledge in pledges.values():
+        if pledge.status == PledgeStatus.ACTIVE:  # empty slots filled for the rest of the term
+            record_event("pledge.slots_filled", pledge, actor=actor,
+                         after={"run_id": run.id, "month": f"{run.month:%Y-%m}"})
+            continue
         pledge.coverage_start = run.month
         transition_pledge(pledge, PledgeStatus.ACTIVE, actor, note=f"match run #{run.id}")
+        issue_certificate(pledge, CertificateKind.ACTIVE, actor)
     run.approved_by_id = actor.id if actor else None
     run.decided_at = utcnow()
     run.coverage_rows = len(rows)
@@ -171,8 +179,11 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     pledges = {p.id: p for p in db.session.scalars(
         select(Pledge).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id).with_for_update())}
     for pledge in pledges.values():
-        if pledge.status != PledgeStatus.PAID:
+        if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
             reasons.append(f"pledge #{pledge.id} is now {pledge.status}")
+    filled = queries.placements_in_filled_slots(run)
+    if filled:
+        reasons.append(f"{filled} pledge slot(s) were filled since the proposal")
     covered = queries.placements_already_covered(run)
     if covered:
         reasons.append(f"{covered} placed worker(s) were covered since the proposal")
@@ -198,7 +209,8 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
     now = created(utcnow())
     city_rate = rate_for(run.month, funding_source="city").monthly_amount
     terms = {p.id: [(month_value(add_months(run.month, k)), rate)
-                    for k, rate in enumerate(term_rates(p))] for p in pledges.values()}
+                    for k, rate in enumerate(term_rates(p)[_term_offset(p, run.month):])]
+             for p in pledges.values()}
     month, version, run_id = month_value(run.month), run.rule_version, run.id
     rows: list[tuple[Any, ...]] = []
     # In (worker, month) order: two approvals racing on PostgreSQL then wait for each other's
@@ -214,6 +226,13 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
             rows.extend([(worker_id, term_month, funder, rate, version, pledge_id, slot, run_id,
                           now) for term_month, rate in terms[pledge_id]])
     return rows
+
+
+def _term_offset(pledge: Pledge, month: date) -> int:
+    """How many months of the term lie before `month` (0 for a pledge starting with it)."""
+    if pledge.coverage_start is None:
+        return 0
+    return queries.months_between(pledge.coverage_start, month)
 
 
 def _stored(column: Any) -> Callable[[Any], Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from portal.certificates.services import pledge_certificates, verdict_for
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.matching import services
@@ -60,6 +61,10 @@ def test_approve_covers_the_whole_term_and_activates(actors, month, no_city_quot
     assert {r[2] for r in rows} == {1, 2}
     assert pledge.status == PledgeStatus.ACTIVE and pledge.coverage_start == month
     assert run.status == RunStatus.APPROVED
+    [certificate] = pledge_certificates(pledge.id)
+    verdict = verdict_for(certificate.serial)
+    assert verdict.status == "valid" and verdict.facts["kind"] == "active"
+    assert (verdict.facts["workers"], verdict.facts["worker_months"]) == (2, 6)
 
 
 def test_target_is_honoured_and_unfilled_slots_have_a_reason(actors, month, no_city_quota):
@@ -142,3 +147,37 @@ def test_worker_no_longer_eligible_is_detected(actors, month, no_city_quota):
 def test_closed_or_far_months_cannot_be_matched(actors, month):
     with pytest.raises(MonthNotOpen):
         services.propose_run(add_months(month, 2), actors.staff)
+
+
+def test_a_later_run_fills_the_slots_left_empty_for_the_rest_of_the_term(actors, month,
+                                                                        no_city_quota):
+    first = factories.worker(category_code="ojek")
+    pledge = builders.paid_pledge(builders.sponsor(), workers=3, months=3, start=month,
+                                  categories=("ojek",))
+    services.approve_run(services.propose_run(month, actors.staff), actors.staff)
+    assert {r[0] for r in _coverage(pledge.id)} == {first.id}
+    newcomers = [factories.worker(category_code="ojek") for _ in range(3)]
+    run = services.propose_run(month, actors.staff)
+    row = next(p for p in run.summary["pledges"] if p["id"] == pledge.id)
+    assert (row["slots"], row["placed"]) == (2, 2)
+    services.approve_run(run, actors.staff)
+    rows = _coverage(pledge.id)
+    assert len(rows) == 9 and {r[2] for r in rows} == {1, 2, 3}
+    assert len({r[0] for r in rows} & {w.id for w in newcomers}) == 2
+    assert pledge.coverage_start == month and pledge.status == PledgeStatus.ACTIVE
+    assert len(pledge_certificates(pledge.id)) == 1
+
+
+def test_filling_the_same_empty_slots_twice_is_stale(actors, month, no_city_quota):
+    factories.worker(category_code="ojek")
+    pledge = builders.paid_pledge(builders.sponsor(), workers=2, months=1, start=month,
+                                  categories=("ojek",))
+    services.approve_run(services.propose_run(month, actors.staff), actors.staff)
+    factories.worker(category_code="ojek")
+    factories.worker(category_code="ojek")
+    one = services.propose_run(month, actors.staff)
+    two = services.propose_run(month, actors.staff)
+    services.approve_run(one, actors.staff)
+    with pytest.raises(StaleProposal, match="slot"):
+        services.approve_run(two, actors.staff)
+    assert len(_coverage(pledge.id)) == 2
