@@ -76,3 +76,16 @@ def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
     expect(page.locator("#placed-by-category")).to_contain_text("Nelayan")
     expect(page.locator("#placed-by-kecamatan")).to_contain_text("Semarang Utara")
     expect(page.locator("main")).not_to_contain_text("Pekerja Uji")  # workers' names never show
+
+    # The certificate issued at approval: the sponsor downloads it, and a stranger who scans
+    # its QR code (the verify link) sees that it is valid.
+    certificate = page.locator("#certificates a[data-serial]").first
+    serial = certificate.get_attribute("data-serial")
+    with page.expect_download() as download:
+        certificate.click()
+    assert download.value.suggested_filename == f"{serial}.pdf"
+    verify_url = page.locator("#certificates a[href*='/verify/']").first.get_attribute("href")
+    _log_out(page)
+    page.goto(verify_url)
+    expect(page.locator("#verdict")).to_have_attribute("data-status", "valid")
+    expect(page.locator("main")).to_contain_text("PT Bandeng Juwana Elrina")
