@@ -41,15 +41,20 @@ class Line:
 
 
 def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = "",
-               booked_on: date | None = None) -> LedgerEntry:
+               booked_on: date | None = None, *, look_first: bool = True) -> LedgerEntry:
     """Append one balanced entry; entries are never updated or deleted.
 
     Raises UnbalancedEntry for fewer than two lines, a zero line or a non-zero sum,
     LedgerError for a non-integer amount or an over-long source key, and DuplicateEntry
     when (kind, source_key) is posted already (the caller's transaction stays usable).
+    `look_first=False` skips the look-up when a duplicate is all but impossible: the unique
+    key still refuses one, with the same DuplicateEntry.
     """
     _check_lines(lines)
-    _require_new(kind, source_key)
+    if look_first:
+        _require_new(kind, source_key)
+    elif len(source_key) > SOURCE_KEY_LENGTH:
+        raise LedgerError(f"source key longer than {SOURCE_KEY_LENGTH}: {source_key!r}")
     values = {"kind": kind, "source_key": source_key, "memo": memo[:MEMO_LENGTH],
               "booked_on": booked_on or date.today(), "created_at": utcnow()}
     entry_id = _insert(values, lines, kind, source_key)
@@ -66,8 +71,9 @@ def record_payment_received(payment: Payment) -> LedgerEntry:
     lines = _pair(Account.CASH, Account.SPONSOR_PREPAID, payment.amount,
                   company_id=payment.company_id, pledge_id=payment.pledge_id,
                   payment_id=payment.id)
+    # A payment becomes paid once (a conditional update), so the key alone guards replays.
     return post_entry(EntryKind.PAYMENT_RECEIVED, f"payment:{payment.id}", lines,
-                      memo=f"Payment {payment.reference}")
+                      memo=f"Payment {payment.reference}", look_first=False)
 
 
 def record_refund(refund: Refund) -> LedgerEntry:

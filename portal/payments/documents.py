@@ -62,11 +62,9 @@ def issue_document(kind: DocumentKind, payment: Payment) -> Document:
     """The payment's document of this kind, created once; its serial never changes.
 
     A repeated call, or a concurrent one that lost the race on the unique (kind, payment)
-    constraint, returns the existing row. Raises IntegrityError for any other violation.
+    constraint, returns the existing row (the key answers; a first issue costs no look-up).
+    Raises IntegrityError for any other violation.
     """
-    existing = _find_document(kind, payment.id)
-    if existing is not None:
-        return existing
     try:
         with db.session.begin_nested():
             return _insert_document(kind, payment)

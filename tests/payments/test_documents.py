@@ -121,17 +121,19 @@ def test_reissue_returns_the_same_document_and_serial():
 
 
 def test_issue_that_loses_a_race_returns_the_winners_document(monkeypatch):
+    """No look-up first: the second insert hits the unique key and the winner is returned."""
     _, _, payment = _setup()
     winner = issue_document(DocumentKind.INVOICE, payment)
     real_find = documents._find_document
     calls = []
 
-    def unseen_first(kind, payment_id):  # type: ignore[no-untyped-def]
+    def counted(kind, payment_id):  # type: ignore[no-untyped-def]
         calls.append(kind)
-        return None if len(calls) == 1 else real_find(kind, payment_id)
+        return real_find(kind, payment_id)
 
-    monkeypatch.setattr(documents, "_find_document", unseen_first)
+    monkeypatch.setattr(documents, "_find_document", counted)
     assert issue_document(DocumentKind.INVOICE, payment).id == winner.id
+    assert calls == [DocumentKind.INVOICE]  # only after the insert lost
     assert db.session.scalar(select(func.count(Document.id)).where(
         Document.payment_id == payment.id)) == 1
 
