@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import enum
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from portal.claims.exceptions import (
 )
 from portal.claims.models import MAX_STORY, Claim, ClaimKind
 from portal.coverage.models import Coverage
+from portal.csvtext import csv_reader, decode_upload
 from portal.extensions import db
 from portal.pledges.models import Pledge
 from portal.workers.models import Worker
@@ -273,17 +273,15 @@ def import_claims(data: bytes, actor: User | None, dry_run: bool = False,
 
 def read_claim_rows(data: bytes) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
     """The file's columns (canonical name -> name in the file) and its non-empty rows as
-    (row number, canonical name -> cell). UTF-8 with or without BOM, comma or semicolon.
+    (row number, canonical name -> cell). UTF-8 (with or without BOM) or Windows-1252;
+    comma, semicolon or tab.
 
     Raises InvalidClaimFile (iterating the rows may raise it too, for broken CSV).
     """
     try:
-        text = data.decode("utf-8-sig")
+        reader = csv_reader(decode_upload(data))
     except UnicodeDecodeError:
-        raise InvalidClaimFile("The file is not UTF-8 text; save it as CSV UTF-8.") from None
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        raise InvalidClaimFile("The file is not a CSV text file; save it as CSV.") from None
     records = _records(reader)
     header = next(records, None)
     if header is None:

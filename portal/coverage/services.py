@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from portal.coverage.exceptions import (
     UnknownFunder,
 )
 from portal.coverage.models import Coverage, Funder, MonthClose
+from portal.csvtext import csv_reader, decode_upload
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.services import record_city_coverage, record_coverage_consumed
@@ -240,16 +240,14 @@ def _import_months(funder: str, month: date, months: int) -> list[date]:
 def read_niks(data: bytes) -> Iterator[tuple[int, str]]:
     """(row number, NIK cell) of each non-empty row; the header row is row 1.
 
-    UTF-8 with or without BOM, comma or semicolon, the `nik` header in any case.
+    UTF-8 (with or without BOM) or Windows-1252; comma, semicolon or tab; the `nik` header
+    in any case.
     Raises InvalidCityFile.
     """
     try:
-        text = data.decode("utf-8-sig")
+        reader = csv_reader(decode_upload(data))
     except UnicodeDecodeError:
-        raise InvalidCityFile("The file is not UTF-8 text; save it as CSV UTF-8.") from None
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        raise InvalidCityFile("The file is not a CSV text file; save it as CSV.") from None
     try:
         header = next((cells for cells in reader if any(c.strip() for c in cells)), None)
         column = _nik_column(header)

@@ -139,7 +139,8 @@ def test_a_story_spanning_lines_keeps_the_row_number_of_its_start(actors):
     (b"nik,tanggal,jumlah\r\n3374010101800001,01/01/2026,5\r\n", "jenis/type"),
     (b"nik,tanggal,date,jenis,jumlah\r\n", "'tanggal' and 'date'"),
     (b"nik,tanggal,jenis,jumlah\r\n", "no rows"),
-    ("nik,tanggal,jenis,jumlah\r\n".encode("utf-16"), "UTF-8"),
+    ("nik,tanggal,jenis,jumlah\r\n".encode("utf-16"), "no rows"),  # UTF-16 is read
+    (b"nik,tanggal,jenis,jumlah\r\n\x81\x8d\x90", "CSV text"),
 ])
 def test_an_unreadable_file_is_refused_whole(actors, data, message):
     with pytest.raises(InvalidClaimFile, match=message):
