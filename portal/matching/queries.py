@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import and_, exists, func, not_, select
 
+from portal.auth.models import User
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder, MonthClose
 from portal.extensions import db
@@ -232,3 +233,21 @@ def run_placement_profiles(run_id: int) -> dict[int, dict[str, dict[str, int]]]:
 def covered_slot_months(pledge_id: int) -> int:
     return int(db.session.scalar(select(func.count(Coverage.id)).where(
         Coverage.pledge_id == pledge_id)) or 0)
+
+
+def people(ids: Iterable[int | None]) -> dict[int, str]:
+    """User id -> full name, for "proposed by" and "approved by"."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+    return dict(rows.tuples().all())
+
+
+def reference_names(locale: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Category code -> name in the page's language (sorted by name), kecamatan code -> name."""
+    names = [(c.code, c.display_name(locale)) for c in db.session.scalars(select(Category))]
+    categories = dict(sorted(names, key=lambda item: item[1].casefold()))
+    kecamatan = dict(db.session.execute(select(Kecamatan.code, Kecamatan.name)
+                                        .order_by(Kecamatan.name)).tuples().all())
+    return categories, kecamatan

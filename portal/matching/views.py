@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -10,10 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.auth.forms import ConfirmForm
-from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.extensions import db
 from portal.i18n import current_locale, month_label
@@ -28,7 +25,6 @@ from portal.matching.exceptions import (
 from portal.matching.forms import WEIGHT_PREFIX, ProposeForm, RulesForm, rules_form
 from portal.matching.models import MatchRun
 from portal.matching.rules import Rules, change_rules, current_rules, rule_history
-from portal.reference.models import Category, Kecamatan
 from portal.security import require
 from portal.workers.eligibility import MAX_AGE_MONTHS
 
@@ -61,7 +57,7 @@ def _propose_form() -> ProposeForm:
 
 def _index_page(form: ProposeForm, status: int = 200):  # type: ignore[no-untyped-def]
     runs = queries.recent_runs()
-    people = _people(r.proposed_by_id for r in runs) | _people(r.approved_by_id for r in runs)
+    people = queries.people([r.proposed_by_id for r in runs] + [r.approved_by_id for r in runs])
     return render_template("matching/index.html", runs=runs, people=people, form=form), status
 
 
@@ -93,11 +89,11 @@ def propose():  # type: ignore[no-untyped-def]
 @require(Permission.MATCH_READ)
 def run(run_id: int):  # type: ignore[no-untyped-def]
     match_run = db.get_or_404(MatchRun, run_id)
-    categories, kecamatan = _reference_names()
+    categories, kecamatan = queries.reference_names(current_locale())
     rules = current_rules()
     return render_template(
         "matching/run.html", run=match_run, summary=match_run.summary or {},
-        people=_people([match_run.proposed_by_id, match_run.approved_by_id]),
+        people=queries.people([match_run.proposed_by_id, match_run.approved_by_id]),
         categories=categories, kecamatan=kecamatan, no_fit=services.NO_FIT,
         second_approver=rules.require_second_approver, confirm_form=ConfirmForm())
 
@@ -145,10 +141,10 @@ def discard(run_id: int):  # type: ignore[no-untyped-def]
 @require(Permission.RULES_READ)
 def rules():  # type: ignore[no-untyped-def]
     history = rule_history()
-    categories, _ = _reference_names()
+    categories, _ = queries.reference_names(current_locale())
     return render_template(
         "matching/rules.html", rules=current_rules(), history=history,
-        people=_people(v.created_by_id for v in history), categories=categories,
+        people=queries.people(v.created_by_id for v in history), categories=categories,
         max_age=divmod(MAX_AGE_MONTHS, 12))
 
 
@@ -156,7 +152,7 @@ def rules():  # type: ignore[no-untyped-def]
 @require(Permission.RULES_EDIT)
 def edit_rules():  # type: ignore[no-untyped-def]
     current = current_rules()
-    categories, _ = _reference_names()
+    categories, _ = queries.reference_names(current_locale())
     form = rules_form(categories)
     form.dbhcht_categories.choices = list(categories.items())
     this_year = date.today().year
@@ -218,24 +214,3 @@ def _change(form: RulesForm, rules: Rules, year: int) -> int:
         "lapse_window_days": form.lapse_window_days.data,
     }
     return change_rules(parameters, current_user, form.note.data).id
-
-
-# Names for ids and codes (trivial look-ups for the pages) ---------------------------------
-
-
-def _people(ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
-    return dict(rows.tuples().all())
-
-
-def _reference_names() -> tuple[dict[str, str], dict[str, str]]:
-    """Category code -> name in the page's language, kecamatan code -> name."""
-    locale = current_locale()
-    names = [(c.code, c.display_name(locale)) for c in db.session.scalars(select(Category))]
-    categories = dict(sorted(names, key=lambda item: item[1].casefold()))
-    kecamatan = dict(db.session.execute(select(Kecamatan.code, Kecamatan.name)
-                                        .order_by(Kecamatan.name)).tuples().all())
-    return categories, kecamatan
