@@ -127,14 +127,13 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     when anything the proposal relied on changed; the caller then rolls back (nothing was
     written) and may call mark_stale.
     """
+    _check_approver(run, actor, current_rules())
     claimed = db.session.execute(
         update(MatchRun).where(MatchRun.id == run.id, MatchRun.status == RunStatus.PROPOSED)
         .values(status=RunStatus.APPROVED), execution_options={"synchronize_session": False})
     if claimed.rowcount != 1:
         raise RunNotOpen(f"run {run.id} is not a proposal")
     db.session.refresh(run)
-    rules = current_rules()
-    _check_approver(run, actor, rules)
     pledges = _check_unchanged(run)
     rows = _coverage_rows(run, pledges)
     try:
