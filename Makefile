@@ -21,7 +21,7 @@ translations: $(STAMP)
 
 run: translations
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) seed-demo --if-empty
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: translations
