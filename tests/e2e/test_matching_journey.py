@@ -1,4 +1,5 @@
-"""Staff proposes next month's run, reviews and approves it; the sponsor sees the placement."""
+"""Staff proposes next month's run, reviews and approves it, closes the month and marks it
+remitted; the sponsor sees the placement and the certificate a visitor can verify."""
 
 from __future__ import annotations
 
@@ -66,6 +67,17 @@ def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
     expect(page.locator('h1 [data-status="approved"]')).to_be_visible()
     expect(page.locator("#approve")).to_have_count(0)
     assert len(dialogs) == 1
+
+    # The month is closed and the sponsors' share remitted to BPJS TK, from the browser.
+    page.goto(f"/coverage/months/{earliest_start():%Y-%m}")
+    page.once("dialog", accept)
+    page.locator("#close-month").click()
+    expect(page.locator("#month-status")).to_have_attribute("data-closed", "yes")
+    page.locator("#reference-csr").fill("TRF-CSR-0001")
+    page.once("dialog", accept)
+    page.locator('form[action$="/remittance/csr"] button').click()
+    expect(page.locator("#remittances")).to_contain_text("TRF-CSR-0001")
+    assert len(dialogs) == 3
     _log_out(page)
 
     log_in(page, seeded["owner"])
