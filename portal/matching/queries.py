@@ -13,7 +13,7 @@ from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder, MonthClose
 from portal.extensions import db
 from portal.matching.engine import Candidate, Demand
-from portal.matching.models import MatchPlacement, MatchRun, RunStatus
+from portal.matching.models import MatchPlacement, MatchRun
 from portal.matching.rules import Rules
 from portal.payments.models import Payment, PaymentStatus
 from portal.pledges.models import Pledge, PledgeStatus
@@ -163,10 +163,6 @@ def closed_months() -> set[date]:
 def recent_runs(limit: int = 50) -> list[MatchRun]:
     return list(db.session.scalars(select(MatchRun).order_by(MatchRun.id.desc()).limit(limit)))
 
-
-def open_runs(month: date) -> list[MatchRun]:
-    return list(db.session.scalars(select(MatchRun).where(
-        MatchRun.month == month, MatchRun.status == RunStatus.PROPOSED)))
 
 
 def placements_already_covered(run: MatchRun) -> int:
