@@ -28,9 +28,12 @@ def rupiah(amount: int | None, locale: str | None = None) -> str:
     return f"{sign}Rp{format_decimal(abs(int(amount)), locale=locale or current_locale())}"
 
 
-def number(value: int | None, locale: str | None = None) -> str:
+def number(value: int | str | None, locale: str | None = None) -> str:
+    """A count in the locale's digits; text (a suppressed "<5") is shown as it is."""
     if value is None:
         return "–"
+    if isinstance(value, str):
+        return value
     return format_decimal(int(value), locale=locale or current_locale())
 
 

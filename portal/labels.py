@@ -16,6 +16,8 @@ LABELS = {
     "apbd": _l("City budget (APBD)"),
     "dbhcht": _l("Tobacco excise (DBHCHT)"),
     "pledge": _l("Company sponsor (CSR)"),
+    "jkk": _l("JKK (work accident)"),
+    "jkm": _l("JKM (death)"),
     "registered": _l("Registered"),
     "eligible": _l("Eligible"),
     "inactive": _l("Inactive"),

@@ -35,6 +35,7 @@ from portal.payments import staff_views  # noqa: F401  (adds the staff money pag
 from portal.payments.views import bp as payments_bp
 from portal.pledges.views import bp as pledges_bp
 from portal.public.views import bp as public_bp
+from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
 from portal.workers.views import bp as workers_bp
 
@@ -90,7 +91,7 @@ def _login(app: Flask) -> None:
 
 def blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp,
-               matching_bp, coverage_bp, claims_bp, certificates_bp):
+               matching_bp, coverage_bp, claims_bp, certificates_bp, reports_bp):
         app.register_blueprint(bp)
 
 

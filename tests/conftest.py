@@ -79,6 +79,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     original = db.session
     db.session = session  # type: ignore[assignment]
     limiter.reset()
+    request.getfixturevalue("app").extensions.pop("figures_cache", None)  # ids repeat per test
     try:
         yield
         problems = check_ledger()

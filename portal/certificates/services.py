@@ -20,6 +20,7 @@ from portal.companies.models import Company
 from portal.coverage.models import Coverage
 from portal.db import utcnow
 from portal.extensions import db
+from portal.mail import queue_mail
 from portal.pledges.models import Pledge
 
 ISSUER = "Pemerintah Kota Semarang · PIJAR SEMAR"
@@ -83,7 +84,17 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
             .values(superseded_by=serial), execution_options={"synchronize_session": False})
     record_event("certificate.issue", certificate, actor=actor, company_id=pledge.company_id,
                  after={"serial": serial, "kind": str(kind), "pledge_id": pledge.id})
+    _mail_issued(certificate)
     return certificate
+
+
+def _mail_issued(certificate: Certificate) -> None:
+    """Tell the company's active users, with the download and verify links (after commit)."""
+    users = db.session.execute(select(User.email, User.full_name).where(
+        User.company_id == certificate.company_id, User.active.is_(True))).all()
+    for user in users:
+        queue_mail(db.session, user.email, f"PIJAR SEMAR: sertifikat {certificate.serial}",
+                   "emails/certificate_issued.txt", certificate=certificate, user=user)
 
 
 def revoke_certificates(pledge: Pledge, reason: str, actor: User | None) -> int:

@@ -106,7 +106,8 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
     # month on hands the pledge's months to the next worker; the city's months are released.
     pass_on_coverage(actor, from_month=month)
     totals = queries.coverage_totals(month)
-    for row in queries.pledge_months(month):
+    pledge_rows = queries.pledge_months(month)
+    for row in pledge_rows:
         if row.amount:
             record_coverage_consumed(row.company_id, row.pledge_id, month, row.amount)
     for funder in CITY:
@@ -118,7 +119,20 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
     db.session.flush()
     record_event("coverage.close_month", close, actor=actor, after={
         "month": f"{month:%Y-%m}", "totals": close.totals, "completed_pledges": completed})
+    _mail_reports_ready(month, {row.company_id: row.company_name for row in pledge_rows})
     return close
+
+
+def _mail_reports_ready(month: date, companies: dict[int, str]) -> None:
+    """Each sponsor with coverage in the closed month hears that its report includes it."""
+    if not companies:
+        return
+    users = db.session.execute(select(User.email, User.full_name, User.company_id).where(
+        User.company_id.in_(list(companies)), User.active.is_(True))).all()
+    for user in users:
+        queue_mail(db.session, user.email, f"PIJAR SEMAR: laporan dampak {month:%m/%Y}",
+                   "emails/report_ready.txt", user=user, month=month,
+                   company_name=companies[user.company_id])
 
 
 def _claim_close(month: date, actor: User | None) -> MonthClose:

@@ -26,6 +26,7 @@ from portal.matching.rules import Rules, current_rules, current_version
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, rate_for
 from portal.pledges.services import transition_pledge
+from portal.reports.figures import placement as sponsor_placement
 
 INSERT_BATCH = 50_000
 PLACEMENT_COLUMNS = ("run_id", "worker_id", "funder", "pledge_id", "slot", "months")
@@ -290,8 +291,8 @@ def _tell_sponsors(run: MatchRun, pledges: dict[int, Pledge]) -> None:
     empty: dict[str, dict[str, int]] = {"category": {}, "kecamatan": {}}
     for pledge in pledges.values():
         profile = profiles.get(pledge.id, empty)
-        placed = sum(profile["category"].values())
+        shown = sponsor_placement(profile, 0)  # counts as a sponsor may see them
         for owner in owners[pledge.company_id]:
             queue_mail(db.session, owner.email, "PIJAR SEMAR: pekerja ditempatkan",
-                       "emails/placement.txt", pledge=pledge, user=owner, placed=placed,
-                       profile=profile, month=run.month)
+                       "emails/placement.txt", pledge=pledge, user=owner,
+                       placed=shown.workers, placement=shown, month=run.month)

@@ -21,6 +21,7 @@ from portal.pledges.exceptions import IllegalPledgeTransition
 from portal.pledges.forms import RefundForm
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import group_periods
+from portal.reports.figures import placement as sponsor_placement
 from portal.security import load_owned, require
 
 
@@ -39,8 +40,8 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     amount, worker_months = services.refundable_amount(pledge)
     placement = None
     if pledge.coverage_start is not None:  # counts of the workers placed, never who
-        placement = {"profile": matching_queries.placement_profile(pledge.id),
-                     "placed_months": matching_queries.covered_slot_months(pledge.id)}
+        placement = sponsor_placement(matching_queries.placement_profile(pledge.id),
+                                      matching_queries.covered_slot_months(pledge.id))
     return render_template(
         "payments/staff_pledge.html", pledge=pledge, periods=group_periods(pledge.price_breakdown),
         payments=queries.pledge_payments(pledge.id), refunds=queries.pledge_refunds(pledge.id),

@@ -26,6 +26,7 @@ from portal.pledges.exceptions import (
 from portal.pledges.forms import PledgeForm
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import MonthPrice, add_months, group_periods, price_pledge, total
+from portal.reports.figures import placement as sponsor_placement
 from portal.security import load_owned, require
 
 bp = Blueprint("pledges", __name__)
@@ -103,8 +104,8 @@ def detail(pledge_id: int):  # type: ignore[no-untyped-def]
 def _detail_context(pledge: Pledge) -> dict[str, object]:
     placement = None
     if pledge.coverage_start is not None:  # counts of the workers placed, never who
-        placement = {"profile": matching_queries.placement_profile(pledge.id),
-                     "placed_months": matching_queries.covered_slot_months(pledge.id)}
+        placement = sponsor_placement(matching_queries.placement_profile(pledge.id),
+                                      matching_queries.covered_slot_months(pledge.id))
     return {
         "pledge": pledge, "company": db.session.get(Company, pledge.company_id),
         "periods": group_periods(pledge.price_breakdown), "confirm_form": ConfirmForm(),

@@ -30,6 +30,8 @@ EXPECTED = {
     ("GET", "public.index"): row(OK, OK, OK, OK, OK, OK),
     ("GET", "public.healthz"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "public.bench_trivial"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
+    ("GET", "public.bench_trivial_page"): row(MISSING, MISSING, MISSING, MISSING, MISSING,
+                                              MISSING),
     ("POST", "public.set_language"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
                                          REDIRECT),
     ("GET", "auth.login"): row(OK, OK, OK, OK, OK, OK),
@@ -133,6 +135,15 @@ EXPECTED = {
                                              FORBIDDEN),
     ("GET", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    # Reports: the city dashboard for city roles; a pledge's report for its company and staff
+    # (the pledge here is the other company's); the sponsor dashboard for sponsors.
+    ("GET", "reports.city"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("GET", "reports.index"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "reports.period_file"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "reports.period_chart"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "reports.pledge"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
+    ("GET", "reports.pledge_file"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
+    ("GET", "reports.pledge_chart"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
 }
 
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
@@ -152,7 +163,7 @@ def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-u
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
               "token": "not-a-valid-token", "fmt": "csv",
               "certificate_id": 987_654, "claim_id": 987_654, "serial": "PJS-2026-0000000000",
-              "month": "2026-01", "funder": "apbd", **ids}
+              "month": "2026-01", "funder": "apbd", "name": "sex", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 

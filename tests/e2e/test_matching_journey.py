@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from portal.auth.models import Role
 from portal.pledges.services import earliest_start
@@ -83,8 +84,8 @@ def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
     log_in(page, seeded["owner"])
     page.goto(f"/pledges/{seeded['pledge']}")
     expect(page.locator('h1 [data-status="active"]')).to_be_visible()
-    expect(page.locator('[data-count="workers-placed"]')).to_have_text("2")
-    expect(page.locator('[data-count="placed-months"]')).to_have_text("6")
+    expect(page.locator('[data-count="workers-placed"]')).to_have_text("<5")  # a small group
+    expect(page.locator('[data-count="paid-months"]')).to_have_text("6")
     expect(page.locator("#placed-by-category")).to_contain_text("Nelayan")
     expect(page.locator("#placed-by-kecamatan")).to_contain_text("Semarang Utara")
     expect(page.locator("main")).not_to_contain_text("Pekerja Uji")  # workers' names never show
@@ -97,6 +98,16 @@ def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
         certificate.click()
     assert download.value.suggested_filename == f"{serial}.pdf"
     verify_url = page.locator("#certificates a[href*='/verify/']").first.get_attribute("href")
+
+    # The impact report: two workers are a small group, so the page and the PDF say "<5".
+    page.locator("#impact-report").click()
+    expect(page.locator('[data-figure="workers"]')).to_have_text("<5")
+    expect(page.locator("#breakdown-sex svg")).to_be_visible()
+    with page.expect_download() as report:
+        page.locator("#report-pdf").click()
+    assert report.value.suggested_filename == f"pijar-semar-pledge-{seeded['pledge']}.pdf"
+    text = "".join(p.extract_text() for p in PdfReader(report.value.path()).pages)
+    assert "PT Bandeng Juwana Elrina" in text and "<5" in text
     _log_out(page)
     page.goto(verify_url)
     expect(page.locator("#verdict")).to_have_attribute("data-status", "valid")

@@ -1,0 +1,320 @@
+"""An impact report as a PDF, a CSV and an XLSX workbook.
+
+Each renders an ImpactReport as it is: a SMALL count stays "<5" in every cell and chart, and
+a suppressed claim amount is shown as a dash. Spreadsheet cells go through safe_cell, so a
+company name or label that starts like a formula stays text.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from portal.exports import csv_bytes, safe_cell
+from portal.i18n import long_date, rupiah
+from portal.reports.charts import (
+    PRIMARY,
+    bar_chart_drawing,
+    month_chart_drawing,
+    month_namer,
+    number_formatter,
+)
+from portal.reports.figures import SMALL, ClaimRow, ImpactReport, Shown
+
+AUTHOR = "PIJAR SEMAR · Pemerintah Kota Semarang"
+NO_AMOUNT = "—"  # a claim amount hidden with its count
+MARGIN = 18 * mm
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def _shown(value: Shown, fmt: Callable[[int], str]) -> str:
+    """A count as text: SMALL for any hidden count, else the grouped number."""
+    return fmt(value) if isinstance(value, int) else SMALL
+
+
+def _cell(value: Shown) -> Shown:
+    """A count as a spreadsheet cell: the number, or the text SMALL."""
+    return value if isinstance(value, int) else SMALL
+
+
+def _amount_cell(claim: ClaimRow) -> int | str:
+    return NO_AMOUNT if claim.amount is None else claim.amount
+
+
+def _period(report: ImpactReport, name: Callable[[date], str]) -> str:
+    first, last = name(report.first_month), name(report.last_month)
+    return first if first == last else f"{first} – {last}"
+
+
+def _small_note() -> str:
+    """What "<5" means (the same sentence as on the report page)."""
+    return _('Groups of fewer than 5 workers are shown as "<5" so that no worker can be '
+             "recognised; when one group is hidden, the next smallest is hidden too.")
+
+
+def _scope(report: ImpactReport) -> str:
+    if report.scope == "pledge" and report.pledge_id is not None:
+        return _("Pledge #%(id)s", id=report.pledge_id)
+    return _("All pledges in the period")
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    green = colors.HexColor(PRIMARY)
+    return {
+        "title": ParagraphStyle("ReportTitle", parent=base["Title"], fontSize=18, leading=22,
+                                alignment=0, textColor=green, spaceAfter=4),
+        "company": ParagraphStyle("Company", parent=base["Heading2"], fontSize=14,
+                                  spaceBefore=0, spaceAfter=2),
+        "h2": ParagraphStyle("Section", parent=base["Heading2"], fontSize=12.5,
+                             textColor=green, spaceBefore=12, spaceAfter=6),
+        "body": ParagraphStyle("Body", parent=base["BodyText"], fontSize=9.5, leading=12),
+        "cell": ParagraphStyle("Cell", parent=base["BodyText"], fontSize=9, leading=11),
+        "num": ParagraphStyle("Num", parent=base["BodyText"], fontSize=9, leading=11,
+                              alignment=TA_RIGHT),
+        "note": ParagraphStyle("Note", parent=base["BodyText"], fontSize=8, leading=10,
+                               textColor=colors.HexColor("#52606d"), spaceBefore=10),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text (escaped: names and labels are data, not markup)."""
+    return Paragraph(html.escape(text, quote=False), style)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float],
+           numeric_from: int) -> Table:
+    """A striped table; columns from numeric_from on are right-aligned."""
+    table = Table([list(header), *rows], colWidths=list(widths), repeatRows=1)
+    style = [
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(PRIMARY)),
+        ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cbd2d9")),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    style += [("BACKGROUND", (0, r), (-1, r), colors.HexColor("#f3f7f6"))
+              for r in range(2, len(rows) + 1, 2)]
+    table.setStyle(TableStyle(style))
+    table.hAlign = "LEFT"
+    return table
+
+
+def _headline(report: ImpactReport, fmt: Callable[[int], str], width: float) -> Table:
+    money = report.money
+    rows = [
+        (_("Workers covered"), _shown(report.workers_covered, fmt)),
+        (_("Worker-months delivered"), _shown(report.worker_months_delivered, fmt)),
+        (_("Worker-months paid for"), fmt(report.worker_months_paid)),
+        (_("Paid"), rupiah(money.paid)),
+        (_("Used by closed months"), rupiah(money.used)),
+        (_("Refunded"), rupiah(money.refunded)),
+        (_("Remaining (prepaid)"), rupiah(money.remaining)),
+    ]
+    return _table((_("Figure"), _("Value")), rows, (width * 0.6, width * 0.4), 1)
+
+
+def _footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """Draws the footer line and the page number on every page."""
+
+    def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#52606d"))
+        canvas.drawString(MARGIN, 10 * mm, text)
+        canvas.drawRightString(A4[0] - MARGIN, 10 * mm,
+                               _("Page %(n)s", n=canvas.getPageNumber()))
+        canvas.restoreState()
+
+    return draw
+
+
+def report_pdf(report: ImpactReport) -> bytes:
+    """An A4 report: headline figures, every breakdown as a table and a chart, the months,
+    the claims and (when there are at least 5 workers) the pseudonyms."""
+    fmt = number_formatter()
+    wide = month_namer("wide")
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+        bottomMargin=MARGIN + 4 * mm, title=f"{report.title} · {report.company_name}",
+        author=AUTHOR, subject=_("Impact report of %(company)s, %(period)s",
+                                 company=report.company_name, period=_period(report, wide)),
+        creator="PIJAR SEMAR",
+    )
+    footer = _footer(_("PIJAR SEMAR impact report · %(company)s · generated %(date)s",
+                       company=report.company_name, date=long_date(report.generated_on)))
+    width = doc.width
+    story: list[Flowable] = [
+        _p(report.title, styles["title"]),
+        _p(report.company_name, styles["company"]),
+        _p(f"{_scope(report)} · {_period(report, wide)}", styles["body"]),
+        _p(_("Generated on %(date)s", date=long_date(report.generated_on)), styles["body"]),
+        Spacer(1, 8),
+        _headline(report, fmt, width * 0.7),
+    ]
+    if report.renewal:
+        story += [Spacer(1, 6), _p(report.renewal, styles["body"])]
+    if report.monthly:
+        story.append(KeepTogether([
+            _p(_("Workers covered per month"), styles["h2"]),
+            month_chart_drawing(report.monthly, title="", width=width),
+        ]))
+    for breakdown in report.breakdowns:
+        rows = [(_p(row.label, styles["cell"]), _shown(row.workers, fmt),
+                 _shown(row.worker_months, fmt)) for row in breakdown.rows]
+        parts: list[Flowable] = [
+            _p(breakdown.title, styles["h2"]),
+            _table((_("Group"), _("Workers"), _("Worker-months")), rows,
+                   (width * 0.5, width * 0.2, width * 0.2), 1),
+        ]
+        if breakdown.rows:
+            parts += [Spacer(1, 6),
+                      bar_chart_drawing(breakdown.rows, title="", width=width)]
+        story.append(KeepTogether(parts))
+    story += _claims(report, styles, fmt, width)
+    story += _pseudonyms(report, styles, wide, width)
+    hidden_amount = _("A hidden claim amount is shown as %(dash)s.", dash=NO_AMOUNT)
+    story.append(_p(f"{_small_note()} {hidden_amount}", styles["note"]))
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
+
+
+def _claims(report: ImpactReport, styles: dict[str, ParagraphStyle],
+            fmt: Callable[[int], str], width: float) -> list[Flowable]:
+    heading = _p(_("Benefit claims"), styles["h2"])
+    if not report.claims:
+        return [heading, _p(_("No benefit claims in this period."), styles["body"])]
+    rows = [(_p(claim.label, styles["cell"]), _shown(claim.claims, fmt),
+             NO_AMOUNT if claim.amount is None else rupiah(claim.amount))
+            for claim in report.claims]
+    return [KeepTogether([heading, _table((_("Benefit"), _("Claims"), _("Amount")), rows,
+                                          (width * 0.5, width * 0.2, width * 0.3), 1)])]
+
+
+def _pseudonyms(report: ImpactReport, styles: dict[str, ParagraphStyle],
+                name: Callable[[date], str], width: float) -> list[Flowable]:
+    if not report.pseudonyms:
+        return []
+    rows = [(row.pseudonym, str(row.months),
+             f"{name(row.first_month)} – {name(row.last_month)}") for row in report.pseudonyms]
+    return [
+        _p(_("Covered workers"), styles["h2"]),
+        _p(_("Each worker appears only under a pseudonym that stays the same in all your "
+             "reports."), styles["body"]),
+        Spacer(1, 4),
+        _table((_("Pseudonym"), _("Months"), _("Covered")), rows,
+               (width * 0.35, width * 0.15, width * 0.5), 1),
+    ]
+
+
+# --- CSV and XLSX -----------------------------------------------------------------------------
+
+
+def _month_key(value: date) -> str:
+    return f"{value:%Y-%m}"
+
+
+def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
+    """(key, label, value) of the report's headline facts, as spreadsheet values."""
+    money = report.money
+    return [
+        ("title", _("Report"), report.title),
+        ("company", _("Company"), report.company_name),
+        ("pledge", _("Pledge"), report.pledge_id if report.pledge_id is not None else ""),
+        ("first_month", _("First month"), _month_key(report.first_month)),
+        ("last_month", _("Last month"), _month_key(report.last_month)),
+        ("generated_on", _("Generated on"), report.generated_on.isoformat()),
+        ("workers_covered", _("Workers covered"), _cell(report.workers_covered)),
+        ("worker_months_delivered", _("Worker-months delivered"),
+         _cell(report.worker_months_delivered)),
+        ("worker_months_paid", _("Worker-months paid for"), report.worker_months_paid),
+        ("money_paid", _("Paid (Rp)"), money.paid),
+        ("money_used", _("Used by closed months (Rp)"), money.used),
+        ("money_refunded", _("Refunded (Rp)"), money.refunded),
+        ("money_remaining", _("Remaining (Rp)"), money.remaining),
+        ("renewal", _("Renewal"), report.renewal),
+        ("note", _("Note"), _small_note()),
+    ]
+
+
+def report_csv(report: ImpactReport) -> bytes:
+    """One CSV (UTF-8 with BOM) with a section column: summary, each breakdown, monthly,
+    claims, pseudonyms. Months are YYYY-MM, money whole rupiah."""
+    header = ("section", "key", "label", "value", "workers", "worker_months", "claims",
+              "amount", "first_month", "last_month")
+    rows: list[tuple[Any, ...]] = [
+        ("summary", key, label, value, "", "", "", "", "", "")
+        for key, label, value in _summary(report)
+    ]
+    for breakdown in report.breakdowns:
+        rows += [(breakdown.name, row.key, row.label, "", _cell(row.workers),
+                  _cell(row.worker_months), "", "", "", "") for row in breakdown.rows]
+    wide = month_namer("wide")
+    rows += [("monthly", _month_key(point.month), wide(point.month), "", _cell(point.workers),
+              "", "", "", "", "") for point in report.monthly]
+    rows += [("claims", claim.kind, claim.label, "", "", "", _cell(claim.claims),
+              _amount_cell(claim), "", "") for claim in report.claims]
+    rows += [("pseudonyms", row.pseudonym, "", "", "", row.months, "", "",
+              _month_key(row.first_month), _month_key(row.last_month))
+             for row in report.pseudonyms]
+    return csv_bytes(header, rows)
+
+
+def _sheet(book: Workbook, title: str, header: Sequence[str],
+           rows: Iterable[Sequence[Any]]) -> None:
+    sheet = book.create_sheet(title=title.translate(_SHEET_FORBIDDEN).strip()[:31] or "Sheet")
+    sheet.append([safe_cell(value) for value in header])
+    for row in rows:
+        sheet.append([safe_cell(value) for value in row])
+
+
+def report_xlsx(report: ImpactReport) -> bytes:
+    """A workbook with the sheets Summary, Breakdowns, Monthly, Claims and Pseudonyms."""
+    book = Workbook(write_only=True)
+    _sheet(book, _("Summary"), (_("Key"), _("Item"), _("Value")), _summary(report))
+    _sheet(book, _("Breakdowns"),
+           (_("Breakdown"), _("Key"), _("Group"), _("Workers"), _("Worker-months")),
+           ((breakdown.title, row.key, row.label, _cell(row.workers), _cell(row.worker_months))
+            for breakdown in report.breakdowns for row in breakdown.rows))
+    wide = month_namer("wide")
+    _sheet(book, _("Monthly"), (_("Month"), _("Month name"), _("Workers")),
+           ((_month_key(p.month), wide(p.month), _cell(p.workers)) for p in report.monthly))
+    _sheet(book, _("Claims"), (_("Kind"), _("Benefit"), _("Claims"), _("Amount (Rp)")),
+           ((c.kind, c.label, _cell(c.claims), _amount_cell(c)) for c in report.claims))
+    _sheet(book, _("Pseudonyms"), (_("Pseudonym"), _("Months"), _("First month"),
+                                   _("Last month")),
+           ((r.pseudonym, r.months, _month_key(r.first_month), _month_key(r.last_month))
+            for r in report.pseudonyms))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,189 @@
+"""Read-only selects behind the impact reports and the city dashboard.
+
+Everything here returns raw counts; suppression of small groups happens in services.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, exists, func, select
+
+from portal.audit.models import AuditEvent
+from portal.companies.models import Company, CompanyStatus
+from portal.coverage.models import Coverage, Funder
+from portal.extensions import db
+from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
+from portal.pledges.models import Pledge, PledgeStatus
+from portal.reference.models import Category, Kelurahan
+from portal.workers.models import Worker, WorkerStatus
+
+# Actions that read or sign in and change no figure; every other audited action may.
+READ_ONLY_ACTIONS = (
+    "auth.login", "auth.logout", "auth.login_failed", "auth.confirm_failed",
+    "auth.permission_refused", "worker.view_pii", "worker.export",
+    "coverage.remittance_export",
+)
+FUNDED = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED)
+
+
+def latest_change() -> int:
+    """The id of the newest audit event that may have changed a figure (0 when none).
+
+    Every service that writes coverage, workers, pledges, payments or claims records an audit
+    event in the same transaction, so this number moves whenever a figure can have moved.
+    """
+    stmt = (select(AuditEvent.id).where(AuditEvent.action.not_in(READ_ONLY_ACTIONS))
+            .order_by(AuditEvent.id.desc()).limit(1))
+    return int(db.session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class CoveredMonth:
+    """One worker-month of a report's scope, with what the breakdowns need of the worker."""
+
+    worker_id: int
+    month: date
+    category_code: str
+    kecamatan_code: str
+    sex: str
+    birth_date: date
+
+
+def covered_months(pledge_ids: Sequence[int], first: date | None = None,
+                   last: date | None = None) -> list[CoveredMonth]:
+    """The worker-months the pledges paid for, optionally within [first, last]."""
+    if not pledge_ids:
+        return []
+    stmt = (select(Coverage.worker_id, Coverage.month, Category.code, Kelurahan.kecamatan_code,
+                   Worker.sex, Worker.birth_date)
+            .join(Worker, Worker.id == Coverage.worker_id)
+            .join(Category, Category.id == Worker.category_id)
+            .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
+            .where(Coverage.pledge_id.in_(list(pledge_ids))))
+    if first is not None:
+        stmt = stmt.where(Coverage.month >= first)
+    if last is not None:
+        stmt = stmt.where(Coverage.month <= last)
+    return [CoveredMonth(*row) for row in db.session.execute(stmt)]
+
+
+def company_pledges_in(company_id: int, first: date, last: date) -> list[Pledge]:
+    """The company's funded pledges whose term overlaps [first, last]."""
+    pledges = db.session.scalars(
+        select(Pledge).where(Pledge.company_id == company_id, Pledge.status.in_(FUNDED))
+        .order_by(Pledge.id))
+    return [p for p in pledges
+            if _term_start(p) <= last and (p.last_month or _term_start(p)) >= first]
+
+
+def _term_start(pledge: Pledge) -> date:
+    return pledge.coverage_start or pledge.start_month
+
+
+@dataclass(frozen=True)
+class MoneyTotals:
+    paid: int = 0
+    used: int = 0
+    refunded: int = 0
+
+
+def pledge_money(pledge_ids: Sequence[int]) -> MoneyTotals:
+    """Paid in, used by closed months and refunded, from the pledges' prepaid ledger lines."""
+    if not pledge_ids:
+        return MoneyTotals()
+    rows = db.session.execute(
+        select(LedgerEntry.kind, func.sum(LedgerLine.amount))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerLine.account == Account.SPONSOR_PREPAID,
+               LedgerLine.pledge_id.in_(list(pledge_ids)))
+        .group_by(LedgerEntry.kind))
+    sums = {str(kind): int(total or 0) for kind, total in rows}
+    return MoneyTotals(paid=-sums.get(EntryKind.PAYMENT_RECEIVED.value, 0),
+                       used=sums.get(EntryKind.COVERAGE_CONSUMED.value, 0),
+                       refunded=sums.get(EntryKind.REFUND.value, 0))
+
+
+# --- the city ------------------------------------------------------------------------------
+
+
+def coverage_by_month_and_funder(first: date, last: date) -> dict[date, dict[str, int]]:
+    """Worker-months per month and funder in [first, last]."""
+    rows = db.session.execute(
+        select(Coverage.month, Coverage.funder, func.count(Coverage.id))
+        .where(Coverage.month.between(first, last))
+        .group_by(Coverage.month, Coverage.funder))
+    found: dict[date, dict[str, int]] = {}
+    for month, funder, n in rows:
+        found.setdefault(month, {})[str(funder)] = int(n)
+    return found
+
+
+def _waiting(month: date) -> Select:
+    covered = exists().where(Coverage.worker_id == Worker.id, Coverage.month == month)
+    return select(Worker).where(Worker.status == WorkerStatus.ELIGIBLE, ~covered)
+
+
+def waiting_by_category_and_kecamatan(month: date) -> dict[tuple[str, str], int]:
+    """Eligible workers with no funder in the month, per (category code, kecamatan code)."""
+    waiting = _waiting(month).subquery()
+    rows = db.session.execute(
+        select(Category.code, Kelurahan.kecamatan_code, func.count(waiting.c.id))
+        .join(Category, Category.id == waiting.c.category_id)
+        .join(Kelurahan, Kelurahan.code == waiting.c.kelurahan_code)
+        .group_by(Category.code, Kelurahan.kecamatan_code))
+    return {(code, kecamatan): int(n) for code, kecamatan, n in rows}
+
+
+@dataclass(frozen=True)
+class UnplacedPledge:
+    """A funded pledge with paid worker-months that have no worker yet."""
+
+    pledge_id: int
+    company_name: str
+    status: str
+    slot_months: int
+    placed: int
+    price_total: int
+
+    @property
+    def unplaced(self) -> int:
+        return max(self.slot_months - self.placed, 0)
+
+    @property
+    def unplaced_amount(self) -> int:
+        """The pledge's price for its unplaced worker-months, pro rata."""
+        if not self.slot_months:
+            return 0
+        return self.price_total * self.unplaced // self.slot_months
+
+
+def unplaced_pledges() -> list[UnplacedPledge]:
+    """Paid and active pledges with fewer placed worker-months than they paid for."""
+    placed = (select(Coverage.pledge_id, func.count(Coverage.id).label("n"))
+              .where(Coverage.pledge_id.is_not(None)).group_by(Coverage.pledge_id).subquery())
+    rows = db.session.execute(
+        select(Pledge.id, Company.legal_name, Pledge.status, Pledge.workers * Pledge.months,
+               func.coalesce(placed.c.n, 0), Pledge.price_total)
+        .join(Company, Company.id == Pledge.company_id)
+        .outerjoin(placed, placed.c.pledge_id == Pledge.id)
+        .where(Pledge.status.in_((PledgeStatus.PAID, PledgeStatus.ACTIVE)))
+        .order_by(Pledge.id))
+    found = [UnplacedPledge(pledge_id, name, str(status), int(slots), int(n), int(price))
+             for pledge_id, name, status, slots, n, price in rows]
+    return [row for row in found if row.unplaced]
+
+
+def active_pledges() -> list[Pledge]:
+    return list(db.session.scalars(select(Pledge).where(Pledge.status == PledgeStatus.ACTIVE)))
+
+
+def verified_sponsors() -> int:
+    stmt = select(func.count(Company.id)).where(Company.status == CompanyStatus.VERIFIED)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def funder_values() -> list[str]:
+    return [funder.value for funder in Funder]

@@ -1,0 +1,172 @@
+"""Impact reports for sponsors (page, PDF, CSV, XLSX, charts) and the city dashboard."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from portal.auth.permissions import Permission, can
+from portal.certificates.services import pledge_certificates
+from portal.companies.models import Company
+from portal.extensions import db, login_manager
+from portal.i18n import current_locale
+from portal.pledges import queries as pledge_queries
+from portal.pledges.models import Pledge
+from portal.reports import charts, documents, services
+from portal.reports.figures import ImpactReport
+from portal.security import load_owned, require
+
+bp = Blueprint("reports", __name__)
+
+FORMATS = {
+    "pdf": ("application/pdf", documents.report_pdf),
+    "csv": ("text/csv; charset=utf-8", documents.report_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             documents.report_xlsx),
+}
+CHARTS = ("category", "kecamatan", "sex", "age_band", "monthly")
+
+
+# --- the city ------------------------------------------------------------------------------
+
+
+@bp.get("/dashboard")
+@require(Permission.DASHBOARD_CITY)
+def city():  # type: ignore[no-untyped-def]
+    figures = services.city_figures()
+    return render_template("reports/city.html", figures=figures,
+                           trend_chart=_city_trend_chart(figures))
+
+
+def _city_trend_chart(figures: services.CityFigures) -> Markup:
+    return services.cached(("city-trend-svg", figures.month, current_locale()),
+                           lambda: charts.series_chart_svg(
+                               figures.trend_months, figures.trend,
+                               title=_("Workers covered per month, by funder")))
+
+
+# --- sponsors ------------------------------------------------------------------------------
+
+
+@bp.get("/reports")
+@require(Permission.COMPANY_VIEW_OWN)
+def index():  # type: ignore[no-untyped-def]
+    """The sponsor dashboard: this year so far across all pledges, and each pledge's report."""
+    company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
+    first, last = _period()
+    report = services.period_report(company.id, company.legal_name, first, last)
+    return render_template("reports/sponsor.html", company=company, report=report,
+                           pledges=pledge_queries.company_pledges(company.id),
+                           first=first, last=last, charts=_charts(report, ("period", company.id)),
+                           period_args=_period_args(first, last))
+
+
+@bp.get("/reports/period.<fmt>")
+@require(Permission.COMPANY_VIEW_OWN)
+def period_file(fmt: str):  # type: ignore[no-untyped-def]
+    company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
+    first, last = _period()
+    report = services.period_report(company.id, company.legal_name, first, last)
+    return _download(report, fmt, f"pijar-semar-{first:%Y%m}-{last:%Y%m}")
+
+
+@bp.get("/reports/period/charts/<name>.svg")
+@require(Permission.COMPANY_VIEW_OWN)
+def period_chart(name: str):  # type: ignore[no-untyped-def]
+    company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
+    first, last = _period()
+    return _svg(services.period_report(company.id, company.legal_name, first, last), name)
+
+
+@bp.get("/reports/pledges/<int:pledge_id>")
+def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
+    pledge, company = _pledge(pledge_id)
+    report = services.pledge_report(pledge, company.legal_name)
+    return render_template("reports/pledge.html", pledge=pledge, company=company,
+                           report=report, charts=_charts(report, ("pledge", pledge.id)),
+                           certificates=pledge_certificates(pledge.id))
+
+
+@bp.get("/reports/pledges/<int:pledge_id>.<fmt>")
+def pledge_file(pledge_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    pledge, company = _pledge(pledge_id)
+    report = services.pledge_report(pledge, company.legal_name)
+    return _download(report, fmt, f"pijar-semar-pledge-{pledge.id}")
+
+
+@bp.get("/reports/pledges/<int:pledge_id>/charts/<name>.svg")
+def pledge_chart(pledge_id: int, name: str):  # type: ignore[no-untyped-def]
+    pledge, company = _pledge(pledge_id)
+    return _svg(services.pledge_report(pledge, company.legal_name), name)
+
+
+def _pledge(pledge_id: int) -> tuple[Pledge, Company]:
+    """The pledge for its own company's users and for staff; 404 for anyone else's."""
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    pledge = db.session.get(Pledge, pledge_id)
+    if pledge is None or not (can(current_user, Permission.PLEDGE_LIST)
+                              or can(current_user, Permission.PLEDGE_VIEW, pledge)):
+        abort(404)
+    return pledge, db.session.get_one(Company, pledge.company_id)
+
+
+def _period() -> tuple[date, date]:
+    """The months asked for (?from=YYYY-MM&to=YYYY-MM), by default January to this month."""
+    this_month = date.today().replace(day=1)
+    first = _month_arg("from", this_month.replace(month=1))
+    last = _month_arg("to", this_month)
+    if last < first:
+        first, last = last, first
+    if (last.year - first.year) * 12 + last.month - first.month >= 60:
+        abort(400)
+    return first, last
+
+
+def _month_arg(name: str, default: date) -> date:
+    value = request.args.get(name, "")
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value[:7] + "-01")
+    except ValueError:
+        abort(400)
+
+
+def _period_args(first: date, last: date) -> dict[str, str]:
+    return {"from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}"}
+
+
+def _charts(report: ImpactReport, key: tuple[str, int]) -> dict[str, Markup]:
+    """The report's charts as inline SVG, built once per report (key: whose report it is)."""
+    return services.cached(("charts", *key, report.first_month, report.last_month,
+                            current_locale()), lambda: _render_charts(report))
+
+
+def _render_charts(report: ImpactReport) -> dict[str, Markup]:
+    found: dict[str, Markup] = {b.name: charts.bar_chart_svg(b.rows, title=b.title)
+                                for b in report.breakdowns}
+    found["monthly"] = charts.month_chart_svg(report.monthly,
+                                              title=_("Workers covered per month"))
+    return found
+
+
+def _svg(report: ImpactReport, name: str) -> Response:
+    if name not in CHARTS:
+        abort(404)
+    body = _render_charts(report)[name]
+    return Response(str(body), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _download(report: ImpactReport, fmt: str, stem: str) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    mimetype, render = FORMATS[fmt]
+    return Response(render(report), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{stem}.{fmt}"',
+        "Cache-Control": "no-store"})
+
