@@ -2,8 +2,9 @@
 and pledges ready for the next match run.
 
 6,717 workers funded by APBD and 500 by DBHCHT this month (programme figures, 6 Nov 2025),
-plus a waiting list; two paid pledges and one awaiting its bank transfer; the months of this
-year up to this one closed and remitted; never loaded in production.
+plus a waiting list; a pledge running since five months ago, two paid pledges and one
+awaiting its bank transfer; the months of this year up to this one closed and remitted;
+never loaded in production.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from sqlalchemy import func, insert, select
 
 from portal.auth.models import Role, User
 from portal.auth.services import create_user
+from portal.certificates.models import CertificateKind
+from portal.certificates.services import issue_certificate
+from portal.claims.services import record_claim
 from portal.companies.models import Company
 from portal.companies.services import CompanyDetails, register_company, verify_company
 from portal.coverage.models import Coverage, Funder
@@ -23,7 +27,15 @@ from portal.coverage.remittance import mark_remitted
 from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.payments.services import confirm_payment, start_bank_transfer
-from portal.pledges.services import PledgeTerms, create_pledge, earliest_start, submit_pledge
+from portal.pledges.models import Pledge, PledgeStatus
+from portal.pledges.pricing import add_months, price_pledge, total
+from portal.pledges.services import (
+    PledgeTerms,
+    create_pledge,
+    earliest_start,
+    submit_pledge,
+    transition_pledge,
+)
 from portal.reference.models import Category, Kelurahan, RateSchedule
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
 from portal.workers.nik import build_nik
@@ -33,6 +45,7 @@ DEMO_PASSWORD = "Lumpia-Gang-Lombok-2026"  # noqa: S105 - demo data only, refuse
 APBD_WORKERS = 6_717
 DBHCHT_WORKERS = 500
 WAITING_WORKERS = 1_800
+RUNNING_WORKERS = 40
 REGISTERED_WORKERS = 250
 INACTIVE_WORKERS = 120
 DBHCHT_CATEGORIES = ("petani", "bhl", "serabutan", "kebersihan")
@@ -75,6 +88,7 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     logins = _seed_accounts()
     _seed_workers(today)
     _seed_pledges(today)
+    _seed_running_pledge(today)
     _seed_closed_months(today)
     return logins
 
@@ -120,6 +134,40 @@ def _seed_pledges(today: date) -> None:
         payment = start_bank_transfer(pledge, company, owner)
         if paid:
             confirm_payment(payment, payment.amount, staff, "demo")
+
+
+def _seed_running_pledge(today: date) -> None:
+    """A pledge that began five months ago, so the company's impact report has something to
+    show: 40 workers from the waiting list covered for its 12 months, its certificate, and
+    a few work-accident claims; the months closed below consume its money."""
+    company = db.session.scalar(select(Company).where(Company.nib == "9120001234567"))
+    owner = db.session.scalar(select(User).where(User.email == "csr@sejahtera.example.com"))
+    staff = db.session.scalar(select(User).where(User.email == "staf@demo.pijarsemar.id"))
+    this_month = today.replace(day=1)
+    start = max(add_months(this_month, -5), this_month.replace(month=1))  # this year's months
+    lines = price_pledge(RUNNING_WORKERS, 12, start)
+    pledge = Pledge(company_id=company.id, created_by_id=owner.id,
+                    status=PledgeStatus.AWAITING_PAYMENT, workers=RUNNING_WORKERS, months=12,
+                    start_month=start, target_categories=[], target_kecamatan=[],
+                    price_breakdown=[line.as_json() for line in lines], price_total=total(lines))
+    db.session.add(pledge)
+    db.session.flush()
+    payment = start_bank_transfer(pledge, company, owner)
+    confirm_payment(payment, payment.amount, staff, "demo")
+    first_waiting = APBD_WORKERS + DBHCHT_WORKERS + 1
+    workers = list(range(first_waiting, first_waiting + RUNNING_WORKERS))
+    db.session.execute(insert(Coverage), [
+        {"worker_id": worker_id, "month": add_months(start, k), "funder": Funder.PLEDGE,
+         "amount": lines[k].rate, "pledge_id": pledge.id, "slot": slot}
+        for slot, worker_id in enumerate(workers, 1) for k in range(12)])
+    pledge.coverage_start = start
+    transition_pledge(pledge, PledgeStatus.ACTIVE, staff, note="demo")
+    issue_certificate(pledge, CertificateKind.ACTIVE, staff)
+    past = (this_month.year - start.year) * 12 + this_month.month - start.month
+    for n, worker_id in enumerate(workers[:6] if past else []):
+        event = add_months(start, n % past).replace(day=10 + n)
+        record_claim(db.session.get_one(Worker, worker_id), event, "jkk", 1_250_000 * (n + 1),
+                     "", staff, today)
 
 
 def _seed_closed_months(today: date) -> None:

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.coverage.models import Coverage, Funder
-from portal.coverage.queries import coverage_by_funder, waiting_list_count
+from portal.demo import RUNNING_WORKERS
 from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.reports.queries import coverage_by_month_and_funder, waiting_by_category_and_kecamatan
 
 
 def _count(model) -> int:  # type: ignore[no-untyped-def]
@@ -44,17 +45,18 @@ def test_seed_demo_reproduces_the_programme_figures(app):
     for role in ("admin", "staff", "auditor", "sponsor owner", "sponsor member"):
         assert role in result.output
     month = date.today().replace(day=1)
-    by_funder = coverage_by_funder(month)
-    assert by_funder[Funder.APBD] == 6_717
-    assert by_funder[Funder.DBHCHT] == 500
-    assert sum(by_funder.values()) == 7_217
-    assert waiting_list_count(month) > 0
+    by_funder = coverage_by_month_and_funder(month, month)[month]
+    assert by_funder["apbd"] == 6_717
+    assert by_funder["dbhcht"] == 500
+    assert by_funder["pledge"] == RUNNING_WORKERS
+    assert sum(waiting_by_category_and_kecamatan(month).values()) > 0
     apbd_year = db.session.scalar(select(func.sum(Coverage.amount)).where(
         Coverage.funder == Funder.APBD,
         Coverage.month.between(date(month.year, 1, 1), date(month.year, 12, 1))))
     assert apbd_year == 6_717 * 16_800 * 12 == 1_354_147_200
     statuses = sorted(db.session.scalars(select(Pledge.status)))
-    assert statuses == [PledgeStatus.AWAITING_PAYMENT, PledgeStatus.PAID, PledgeStatus.PAID]
+    assert statuses == [PledgeStatus.ACTIVE, PledgeStatus.AWAITING_PAYMENT, PledgeStatus.PAID,
+                        PledgeStatus.PAID]
     again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "already present" in again.output
 

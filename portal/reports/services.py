@@ -181,6 +181,8 @@ def _report(*, scope: Any, title: str, company_id: int, company_name: str,
             rows: Sequence[queries.CoveredMonth], worker_months_paid: int,
             claims: claim_queries.ClaimTotals, money: queries.MoneyTotals,
             renewal: str) -> ImpactReport:
+    this_month = today.replace(day=1)
+    rows = [row for row in rows if row.month <= this_month]  # delivered: months begun so far
     workers: dict[int, _Worker] = {}
     months: dict[int, list[date]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.worker_id, r.month)):
@@ -211,7 +213,7 @@ def _report(*, scope: Any, title: str, company_id: int, company_name: str,
             _breakdown("age_band", _("By age"), workers, months, "age_band", age_labels()),
         ),
         monthly=suppress_months((month, per_month.get(month, 0))
-                                for month in _month_range(first, min(last, today))),
+                                for month in _month_range(first, min(last, this_month))),
         claims=_claim_rows(claims),
         money=Money(paid=money.paid, used=money.used, refunded=money.refunded),
         renewal=renewal, pseudonyms=pseudonyms,

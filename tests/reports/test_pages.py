@@ -21,7 +21,8 @@ REPORT_URLS = (
 
 @pytest.fixture
 def placed(actors):  # type: ignore[no-untyped-def]
-    return placed_pledge(actors)
+    """Nine workers covered since last month, for three months."""
+    return placed_pledge(actors, running=True)
 
 
 @pytest.mark.parametrize("url", REPORT_URLS)
@@ -39,6 +40,7 @@ def test_the_company_and_staff_reach_the_report(logged_in, actors, placed, url):
 def test_report_page_shows_figures_and_hides_small_groups(logged_in, actors, placed):
     page = logged_in(actors.owner).get(f"/reports/pledges/{placed.id}").get_data(as_text=True)
     assert 'data-figure="workers">9<' in page
+    assert 'data-figure="worker-months">18 / 27<' in page  # last month and this one
     assert "&lt;5" in page and "<svg" in page
     assert "PJS-" in page
 
@@ -53,10 +55,11 @@ def test_downloads_carry_the_suppressed_figures(logged_in, actors, placed):
     csv = client.get(f"/reports/pledges/{placed.id}.csv").data.decode("utf-8-sig")
     assert "<5" in csv and company.legal_name in csv
     book = load_workbook(BytesIO(client.get(f"/reports/pledges/{placed.id}.xlsx").data))
-    cells = [cell for sheet in book for row in sheet.iter_rows(values_only=True)
-             for cell in row]
-    assert "<5" in cells
-    assert 2 not in cells and 6 not in cells  # neither the 2 women nor their 6 months
+    rows = list(book["Breakdowns"].iter_rows(values_only=True))
+    sexes = [row for row in rows if row[1] in ("L", "P")]
+    assert len(sexes) == 2 and all(row[-2:] == ("<5", "<5") for row in sexes)
+    cells = {cell for row in rows for cell in row}
+    assert not cells & {2, 4, 7, 14}  # the 2 women, their 4 months, the 7 men, their 14
 
 
 def test_unknown_format_or_chart_is_not_found(logged_in, actors, placed):
@@ -81,9 +84,8 @@ def test_staff_dashboard_is_for_city_roles_only(logged_in, actors, placed):
         page = logged_in(user).get("/dashboard")
         assert page.status_code == 200
         text = page.get_data(as_text=True)
-        # The pledge starts next month: this month its 9 workers still wait.
-        assert 'data-funder="pledge">0 ' in text
-        assert "Waiting list: 9 eligible workers with no funder" in text
+        assert 'data-funder="pledge">9 <span class="fs-6 text-muted">/ 9<' in text
+        assert "Waiting list: 0 eligible workers with no funder" in text
         assert "<svg" in text
     assert logged_in(actors.owner).get("/dashboard").status_code == 403
     assert logged_in(actors.staff).get("/reports").status_code == 403
@@ -91,5 +93,5 @@ def test_staff_dashboard_is_for_city_roles_only(logged_in, actors, placed):
 
 def test_landing_page_shows_the_dashboards_figures(client, actors, placed):
     page = client.get("/").get_data(as_text=True)
-    assert 'data-figure="covered">0<' in page  # the pledge starts next month
+    assert 'data-figure="covered">9<' in page and 'data-figure="pledge">9<' in page
     assert 'data-figure="sponsors">' in page

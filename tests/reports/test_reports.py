@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from portal.claims.services import record_claim
 from portal.companies.models import Company
-from portal.coverage.models import Coverage
+from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.matching import services as matching
-from portal.pledges.services import earliest_start
+from portal.pledges.models import PledgeStatus
+from portal.pledges.pricing import add_months
+from portal.pledges.services import earliest_start, transition_pledge
 from portal.reference.models import Category, Kelurahan
 from portal.reports import services
 from portal.reports.figures import SMALL, RawGroup, suppress_groups
@@ -26,18 +28,30 @@ from tests.matching import builders
 KELURAHAN_A, KELURAHAN_B = "33.74.01.1001", "33.74.02.1001"
 
 
-def placed_pledge(actors, men: int = 7, women: int = 2, months: int = 3):  # type: ignore[no-untyped-def]
-    """Men in one kecamatan and women (nelayan) in another, placed in one pledge."""
+def placed_pledge(actors, men: int = 7, women: int = 2, months: int = 3,  # type: ignore[no-untyped-def]
+                  running: bool = False):
+    """Men in one kecamatan and women (nelayan) in another, placed in one pledge: by a match
+    run from next month, or (running) covered since last month as an approved run leaves it."""
     builders.rules(city_quotas={})
-    month = earliest_start()
-    for n in range(men):
-        factories.worker(kelurahan_code=KELURAHAN_A, birth_date=date(1990, 1, 1 + n))
-    for n in range(women):
-        factories.worker(female=True, kelurahan_code=KELURAHAN_B, category_code="nelayan",
-                         birth_date=date(1965, 2, 1 + n))
+    people = [factories.worker(kelurahan_code=KELURAHAN_A, birth_date=date(1990, 1, 1 + n))
+              for n in range(men)]
+    people += [factories.worker(female=True, kelurahan_code=KELURAHAN_B,
+                                category_code="nelayan", birth_date=date(1965, 2, 1 + n))
+               for n in range(women)]
     company = db.session.get(Company, actors.owner.company_id)
-    pledge = builders.paid_pledge(company, workers=men + women, months=months, start=month)
-    matching.approve_run(matching.propose_run(month, actors.staff), actors.staff)
+    if not running:
+        month = earliest_start()
+        pledge = builders.paid_pledge(company, workers=men + women, months=months, start=month)
+        matching.approve_run(matching.propose_run(month, actors.staff), actors.staff)
+        return pledge
+    start = add_months(date.today().replace(day=1), -1)
+    pledge = builders.paid_pledge(company, workers=men + women, months=months, start=start)
+    db.session.add_all([
+        Coverage(worker_id=worker.id, month=add_months(start, k), funder=Funder.PLEDGE,
+                 amount=16_800, pledge_id=pledge.id, slot=slot)
+        for slot, worker in enumerate(people, 1) for k in range(months)])
+    pledge.coverage_start = start
+    transition_pledge(pledge, PledgeStatus.ACTIVE, None, note="test")
     return pledge
 
 
@@ -49,7 +63,7 @@ def placed(actors):  # type: ignore[no-untyped-def]
 
 def _report(pledge):  # type: ignore[no-untyped-def]
     company = db.session.get(Company, pledge.company_id)
-    return services.pledge_report(pledge, company.legal_name, today=pledge.coverage_start)
+    return services.pledge_report(pledge, company.legal_name, today=pledge.last_month)
 
 
 def test_report_figures_equal_a_recount_of_the_coverage_rows(app, placed):
@@ -67,7 +81,16 @@ def test_report_figures_equal_a_recount_of_the_coverage_rows(app, placed):
     assert Counter(r.kecamatan_code for r in rows) == Counter({"33.74.01": 21, "33.74.02": 6})
     assert report.money.paid == placed.price_total
     assert report.money.remaining == placed.price_total
-    assert [p.workers for p in report.monthly] == [9]  # today is the first month
+    assert [p.workers for p in report.monthly] == [9, 9, 9]
+
+
+def test_only_months_begun_so_far_count_as_delivered(app, placed):
+    company = db.session.get(Company, placed.company_id)
+    with app.test_request_context():
+        report = services.pledge_report(placed, company.legal_name, today=placed.coverage_start)
+    assert (report.worker_months_delivered, report.worker_months_paid) == (9, 27)
+    assert [p.workers for p in report.monthly] == [9]
+    assert all(p.months == 1 for p in report.pseudonyms)
 
 
 def test_a_large_group_shows_its_recount(actors, app):
@@ -112,7 +135,7 @@ def test_a_report_of_fewer_than_five_workers_hides_totals_and_list(actors, app):
         report = _report(pledge)
     assert report.workers_covered == SMALL and report.worker_months_delivered == SMALL
     assert report.pseudonyms == ()
-    assert [point.workers for point in report.monthly] == [SMALL]
+    assert [point.workers for point in report.monthly] == [SMALL, SMALL]
 
 
 def test_claims_of_few_workers_are_hidden_with_their_amount(actors, app, placed):
