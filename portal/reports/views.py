@@ -37,16 +37,17 @@ CHARTS = ("category", "kecamatan", "sex", "age_band", "monthly")
 @bp.get("/dashboard")
 @require(Permission.DASHBOARD_CITY)
 def city():  # type: ignore[no-untyped-def]
+    """The city's figures; the page body is rendered once per change (see services.cached)."""
+    body = services.cached(("city-page", date.today(), current_locale()), _city_body)
+    return render_template("reports/city.html", body=body)
+
+
+def _city_body() -> Markup:
     figures = services.city_figures()
-    return render_template("reports/city.html", figures=figures,
-                           trend_chart=_city_trend_chart(figures))
-
-
-def _city_trend_chart(figures: services.CityFigures) -> Markup:
-    return services.cached(("city-trend-svg", figures.month, current_locale()),
-                           lambda: charts.series_chart_svg(
-                               figures.trend_months, figures.trend,
-                               title=_("Workers covered per month, by funder")))
+    chart = charts.series_chart_svg(figures.trend_months, figures.trend,
+                                    title=_("Workers covered per month, by funder"))
+    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
+        "reports/_city.html", figures=figures, trend_chart=chart))
 
 
 # --- sponsors ------------------------------------------------------------------------------
@@ -55,14 +56,21 @@ def _city_trend_chart(figures: services.CityFigures) -> Markup:
 @bp.get("/reports")
 @require(Permission.COMPANY_VIEW_OWN)
 def index():  # type: ignore[no-untyped-def]
-    """The sponsor dashboard: this year so far across all pledges, and each pledge's report."""
+    """The sponsor dashboard: a period (this year so far) across all pledges, and each
+    pledge's report."""
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
     first, last = _period()
+    body = services.cached(("period-page", company.id, first, last, current_locale()),
+                           lambda: _sponsor_body(company, first, last))
+    return render_template("reports/sponsor.html", body=body)
+
+
+def _sponsor_body(company: Company, first: date, last: date) -> Markup:
     report = services.period_report(company.id, company.legal_name, first, last)
-    return render_template("reports/sponsor.html", company=company, report=report,
-                           pledges=pledge_queries.company_pledges(company.id),
-                           first=first, last=last, charts=_charts(report, ("period", company.id)),
-                           period_args=_period_args(first, last))
+    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
+        "reports/_sponsor.html", company=company, report=report,
+        pledges=pledge_queries.company_pledges(company.id), charts=_render_charts(report),
+        period_args=_period_args(first, last)))
 
 
 @bp.get("/reports/period.<fmt>")
@@ -85,10 +93,16 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
 @bp.get("/reports/pledges/<int:pledge_id>")
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge, company = _pledge(pledge_id)
+    body = services.cached(("pledge-page", pledge.id, current_locale()),
+                           lambda: _pledge_body(pledge, company))
+    return render_template("reports/pledge.html", pledge=pledge, body=body)
+
+
+def _pledge_body(pledge: Pledge, company: Company) -> Markup:
     report = services.pledge_report(pledge, company.legal_name)
-    return render_template("reports/pledge.html", pledge=pledge, company=company,
-                           report=report, charts=_charts(report, ("pledge", pledge.id)),
-                           certificates=pledge_certificates(pledge.id))
+    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
+        "reports/_pledge.html", pledge=pledge, company=company, report=report,
+        charts=_render_charts(report), certificates=pledge_certificates(pledge.id)))
 
 
 @bp.get("/reports/pledges/<int:pledge_id>.<fmt>")
@@ -139,12 +153,6 @@ def _month_arg(name: str, default: date) -> date:
 
 def _period_args(first: date, last: date) -> dict[str, str]:
     return {"from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}"}
-
-
-def _charts(report: ImpactReport, key: tuple[str, int]) -> dict[str, Markup]:
-    """The report's charts as inline SVG, built once per report (key: whose report it is)."""
-    return services.cached(("charts", *key, report.first_month, report.last_month,
-                            current_locale()), lambda: _render_charts(report))
 
 
 def _render_charts(report: ImpactReport) -> dict[str, Markup]:
