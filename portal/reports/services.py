@@ -182,7 +182,7 @@ def _report(*, scope: Any, title: str, company_id: int, company_name: str,
             claims: claim_queries.ClaimTotals, money: queries.MoneyTotals,
             renewal: str) -> ImpactReport:
     this_month = today.replace(day=1)
-    rows = [row for row in rows if row.month <= this_month]  # delivered: months begun so far
+    delivered = sum(1 for row in rows if row.month <= this_month)  # months begun so far
     workers: dict[int, _Worker] = {}
     months: dict[int, list[date]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.worker_id, r.month)):
@@ -202,7 +202,7 @@ def _report(*, scope: Any, title: str, company_id: int, company_name: str,
         scope=scope, title=title, company_name=company_name, pledge_id=pledge_id,
         first_month=first, last_month=last, generated_on=today,
         workers_covered=shown(covered),
-        worker_months_delivered=len(rows) if shown(covered) == covered else SMALL,
+        worker_months_delivered=delivered if shown(covered) == covered else SMALL,
         worker_months_paid=worker_months_paid,
         breakdowns=(
             _breakdown("category", _("By category"), workers, months, "category", categories),

@@ -90,7 +90,8 @@ def test_only_months_begun_so_far_count_as_delivered(app, placed):
         report = services.pledge_report(placed, company.legal_name, today=placed.coverage_start)
     assert (report.worker_months_delivered, report.worker_months_paid) == (9, 27)
     assert [p.workers for p in report.monthly] == [9]
-    assert all(p.months == 1 for p in report.pseudonyms)
+    assert report.workers_covered == 9  # placed for the whole term
+    assert all(p.months == 3 for p in report.pseudonyms)
 
 
 def test_a_large_group_shows_its_recount(actors, app):
