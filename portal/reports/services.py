@@ -72,11 +72,6 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
-def forget_figures() -> None:
-    """Drop every remembered figure (tests, and after bulk loads that write no audit event)."""
-    current_app.extensions.pop("figures_cache", None)
-
-
 # --- pseudonyms -----------------------------------------------------------------------------
 
 
