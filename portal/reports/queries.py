@@ -29,15 +29,24 @@ READ_ONLY_ACTIONS = (
 FUNDED = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED)
 
 
-def latest_change() -> int:
-    """The id of the newest audit event that may have changed a figure (0 when none).
+CHANGE_WINDOW = 64  # the newest audit ids a change can still commit under (see below)
+
+
+def latest_changes() -> tuple[int, ...]:
+    """The ids, among the newest CHANGE_WINDOW audit events, of those that may have changed a
+    figure.
 
     Every service that writes coverage, workers, pledges, payments or claims records an audit
-    event in the same transaction, so this number moves whenever a figure can have moved.
+    event in the same transaction, so this moves whenever a figure can have moved. Ids are
+    handed out before commit, so a transaction may commit under an id lower than one already
+    seen; listing the window's ids (not only the newest) notices that too.
     """
-    stmt = (select(AuditEvent.id).where(AuditEvent.action.not_in(READ_ONLY_ACTIONS))
-            .order_by(AuditEvent.id.desc()).limit(1))
-    return int(db.session.scalar(stmt) or 0)
+    newest = select(func.max(AuditEvent.id)).scalar_subquery()
+    stmt = (select(AuditEvent.id)
+            .where(AuditEvent.id > newest - CHANGE_WINDOW,
+                   AuditEvent.action.not_in(READ_ONLY_ACTIONS))
+            .order_by(AuditEvent.id))
+    return tuple(db.session.scalars(stmt))
 
 
 @dataclass(frozen=True)

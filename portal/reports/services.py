@@ -42,7 +42,7 @@ from portal.reports.figures import (
 )
 
 T = TypeVar("T")
-CACHE_SECONDS = 60.0  # a safety net: entries also go as soon as a newer change is audited
+CACHE_SECONDS = 600.0  # a safety net; entries go as soon as a newer change is audited
 AGE_BANDS = ((25, "under_25"), (35, "25_34"), (45, "35_44"), (55, "45_54"), (200, "55_plus"))
 SEXES = ("L", "P")
 LAPSE_DAYS = 60
@@ -55,12 +55,12 @@ TREND_MONTHS = 12
 def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """compute(), remembered in this process until a newer audited change (or CACHE_SECONDS).
 
-    One query per call when the figures are known: the id of the latest change. Entries hold
-    plain values only, never ORM objects, so they outlive the session that built them.
+    One query per call when the figures are known: the ids of the latest changes. Entries
+    hold plain values only, never ORM objects, so they outlive the session that built them.
     """
     store: dict[str, Any] = current_app.extensions.setdefault(
         "figures_cache", {"stamp": None, "entries": {}})
-    stamp = queries.latest_change()
+    stamp = queries.latest_changes()
     if store["stamp"] != stamp:
         store["stamp"], store["entries"] = stamp, {}
     now = datetime.now().timestamp()

@@ -92,13 +92,14 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/reports/pledges/<int:pledge_id>")
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
-    pledge, company = _pledge(pledge_id)
+    pledge = _pledge(pledge_id)
     body = services.cached(("pledge-page", pledge.id, current_locale()),
-                           lambda: _pledge_body(pledge, company))
+                           lambda: _pledge_body(pledge))
     return render_template("reports/pledge.html", pledge=pledge, body=body)
 
 
-def _pledge_body(pledge: Pledge, company: Company) -> Markup:
+def _pledge_body(pledge: Pledge) -> Markup:
+    company = db.session.get_one(Company, pledge.company_id)
     report = services.pledge_report(pledge, company.legal_name)
     return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
         "reports/_pledge.html", pledge=pledge, company=company, report=report,
@@ -107,18 +108,18 @@ def _pledge_body(pledge: Pledge, company: Company) -> Markup:
 
 @bp.get("/reports/pledges/<int:pledge_id>.<fmt>")
 def pledge_file(pledge_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    pledge, company = _pledge(pledge_id)
-    report = services.pledge_report(pledge, company.legal_name)
+    pledge = _pledge(pledge_id)
+    report = services.pledge_report(pledge, _company_name(pledge))
     return _download(report, fmt, f"pijar-semar-pledge-{pledge.id}")
 
 
 @bp.get("/reports/pledges/<int:pledge_id>/charts/<name>.svg")
 def pledge_chart(pledge_id: int, name: str):  # type: ignore[no-untyped-def]
-    pledge, company = _pledge(pledge_id)
-    return _svg(services.pledge_report(pledge, company.legal_name), name)
+    pledge = _pledge(pledge_id)
+    return _svg(services.pledge_report(pledge, _company_name(pledge)), name)
 
 
-def _pledge(pledge_id: int) -> tuple[Pledge, Company]:
+def _pledge(pledge_id: int) -> Pledge:
     """The pledge for its own company's users and for staff; 404 for anyone else's."""
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
@@ -126,7 +127,11 @@ def _pledge(pledge_id: int) -> tuple[Pledge, Company]:
     if pledge is None or not (can(current_user, Permission.PLEDGE_LIST)
                               or can(current_user, Permission.PLEDGE_VIEW, pledge)):
         abort(404)
-    return pledge, db.session.get_one(Company, pledge.company_id)
+    return pledge
+
+
+def _company_name(pledge: Pledge) -> str:
+    return db.session.get_one(Company, pledge.company_id).legal_name
 
 
 def _period() -> tuple[date, date]:

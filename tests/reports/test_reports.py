@@ -8,8 +8,10 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from portal.audit.models import AuditEvent
+from portal.audit.services import record_event
 from portal.claims.services import record_claim
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder
@@ -187,3 +189,23 @@ def test_suppression_leaves_no_hidden_group_recoverable_from_the_total(sizes):
     visible = sum(1 for row, g in zip(rows, groups, strict=True)
                   if row.workers != SMALL and g.workers > 0)
     assert hidden != 1 or visible == 0  # one hidden group next to shown ones = total minus rest
+
+
+def test_a_change_committed_under_a_lower_id_is_still_noticed(actors, app):
+    """Ids are handed out before commit: a slower transaction can commit under a lower id
+    than one already read. The cache must still see it."""
+    record_event("claim.record", actor=actors.staff)
+    record_event("claim.record", actor=actors.staff)
+    db.session.flush()
+    late_id = db.session.scalar(select(func.max(AuditEvent.id))) - 1
+    # Not committed yet, as far as readers can tell:
+    db.session.execute(delete(AuditEvent).where(AuditEvent.id == late_id))
+    computed = []
+    with app.test_request_context():
+        services.cached(("probe",), lambda: computed.append(1))
+        services.cached(("probe",), lambda: computed.append(1))
+        assert computed == [1]
+        db.session.add(AuditEvent(id=late_id, action="claim.record", actor_label="late"))
+        db.session.flush()
+        services.cached(("probe",), lambda: computed.append(1))
+    assert computed == [1, 1]
