@@ -93,8 +93,9 @@ def pseudonym(company_id: int, worker_id: int) -> str:
 def pledge_report(pledge: Pledge, company_name: str,
                   today: date | None = None) -> ImpactReport:
     """The impact of one pledge (remembered until something changes)."""
-    return cached(("pledge", pledge.id, current_locale()),
-                  lambda: _pledge_report(pledge, company_name, today or date.today()))
+    today = today or date.today()
+    return cached(("pledge", pledge.id, today, current_locale()),
+                  lambda: _pledge_report(pledge, company_name, today))
 
 
 def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactReport:
@@ -114,10 +115,9 @@ def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactRepo
 def period_report(company_id: int, company_name: str, first: date, last: date,
                   today: date | None = None) -> ImpactReport:
     """A company's impact across all its pledges in the months first..last (annual CSR)."""
-    first, last = first.replace(day=1), last.replace(day=1)
-    return cached(("period", company_id, first, last, current_locale()),
-                  lambda: _period_report(company_id, company_name, first, last,
-                                         today or date.today()))
+    first, last, today = first.replace(day=1), last.replace(day=1), today or date.today()
+    return cached(("period", company_id, first, last, today, current_locale()),
+                  lambda: _period_report(company_id, company_name, first, last, today))
 
 
 def _period_report(company_id: int, company_name: str, first: date, last: date,
@@ -154,8 +154,8 @@ def _renewal(pledge: Pledge, today: date) -> str:
         if pledge.renewal_offered_at is not None:
             return _("Runs until %(month)s; renewal offered on %(day)s", month=until,
                      day=long_date(pledge.renewal_offered_at.date()))
-        return _("Runs until %(month)s; a renewal offer is sent 30 days before the end",
-                 month=until)
+        return _("Runs until %(month)s; a renewal offer is sent %(days)s days before the end",
+                 month=until, days=current_rules().renewal_notice_days)
     if pledge.status == PledgeStatus.PAID:
         return _("Paid; workers are placed at the next matching run")
     if pledge.status == PledgeStatus.COMPLETED and pledge.last_month is not None:

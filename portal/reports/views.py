@@ -60,7 +60,8 @@ def index():  # type: ignore[no-untyped-def]
     pledge's report."""
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
     first, last = _period()
-    body = services.cached(("period-page", company.id, first, last, current_locale()),
+    body = services.cached(("period-page", company.id, first, last, date.today(),
+                            current_locale()),
                            lambda: _sponsor_body(company, first, last))
     return render_template("reports/sponsor.html", body=body)
 
@@ -93,7 +94,7 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
 @bp.get("/reports/pledges/<int:pledge_id>")
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
-    body = services.cached(("pledge-page", pledge.id, current_locale()),
+    body = services.cached(("pledge-page", pledge.id, date.today(), current_locale()),
                            lambda: _pledge_body(pledge))
     return render_template("reports/pledge.html", pledge=pledge, body=body)
 
