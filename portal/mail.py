@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context
 from flask_mailman import EmailMessage
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -15,12 +15,19 @@ _QUEUE_KEY = "portal_mail_queue"
 def queue_mail(session: Session, to: str, subject: str, template: str, **context: object) -> None:
     """Render now, send after the surrounding transaction commits (dropped on rollback)."""
     if has_request_context():
-        body = render_template(template, **context)
+        body = _render(template, context)
     else:  # CLI: links are built from PUBLIC_BASE_URL, never from a request's Host header
         with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
-            body = render_template(template, **context)
+            body = _render(template, context)
     message = EmailMessage(subject=subject, body=body, to=[to])
     session.info.setdefault(_QUEUE_KEY, []).append(message)
+
+
+def _render(template: str, context: dict[str, object]) -> str:
+    """The template with the given context and the environment's globals (`_`, `config`,
+    `url_for`, the filters), without the context processors of HTML pages (the current user,
+    permissions, the language menu): an e-mail is about its recipient, not the request's user."""
+    return current_app.jinja_env.get_template(template).render(context)
 
 
 @event.listens_for(Session, "after_commit")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, insert, select
@@ -26,6 +26,11 @@ from portal.pledges.models import Pledge
 SOURCE_KEY_LENGTH = 80
 MEMO_LENGTH = 200
 CITY_FUNDERS = (Funder.APBD, Funder.DBHCHT)
+
+# Built once: executing a prepared core statement with parameters skips building and
+# cache-keying a new statement (and the ORM's bulk path) on every posting.
+_INSERT_ENTRY = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id)
+_INSERT_LINES = insert(LedgerLine.__table__)
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,9 @@ def _insert(values: dict[str, object], lines: list[Line], kind: EntryKind,
     key, not the transaction, and nothing half-written stays."""
     try:
         with db.session.begin_nested():
-            entry_id = int(db.session.execute(
-                insert(LedgerEntry).values(**values).returning(LedgerEntry.id)).scalar_one())
-            db.session.execute(insert(LedgerLine), [{"entry_id": entry_id, **asdict(line)}
-                                                    for line in lines])
+            entry_id = int(db.session.execute(_INSERT_ENTRY, values).scalar_one())
+            db.session.execute(_INSERT_LINES, [{"entry_id": entry_id, **vars(line)}
+                                               for line in lines])
             return entry_id
     except IntegrityError:
         if not _entry_exists(kind, source_key):

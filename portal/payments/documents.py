@@ -17,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.companies.models import Company
@@ -32,6 +32,11 @@ LOCAL_TZ = ZoneInfo("Asia/Jakarta")  # Semarang is on WIB; the issue year is the
 ISSUER = "Portal Mitra PIJAR SEMAR — Dinas Tenaga Kerja Kota Semarang"
 AUTHOR = "Pemerintah Kota Semarang"
 SERIAL_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.RECEIPT: "KWT"}
+
+_DOCUMENT = Document.__table__
+_INSERT_DOCUMENT = insert(_DOCUMENT).returning(_DOCUMENT.c.id)
+_SET_SERIAL = (update(_DOCUMENT).where(_DOCUMENT.c.id == bindparam("document_id"))
+               .values(serial=bindparam("final_serial")))
 
 _WORDS = {
     "id": {"months": "bulan", "workers": "pekerja", "all": "semua pekerja yang memenuhi syarat",
@@ -92,11 +97,9 @@ def _insert_document(kind: DocumentKind, payment: Payment) -> Document:
     values = {"kind": kind, "payment_id": payment.id, "company_id": payment.company_id,
               "amount": payment.amount, "issued_at": utcnow()}
     document_id = int(db.session.execute(
-        insert(Document).values(serial=f"tmp-{uuid.uuid4().hex}", **values)
-        .returning(Document.id)).scalar_one())
+        _INSERT_DOCUMENT, {"serial": f"tmp-{uuid.uuid4().hex}", **values}).scalar_one())
     serial = format_serial(kind, values["issued_at"], document_id)
-    db.session.execute(update(Document).where(Document.id == document_id).values(serial=serial),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(_SET_SERIAL, {"document_id": document_id, "final_serial": serial})
     return Document(id=document_id, serial=serial, **values)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
@@ -34,6 +34,18 @@ from portal.pledges.pricing import add_months
 from portal.pledges.services import transition_pledge
 
 METADATA_MARK = "pijar-semar"
+
+_PAYMENT = Payment.__table__
+# Pending to paid, only from pending: the one guard against confirming a payment twice.
+_MARK_PAID = (update(_PAYMENT)
+              .where(_PAYMENT.c.id == bindparam("payment_id"),
+                     _PAYMENT.c.status == PaymentStatus.PENDING.value)
+              .values(status=PaymentStatus.PAID.value, paid_at=bindparam("paid_at"),
+                      received_amount=bindparam("received")))
+_MARK_PAID_WITH_INTENT = _MARK_PAID.values(stripe_payment_intent=bindparam("intent"))
+_USER = User.__table__
+_COMPANY_USERS = select(_USER.c.email, _USER.c.full_name).where(
+    _USER.c.company_id == bindparam("company_id"), _USER.c.active.is_(True))
 
 
 def _new_payment(pledge: Pledge, method: PaymentMethod) -> Payment:
@@ -106,13 +118,13 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
     paid_at = utcnow()
     values: dict[str, object] = {"status": PaymentStatus.PAID, "paid_at": paid_at,
                                  "received_amount": received}
+    params = {"payment_id": payment.id, "paid_at": paid_at, "received": received}
+    statement = _MARK_PAID
     if payment_intent and not payment.stripe_payment_intent:
-        values["stripe_payment_intent"] = payment_intent
-    result = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
-        .values(**values), execution_options={"synchronize_session": False},
-    )
-    if result.rowcount != 1:
+        values["stripe_payment_intent"] = params["intent"] = payment_intent
+        statement = _MARK_PAID_WITH_INTENT
+    db.session.flush()  # pending changes first, as the ORM's autoflush would
+    if db.session.execute(statement, params).rowcount != 1:
         return False
     for name, value in values.items():
         set_committed_value(payment, name, value)
@@ -221,7 +233,6 @@ def send_stripe_refund(refund: Refund) -> None:
 
 
 def _tell_company(pledge: Pledge, template: str, subject: str) -> None:
-    owners = db.session.execute(select(User.email, User.full_name).where(
-        User.company_id == pledge.company_id, User.active.is_(True))).all()
+    owners = db.session.execute(_COMPANY_USERS, {"company_id": pledge.company_id}).all()
     for owner in owners:
         queue_mail(db.session, owner.email, subject, template, pledge=pledge, user=owner)

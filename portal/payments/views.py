@@ -28,7 +28,7 @@ from portal.payments.documents import BankDetails, render_invoice_pdf, render_re
 from portal.payments.exceptions import AmountNotAllowed, GatewayError, InvalidWebhook
 from portal.payments.models import Document, DocumentKind, Payment
 from portal.payments.stripe_gateway import gateway
-from portal.payments.webhooks import handle_stripe_event
+from portal.payments.webhooks import event_recorded, handle_stripe_event
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge
 from portal.security import load_owned, require
@@ -49,8 +49,10 @@ def stripe_webhook():  # type: ignore[no-untyped-def]
         outcome = handle_stripe_event(event)
         db.session.commit()
     except IntegrityError:
-        db.session.rollback()  # the same event is being handled right now by another worker
-        outcome = "duplicate"
+        db.session.rollback()
+        if not event_recorded(event["id"]):
+            raise  # not a twin delivery: answer 500, so that Stripe delivers it again
+        outcome = "duplicate"  # the same event was handled at the same moment elsewhere
     return jsonify({"received": True, "outcome": outcome})
 
 

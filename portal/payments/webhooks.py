@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from portal.audit.services import record_event
+from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.services import record_refund
 from portal.payments.models import Payment, PaymentStatus, Refund, StripeEvent
 from portal.payments.services import METADATA_MARK, confirm_payment, settle_payment
 from portal.payments.stripe_gateway import from_stripe_amount
+from portal.pledges.models import Pledge
 
 Handler = Callable[[Payment, dict[str, Any]], str]
+
+_EVENT = StripeEvent.__table__
+_SEEN = select(_EVENT.c.id).where(_EVENT.c.id == bindparam("event_id"))
+_STORE = insert(_EVENT)
+_PAYMENT_AND_PLEDGE = (select(Payment, Pledge).join(Pledge, Pledge.id == Payment.pledge_id)
+                       .where(Payment.id == bindparam("payment_id")))
 
 
 def handle_stripe_event(event: dict[str, Any]) -> str:
@@ -23,37 +31,50 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
     Two copies racing each other: the payment moves only by a conditional update, so the
     loser changes nothing, and its event row then collides on the key and rolls back.
     """
-    if db.session.get(StripeEvent, event["id"]) is not None:
+    if event_recorded(event["id"]):
         return "duplicate"
     obj = event["data"]["object"]
-    row = StripeEvent(id=event["id"], type=event["type"], object_id=str(obj.get("id", "")))
-    payment = _our_payment(obj)
+    # The pledge is held here so that it stays in the session (whose identity map keeps
+    # unchanged objects only while they are referenced) for the handler that needs it.
+    payment, _pledge = _our_payment(obj)
     handler = HANDLERS.get(event["type"])
     if payment is None:
-        row.outcome = "ignored_not_ours"
+        outcome = "ignored_not_ours"
     elif handler is None:
-        row.outcome = "ignored_type"
+        outcome = "ignored_type"
     else:
-        row.outcome = handler(payment, obj)
-    db.session.add(row)
+        outcome = handler(payment, obj)
+    db.session.execute(_STORE, {"id": event["id"], "type": event["type"],
+                                "object_id": str(obj.get("id", "")), "outcome": outcome,
+                                "received_at": utcnow()})
     record_event("stripe.event", payment, after={"event": event["id"], "type": event["type"],
-                                                "outcome": row.outcome},
+                                                "outcome": outcome},
                  company_id=payment.company_id if payment else None)
-    return row.outcome
+    return outcome
 
 
-def _our_payment(obj: dict[str, Any]) -> Payment | None:
-    """The payment an object belongs to, only when its metadata says it is ours and agrees."""
+def event_recorded(event_id: str) -> bool:
+    """Whether an event with this id is stored (by this transaction or a committed one)."""
+    return db.session.execute(_SEEN, {"event_id": event_id}).first() is not None
+
+
+def _our_payment(obj: dict[str, Any]) -> tuple[Payment | None, Pledge | None]:
+    """The payment an object belongs to (with its pledge, loaded in the same statement), only
+    when its metadata says it is ours and agrees; else (None, None)."""
     metadata = obj.get("metadata") or {}
     if metadata.get("portal") != METADATA_MARK or not str(metadata.get("payment_id", "")).isdigit():
-        return None
-    payment = db.session.get(Payment, int(metadata["payment_id"]))
-    if payment is None or str(payment.pledge_id) != str(metadata.get("pledge_id")):
-        return None
+        return None, None
+    found = db.session.execute(_PAYMENT_AND_PLEDGE,
+                               {"payment_id": int(metadata["payment_id"])}).first()
+    if found is None:
+        return None, None
+    payment, pledge = found
+    if str(payment.pledge_id) != str(metadata.get("pledge_id")):
+        return None, None
     session_id = obj.get("id") if obj.get("object") == "checkout.session" else None
     if session_id and payment.stripe_session_id != session_id:
-        return None
-    return payment
+        return None, None
+    return payment, pledge
 
 
 def _amount_ok(payment: Payment, hundredths: Any, currency: Any) -> bool:

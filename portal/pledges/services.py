@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
+
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.companies.models import Company
+from portal.db import utcnow
 from portal.extensions import db
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, price_pledge, total
+
+_PLEDGE = Pledge.__table__
+_SET_STATUS = (update(_PLEDGE).where(_PLEDGE.c.id == bindparam("pledge_id"))
+               .values(status=bindparam("target"), updated_at=bindparam("now")))
 
 MAX_WORKERS = 100_000
 MAX_MONTHS = 24
@@ -100,8 +108,13 @@ def transition_pledge(pledge: Pledge, target: PledgeStatus, actor: User | None,
     current = PledgeStatus(pledge.status)
     if target not in _ALLOWED[current]:
         raise IllegalPledgeTransition(current, target)
-    pledge.status = target
-    db.session.flush()
+    db.session.flush()  # the pledge's other changes (and anything else pending) first
+    now = utcnow()
+    # The UPDATE the ORM would emit, without a unit-of-work flush for one column.
+    db.session.execute(_SET_STATUS, {"pledge_id": pledge.id, "target": target.value,
+                                     "now": now})
+    set_committed_value(pledge, "status", target)
+    set_committed_value(pledge, "updated_at", now)
     record_event(f"pledge.{target.value}", pledge, actor=actor, before={"status": current.value},
                  after={"status": target.value, "note": note[:200]})
 
