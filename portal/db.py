@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import enum
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from flask import g, has_request_context, session
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +75,40 @@ def _sqlite_on_connect(dbapi_connection, connection_record):  # type: ignore[no-
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):  # type: ignore[no-untyped-def]
     """IMMEDIATE takes the write lock up front: SQLite cannot upgrade a reading transaction to
-    a writing one while another writer is active, and would fail instead of waiting."""
+    a writing one while another writer is active, and would fail instead of waiting. A
+    read-only request (see read_only) begins deferred: a snapshot that neither waits for nor
+    holds up anyone."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if reading_only() else "BEGIN IMMEDIATE")
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+READ_ONLY = "portal_read_only"
+SESSION_TOUCH_SECONDS = 60  # how often a session's last activity is written (auth.services)
+
+
+def read_only(view: V) -> V:
+    """Mark a view that never writes, so that its GET requests only read (on SQLite, without
+    the write lock that would make every other request wait for this one)."""
+    setattr(view, READ_ONLY, True)
+    return view
+
+
+def start_request(view: Any, method: str) -> None:
+    """Decide, before the first query, whether this request only reads: a read-only view's
+    GET, unless the signed-in session is due for its activity to be recorded."""
+    touch_due = "_user_id" in session and (
+        time.time() - session.get("seen_at", 0) > SESSION_TOUCH_SECONDS)
+    g.read_only = method in ("GET", "HEAD") and getattr(view, READ_ONLY, False) and not touch_due
+
+
+def reading_only() -> bool:
+    return has_request_context() and bool(g.get("read_only"))
+
+
+def session_seen(last_seen: datetime) -> None:
+    """Mirror the session's recorded activity in the signed session cookie, so that the next
+    request knows before any query whether it is due to be written again."""
+    stamp = int(last_seen.timestamp())
+    if has_request_context() and session.get("seen_at") != stamp:
+        session["seen_at"] = stamp

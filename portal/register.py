@@ -18,6 +18,7 @@ from portal.claims.views import bp as claims_bp
 from portal.cli import register_commands
 from portal.companies.views import bp as companies_bp
 from portal.coverage.views import bp as coverage_bp
+from portal.db import start_request
 from portal.extensions import (
     babel,
     bootstrap,
@@ -96,6 +97,10 @@ def blueprints(app: Flask) -> None:
 
 
 def request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _read_only_or_not() -> None:  # first: before anything queries the database
+        start_request(app.view_functions.get(request.endpoint or ""), request.method)
+
     @app.before_request
     def _remember_language() -> None:
         g.locale = i18n.select_locale()

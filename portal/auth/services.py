@@ -15,7 +15,7 @@ from portal.audit.services import record_event
 from portal.auth import passwords
 from portal.auth.exceptions import DuplicateEmail, InvalidCredentials, InvalidToken, WeakPassword
 from portal.auth.models import Role, User, UserSession
-from portal.db import utcnow
+from portal.db import SESSION_TOUCH_SECONDS, reading_only, session_seen, utcnow
 from portal.extensions import db
 from portal.mail import queue_mail
 
@@ -103,8 +103,10 @@ def load_session_user(token: str) -> User | None:
     ))
     if row is None or not row.user.active or _expired(row, utcnow()):
         return None
-    if utcnow() - row.last_seen_at > timedelta(minutes=1):
+    if utcnow() - row.last_seen_at > timedelta(seconds=SESSION_TOUCH_SECONDS) \
+            and not reading_only():  # a read-only request leaves it to the next one
         row.last_seen_at = utcnow()
+    session_seen(row.last_seen_at)
     row.user.session_token = token
     return row.user
 

@@ -16,6 +16,7 @@ from flask import (
 from sqlalchemy import text
 
 from portal.auth.forms import LanguageForm
+from portal.db import read_only
 from portal.extensions import csrf, db
 from portal.reports.services import city_figures
 from portal.security import safe_next
@@ -24,6 +25,7 @@ bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@read_only
 def index():  # type: ignore[no-untyped-def]
     figures = city_figures()  # the staff dashboard's own figures
     return render_template(
@@ -60,6 +62,7 @@ def bench_trivial():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/bench/trivial")
+@read_only
 def bench_trivial_page():  # type: ignore[no-untyped-def]
     """The lower bound of the dashboard benchmark: a GET that does nothing."""
     if not current_app.config["BENCH_ROUTES"]:

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from portal.auth.permissions import Permission, can
 from portal.certificates.services import pledge_certificates
 from portal.companies.models import Company
+from portal.db import read_only
 from portal.extensions import db, login_manager
 from portal.i18n import current_locale
 from portal.pledges import queries as pledge_queries
@@ -35,6 +36,7 @@ CHARTS = ("category", "kecamatan", "sex", "age_band", "monthly")
 
 
 @bp.get("/dashboard")
+@read_only
 @require(Permission.DASHBOARD_CITY)
 def city():  # type: ignore[no-untyped-def]
     """The city's figures; the page body is rendered once per change (see services.cached)."""
@@ -54,6 +56,7 @@ def _city_body() -> Markup:
 
 
 @bp.get("/reports")
+@read_only
 @require(Permission.COMPANY_VIEW_OWN)
 def index():  # type: ignore[no-untyped-def]
     """The sponsor dashboard: a period (this year so far) across all pledges, and each
@@ -75,6 +78,7 @@ def _sponsor_body(company: Company, first: date, last: date) -> Markup:
 
 
 @bp.get("/reports/period.<fmt>")
+@read_only
 @require(Permission.COMPANY_VIEW_OWN)
 def period_file(fmt: str):  # type: ignore[no-untyped-def]
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
@@ -84,6 +88,7 @@ def period_file(fmt: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/reports/period/charts/<name>.svg")
+@read_only
 @require(Permission.COMPANY_VIEW_OWN)
 def period_chart(name: str):  # type: ignore[no-untyped-def]
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
@@ -92,6 +97,7 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/reports/pledges/<int:pledge_id>")
+@read_only
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
     body = services.cached(("pledge-page", pledge.id, date.today(), current_locale()),
@@ -108,6 +114,7 @@ def _pledge_body(pledge: Pledge) -> Markup:
 
 
 @bp.get("/reports/pledges/<int:pledge_id>.<fmt>")
+@read_only
 def pledge_file(pledge_id: int, fmt: str):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
     report = services.pledge_report(pledge, _company_name(pledge))
@@ -115,6 +122,7 @@ def pledge_file(pledge_id: int, fmt: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/reports/pledges/<int:pledge_id>/charts/<name>.svg")
+@read_only
 def pledge_chart(pledge_id: int, name: str):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
     return _svg(services.pledge_report(pledge, _company_name(pledge)), name)
