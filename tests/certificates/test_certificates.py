@@ -6,6 +6,8 @@ import json
 from io import BytesIO
 
 import pytest
+import zxingcpp
+from PIL import ImageOps
 from pypdf import PdfReader
 from sqlalchemy import update
 
@@ -103,6 +105,14 @@ def test_pdf_opens_holds_the_facts_and_verifies_offline(actors, active_pledge, c
     assert services.verdict_offline(payload, signature, key).status == "valid"
     other_key = signing.private_key("A" * 43 + "=").public_key()
     assert services.verdict_offline(payload, signature, other_key).status == "invalid"
+
+
+def test_the_qr_code_scans_to_the_verify_page(actors, active_pledge):
+    certificate = services.issue_certificate(active_pledge, CertificateKind.ACTIVE, actors.staff)
+    [image] = PdfReader(BytesIO(_pdf_of(certificate))).pages[0].images
+    quiet = ImageOps.expand(image.image.convert("L"), border=16, fill=255)  # a scanner's margin
+    assert [code.text for code in zxingcpp.read_barcodes(quiet)] == [
+        f"http://x/verify/{certificate.serial}"]
 
 
 def test_a_pdf_without_our_data_is_unreadable():
