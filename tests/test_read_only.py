@@ -48,11 +48,10 @@ def test_a_read_only_page_does_not_wait_for_a_writer(fresh_database_url):
     holding, release = threading.Event(), threading.Event()
 
     def writer() -> None:  # a long write transaction, as a big match approval is
-        with app.app_context():
-            with db.engine.connect() as connection, connection.begin():
-                connection.exec_driver_sql("UPDATE category SET risk_weight = risk_weight")
-                holding.set()
-                release.wait(30)
+        with app.app_context(), db.engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql("UPDATE category SET risk_weight = risk_weight")
+            holding.set()
+            release.wait(30)
 
     thread = threading.Thread(target=writer)
     thread.start()
