@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import _csv
 import codecs
 import csv
 import io
-from collections.abc import Iterator
 
 DELIMITERS = (",", ";", "\t")
 
@@ -21,7 +21,7 @@ def decode_upload(data: bytes) -> str:
         return data.decode("cp1252")
 
 
-def csv_reader(text: str) -> Iterator[list[str]]:
+def csv_reader(text: str) -> _csv.Reader:
     """A csv reader whose delimiter is the one the first non-empty line uses most."""
     first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
     delimiter = max(DELIMITERS, key=first.count)

@@ -120,9 +120,9 @@ def _seed_accounts() -> list[DemoLogin]:
 
 def _seed_pledges(today: date) -> None:
     """Two paid pledges waiting for the next match run, and one awaiting its transfer."""
-    company = db.session.scalar(select(Company).where(Company.nib == "9120001234567"))
-    owner = db.session.scalar(select(User).where(User.email == "csr@sejahtera.example.com"))
-    staff = db.session.scalar(select(User).where(User.email == "staf@demo.pijarsemar.id"))
+    company = db.session.scalars(select(Company).where(Company.nib == "9120001234567")).one()
+    owner = db.session.scalars(select(User).where(User.email == "csr@sejahtera.example.com")).one()
+    staff = db.session.scalars(select(User).where(User.email == "staf@demo.pijarsemar.id")).one()
     start = earliest_start(today)
     for terms, paid in (
         (PledgeTerms(60, 12, start), True),
@@ -140,9 +140,9 @@ def _seed_running_pledge(today: date) -> None:
     """A pledge that began five months ago, so the company's impact report has something to
     show: 40 workers from the waiting list covered for its 12 months, its certificate, and
     a few work-accident claims; the months closed below consume its money."""
-    company = db.session.scalar(select(Company).where(Company.nib == "9120001234567"))
-    owner = db.session.scalar(select(User).where(User.email == "csr@sejahtera.example.com"))
-    staff = db.session.scalar(select(User).where(User.email == "staf@demo.pijarsemar.id"))
+    company = db.session.scalars(select(Company).where(Company.nib == "9120001234567")).one()
+    owner = db.session.scalars(select(User).where(User.email == "csr@sejahtera.example.com")).one()
+    staff = db.session.scalars(select(User).where(User.email == "staf@demo.pijarsemar.id")).one()
     this_month = today.replace(day=1)
     start = max(add_months(this_month, -5), this_month.replace(month=1))  # this year's months
     lines = price_pledge(RUNNING_WORKERS, 12, start)

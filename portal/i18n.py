@@ -13,7 +13,7 @@ from flask_babel import get_locale
 def select_locale() -> str:
     """The visitor's chosen language, else Indonesian (never guessed from the browser)."""
     chosen = session.get("lang") or request.cookies.get("lang")
-    return chosen if chosen in current_app.config["LANGUAGES"] else "id"
+    return chosen if chosen is not None and chosen in current_app.config["LANGUAGES"] else "id"
 
 
 def current_locale() -> str:

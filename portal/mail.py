@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from flask import current_app, has_request_context
 from flask_mailman import EmailMessage
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _QUEUE_KEY = "portal_mail_queue"
 
 
-def queue_mail(session: Session, to: str, subject: str, template: str, **context: object) -> None:
+def queue_mail(session: Session | scoped_session[Any], to: str, subject: str, template: str,
+               **context: object) -> None:
     """Render now, send after the surrounding transaction commits (dropped on rollback)."""
     if has_request_context():
         body = _render(template, context)

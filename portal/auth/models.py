@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 if TYPE_CHECKING:
     from portal.companies.models import Company
@@ -28,7 +28,7 @@ class Role(enum.StrEnum):
         return self in (Role.SPONSOR_OWNER, Role.SPONSOR_MEMBER)
 
 
-class User(db.Model):
+class User(Model):
     """A person who logs in; sponsor users belong to exactly one company, others to none."""
 
     __tablename__ = "user_account"
@@ -57,6 +57,8 @@ class User(db.Model):
 
     # Flask-Login interface. The id Flask-Login stores in the cookie is the server-side
     # session token, not the user id, so that revoking the session row logs the cookie out.
+    if TYPE_CHECKING:  # typed here only: an annotation in the class would make it a column
+        session_token: str | None
     session_token = None  # set per request by the session loader
     is_anonymous = False
 
@@ -76,7 +78,7 @@ class User(db.Model):
         return Role(self.role)
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A login; the cookie holds a random token whose hash is stored here."""
 
     __tablename__ = "user_session"

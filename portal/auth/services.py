@@ -138,7 +138,7 @@ def revoke_all_sessions(user: User) -> int:
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a CursorResult at run time
 
 
 def _hash_token(token: str) -> str:
@@ -199,4 +199,4 @@ def send_password_link(user: User, template: str, **context: object) -> None:
     token = make_password_token(user)
     with force_locale("id"):
         subject = gettext("PIJAR SEMAR: set your password")
-    queue_mail(db.session, user.email, subject, template, user=user, token=token, **context)
+    queue_mail(db.session(), user.email, subject, template, user=user, token=token, **context)

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class CertificateKind(enum.StrEnum):
@@ -17,7 +17,7 @@ class CertificateKind(enum.StrEnum):
     COMPLETED = "completed"  # issued when its last month is closed
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """Never edited: a new fact makes a new certificate; revocation only adds when and why."""
 
     __tablename__ = "certificate"

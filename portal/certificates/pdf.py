@@ -4,6 +4,7 @@ payload in the document's keywords so it can be checked offline."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -78,7 +79,7 @@ def read_signed_payload(data: bytes) -> tuple[str, str]:
     Raises UnreadableCertificate.
     """
     try:
-        info = PdfReader(BytesIO(data)).metadata or {}
+        info: Mapping[str, object] = PdfReader(BytesIO(data)).metadata or {}
     except (PdfReadError, ValueError, OSError) as error:
         raise UnreadableCertificate("not a readable PDF") from error
     found = str(info.get("/Keywords") or "")

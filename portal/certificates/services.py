@@ -56,7 +56,7 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
     workers, worker_months = db.session.execute(
         select(func.count(func.distinct(Coverage.worker_id)), func.count(Coverage.id))
         .where(Coverage.pledge_id == pledge.id)).one()
-    company = db.session.get(Company, pledge.company_id)
+    company = db.session.get_one(Company, pledge.company_id)
     key = signing_key()
     issued_at = utcnow()
     serial = new_serial(issued_at.year)

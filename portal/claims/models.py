@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.coverage.models import Coverage, Funder
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 from portal.workers.models import Worker
 
 MAX_STORY = 500
@@ -29,7 +29,7 @@ class ClaimKind(enum.StrEnum):
     JKM = "jkm"  # Jaminan Kematian: death
 
 
-class Claim(db.Model):
+class Claim(Model):
     """A benefit event of a covered worker.
 
     The funder and pledge are copied from the coverage row of the event's month, so sponsor

@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 if TYPE_CHECKING:
     from portal.auth.models import User
@@ -22,7 +22,7 @@ class CompanyStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Company(db.Model):
+class Company(Model):
     """A registered sponsor. Only verified companies can pay."""
 
     __tablename__ = "company"

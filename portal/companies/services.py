@@ -100,7 +100,7 @@ def reject_company(company: Company, actor: User, reason: str) -> None:
 
 def _tell_owners(company: Company, subject: str, template: str) -> None:
     for owner in queries.company_owners(company):
-        queue_mail(db.session, owner.email, subject, template, company=company, user=owner)
+        queue_mail(db.session(), owner.email, subject, template, company=company, user=owner)
 
 
 def invite_member(company: Company, email: str, full_name: str, actor: User) -> User:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class Funder(enum.StrEnum):
@@ -30,7 +30,7 @@ class Funder(enum.StrEnum):
     PLEDGE = "pledge"
 
 
-class Coverage(db.Model):
+class Coverage(Model):
     """A worker-month paid by one funder.
 
     (worker_id, month) refuses a second funder for a worker-month; (pledge_id, slot, month)
@@ -62,7 +62,7 @@ class Coverage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MonthClose(db.Model):
+class MonthClose(Model):
     """A closed month: its consumption is in the ledger and its coverage no longer moves."""
 
     __tablename__ = "month_close"
@@ -82,7 +82,7 @@ class RemittanceFunder(enum.StrEnum):
     CSR = "csr"
 
 
-class Remittance(db.Model):
+class Remittance(Model):
     """A funder's month transferred to BPJS TK, with the bank reference; once per funder-month."""
 
     __tablename__ = "remittance"

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class Account(enum.StrEnum):
@@ -33,7 +33,7 @@ class EntryKind(enum.StrEnum):
     REMITTANCE = "remittance"
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """One journal entry; source_key makes applying the same event twice impossible."""
 
     __tablename__ = "ledger_entry"
@@ -52,7 +52,7 @@ class LedgerEntry(db.Model):
     lines: Mapped[list[LedgerLine]] = relationship(back_populates="entry")
 
 
-class LedgerLine(db.Model):
+class LedgerLine(Model):
     """A signed amount on one account: debit positive, credit negative, whole rupiah."""
 
     __tablename__ = "ledger_line"

@@ -23,6 +23,9 @@ from portal.reference.models import Category
 from portal.workers.eligibility import eligible_clause
 from portal.workers.models import Worker
 
+# (id, worker id, month, funder, pledge id, slot) of a coverage row
+CoverageRow = tuple[int, int, date, Funder, int | None, int | None]
+
 
 @dataclass
 class ContinuityResult:
@@ -54,6 +57,7 @@ def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
     slots: dict[tuple[int, int], list[tuple[int, date]]] = defaultdict(list)
     for row_id, worker_id, month, funder, pledge_id, slot in rows:
         if funder == Funder.PLEDGE:
+            assert pledge_id is not None and slot is not None  # check constraint pledge_funder
             slots[(pledge_id, slot)].append((worker_id, month))
         else:
             db.session.execute(delete(Coverage).where(Coverage.id == row_id))
@@ -67,10 +71,11 @@ def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
     return result
 
 
-def _ineligible_rows(start: date, closed: set[date], worker_ids: list[int] | None):  # type: ignore[no-untyped-def]
+def _ineligible_rows(start: date, closed: set[date],
+                     worker_ids: list[int] | None) -> list[CoverageRow]:
     months = [m for m in db.session.scalars(
         select(Coverage.month).where(Coverage.month >= start).distinct()) if m not in closed]
-    found = []
+    found: list[CoverageRow] = []
     for month in sorted(months):
         # A join with NOT(eligible), not NOT IN over the eligible list (see
         # queries.placements_not_eligible): every column R2 reads is NOT NULL.
@@ -81,7 +86,7 @@ def _ineligible_rows(start: date, closed: set[date], worker_ids: list[int] | Non
                 .where(Coverage.month == month, not_(eligible_clause(month))))
         if worker_ids is not None:
             stmt = stmt.where(Coverage.worker_id.in_(worker_ids))
-        found.extend(db.session.execute(stmt).all())
+        found.extend(db.session.execute(stmt).tuples().all())
     return found
 
 
@@ -93,6 +98,7 @@ def _hand_over(pledge_id: int, slot: int, found: list[tuple[int, date]], closed:
         Coverage.pledge_id == pledge_id, Coverage.slot == slot, Coverage.month >= first,
         Coverage.worker_id == leaving)) if m not in closed]
     pledge = db.session.get(Pledge, pledge_id)
+    assert pledge is not None  # the coverage rows' foreign key
     candidates = engine.by_priority(queries.waiting_candidates(
         first, current_rules(), categories=pledge.target_categories,
         kecamatan=pledge.target_kecamatan, exclude=chosen))

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class RuleVersion(db.Model):
+class RuleVersion(Model):
     """One version of the rules' parameters; a change adds a row, nothing is edited."""
 
     __tablename__ = "rule_version"
@@ -32,7 +32,7 @@ class RunStatus(enum.StrEnum):
     DISCARDED = "discarded"
 
 
-class MatchRun(db.Model):
+class MatchRun(Model):
     """A proposal for one month; approval turns its placements into coverage rows."""
 
     __tablename__ = "match_run"
@@ -55,7 +55,7 @@ class MatchRun(db.Model):
         back_populates="run", order_by="MatchPlacement.id", viewonly=True)
 
 
-class MatchPlacement(db.Model):
+class MatchPlacement(Model):
     """One worker placed by a run: with a city funder for the month, or in a pledge's slot
     for the pledge's months from the run's month on."""
 

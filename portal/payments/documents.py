@@ -94,11 +94,12 @@ def _find_document(kind: DocumentKind, payment_id: int | None) -> Document | Non
 def _insert_document(kind: DocumentKind, payment: Payment) -> Document:
     # The serial embeds the id, known only after the insert: a unique placeholder holds the
     # NOT NULL unique column for the moment between the insert and the update (any database).
+    issued_at = utcnow()
     values = {"kind": kind, "payment_id": payment.id, "company_id": payment.company_id,
-              "amount": payment.amount, "issued_at": utcnow()}
+              "amount": payment.amount, "issued_at": issued_at}
     document_id = int(db.session.execute(
         _INSERT_DOCUMENT, {"serial": f"tmp-{uuid.uuid4().hex}", **values}).scalar_one())
-    serial = format_serial(kind, values["issued_at"], document_id)
+    serial = format_serial(kind, issued_at, document_id)
     db.session.execute(_SET_SERIAL, {"document_id": document_id, "final_serial": serial})
     return Document(id=document_id, serial=serial, **values)
 

@@ -28,7 +28,7 @@ def apply_statement(data: bytes, actor: User) -> list[StatementResult]:
                 for n in parsed.notes]
     for match in match_statement(parsed.lines, pending_transfer_amounts()):
         line = match.line
-        outcome = match.outcome
+        outcome = str(match.outcome)
         if outcome == "matched" and match.reference is not None:
             payment = payment_by_reference(match.reference)
             if payment is None or not confirm_payment(payment, line.amount, actor, "statement"):

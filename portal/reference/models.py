@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 
 
-class Kecamatan(db.Model):
+class Kecamatan(Model):
     """One of Kota Semarang's 16 districts, keyed by its Kemendagri code (33.74.xx)."""
 
     __tablename__ = "kecamatan"
@@ -21,7 +21,7 @@ class Kecamatan(db.Model):
     kelurahan: Mapped[list[Kelurahan]] = relationship(back_populates="kecamatan")
 
 
-class Kelurahan(db.Model):
+class Kelurahan(Model):
     """A village-level area (33.74.xx.xxxx); names repeat across kecamatan, codes do not."""
 
     __tablename__ = "kelurahan"
@@ -33,7 +33,7 @@ class Kelurahan(db.Model):
     kecamatan: Mapped[Kecamatan] = relationship(back_populates="kelurahan")
 
 
-class Category(db.Model):
+class Category(Model):
     """A category of vulnerable work; editable and retirable without a deploy."""
 
     __tablename__ = "category"
@@ -51,7 +51,7 @@ class Category(db.Model):
         return self.name_en if locale == "en" else self.name_id
 
 
-class RateSchedule(db.Model):
+class RateSchedule(Model):
     """Monthly contribution per worker in force from a date, optionally per sector or funder.
 
     A null sector or funding source means the rate applies to all of them; a more specific row

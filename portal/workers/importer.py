@@ -56,10 +56,10 @@ def load_lookups() -> Lookups:
     """Reference data for validation, in two queries."""
     kelurahan = db.session.execute(
         select(Kelurahan.code, Kelurahan.name, Kecamatan.name).join(Kecamatan)
-    ).all()
+    ).tuples().all()
     categories = db.session.execute(
         select(Category.id, Category.code, Category.name_id, Category.name_en)
-    ).all()
+    ).tuples().all()
     return Lookups.build(kelurahan, categories)
 
 

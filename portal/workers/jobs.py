@@ -61,6 +61,7 @@ def _run_in_app(app: Flask, job_id: int) -> None:
 def run_import_job(job_id: int, today: date | None = None) -> None:
     """Check (dry run) or import the stored file; commits its own unit of work."""
     job = db.session.get(ImportJob, job_id)
+    assert job is not None, f"no import job {job_id}"
     job.state = ImportState.RUNNING
     db.session.commit()
     _PROGRESS[job.token] = 0
@@ -96,6 +97,7 @@ def rejected_path(job: ImportJob) -> str:
 
 def _finish(job_id: int, state: ImportState, report: ImportReport | None, message: str) -> None:
     job = db.session.get(ImportJob, job_id)
+    assert job is not None, f"no import job {job_id}"
     job.state = state
     job.message = message
     job.finished_at = utcnow()

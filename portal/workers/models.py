@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, SmallInteger, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 from portal.reference.models import Category, Kelurahan
 
 
@@ -32,7 +32,7 @@ class Sex(enum.StrEnum):
     FEMALE = "P"
 
 
-class Worker(db.Model):
+class Worker(Model):
     """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search."""
 
     __tablename__ = "worker"
@@ -80,7 +80,7 @@ class Worker(db.Model):
     )
 
 
-class WorkerStatusChange(db.Model):
+class WorkerStatusChange(Model):
     """One step in a worker's status history, with who made it and why."""
 
     __tablename__ = "worker_status_change"
@@ -104,7 +104,7 @@ class ImportState(enum.StrEnum):
     FAILED = "failed"
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     """A roster upload: first checked (dry run), then imported on request; progress is polled."""
 
     __tablename__ = "worker_import_job"

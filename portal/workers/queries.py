@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import TypedDict
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import aliased
@@ -102,7 +103,13 @@ def _narrow(stmt: Select, filters: RegisterFilters, month: date, funder) -> Sele
     return stmt
 
 
-def filter_choices() -> dict[str, list]:
+class FilterChoices(TypedDict):
+    kecamatan: Sequence[Kecamatan]
+    kelurahan: Sequence[Kelurahan]
+    categories: Sequence[Category]
+
+
+def filter_choices() -> FilterChoices:
     """Areas and categories for the filter menus (small reference tables)."""
     return {
         "kecamatan": db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all(),
