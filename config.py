@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -22,21 +23,25 @@ def _env_bool(name: str, default: bool) -> bool:
 
 def _local_secrets() -> dict[str, str]:
     """Secrets for development only, generated once into instance/ (never committed); a secret
-    added in a later version is generated into an existing file too."""
+    added in a later version is generated into an existing file too. Several processes started
+    together (gunicorn workers) take a file lock, so they all read the same secrets."""
     path = INSTANCE_DIR / "dev-secrets.json"
-    values = json.loads(path.read_text()) if path.exists() else {}
     wanted = {
         "SECRET_KEY": lambda: secrets.token_urlsafe(48),
         "NIK_ENCRYPTION_KEYS": lambda: "1:" + secrets.token_urlsafe(32),
         "NIK_HASH_KEY": lambda: secrets.token_urlsafe(32),
         "CERTIFICATE_SIGNING_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "STRIPE_WEBHOOK_SECRET": lambda: "whsec_sandbox_" + secrets.token_hex(16),
     }
-    missing = {name: make() for name, make in wanted.items() if name not in values}
-    if missing:
-        values.update(missing)
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values, indent=2))
-        path.chmod(0o600)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(INSTANCE_DIR / "dev-secrets.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        values = json.loads(path.read_text()) if path.exists() else {}
+        missing = {name: make() for name, make in wanted.items() if name not in values}
+        if missing:
+            values.update(missing)
+            path.write_text(json.dumps(values, indent=2))
+            path.chmod(0o600)
     return values
 
 
@@ -133,6 +138,8 @@ class DevelopmentConfig(Config):
         self.NIK_HASH_KEY = self.NIK_HASH_KEY or local["NIK_HASH_KEY"]
         self.CERTIFICATE_SIGNING_KEY = (self.CERTIFICATE_SIGNING_KEY
                                         or local["CERTIFICATE_SIGNING_KEY"])
+        # Only the sandbox uses it (no STRIPE_SECRET_KEY): every process must verify the same.
+        self.STRIPE_WEBHOOK_SECRET = self.STRIPE_WEBHOOK_SECRET or local["STRIPE_WEBHOOK_SECRET"]
 
 
 class TestingConfig(Config):

@@ -32,7 +32,11 @@ from portal.extensions import (
 )
 from portal.labels import label
 from portal.matching.views import bp as matching_bp
-from portal.payments import staff_views  # noqa: F401  (adds the staff money pages)
+from portal.payments import (  # noqa: F401  (the staff money pages, the sponsor's decisions)
+    issue_views,
+    staff_views,
+    unused_views,
+)
 from portal.payments.views import bp as payments_bp
 from portal.pledges.views import bp as pledges_bp
 from portal.public.views import bp as public_bp

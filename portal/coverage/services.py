@@ -37,6 +37,7 @@ from portal.ledger.services import record_city_coverage, record_coverage_consume
 from portal.mail import queue_mail
 from portal.matching.continuity import pass_on_coverage
 from portal.matching.rules import current_rules
+from portal.payments.unused import notify_unused
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, rate_for
 from portal.pledges.services import transition_pledge
@@ -95,13 +96,14 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
     """Book the month's coverage in the ledger (per pledge, per city funder), record the
     totals, complete the pledges whose term ends with it, and audit.
 
-    Raises NotAllowed, InvalidMonth, MonthTooFarAhead, MonthClosed, EarlierMonthOpen, and
-    the ledger's InsufficientBalance if a pledge's prepaid money does not cover its coverage
-    (the caller then rolls back: nothing is kept).
+    Raises NotAllowed, InvalidMonth, MonthTooFarAhead, MonthClosed, EarlierMonthOpen. A
+    pledge's coverage is always paid for (approval and refunds keep it so), so the ledger's
+    InsufficientBalance would mean a broken invariant, not a sponsor's state.
     """
     check_actor(actor)
     check_closable(month, today)
     close = _claim_close(month, actor)
+    _lock_pledges_of(month)
     # R7 before booking: a worker no longer eligible (deceased, moved, over age...) from this
     # month on hands the pledge's months to the next worker; the city's months are released.
     pass_on_coverage(actor, from_month=month)
@@ -121,6 +123,15 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
         "month": f"{month:%Y-%m}", "totals": close.totals, "completed_pledges": completed})
     _mail_reports_ready(month, {row.company_id: row.company_name for row in pledge_rows})
     return close
+
+
+def _lock_pledges_of(month: date) -> None:
+    """A refund locks its pledge before it releases months; closing locks the month's pledges
+    (in id order) before reading their coverage, so the two never interleave."""
+    db.session.execute(select(Pledge.id).where(Pledge.id.in_(
+        select(Coverage.pledge_id).where(Coverage.month == month,
+                                         Coverage.pledge_id.is_not(None))))
+        .order_by(Pledge.id).with_for_update())
 
 
 def _mail_reports_ready(month: date, companies: dict[int, str]) -> None:
@@ -157,6 +168,8 @@ def _complete_pledges(month: date, actor: User | None) -> list[int]:
             transition_pledge(pledge, PledgeStatus.COMPLETED, actor,
                               note=f"term ended with {month:%Y-%m}")
             issue_certificate(pledge, CertificateKind.COMPLETED, actor)
+            notify_unused(pledge, f"term ended with {month:%Y-%m}", "emails/unused_end.txt",
+                          "PIJAR SEMAR: dana belum terpakai")
             completed.append(pledge.id)
     return completed
 
@@ -404,7 +417,7 @@ def _claim_offer(pledge: Pledge) -> bool:
     result = db.session.execute(
         update(Pledge).where(Pledge.id == pledge.id, Pledge.renewal_offered_at.is_(None))
         .values(renewal_offered_at=utcnow()), execution_options={"synchronize_session": False})
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         return False
     db.session.refresh(pledge)
     return True

@@ -15,6 +15,7 @@ from portal.pledges.models import Pledge
 
 LIMIT = 20  # messages per check; a ledger broken everywhere still gives a readable report
 PREPAID = Account.SPONSOR_PREPAID
+RECEIVED = func.coalesce(Payment.received_amount, Payment.amount)  # the ledger books arrivals
 
 
 def check_ledger() -> list[str]:
@@ -91,8 +92,8 @@ def _describe_payment(row_id: int, status: str, amount: int, entries: int | None
 def _payments_booked() -> list[str]:
     booked = _booked(EntryKind.PAYMENT_RECEIVED, LedgerLine.payment_id, -1)
     wrong = or_(booked.c.entries.is_(None), booked.c.entries != 1,
-                booked.c.amount != Payment.amount)
-    stmt = (select(Payment.id, Payment.status, Payment.amount, booked.c.entries, booked.c.amount)
+                booked.c.amount != RECEIVED)
+    stmt = (select(Payment.id, Payment.status, RECEIVED, booked.c.entries, booked.c.amount)
             .outerjoin(booked, booked.c.source_id == Payment.id)
             .where(or_(and_(Payment.status == PaymentStatus.PAID, wrong),
                        and_(Payment.status != PaymentStatus.PAID, booked.c.entries.is_not(None))))
@@ -155,9 +156,10 @@ def _company_mismatches() -> list[str]:
 
 def _refunds_within_payments() -> list[str]:
     refunded = func.sum(Refund.amount)
-    stmt = (select(Payment.id, Payment.amount, refunded)
+    stmt = (select(Payment.id, RECEIVED, refunded)
             .join(Refund, Refund.payment_id == Payment.id)
-            .group_by(Payment.id, Payment.amount).having(refunded > Payment.amount)
+            .group_by(Payment.id, Payment.amount, Payment.received_amount)
+            .having(refunded > RECEIVED)
             .order_by(Payment.id))
     return _report(stmt, lambda payment, amount, total: (
         f"payment {payment} of {amount} has refunds totalling {int(total)}"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from portal.extensions import db
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
@@ -24,7 +24,7 @@ class StatementRow:
     balance: int
 
 
-def _prepaid_sum(*conditions) -> int:  # type: ignore[no-untyped-def]
+def _prepaid_sum(*conditions: ColumnElement[bool]) -> int:
     total = db.session.scalar(
         select(func.coalesce(func.sum(LedgerLine.amount), 0))
         .where(LedgerLine.account == Account.SPONSOR_PREPAID, *conditions)
@@ -40,6 +40,20 @@ def sponsor_balance(company_id: int) -> int:
 def pledge_balance(pledge_id: int) -> int:
     """Paid − consumed − refunded for one pledge."""
     return -_prepaid_sum(LedgerLine.pledge_id == pledge_id)
+
+
+def pledge_balances(pledge_ids: list[int]) -> dict[int, int]:
+    """Paid − consumed − refunded for each of the pledges, in one select."""
+    if not pledge_ids:
+        return {}
+    rows = db.session.execute(
+        select(LedgerLine.pledge_id, -func.sum(LedgerLine.amount))
+        .where(LedgerLine.account == Account.SPONSOR_PREPAID,
+               LedgerLine.pledge_id.in_(pledge_ids))
+        .group_by(LedgerLine.pledge_id))
+    found = dict.fromkeys(pledge_ids, 0)
+    found.update({int(pledge_id): int(total) for pledge_id, total in rows})
+    return found
 
 
 def account_balances() -> dict[Account, int]:

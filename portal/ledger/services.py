@@ -67,13 +67,13 @@ def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = 
 
 
 def record_payment_received(payment: Payment) -> LedgerEntry:
-    """Book a paid payment: debit cash, credit the sponsor's prepaid balance.
+    """Book a paid payment for what arrived: debit cash, credit the sponsor's prepaid balance.
 
     Raises LedgerError if the payment is not paid, DuplicateEntry if it is booked already.
     """
     if payment.status != PaymentStatus.PAID:
         raise LedgerError(f"payment {payment.id} is {payment.status}, not paid")
-    lines = _pair(Account.CASH, Account.SPONSOR_PREPAID, payment.amount,
+    lines = _pair(Account.CASH, Account.SPONSOR_PREPAID, received(payment),
                   company_id=payment.company_id, pledge_id=payment.pledge_id,
                   payment_id=payment.id)
     # A payment becomes paid once (a conditional update), so the key alone guards replays.
@@ -208,6 +208,11 @@ def _require_pledge_of(company_id: int, pledge_id: int) -> None:
         raise LedgerError(f"pledge {pledge_id} does not belong to company {company_id}")
 
 
+def received(payment: Payment) -> int:
+    """What arrived for a payment: the amount received, else the amount asked for."""
+    return payment.amount if payment.received_amount is None else payment.received_amount
+
+
 def _require_refundable(refund: Refund) -> None:
     payment = db.session.get(Payment, refund.payment_id)
     if payment is None or (payment.company_id, payment.pledge_id) != (
@@ -215,8 +220,8 @@ def _require_refundable(refund: Refund) -> None:
         raise LedgerError(f"refund {refund.id} does not match its payment's company and pledge")
     refunded = int(db.session.scalar(select(func.sum(Refund.amount))
                                      .where(Refund.payment_id == payment.id)) or 0)
-    if refunded > payment.amount:
-        available = payment.amount - (refunded - refund.amount)
+    if refunded > received(payment):
+        available = received(payment) - (refunded - refund.amount)
         raise InsufficientBalance(f"payment {payment.id} refundable", available, refund.amount)
 
 

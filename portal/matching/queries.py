@@ -11,13 +11,15 @@ from sqlalchemy import and_, exists, func, not_, select
 from portal.auth.models import User
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder, MonthClose
+from portal.coverage.release import open_cost
 from portal.extensions import db
+from portal.ledger.queries import pledge_balances
 from portal.matching.engine import Candidate, Demand
 from portal.matching.models import MatchPlacement, MatchRun
 from portal.matching.rules import Rules
 from portal.payments.models import Payment, PaymentStatus
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.pledges.pricing import add_months
+from portal.pledges.pricing import add_months, slot_cost
 from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import eligible_clause
 from portal.workers.models import Worker
@@ -96,32 +98,45 @@ def city_counts(month: date) -> dict[str, int]:
 
 
 def open_pledges(month: date) -> list[OpenPledge]:
-    """Paid pledges not yet placed whose coverage may start by `month`: the later of the
-    pledge's start month and the month after payment (R6)."""
-    rows = db.session.execute(
+    """Paid pledges not yet placed whose coverage may start by `month` (the later of the
+    pledge's start month and the month after payment, R6), and active pledges with empty
+    slots; each offering only the slots its unassigned money pays for, none while on hold."""
+    paid = db.session.execute(
         select(Pledge, Company.legal_name, func.max(Payment.paid_at))
         .join(Company, Company.id == Pledge.company_id)
         .join(Payment, and_(Payment.pledge_id == Pledge.id,
                             Payment.status == PaymentStatus.PAID))
-        .where(Pledge.status == PledgeStatus.PAID, Pledge.start_month <= month)
-        .group_by(Pledge.id, Company.legal_name).order_by(Pledge.id))
+        .where(Pledge.status == PledgeStatus.PAID, Pledge.start_month <= month,
+               Pledge.on_hold.is_(False))
+        .group_by(Pledge.id, Company.legal_name).order_by(Pledge.id)).tuples().all()
+    rows = [(pledge, name) for pledge, name, paid_at in paid
+            if paid_at is None or add_months(paid_at.date().replace(day=1), 1) <= month]
+    free = unassigned_money([pledge.id for pledge, _ in rows])
     found = []
-    for pledge, company_name, paid_at in rows:
-        if paid_at is not None and add_months(paid_at.date().replace(day=1), 1) > month:
-            continue
-        found.append(OpenPledge(pledge.id, pledge.company_id, company_name, pledge.workers,
-                                pledge.months, tuple(pledge.target_categories),
-                                tuple(pledge.target_kecamatan)))
+    for pledge, company_name in rows:
+        slots = min(pledge.workers, free[pledge.id] // max(slot_cost(pledge), 1))
+        if slots > 0:
+            found.append(OpenPledge(pledge.id, pledge.company_id, company_name, slots,
+                                    pledge.months, tuple(pledge.target_categories),
+                                    tuple(pledge.target_kecamatan)))
     return found + _active_with_empty_slots(month)
+
+
+def unassigned_money(pledge_ids: list[int]) -> dict[int, int]:
+    """Per pledge, prepaid money no coverage row will use (R5 may place it, no more)."""
+    balances, costs = pledge_balances(pledge_ids), open_cost(pledge_ids)
+    return {pledge_id: balances[pledge_id] - costs[pledge_id] for pledge_id in pledge_ids}
 
 
 def _active_with_empty_slots(month: date) -> list[OpenPledge]:
     """Active pledges whose term includes `month` with slots nobody fills that month (too few
-    fitting workers when placed, or months released when nobody could take them over)."""
+    fitting workers when placed, or months released when nobody could take them over), as
+    many as their unassigned money pays for the rest of the term."""
     rows = db.session.execute(
         select(Pledge, Company.legal_name).join(Company, Company.id == Pledge.company_id)
-        .where(Pledge.status == PledgeStatus.ACTIVE, Pledge.coverage_start <= month)
-        .order_by(Pledge.id)).all()
+        .where(Pledge.status == PledgeStatus.ACTIVE, Pledge.coverage_start <= month,
+               Pledge.on_hold.is_(False))
+        .order_by(Pledge.id)).tuples().all()
     rows = [(p, name) for p, name in rows if p.last_month is not None and p.last_month >= month]
     if not rows:
         return []
@@ -129,9 +144,14 @@ def _active_with_empty_slots(month: date) -> list[OpenPledge]:
     for pledge_id, slot in db.session.execute(select(Coverage.pledge_id, Coverage.slot).where(
             Coverage.month == month, Coverage.pledge_id.in_([p.id for p, _ in rows]))):
         used.setdefault(pledge_id, set()).add(slot)
+    money = unassigned_money([p.id for p, _ in rows])
     found = []
     for pledge, company_name in rows:
-        free = tuple(s for s in range(1, pledge.workers + 1) if s not in used.get(pledge.id, ()))
+        assert pledge.coverage_start is not None and pledge.last_month is not None
+        cost = slot_cost(pledge, months_between(pledge.coverage_start, month))
+        affordable = money[pledge.id] // max(cost, 1)
+        free = tuple(s for s in range(1, pledge.workers + 1)
+                     if s not in used.get(pledge.id, ()))[:max(affordable, 0)]
         if free:
             remaining = months_between(month, pledge.last_month) + 1
             found.append(OpenPledge(pledge.id, pledge.company_id, company_name, len(free),

@@ -23,8 +23,9 @@ from portal.matching import engine, queries
 from portal.matching.exceptions import MonthNotOpen, RunNotOpen, SameApprover, StaleProposal
 from portal.matching.models import MatchPlacement, MatchRun, RunStatus
 from portal.matching.rules import Rules, current_rules, current_version
+from portal.payments.unused import mark_unused
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.pledges.pricing import add_months, rate_for
+from portal.pledges.pricing import add_months, rate_for, term_rates
 from portal.pledges.services import transition_pledge
 from portal.reports.figures import placement as sponsor_placement
 
@@ -132,11 +133,12 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     claimed = db.session.execute(
         update(MatchRun).where(MatchRun.id == run.id, MatchRun.status == RunStatus.PROPOSED)
         .values(status=RunStatus.APPROVED), execution_options={"synchronize_session": False})
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         raise RunNotOpen(f"run {run.id} is not a proposal")
     db.session.refresh(run)
     pledges = _check_unchanged(run)
     rows = _coverage_rows(run, pledges)
+    _check_money(rows, pledges)
     try:
         with db.session.begin_nested():
             _insert_many(Coverage.__table__, COVERAGE_COLUMNS, rows)
@@ -181,6 +183,8 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     for pledge in pledges.values():
         if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
             reasons.append(f"pledge #{pledge.id} is now {pledge.status}")
+        elif pledge.on_hold:
+            reasons.append(f"pledge #{pledge.id} is on hold (a card dispute)")
     filled = queries.placements_in_filled_slots(run)
     if filled:
         reasons.append(f"{filled} pledge slot(s) were filled since the proposal")
@@ -195,12 +199,18 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     return pledges
 
 
-def term_rates(pledge: Pledge) -> list[int]:
-    """The per-worker price of each month of the term, as the sponsor paid it."""
-    rates = [int(line["rate"]) for line in pledge.price_breakdown or []]
-    if len(rates) == pledge.months:
-        return rates
-    return [pledge.price_total // (pledge.workers * pledge.months)] * pledge.months
+def _check_money(rows: list[tuple[Any, ...]], pledges: dict[int, Pledge]) -> None:
+    """Each pledge's new coverage must be paid for by its unassigned money (a refund since
+    the proposal may have taken it): closing a month can then never lack money."""
+    cost: Counter[int] = Counter()
+    for row in rows:
+        if row[5] is not None:
+            cost[row[5]] += row[3]
+    money = queries.unassigned_money(list(cost))
+    short = [pledge_id for pledge_id, amount in sorted(cost.items()) if amount > money[pledge_id]]
+    if short:
+        raise StaleProposal([f"pledge #{pledge_id} no longer has the money for its placements"
+                             for pledge_id in short])
 
 
 def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any, ...]]:
@@ -265,7 +275,7 @@ def mark_stale(run_id: int, reasons: list[str], actor: User | None) -> None:
         update(MatchRun).where(MatchRun.id == run_id, MatchRun.status == RunStatus.PROPOSED)
         .values(status=RunStatus.STALE, failure="; ".join(reasons)[:2000], decided_at=utcnow()),
         execution_options={"synchronize_session": False})
-    if result.rowcount == 1:
+    if result.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
         run = db.session.get(MatchRun, run_id)
         db.session.refresh(run)
         record_event("match.stale", run, actor=actor, after={"reasons": reasons})
@@ -282,17 +292,27 @@ def discard_run(run: MatchRun, actor: User | None) -> None:
 
 
 def _tell_sponsors(run: MatchRun, pledges: dict[int, Pledge]) -> None:
+    """Each sponsor of the run hears what was placed (counts, never who) and how many slots
+    stayed empty and why; money for empty slots then waits for the sponsor's decision."""
     owners: dict[int, list[Any]] = defaultdict(list)
+    rows = {int(row["id"]): row for row in (run.summary or {}).get("pledges", [])}
+    everyone = {**pledges, **{p.id: p for p in db.session.scalars(
+        select(Pledge).where(Pledge.id.in_(set(rows) - set(pledges))))}}
     for owner in db.session.execute(select(User.email, User.full_name, User.company_id).where(
-            User.company_id.in_({p.company_id for p in pledges.values()}),
+            User.company_id.in_({p.company_id for p in everyone.values()}),
             User.active.is_(True))):
         owners[owner.company_id].append(owner)
     profiles = queries.run_placement_profiles(run.id)
     empty: dict[str, dict[str, int]] = {"category": {}, "kecamatan": {}}
-    for pledge in pledges.values():
-        profile = profiles.get(pledge.id, empty)
-        shown = sponsor_placement(profile, 0)  # counts as a sponsor may see them
+    for pledge in everyone.values():
+        row = rows.get(pledge.id, {})
+        unfilled = int(row.get("unfilled", 0))
+        waiting = mark_unused(pledge, f"run #{run.id}: {unfilled} slot(s) empty") \
+            if unfilled else 0
+        shown = sponsor_placement(profiles.get(pledge.id, empty), 0)  # as a sponsor may see
+        template = "emails/placement.txt" if pledge.id in pledges else "emails/not_placed.txt"
         for owner in owners[pledge.company_id]:
-            queue_mail(db.session, owner.email, "PIJAR SEMAR: pekerja ditempatkan",
-                       "emails/placement.txt", pledge=pledge, user=owner,
-                       placed=shown.workers, placement=shown, month=run.month)
+            queue_mail(db.session, owner.email, "PIJAR SEMAR: hasil penempatan pekerja",
+                       template, pledge=pledge, user=owner, placed=shown.workers,
+                       placement=shown, month=run.month, unfilled=unfilled,
+                       slots=int(row.get("slots", pledge.workers)), waiting=waiting)

@@ -19,3 +19,11 @@ class AmountNotAllowed(PaymentError):
 
 class NothingToRefund(PaymentError):
     """No month of the pledge is left to refund, or the pledge was not paid."""
+
+
+class IssueClosed(PaymentError):
+    """The payment issue was resolved already (by someone else, or a second click)."""
+
+
+class PledgeOnHold(PaymentError):
+    """A card dispute is open on the pledge: its money does not move until it is settled."""

@@ -17,12 +17,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class PaymentMethod(enum.StrEnum):
     STRIPE = "stripe"
     BANK_TRANSFER = "bank_transfer"
+    ROLLOVER = "rollover"  # paid with another pledge's unused money: no cash moved
 
 
 class PaymentStatus(enum.StrEnum):
@@ -30,10 +31,17 @@ class PaymentStatus(enum.StrEnum):
     PAID = "paid"
     FAILED = "failed"
     EXPIRED = "expired"
+    VOID = "void"  # replaced by a newer attempt of the same pledge: one open payment per pledge
 
 
-class Payment(db.Model):
-    """One attempt to pay a pledge, in whole rupiah; a pledge is paid by exactly one."""
+OPEN_STATUSES = (PaymentStatus.PENDING,)
+# Money that arrives for a voided or expired attempt still arrived: it is recorded as paid.
+PAYABLE_STATUSES = (PaymentStatus.PENDING, PaymentStatus.VOID, PaymentStatus.EXPIRED)
+
+
+class Payment(Model):
+    """One attempt to pay a pledge, in whole rupiah. `amount` is what was asked for and
+    `received_amount` what arrived (the ledger books what arrived)."""
 
     __tablename__ = "payment"
     __table_args__ = (
@@ -59,11 +67,24 @@ class Payment(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Refund(db.Model):
-    """Money returned for months not yet started; a separate row, never an edit of a payment."""
+class RefundSource(enum.StrEnum):
+    STAFF = "staff"                  # staff refunded the months not started
+    STRIPE_DASHBOARD = "stripe"      # someone refunded in Stripe's dashboard
+    DUPLICATE = "duplicate"          # a second payment of a pledge already paid
+    OVERPAYMENT = "overpayment"      # the excess of a transfer above the amount due
+    UNUSED = "unused"                # money no slot could use, returned at the sponsor's choice
+    DISPUTE = "dispute"              # a card dispute the company won at its bank
+    ROLLOVER = "rollover"            # moved into a new pledge of the same company: no cash
+
+
+class Refund(Model):
+    """Money returned to the company; a separate row, never an edit of a payment."""
 
     __tablename__ = "refund"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(enum_check("source", RefundSource), name="source_valid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
@@ -72,12 +93,15 @@ class Refund(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     worker_months: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[RefundSource] = mapped_column(String(16), default=RefundSource.STAFF,
+                                                 server_default=RefundSource.STAFF.value)
+    bank_reference: Mapped[str] = mapped_column(String(80), default="", server_default="")
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """Every Stripe event id once: a second delivery finds the row and changes nothing."""
 
     __tablename__ = "stripe_event"
@@ -94,7 +118,7 @@ class DocumentKind(enum.StrEnum):
     RECEIPT = "receipt"
 
 
-class Document(db.Model):
+class Document(Model):
     """An invoice or receipt with a serial number that is never reused or changed."""
 
     __tablename__ = "payment_document"
@@ -110,3 +134,42 @@ class Document(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IssueKind(enum.StrEnum):
+    OVERPAYMENT = "overpayment"          # more money than the pledge needs: refund the excess
+    UNDERPAYMENT = "underpayment"        # a transfer short of the invoice: accept or top up
+    UNBOOKABLE_REFUND = "unbookable"     # Stripe returned money the ledger cannot take back
+    DISPUTE = "dispute"                  # a card payment disputed at the bank
+    REFUND_REQUEST = "refund_request"    # a sponsor asked for unused transfer money back
+
+
+class IssueStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class PaymentIssue(Model):
+    """Something about money that a person must decide; never deleted, resolved with a note."""
+
+    __tablename__ = "payment_issue"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", IssueKind), name="kind_valid"),
+        CheckConstraint(enum_check("status", IssueStatus), name="status_valid"),
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[IssueKind] = mapped_column(String(16))
+    status: Mapped[IssueStatus] = mapped_column(String(12), default=IssueStatus.OPEN, index=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # The Stripe object (dispute, refund) it came from: one issue per object.
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolution: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.companies.models import Company
 from portal.extensions import db
 from portal.payments.models import (
     Document,
+    IssueStatus,
     Payment,
+    PaymentIssue,
     PaymentMethod,
     PaymentStatus,
     Refund,
+    RefundSource,
 )
 
 
@@ -31,10 +35,11 @@ def pledge_documents(pledge_id: int) -> list[Document]:
 
 
 def pending_transfers() -> list[Payment]:
+    """Invoices awaiting money; void ones too, since a late transfer can still arrive."""
     return list(db.session.scalars(
         select(Payment).where(Payment.method == PaymentMethod.BANK_TRANSFER,
-                              Payment.status == PaymentStatus.PENDING)
-        .order_by(Payment.created_at)))
+                              Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.VOID]))
+        .order_by(Payment.status, Payment.created_at)))
 
 
 def pending_transfer_amounts() -> dict[str, int]:
@@ -44,3 +49,23 @@ def pending_transfer_amounts() -> dict[str, int]:
 
 def payment_by_reference(reference: str) -> Payment | None:
     return db.session.scalar(select(Payment).where(Payment.reference == reference))
+
+
+def payment_issues(status: str) -> list[tuple[PaymentIssue, str, Payment | None]]:
+    """Issues in a status (all when unknown) with the company name and the payment."""
+    stmt = (select(PaymentIssue, Company.legal_name, Payment)
+            .join(Company, Company.id == PaymentIssue.company_id)
+            .outerjoin(Payment, Payment.id == PaymentIssue.payment_id)
+            .order_by(PaymentIssue.id.desc()).limit(500))
+    if status in set(IssueStatus):
+        stmt = stmt.where(PaymentIssue.status == status)
+    return [(issue, name, payment) for issue, name, payment in db.session.execute(stmt)]
+
+
+def unsent_card_refunds() -> list[Refund]:
+    """Card refunds booked but not taken by Stripe yet (Stripe refused, or was unreachable)."""
+    return list(db.session.scalars(
+        select(Refund).join(Payment, Payment.id == Refund.payment_id)
+        .where(Refund.stripe_refund_id.is_(None), Payment.method == PaymentMethod.STRIPE,
+               Refund.source != RefundSource.ROLLOVER)
+        .order_by(Refund.id)))

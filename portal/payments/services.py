@@ -1,59 +1,67 @@
-"""Paying pledges: start a Stripe Checkout or a bank transfer, confirm payments, refund."""
+"""Paying pledges: one open payment per pledge (card or transfer), confirming what arrived.
+
+Nothing here calls Stripe: the views start a payment in one transaction, call Stripe with no
+transaction open (payments/outbound.py), then record what Stripe answered in another.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import date
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
 from portal.auth.models import User
-from portal.certificates.services import revoke_certificates
 from portal.companies.models import Company
-from portal.coverage.models import Coverage, MonthClose
 from portal.db import utcnow
 from portal.extensions import db
-from portal.ledger.services import record_payment_received, record_refund
-from portal.mail import queue_mail
+from portal.ledger.queries import pledge_balance
+from portal.ledger.services import record_payment_received
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.documents import issue_document
-from portal.payments.exceptions import NothingToRefund
+from portal.payments.exceptions import AmountNotAllowed
+from portal.payments.issues import open_issue, open_issues_of, resolve_issue
+from portal.payments.mailing import tell_company
 from portal.payments.models import (
+    PAYABLE_STATUSES,
     DocumentKind,
+    IssueKind,
     Payment,
     PaymentMethod,
     PaymentStatus,
-    Refund,
+    RefundSource,
 )
-from portal.payments.stripe_gateway import gateway
+from portal.payments.refunds import lock_pledge, refund_payment
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.pledges.pricing import add_months
 from portal.pledges.services import transition_pledge
 
 METADATA_MARK = "pijar-semar"
 
 _PAYMENT = Payment.__table__
-# Pending to paid, only from pending: the one guard against confirming a payment twice.
+# To paid only from a payable state: the one guard against confirming a payment twice. A
+# voided or expired attempt can still be paid (the money arrived): it is then an excess.
 _MARK_PAID = (update(_PAYMENT)
               .where(_PAYMENT.c.id == bindparam("payment_id"),
-                     _PAYMENT.c.status == PaymentStatus.PENDING.value)
+                     _PAYMENT.c.status.in_([s.value for s in PAYABLE_STATUSES]))
               .values(status=PaymentStatus.PAID.value, paid_at=bindparam("paid_at"),
                       received_amount=bindparam("received")))
 _MARK_PAID_WITH_INTENT = _MARK_PAID.values(stripe_payment_intent=bindparam("intent"))
-_USER = User.__table__
-_COMPANY_USERS = select(_USER.c.email, _USER.c.full_name).where(
-    _USER.c.company_id == bindparam("company_id"), _USER.c.active.is_(True))
 
 
-def _new_payment(pledge: Pledge, method: PaymentMethod) -> Payment:
+def outstanding(pledge: Pledge) -> int:
+    """What is still to pay on a pledge awaiting payment (all of it, or the top-up)."""
+    return max(pledge.price_total - pledge_balance(pledge.id), 0)
+
+
+def _new_payment(pledge: Pledge, method: PaymentMethod, amount: int) -> Payment:
     attempt = 1 + int(db.session.scalar(
         select(func.count(Payment.id)).where(Payment.pledge_id == pledge.id)) or 0)
     payment = Payment(
-        pledge_id=pledge.id, company_id=pledge.company_id, method=method,
-        amount=pledge.price_total, idempotency_key=f"pledge-{pledge.id}-payment-{attempt}",
+        pledge_id=pledge.id, company_id=pledge.company_id, method=method, amount=amount,
+        idempotency_key=f"pledge-{pledge.id}-payment-{attempt}",
         reference=make_transfer_reference(date.today(), secrets.token_hex(3)),
     )
     db.session.add(payment)
@@ -61,48 +69,70 @@ def _new_payment(pledge: Pledge, method: PaymentMethod) -> Payment:
     return payment
 
 
-def _check_payable(pledge: Pledge, company: Company) -> None:
+def check_payable(pledge: Pledge, company: Company) -> None:
+    """Raises CompanyNotVerified, IllegalPledgeTransition."""
     if not company.can_pay:
         raise CompanyNotVerified(company.legal_name)
-    if pledge.status != PledgeStatus.AWAITING_PAYMENT:
+    if pledge.status != PledgeStatus.AWAITING_PAYMENT or outstanding(pledge) <= 0:
         raise IllegalPledgeTransition(pledge.status, "pay")
 
 
-def start_stripe_payment(pledge: Pledge, company: Company, actor: User, success_url: str,
-                         cancel_url: str) -> Payment:
-    """A Checkout Session for the exact pledge total.
+def void_open_payments(pledge: Pledge, actor: User | None, keep: int | None = None) -> int:
+    """Every other pending attempt of the pledge becomes void: one open payment per pledge.
 
-    Raises CompanyNotVerified, IllegalPledgeTransition, AmountNotAllowed, GatewayError.
-    """
-    _check_payable(pledge, company)
-    payment = _new_payment(pledge, PaymentMethod.STRIPE)
-    session = gateway().create_checkout_session(
-        amount=payment.amount, quantity=pledge.worker_months,
-        name=(f"PIJAR SEMAR: {pledge.workers} pekerja x {pledge.months} bulan "
-              f"(komitmen #{pledge.id})"),
-        metadata={"portal": METADATA_MARK, "pledge_id": str(pledge.id),
-                  "payment_id": str(payment.id)},
-        success_url=success_url, cancel_url=cancel_url,
-        idempotency_key=payment.idempotency_key, reference=payment.reference,
-    )
-    payment.stripe_session_id = session.id
-    payment.checkout_url = session.url
-    db.session.flush()
+    Its Checkout Session is expired at Stripe after commit (outbound.sync_stripe)."""
+    stmt = (update(Payment).where(Payment.pledge_id == pledge.id,
+                                  Payment.status == PaymentStatus.PENDING)
+            .values(status=PaymentStatus.VOID).returning(Payment.id))
+    if keep is not None:
+        stmt = stmt.where(Payment.id != keep)
+    voided = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
+    for payment_id in voided:
+        record_event("payment.void", db.session.get(Payment, payment_id), actor=actor,
+                     company_id=pledge.company_id, after={"pledge_id": pledge.id})
+    return len(voided)
+
+
+def prepare_card_payment(pledge: Pledge, company: Company, actor: User,
+                         allowed: bool) -> Payment:
+    """A new card attempt for what is outstanding; the pledge's other attempts are voided.
+
+    `allowed` says whether the card gateway takes the amount (checked before anything is
+    voided). Raises CompanyNotVerified, IllegalPledgeTransition, AmountNotAllowed."""
+    lock_pledge(pledge.id)
+    check_payable(pledge, company)
+    if not allowed:
+        raise AmountNotAllowed(str(outstanding(pledge)))
+    void_open_payments(pledge, actor)
+    payment = _new_payment(pledge, PaymentMethod.STRIPE, outstanding(pledge))
     record_event("payment.start", payment, actor=actor, after={
         "method": "stripe", "amount": payment.amount, "pledge_id": pledge.id})
     return payment
 
 
+def record_checkout_session(payment: Payment, session_id: str, url: str) -> bool:
+    """Keep the session Stripe made for an attempt; False when the attempt was voided
+    meanwhile (another tab started a payment): outbound.sync_stripe then expires it."""
+    db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.stripe_session_id.is_(None))
+        .values(stripe_session_id=session_id, checkout_url=url),
+        execution_options={"synchronize_session": False})
+    db.session.refresh(payment)
+    return payment.status == PaymentStatus.PENDING
+
+
 def start_bank_transfer(pledge: Pledge, company: Company, actor: User) -> Payment:
-    """An invoice with a unique transfer reference. Raises CompanyNotVerified,
-    IllegalPledgeTransition."""
-    _check_payable(pledge, company)
+    """An invoice with a unique transfer reference for what is outstanding; open card
+    attempts are voided. Raises CompanyNotVerified, IllegalPledgeTransition."""
+    lock_pledge(pledge.id)
+    check_payable(pledge, company)
     existing = db.session.scalar(select(Payment).where(
         Payment.pledge_id == pledge.id, Payment.method == PaymentMethod.BANK_TRANSFER,
         Payment.status == PaymentStatus.PENDING))
     if existing is not None:
         return existing
-    payment = _new_payment(pledge, PaymentMethod.BANK_TRANSFER)
+    void_open_payments(pledge, actor)
+    payment = _new_payment(pledge, PaymentMethod.BANK_TRANSFER, outstanding(pledge))
     issue_document(DocumentKind.INVOICE, payment)
     record_event("payment.start", payment, actor=actor, after={
         "method": "bank_transfer", "amount": payment.amount, "reference": payment.reference})
@@ -111,10 +141,13 @@ def start_bank_transfer(pledge: Pledge, company: Company, actor: User) -> Paymen
 
 def confirm_payment(payment: Payment, received: int, actor: User | None, source: str,
                     payment_intent: str | None = None) -> bool:
-    """Mark a pending payment paid exactly once: ledger entry, receipt, pledge paid, e-mail.
+    """Record money that arrived, exactly once: ledger entry, receipt, then the pledge.
 
+    A pledge fully paid becomes paid; a short transfer opens an under-payment issue; money
+    beyond what the pledge needs is returned (card) or queued for staff (transfer).
     Returns False (and changes nothing) when the payment was already settled.
     """
+    pledge = lock_pledge(payment.pledge_id)
     paid_at = utcnow()
     values: dict[str, object] = {"status": PaymentStatus.PAID, "paid_at": paid_at,
                                  "received_amount": received}
@@ -124,22 +157,62 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
         values["stripe_payment_intent"] = params["intent"] = payment_intent
         statement = _MARK_PAID_WITH_INTENT
     db.session.flush()  # pending changes first, as the ORM's autoflush would
-    if db.session.execute(statement, params).rowcount != 1:
+    if db.session.execute(statement, params).rowcount != 1:  # type: ignore[attr-defined]
         return False
     for name, value in values.items():
         set_committed_value(payment, name, value)
     record_payment_received(payment)
     issue_document(DocumentKind.RECEIPT, payment)
-    pledge = db.session.get(Pledge, payment.pledge_id)
-    if pledge.status == PledgeStatus.AWAITING_PAYMENT:
-        transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"{source} {payment.reference}")
-    else:
-        record_event("payment.needs_attention", payment, actor=actor,
-                     after={"reason": f"pledge is {pledge.status}; refund this payment"})
     record_event("payment.paid", payment, actor=actor,
-                 after={"amount": payment.amount, "source": source})
-    _tell_company(pledge, "emails/payment_received.txt", "PIJAR SEMAR: pembayaran diterima")
+                 after={"amount": payment.amount, "received": received, "source": source})
+    if pledge.status == PledgeStatus.AWAITING_PAYMENT:
+        _apply_to_awaiting(pledge, payment, actor, source)
+    else:
+        _return_excess(pledge, payment, received, actor, f"pledge is {pledge.status}")
     return True
+
+
+def _apply_to_awaiting(pledge: Pledge, payment: Payment, actor: User | None,
+                       source: str) -> None:
+    balance = pledge_balance(pledge.id)
+    if balance < pledge.price_total:
+        open_issue(IssueKind.UNDERPAYMENT, pledge, payment, pledge.price_total - balance,
+                   detail=f"{payment.reference}: received {payment.received_amount} "
+                          f"of {payment.amount}")
+        return
+    transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"{source} {payment.reference}")
+    void_open_payments(pledge, actor)
+    for issue in open_issues_of(pledge.id, IssueKind.UNDERPAYMENT):
+        resolve_issue(issue, actor, f"topped up by {payment.reference}")
+    tell_company(pledge, "emails/payment_received.txt", "PIJAR SEMAR: pembayaran diterima")
+    if balance > pledge.price_total:
+        _return_excess(pledge, payment, balance - pledge.price_total, actor,
+                       "more than the amount due")
+
+
+def _return_excess(pledge: Pledge, payment: Payment, excess: int, actor: User | None,
+                   why: str) -> None:
+    """A card excess goes back at once (sent to Stripe after commit); a transfer excess waits
+    for staff to transfer it back, as an over-payment issue with the exact amount."""
+    if payment.method == PaymentMethod.STRIPE:
+        refund_payment(payment, excess, RefundSource.DUPLICATE, actor,
+                       f"duplicate payment {payment.reference}: {why}")
+        return
+    open_issue(IssueKind.OVERPAYMENT, pledge, payment, excess,
+               detail=f"{payment.reference}: {why}")
+
+
+def accept_underpayment(pledge: Pledge, actor: User, note: str) -> None:
+    """Staff accept a short transfer: the pledge goes ahead with the money received (matching
+    places only the slots it pays for). Raises IllegalPledgeTransition."""
+    lock_pledge(pledge.id)
+    issues = open_issues_of(pledge.id, IssueKind.UNDERPAYMENT)
+    if pledge.status != PledgeStatus.AWAITING_PAYMENT or not issues:
+        raise IllegalPledgeTransition(pledge.status, "accept")
+    transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"accepted short: {note}")
+    void_open_payments(pledge, actor)
+    for issue in issues:
+        resolve_issue(issue, actor, f"accepted: {note}")
 
 
 def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool:
@@ -147,92 +220,22 @@ def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool
     result = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
         .values(status=status))
-    if result.rowcount == 1:
+    if result.rowcount == 1:  # type: ignore[attr-defined]
         record_event(f"payment.{status.value}", payment, after={"source": source})
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def refundable_amount(pledge: Pledge, today: date | None = None) -> tuple[int, int]:
-    """Rupiah and worker-months of the months not started yet (from next month on) and not
-    closed; all of it while the city has not placed workers in the pledge."""
-    lines = [line for month, line in _term_lines(pledge) if month in _open_months(pledge, today)]
-    already = int(db.session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.pledge_id == pledge.id)))
-    amount = sum(int(line["subtotal"]) for line in lines) - already
-    return max(amount, 0), sum(int(line["workers"]) for line in lines)
+def ask_top_up(pledge: Pledge, invoice: Payment) -> None:
+    """E-mail the company the invoice for what is still to pay."""
+    record_event("payment.top_up", invoice, company_id=pledge.company_id,
+                 after={"amount": invoice.amount, "reference": invoice.reference})
+    tell_company(pledge, "emails/top_up.txt", "PIJAR SEMAR: kekurangan pembayaran",
+                 invoice=invoice)
 
 
-def _term_lines(pledge: Pledge) -> list[tuple[date, dict]]:  # type: ignore[type-arg]
-    """Each priced month with the month it covers: from coverage_start once placed (R6)."""
-    if pledge.coverage_start is None:
-        return [(date.fromisoformat(str(line["month"])), line) for line in pledge.price_breakdown]
-    return [(add_months(pledge.coverage_start, k), line)
-            for k, line in enumerate(pledge.price_breakdown)]
-
-
-def _open_months(pledge: Pledge, today: date | None) -> set[date]:
-    months = {month for month, _ in _term_lines(pledge)}
-    if pledge.coverage_start is None:
-        return months
-    first_open = add_months((today or date.today()).replace(day=1), 1)
-    closed = set(db.session.scalars(select(MonthClose.month)))
-    return {m for m in months if m >= first_open and m not in closed}
-
-
-def refund_pledge(pledge: Pledge, actor: User, reason: str, bank_reference: str = "") -> Refund:
-    """Cancel a paid pledge and book the return of the months not started.
-
-    For card payments the caller commits, then calls send_stripe_refund(): the refund row is
-    visible before Stripe's charge.refunded event can arrive, so it is never counted twice.
-    Raises NothingToRefund, IllegalPledgeTransition, InsufficientBalance.
-    """
-    payment = db.session.scalar(select(Payment).where(
-        Payment.pledge_id == pledge.id, Payment.status == PaymentStatus.PAID))
-    amount, worker_months = refundable_amount(pledge)
-    if payment is None or amount <= 0:
-        raise NothingToRefund(str(pledge.id))
-    released = _release_coverage(pledge, _open_months(pledge, None))
-    transition_pledge(pledge, PledgeStatus.REFUNDED, actor, note=reason)
-    revoke_certificates(pledge, f"refund: {reason.strip()}", actor)
-    refund = Refund(payment_id=payment.id, pledge_id=pledge.id, company_id=pledge.company_id,
-                    amount=amount, worker_months=worker_months, reason=reason.strip(),
-                    created_by_id=actor.id)
-    db.session.add(refund)
-    db.session.flush()
-    record_refund(refund)
-    record_event("payment.refund", refund, actor=actor, company_id=pledge.company_id, after={
-        "amount": amount, "worker_months": worker_months, "bank_reference": bank_reference,
-        "coverage_rows_released": released})
-    _tell_company(pledge, "emails/refund.txt", "PIJAR SEMAR: pengembalian dana")
-    return refund
-
-
-def _release_coverage(pledge: Pledge, months: set[date]) -> int:
-    """The refunded months' coverage goes: those workers return to the waiting list."""
-    if not months:
-        return 0
-    result = db.session.execute(delete(Coverage).where(
-        Coverage.pledge_id == pledge.id, Coverage.month.in_(months)))
-    return int(result.rowcount or 0)
-
-
-def send_stripe_refund(refund: Refund) -> None:
-    """Ask Stripe to return the money of a booked refund (idempotent per refund).
-
-    Raises GatewayError; the refund stays booked and can be sent again.
-    """
-    if refund.stripe_refund_id:
-        return
-    payment = db.session.get(Payment, refund.payment_id)
-    refund.stripe_refund_id = gateway().refund(
-        payment_intent=payment.stripe_payment_intent or "", amount=refund.amount,
-        idempotency_key=f"refund-{refund.id}",
-        metadata={"portal": METADATA_MARK, "pledge_id": str(refund.pledge_id),
-                  "payment_id": str(payment.id), "refund_id": str(refund.id)})
-    db.session.flush()
-
-
-def _tell_company(pledge: Pledge, template: str, subject: str) -> None:
-    owners = db.session.execute(_COMPANY_USERS, {"company_id": pledge.company_id}).all()
-    for owner in owners:
-        queue_mail(db.session, owner.email, subject, template, pledge=pledge, user=owner)
+def release_hold(pledge: Pledge, actor: User | None) -> None:
+    """The pledge's money moves again (a dispute was settled)."""
+    if pledge.on_hold:
+        pledge.on_hold = False
+        db.session.flush()
+        record_event("pledge.release_hold", pledge, actor=actor)

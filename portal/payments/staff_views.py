@@ -9,15 +9,15 @@ from flask_login import current_user
 from portal.auth.permissions import Permission
 from portal.certificates.services import pledge_certificates
 from portal.extensions import db
-from portal.ledger.exceptions import InsufficientBalance
+from portal.i18n import rupiah
 from portal.matching import queries as matching_queries
-from portal.payments import queries, services, statement
-from portal.payments.exceptions import GatewayError, NothingToRefund
-from portal.payments.forms import ConfirmTransferForm, StatementForm
-from portal.payments.models import Payment, PaymentMethod, PaymentStatus
+from portal.payments import outbound, queries, refunds, services, statement
+from portal.payments.exceptions import NothingToRefund
+from portal.payments.forms import ConfirmTransferForm, IssueForm, StatementForm
+from portal.payments.issues import open_issues_of
+from portal.payments.models import Payment, PaymentMethod
 from portal.payments.views import bp
 from portal.pledges import queries as pledge_queries
-from portal.pledges.exceptions import IllegalPledgeTransition
 from portal.pledges.forms import RefundForm
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import group_periods
@@ -37,7 +37,7 @@ def staff_pledges():  # type: ignore[no-untyped-def]
 @require(Permission.PLEDGE_LIST)
 def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_LIST)
-    amount, worker_months = services.refundable_amount(pledge)
+    amount = refunds.refundable(pledge.id)
     placement = None
     if pledge.coverage_start is not None:  # counts of the workers placed, never who
         placement = sponsor_placement(matching_queries.placement_profile(pledge.id),
@@ -47,42 +47,38 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
         payments=queries.pledge_payments(pledge.id), refunds=queries.pledge_refunds(pledge.id),
         documents=queries.pledge_documents(pledge.id), refund_form=RefundForm(),
         certificates=pledge_certificates(pledge.id),
-        refundable=amount, refundable_months=worker_months,
+        refundable=amount, unassigned=refunds.unassigned(pledge.id),
+        issues=open_issues_of(pledge.id), issue_form=IssueForm(),
         timeline=pledge_queries.pledge_timeline(pledge.id), placement=placement)
 
 
 @bp.post("/staff/pledges/<int:pledge_id>/refund")
 @require(Permission.PAYMENT_MANAGE)
 def refund(pledge_id: int):  # type: ignore[no-untyped-def]
+    """Book the refund, commit, then send card refunds to Stripe with no transaction open."""
     pledge = load_owned(Pledge, pledge_id, Permission.PAYMENT_MANAGE)
     form = RefundForm()
     if not form.validate_on_submit():
         flash(gettext("Write the reason for the refund (at least 5 characters)."), "danger")
-        return redirect(url_for("payments.staff_pledge", pledge_id=pledge.id))
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
     try:
-        booked = services.refund_pledge(pledge, current_user, form.reason.data,
-                                        form.bank_reference.data or "")
-        db.session.commit()
-    except (NothingToRefund, IllegalPledgeTransition, InsufficientBalance):
+        booked = refunds.refund_pledge(pledge, current_user, form.reason.data,
+                                       form.bank_reference.data or "")
+    except NothingToRefund:
         db.session.rollback()
         flash(gettext("There is nothing left to refund on this pledge."), "warning")
-        return redirect(url_for("payments.staff_pledge", pledge_id=pledge.id))
-    _send_card_refund(booked)
-    return redirect(url_for("payments.staff_pledge", pledge_id=pledge.id))
-
-
-def _send_card_refund(booked) -> None:  # type: ignore[no-untyped-def]
-    payment = db.session.get(Payment, booked.payment_id)
-    if payment.method != PaymentMethod.STRIPE:
-        flash(gettext("Refund booked; transfer the money back to the company."), "success")
-        return
-    try:
-        services.send_stripe_refund(booked)
-        db.session.commit()
-        flash(gettext("Refund booked and sent to the card through Stripe."), "success")
-    except GatewayError as error:
-        db.session.rollback()
-        flash(gettext("Refund booked, but Stripe refused it: %(why)s", why=str(error)), "danger")
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    total = sum(r.amount for r in booked)
+    sent = outbound.sync_stripe(pledge_id)  # commits the refund first
+    if sent.errors:
+        flash(gettext("Refund of %(amount)s booked, but Stripe refused it: %(why)s. It is "
+                      "sent again from the refunds list.", amount=rupiah(total),
+                      why="; ".join(sent.errors)), "danger")
+    else:
+        flash(gettext("Refund of %(amount)s booked; card payments are returned through "
+                      "Stripe, transfers must be sent back by the bank.", amount=rupiah(total)),
+              "success")
+    return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
 
 
 @bp.get("/staff/transfers")
@@ -96,19 +92,32 @@ def transfers():  # type: ignore[no-untyped-def]
 @bp.post("/staff/transfers/<int:payment_id>/confirm")
 @require(Permission.PAYMENT_MANAGE)
 def confirm_transfer(payment_id: int):  # type: ignore[no-untyped-def]
+    """Record what arrived; a different amount opens an under- or over-payment issue."""
     payment = load_owned(Payment, payment_id, Permission.PAYMENT_MANAGE)
     form = ConfirmTransferForm()
-    if not form.validate_on_submit() or payment.status != PaymentStatus.PENDING:
+    if not form.validate_on_submit() or payment.method != PaymentMethod.BANK_TRANSFER:
         flash(gettext("Enter the amount received for a pending transfer."), "danger")
-    elif form.amount.data != payment.amount:
-        flash(gettext("The amount received (%(got)s) differs from the amount due (%(due)s); "
-                      "contact the company before confirming.",
-                      got=form.amount.data, due=payment.amount), "danger")
+    elif not services.confirm_payment(payment, form.amount.data, current_user, "manual"):
+        db.session.rollback()
+        flash(gettext("Transfer %(ref)s was already confirmed; nothing changed.",
+                      ref=payment.reference), "warning")
     else:
-        services.confirm_payment(payment, form.amount.data, current_user, "manual")
         db.session.commit()
-        flash(gettext("Transfer %(ref)s confirmed.", ref=payment.reference), "success")
+        _flash_confirmed(payment, form.amount.data)
     return redirect(url_for("payments.transfers"))
+
+
+def _flash_confirmed(payment: Payment, received: int) -> None:
+    if received == payment.amount:
+        flash(gettext("Transfer %(ref)s confirmed.", ref=payment.reference), "success")
+    elif received < payment.amount:
+        flash(gettext("Transfer %(ref)s recorded short by %(diff)s: accept it or ask for a "
+                      "top-up on the pledge page.", ref=payment.reference,
+                      diff=rupiah(payment.amount - received)), "warning")
+    else:
+        flash(gettext("Transfer %(ref)s recorded with %(diff)s too much: refund the excess on "
+                      "the pledge page.", ref=payment.reference,
+                      diff=rupiah(received - payment.amount)), "warning")
 
 
 @bp.post("/staff/transfers/statement")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from portal.payments.sandbox import StripeSandbox
 stripe.enable_telemetry = False  # no request-latency reports sent anywhere
 SANDBOX_KEY = "sk_test_sandbox"  # noqa: S105 - the sandbox's own key, accepted nowhere else
 MIN_RUPIAH = 10_000  # about USD 0.50, Stripe's minimum charge
+FUTURE_TOLERANCE = 5 * 60  # a signature dated further ahead than this is refused
 
 
 def to_stripe_amount(rupiah: int) -> int:
@@ -53,11 +55,15 @@ class StripeGateway:
         self.webhook_secret = webhook_secret
         self.max_amount = max_amount
 
+    def allows(self, amount: int) -> bool:
+        """Whether a card payment of this many rupiah can be made."""
+        return MIN_RUPIAH <= amount <= self.max_amount
+
     def create_checkout_session(self, *, amount: int, quantity: int, name: str,
                                 metadata: dict[str, str], success_url: str, cancel_url: str,
                                 idempotency_key: str, reference: str) -> CheckoutSession:
         """One line item of `quantity` worker-months. Raises AmountNotAllowed, GatewayError."""
-        if amount < MIN_RUPIAH or amount > self.max_amount:
+        if not self.allows(amount):
             raise AmountNotAllowed(str(amount))
         if amount % quantity:
             quantity, unit = 1, amount
@@ -73,6 +79,22 @@ class StripeGateway:
         }
         session = self._call(self.client.v1.checkout.sessions.create, params, idempotency_key)
         return CheckoutSession(id=session["id"], url=session["url"])
+
+    def expire_checkout_session(self, session_id: str) -> str:
+        """Make a session unpayable; returns its status. A session that is no longer open
+        (paid, or expired already) is left as it is. Raises GatewayError."""
+        try:
+            session = self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError as error:
+            try:
+                session = self.client.v1.checkout.sessions.retrieve(session_id)
+            except stripe.StripeError:
+                raise GatewayError(error.user_message or str(error)) from error
+            if session["status"] == "open":
+                raise GatewayError(error.user_message or str(error)) from error
+        except stripe.StripeError as error:
+            raise GatewayError(error.user_message or str(error)) from error
+        return str(session["status"])
 
     def refund(self, *, payment_intent: str, amount: int, idempotency_key: str,
                metadata: dict[str, str]) -> str:
@@ -94,8 +116,9 @@ class StripeGateway:
             event = json.loads(payload)
         except (ValueError, stripe.SignatureVerificationError) as error:
             raise InvalidWebhook(str(error)) from error
-        if not isinstance(event, dict):
-            raise InvalidWebhook("the event is not a JSON object")
+        _refuse_future(signature)
+        if not _is_event(event):
+            raise InvalidWebhook("the body is not a Stripe event")
         return event
 
     def _call(self, method: Any, params: dict[str, Any], idempotency_key: str) -> Any:
@@ -103,6 +126,24 @@ class StripeGateway:
             return method(params=params, options={"idempotency_key": idempotency_key})
         except stripe.StripeError as error:
             raise GatewayError(error.user_message or str(error)) from error
+
+
+def _refuse_future(signature: str) -> None:
+    """Stripe's check refuses old signatures only; one dated well ahead is refused too."""
+    stamps = [part[2:] for part in signature.split(",") if part.startswith("t=")]
+    if not stamps or not stamps[0].isdigit():
+        raise InvalidWebhook("no timestamp in the signature")
+    if int(stamps[0]) > time.time() + FUTURE_TOLERANCE:
+        raise InvalidWebhook("the signature is dated in the future")
+
+
+def _is_event(event: Any) -> bool:
+    """The shape every handled event has: ids and type as strings, an object to act on."""
+    if not isinstance(event, dict) or event.get("object") != "event":
+        return False
+    data = event.get("data")
+    return (isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
+            and isinstance(data, dict) and isinstance(data.get("object"), dict))
 
 
 def gateway() -> StripeGateway:
@@ -121,6 +162,8 @@ def _build(app: Flask) -> StripeGateway:
                              None, config["STRIPE_MAX_AMOUNT"])
     if config.get("ENV_NAME") == "production":
         raise RuntimeError("the Stripe sandbox is refused in production; set STRIPE_SECRET_KEY")
+    # The development config keeps one secret in instance/ for every process; the test config
+    # has none, and its single process makes one.
     secret = config.get("STRIPE_WEBHOOK_SECRET") or "whsec_sandbox_" + secrets.token_hex(16)
     sandbox = StripeSandbox(webhook_secret=secret, webhook_url=config["PUBLIC_BASE_URL"]
                             + "/payments/stripe/webhook",

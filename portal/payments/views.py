@@ -23,7 +23,7 @@ from portal.auth.permissions import Permission, can
 from portal.companies.models import Company
 from portal.extensions import csrf, db, login_manager
 from portal.i18n import current_locale
-from portal.payments import services
+from portal.payments import outbound, services
 from portal.payments.documents import BankDetails, render_invoice_pdf, render_receipt_pdf
 from portal.payments.exceptions import AmountNotAllowed, GatewayError, InvalidWebhook
 from portal.payments.models import Document, DocumentKind, Payment
@@ -39,47 +39,76 @@ bp = Blueprint("payments", __name__)
 @bp.post("/payments/stripe/webhook")
 @csrf.exempt
 def stripe_webhook():  # type: ignore[no-untyped-def]
-    """Signature checked on the raw body; the event id is stored before anything is done."""
+    """Signature checked on the raw body; the event id is stored before anything is done.
+    Refunds or expiries the event makes necessary go to Stripe after the commit."""
     try:
         event = gateway().construct_event(request.get_data(), request.headers.get(
             "Stripe-Signature"))
     except InvalidWebhook:
         return jsonify({"error": "invalid signature"}), 400
     try:
-        outcome = handle_stripe_event(event)
+        handled = handle_stripe_event(event)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         if not event_recorded(event["id"]):
             raise  # not a twin delivery: answer 500, so that Stripe delivers it again
-        outcome = "duplicate"  # the same event was handled at the same moment elsewhere
-    return jsonify({"received": True, "outcome": outcome})
+        return jsonify({"received": True, "outcome": "duplicate"})
+    except (KeyError, TypeError, ValueError):
+        db.session.rollback()  # signed, but not an event we can read: retrying cannot help
+        return jsonify({"error": "malformed event"}), 400
+    if handled.pledge_id is not None:
+        outbound.sync_stripe(handled.pledge_id)
+    return jsonify({"received": True, "outcome": handled.outcome})
 
 
 @bp.post("/pledges/<int:pledge_id>/pay/stripe")
 @require(Permission.PLEDGE_MANAGE)
 def pay_stripe(pledge_id: int):  # type: ignore[no-untyped-def]
+    """Void the pledge's other attempts, then open a Checkout Session with no transaction
+    open (Stripe may deliver a webhook meanwhile), then keep the session."""
     pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    base = current_app.config["PUBLIC_BASE_URL"]
     try:
-        payment = services.start_stripe_payment(
-            pledge, db.session.get(Company, pledge.company_id), current_user,
-            success_url=base + url_for("payments.returned", pledge_id=pledge.id),
-            cancel_url=base + url_for("pledges.detail", pledge_id=pledge.id))
+        payment = services.prepare_card_payment(
+            pledge, db.session.get_one(Company, pledge.company_id), current_user,
+            allowed=gateway().allows(services.outstanding(pledge)))
     except AmountNotAllowed:
         flash(gettext("This amount cannot be paid by card; pay by bank transfer."), "warning")
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
     except (CompanyNotVerified, IllegalPledgeTransition):
         flash(gettext("This pledge cannot be paid now."), "warning")
-    except GatewayError as error:
-        db.session.rollback()
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+    params = _checkout_params(payment, pledge)
+    outbound.sync_stripe(pledge_id)  # commits; the attempts voided above expire at Stripe
+    try:
+        session = outbound.open_checkout(payment.id, params)
+    except (AmountNotAllowed, GatewayError) as error:
         flash(gettext("The card payment could not start: %(why)s", why=str(error)), "danger")
-    else:
-        db.session.commit()
-        return redirect(payment.checkout_url or url_for("pledges.detail", pledge_id=pledge.id),
-                        code=303)
-    return redirect(url_for("pledges.detail", pledge_id=pledge.id))
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+    current = db.session.get_one(Payment, payment.id)
+    if not services.record_checkout_session(current, session.id, session.url):
+        outbound.sync_stripe(pledge_id)  # another tab started a payment meanwhile
+        flash(gettext("Another payment of this pledge was started meanwhile."), "warning")
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+    db.session.commit()
+    return redirect(session.url, code=303)
+
+
+def _checkout_params(payment: Payment, pledge: Pledge) -> dict[str, object]:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    whole = payment.amount == pledge.price_total
+    return {
+        "amount": payment.amount, "quantity": pledge.worker_months if whole else 1,
+        "name": (f"PIJAR SEMAR: {pledge.workers} pekerja x {pledge.months} bulan "
+                 f"(komitmen #{pledge.id})" + ("" if whole else " - kekurangan")),
+        "metadata": {"portal": services.METADATA_MARK, "pledge_id": str(pledge.id),
+                     "payment_id": str(payment.id)},
+        "success_url": base + url_for("payments.returned", pledge_id=pledge.id),
+        "cancel_url": base + url_for("pledges.detail", pledge_id=pledge.id),
+        "idempotency_key": payment.idempotency_key, "reference": payment.reference,
+    }
 
 
 @bp.post("/pledges/<int:pledge_id>/pay/transfer")
@@ -89,15 +118,15 @@ def pay_transfer(pledge_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.start_bank_transfer(pledge, db.session.get(Company, pledge.company_id),
+        services.start_bank_transfer(pledge, db.session.get_one(Company, pledge.company_id),
                                      current_user)
     except (CompanyNotVerified, IllegalPledgeTransition):
         flash(gettext("This pledge cannot be paid now."), "warning")
     else:
-        db.session.commit()
+        outbound.sync_stripe(pledge_id)  # commits; open card sessions expire at Stripe
         flash(gettext("Your invoice is ready. Transfer the exact amount with the reference "
                       "in the description."), "success")
-    return redirect(url_for("pledges.detail", pledge_id=pledge.id))
+    return redirect(url_for("pledges.detail", pledge_id=pledge_id))
 
 
 @bp.get("/pledges/<int:pledge_id>/paid")
@@ -116,9 +145,9 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
     document = db.session.get(Document, document_id)
     if document is None or not _may_read(document):
         abort(404)
-    payment = db.session.get(Payment, document.payment_id)
-    pledge = db.session.get(Pledge, payment.pledge_id)
-    company = db.session.get(Company, document.company_id)
+    payment = db.session.get_one(Payment, document.payment_id)
+    pledge = db.session.get_one(Pledge, payment.pledge_id)
+    company = db.session.get_one(Company, document.company_id)
     if document.kind == DocumentKind.INVOICE:
         body = render_invoice_pdf(document, payment, pledge, company,
                                   BankDetails.from_config(current_app.config), current_locale())

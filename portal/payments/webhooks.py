@@ -1,8 +1,14 @@
-"""Stripe events: recorded once by id, checked against our payment, then applied once."""
+"""Stripe events: recorded once by id, checked against our payment, then applied once.
+
+Every event is answered by what it means: money that arrived is recorded, refunds and lost
+disputes go through the one refund path (what the ledger cannot book becomes an issue for
+staff, never an error that makes Stripe retry for days), a dispute puts the pledge on hold.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -10,8 +16,19 @@ from sqlalchemy import bindparam, func, insert, select
 from portal.audit.services import record_event
 from portal.db import utcnow
 from portal.extensions import db
-from portal.ledger.services import record_refund
-from portal.payments.models import Payment, PaymentStatus, Refund, StripeEvent
+from portal.payments.issues import open_issue, open_issues_of, resolve_issue
+from portal.payments.models import (
+    PAYABLE_STATUSES,
+    IssueKind,
+    IssueStatus,
+    Payment,
+    PaymentIssue,
+    PaymentMethod,
+    PaymentStatus,
+    RefundSource,
+    StripeEvent,
+)
+from portal.payments.refunds import lock_pledge, refund_payment, refunded_of
 from portal.payments.services import METADATA_MARK, confirm_payment, settle_payment
 from portal.payments.stripe_gateway import from_stripe_amount
 from portal.pledges.models import Pledge
@@ -25,18 +42,28 @@ _PAYMENT_AND_PLEDGE = (select(Payment, Pledge).join(Pledge, Pledge.id == Payment
                        .where(Payment.id == bindparam("payment_id")))
 
 
-def handle_stripe_event(event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Handled:
+    outcome: str
+    pledge_id: int | None
+
+
+def handle_stripe_event(event: dict[str, Any]) -> Handled:
     """Apply a verified event; returns what happened. A repeated event id changes nothing.
 
     Two copies racing each other: the payment moves only by a conditional update, so the
     loser changes nothing, and its event row then collides on the key and rolls back.
+    Raises KeyError, TypeError or ValueError for a malformed event (answered 400).
     """
     if event_recorded(event["id"]):
-        return "duplicate"
+        return Handled("duplicate", None)
     obj = event["data"]["object"]
     # The pledge is held here so that it stays in the session (whose identity map keeps
     # unchanged objects only while they are referenced) for the handler that needs it.
-    payment, _pledge = _our_payment(obj)
+    if event["type"].startswith("charge.dispute."):
+        payment, _pledge = _payment_by_intent(obj.get("payment_intent"))
+    else:
+        payment, _pledge = _our_payment(obj)
     handler = HANDLERS.get(event["type"])
     if payment is None:
         outcome = "ignored_not_ours"
@@ -50,7 +77,7 @@ def handle_stripe_event(event: dict[str, Any]) -> str:
     record_event("stripe.event", payment, after={"event": event["id"], "type": event["type"],
                                                 "outcome": outcome},
                  company_id=payment.company_id if payment else None)
-    return outcome
+    return Handled(outcome, payment.pledge_id if payment else None)
 
 
 def event_recorded(event_id: str) -> bool:
@@ -75,6 +102,17 @@ def _our_payment(obj: dict[str, Any]) -> tuple[Payment | None, Pledge | None]:
     if session_id and payment.stripe_session_id != session_id:
         return None, None
     return payment, pledge
+
+
+def _payment_by_intent(intent: Any) -> tuple[Payment | None, Pledge | None]:
+    """Disputes carry no metadata of ours: the card payment is found by its payment intent."""
+    if not isinstance(intent, str) or not intent:
+        return None, None
+    found = db.session.execute(
+        select(Payment, Pledge).join(Pledge, Pledge.id == Payment.pledge_id)
+        .where(Payment.stripe_payment_intent == intent,
+               Payment.method == PaymentMethod.STRIPE)).first()
+    return (found[0], found[1]) if found else (None, None)
 
 
 def _amount_ok(payment: Payment, hundredths: Any, currency: Any) -> bool:
@@ -119,25 +157,69 @@ def _expired(payment: Payment, session: dict[str, Any]) -> str:
 
 
 def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
-    """Refunds made in Stripe itself are recorded; ours are already there. A refund that
-    arrives before its payment first settles the payment (the charge evidently succeeded)."""
-    if payment.status == PaymentStatus.PENDING:
+    """Refunds made in Stripe itself go through the refund path; ours are already there. A
+    refund that arrives before its payment first settles the payment (the charge evidently
+    succeeded)."""
+    if not _is_this_charge(payment, charge):
+        record_event("payment.refund_mismatch", payment, after={
+            "method": str(payment.method), "payment_intent": charge.get("payment_intent")})
+        return "ignored_mismatch"
+    if payment.status in PAYABLE_STATUSES:
         _paid(payment, charge.get("amount"), charge.get("currency"),
               charge.get("payment_intent"), "stripe-charge")
     if payment.status != PaymentStatus.PAID:
         return "ignored_state"
+    lock_pledge(payment.pledge_id)
     refunded = from_stripe_amount(int(charge.get("amount_refunded") or 0))
-    known = int(db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.payment_id == payment.id)))
+    known = refunded_of(payment.id) + _unbooked_of(payment.id)
     if refunded <= known:
         return "refund_known"
-    refund = Refund(payment_id=payment.id, pledge_id=payment.pledge_id,
-                    company_id=payment.company_id, amount=refunded - known, worker_months=0,
-                    reason="refunded in Stripe")
-    db.session.add(refund)
-    db.session.flush()
-    record_refund(refund)
-    return "refund_recorded"
+    result = refund_payment(payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None,
+                            "refunded in Stripe")
+    return "refund_unbookable" if result.unbooked else "refund_recorded"
+
+
+def _is_this_charge(payment: Payment, charge: dict[str, Any]) -> bool:
+    if payment.method != PaymentMethod.STRIPE:
+        return False
+    intent = charge.get("payment_intent")
+    return not payment.stripe_payment_intent or intent == payment.stripe_payment_intent
+
+
+def _unbooked_of(payment_id: int) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
+        PaymentIssue.payment_id == payment_id,
+        PaymentIssue.kind == IssueKind.UNBOOKABLE_REFUND)) or 0)
+
+
+def _dispute_created(payment: Payment, dispute: dict[str, Any]) -> str:
+    """The pledge goes on hold (no placement, no refund or roll-over by choice) until the
+    dispute closes or staff resolve it."""
+    pledge = lock_pledge(payment.pledge_id)
+    pledge.on_hold = True
+    open_issue(IssueKind.DISPUTE, pledge, payment, from_stripe_amount(int(dispute["amount"])),
+               external_id=str(dispute["id"]), detail=f"reason: {dispute.get('reason')}")
+    record_event("pledge.hold", pledge, after={"dispute": dispute["id"]})
+    return "dispute_opened"
+
+
+def _dispute_closed(payment: Payment, dispute: dict[str, Any]) -> str:
+    """Lost: the bank took the money back, booked through the refund path. Won: nothing
+    moved. Either way the hold ends once no other dispute of the pledge is open."""
+    pledge = lock_pledge(payment.pledge_id)
+    amount = from_stripe_amount(int(dispute["amount"]))
+    issue = open_issue(IssueKind.DISPUTE, pledge, payment, amount,
+                       external_id=str(dispute["id"]))
+    if issue.status != IssueStatus.OPEN:
+        return "dispute_known"
+    lost = dispute.get("status") == "lost"
+    if lost:
+        refund_payment(payment, amount, RefundSource.DISPUTE, None, "card dispute lost")
+    resolve_issue(issue, None, f"dispute {dispute.get('status')}")
+    if not open_issues_of(pledge.id, IssueKind.DISPUTE):
+        pledge.on_hold = False
+        record_event("pledge.release_hold", pledge, after={"dispute": dispute["id"]})
+    return "dispute_lost" if lost else "dispute_won"
 
 
 HANDLERS: dict[str, Handler] = {
@@ -146,6 +228,6 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_failed": _async_failed,
     "checkout.session.expired": _expired,
     "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
 }
-
-

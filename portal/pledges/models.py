@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Inte
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 
 class PledgeStatus(enum.StrEnum):
@@ -23,7 +23,7 @@ class PledgeStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
-class Pledge(db.Model):
+class Pledge(Model):
     """The price is fixed when the pledge leaves draft; the breakdown shows how it was made."""
 
     __tablename__ = "pledge"
@@ -49,6 +49,10 @@ class Pledge(db.Model):
     # Set when a match run is approved: the term runs `months` months from here (R6).
     coverage_start: Mapped[date | None] = mapped_column(Date)
     renewal_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while a card dispute is open: no worker is placed and no money moves by choice.
+    on_hold: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Set when a run or the term's end leaves money unused; cleared by the sponsor's decision.
+    unused_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

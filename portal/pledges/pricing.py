@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_, select
 
 from portal.extensions import db
 from portal.pledges.exceptions import NoRateInForce
+from portal.pledges.models import Pledge
 from portal.reference.models import RateSchedule
 
 CSR_FUNDING = "csr"
@@ -85,7 +87,7 @@ class RatePeriod:
     subtotal: int
 
 
-def group_periods(breakdown: list[dict[str, object]]) -> list[RatePeriod]:
+def group_periods(breakdown: list[dict[str, Any]]) -> list[RatePeriod]:
     """Stored breakdown (JSON lines) grouped into periods of equal rate."""
     periods: list[RatePeriod] = []
     for line in breakdown:
@@ -99,3 +101,16 @@ def group_periods(breakdown: list[dict[str, object]]) -> list[RatePeriod]:
                                       int(line["rate"]), int(line["workers"]),
                                       int(line["subtotal"])))
     return periods
+
+
+def term_rates(pledge: Pledge) -> list[int]:
+    """The per-worker price of each month of the term, as the sponsor paid it."""
+    rates = [int(line["rate"]) for line in pledge.price_breakdown or []]
+    if len(rates) == pledge.months:
+        return rates
+    return [pledge.price_total // (pledge.workers * pledge.months)] * pledge.months
+
+
+def slot_cost(pledge: Pledge, offset: int = 0) -> int:
+    """What one slot costs from the term's `offset`-th month on, at the rates paid."""
+    return sum(term_rates(pledge)[offset:])

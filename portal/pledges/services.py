@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.companies.models import Company
+from portal.coverage.models import MonthClose
 from portal.db import utcnow
 from portal.extensions import db
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
@@ -49,6 +50,30 @@ def earliest_start(today: date | None = None) -> date:
     return add_months((today or date.today()).replace(day=1), 1)
 
 
+def first_open_start(today: date | None = None) -> date:
+    """The earliest start month a sponsor may choose: not before next month, and never a
+    month that is closed already (months close up to next month)."""
+    first = earliest_start(today)
+    closed = set(db.session.scalars(select(MonthClose.month).where(MonthClose.month >= first)))
+    while first in closed:
+        first = add_months(first, 1)
+    return first
+
+
+def update_target(pledge: Pledge, actor: User, categories: tuple[str, ...],
+                  kecamatan: tuple[str, ...]) -> None:
+    """Widen or change whom a paid pledge may fund (R1); workers placed keep their months.
+    Raises IllegalPledgeTransition."""
+    if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
+        raise IllegalPledgeTransition(pledge.status, "change target")
+    before = _facts(pledge)
+    pledge.target_categories = list(categories)
+    pledge.target_kecamatan = list(kecamatan)
+    pledge.unused_notice_at = None  # the sponsor decided: the next run tries the new target
+    db.session.flush()
+    record_event("pledge.target", pledge, actor=actor, before=before, after=_facts(pledge))
+
+
 def check_terms(terms: PledgeTerms, today: date | None = None) -> None:
     """Raises InvalidPledge with the reason."""
     if not 1 <= terms.workers <= MAX_WORKERS:
@@ -57,6 +82,8 @@ def check_terms(terms: PledgeTerms, today: date | None = None) -> None:
         raise InvalidPledge(f"months must be between 1 and {MAX_MONTHS}")
     if terms.start_month.day != 1 or terms.start_month < earliest_start(today):
         raise InvalidPledge("the start month must be next month or later")
+    if terms.start_month < first_open_start(today):
+        raise InvalidPledge("the start month is closed already; choose a later month")
 
 
 def create_pledge(company: Company, actor: User, terms: PledgeTerms) -> Pledge:

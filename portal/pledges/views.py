@@ -15,6 +15,10 @@ from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import month_label
 from portal.matching import queries as matching_queries
+from portal.payments import refunds
+from portal.payments import services as payment_services
+from portal.payments.issues import open_issues_of
+from portal.payments.models import PaymentMethod, PaymentStatus
 from portal.payments.queries import pledge_documents, pledge_payments, pledge_refunds
 from portal.pledges import queries, services
 from portal.pledges.exceptions import (
@@ -23,8 +27,8 @@ from portal.pledges.exceptions import (
     InvalidPledge,
     NoRateInForce,
 )
-from portal.pledges.forms import PledgeForm
-from portal.pledges.models import Pledge
+from portal.pledges.forms import PledgeForm, RolloverForm, TargetForm
+from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import MonthPrice, add_months, group_periods, price_pledge, total
 from portal.reports.figures import placement as sponsor_placement
 from portal.security import load_owned, require
@@ -38,7 +42,7 @@ def _company() -> Company:
 
 def _form(obj: Pledge | None = None) -> PledgeForm:
     form = PledgeForm()
-    first = services.earliest_start()
+    first = services.first_open_start()
     months = [add_months(first, n) for n in range(12)]
     form.start_month.choices = [(m.isoformat(), month_label(m)) for m in months]
     categories, kecamatan = queries.target_choices()
@@ -49,6 +53,25 @@ def _form(obj: Pledge | None = None) -> PledgeForm:
         form.start_month.data = obj.start_month.isoformat()
         form.categories.data = list(obj.target_categories)
         form.kecamatan.data = list(obj.target_kecamatan)
+    return form
+
+
+def target_form(pledge: Pledge | None = None) -> TargetForm:
+    form = TargetForm()
+    categories, kecamatan = queries.target_choices()
+    form.categories.choices = [(c.code, c.name_id) for c in categories]
+    form.kecamatan.choices = [(k.code, k.name) for k in kecamatan]
+    if pledge is not None and not form.is_submitted():
+        form.categories.data = list(pledge.target_categories)
+        form.kecamatan.data = list(pledge.target_kecamatan)
+    return form
+
+
+def rollover_form() -> RolloverForm:
+    form = RolloverForm()
+    first = services.first_open_start()
+    form.start_month.choices = [(m.isoformat(), month_label(m))
+                                for m in (add_months(first, n) for n in range(12))]
     return form
 
 
@@ -114,6 +137,20 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         "waiting": queries.waiting_for_target(pledge.target_categories, pledge.target_kecamatan,
                                               pledge.start_month),
         "placement": placement, "certificates": pledge_certificates(pledge.id),
+        **_money_context(pledge),
+    }
+
+
+def _money_context(pledge: Pledge) -> dict[str, object]:
+    """What is open, owed or unused on the pledge, and the sponsor's choices for unused money."""
+    payments = pledge_payments(pledge.id)
+    awaiting = pledge.status == PledgeStatus.AWAITING_PAYMENT
+    return {
+        "open_transfer": next((p for p in payments if p.status == PaymentStatus.PENDING
+                               and p.method == PaymentMethod.BANK_TRANSFER), None),
+        "outstanding": payment_services.outstanding(pledge) if awaiting else 0,
+        "issues": open_issues_of(pledge.id), "unassigned": refunds.unassigned(pledge.id),
+        "target_form": target_form(pledge), "rollover_form": rollover_form(),
     }
 
 

@@ -98,6 +98,19 @@ EXPECTED = {
     ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "payments.confirm_transfer"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
                                                FORBIDDEN),
+    ("GET", "payments.issues"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "payments.settle_issue"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
+                                           FORBIDDEN),
+    ("POST", "payments.send_refunds"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
+                                           FORBIDDEN),
+    ("POST", "payments.unused_wait"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                          FORBIDDEN),
+    ("POST", "payments.unused_return"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                            FORBIDDEN),
+    ("POST", "payments.unused_target"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                            FORBIDDEN),
+    ("POST", "payments.unused_rollover"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
+                                              FORBIDDEN),
     ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD,
                                                FORBIDDEN),
     # Claims: staff record and import; auditors read; an unknown claim id is 404.
@@ -162,7 +175,8 @@ def _routes(app):  # type: ignore[no-untyped-def]
 def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
               "token": "not-a-valid-token", "fmt": "csv",
-              "certificate_id": 987_654, "claim_id": 987_654, "serial": "PJS-2026-0000000000",
+              "certificate_id": 987_654, "claim_id": 987_654, "issue_id": 987_654,
+              "serial": "PJS-2026-0000000000",
               "month": "2026-01", "funder": "apbd", "name": "sex", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 

@@ -18,7 +18,7 @@ from portal.certificates.pdf import keywords, read_signed_payload, render_certif
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.matching import services as matching
-from portal.payments.services import refund_pledge
+from portal.payments.refunds import refund_pledge
 from portal.pledges.services import earliest_start
 from tests import factories
 from tests.matching import builders

@@ -10,9 +10,8 @@ from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.ledger.models import EntryKind, LedgerEntry, LedgerLine
-from portal.matching.services import term_rates
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.pledges.pricing import add_months
+from portal.pledges.pricing import add_months, term_rates
 from portal.pledges.services import transition_pledge
 from portal.workers.models import Worker
 from tests import factories

@@ -9,7 +9,7 @@ from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.matching import services
 from portal.matching.exceptions import StaleProposal
-from portal.payments.services import refund_pledge, refundable_amount
+from portal.payments.refunds import refund_pledge, refundable
 from portal.pledges.models import PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -29,15 +29,15 @@ def _placed_pledge(actors, months: int = 3):  # type: ignore[no-untyped-def]
 def test_refundable_months_follow_the_placed_term(actors):
     month, pledge = _placed_pledge(actors)
     rate = pledge.price_total // 3
-    assert refundable_amount(pledge) == (pledge.price_total, 3)
-    assert refundable_amount(pledge, today=month) == (2 * rate, 2)  # month itself has started
-    assert refundable_amount(pledge, today=add_months(month, 2)) == (0, 0)
+    assert refundable(pledge.id) == pledge.price_total
+    assert refundable(pledge.id, today=month) == 2 * rate  # the month itself has started
+    assert refundable(pledge.id, today=add_months(month, 2)) == 0
 
 
 def test_refund_of_a_placed_pledge_releases_its_coverage(actors):
     _, pledge = _placed_pledge(actors)
     assert pledge.status == PledgeStatus.ACTIVE
-    refund = refund_pledge(pledge, actors.staff, "sponsor withdrew")
+    [refund] = refund_pledge(pledge, actors.staff, "sponsor withdrew")
     assert refund.amount == pledge.price_total
     assert pledge.status == PledgeStatus.REFUNDED
     left = db.session.scalar(select(func.count(Coverage.id)).where(

@@ -77,14 +77,15 @@ def test_a_paid_checkout_leaves_a_receipt_and_an_audit_trail(app, actors, logged
     trail = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)
                                .order_by(AuditEvent.id)).all()
     assert [(e.action, e.object_type, e.object_id) for e in trail] == [
-        ("pledge.paid", "pledge", str(pledge.id)),
         ("payment.paid", "payment", str(payment.id)),
+        ("pledge.paid", "pledge", str(pledge.id)),
         ("stripe.event", "payment", str(payment.id)),
     ]
     assert {e.company_id for e in trail} == {pledge.company_id}
     assert {e.actor_id for e in trail} == {None}
-    assert trail[0].before == {"status": "awaiting_payment"}
-    assert trail[1].after == {"amount": payment.amount, "source": "stripe"}
+    assert trail[0].after == {"amount": payment.amount, "received": payment.amount,
+                              "source": "stripe"}
+    assert trail[1].before == {"status": "awaiting_payment"}
     assert trail[2].after == {"event": "evt_trail", "type": "checkout.session.completed",
                               "outcome": "paid"}
 

@@ -1,0 +1,119 @@
+"""Calls to Stripe, made with no database transaction open.
+
+Stripe (and the sandbox) may deliver a webhook while a call is under way; on SQLite a request
+holding the write lock would then make that delivery wait and fail. So these functions read
+what they need, end the transaction, call Stripe, and record the answer in a new short
+transaction. They are the only money code that commits, which is why they live apart from
+the services. What is not done yet is found again from the database the next time (card
+refunds without a Stripe id, void attempts whose session is still open), so a failure on
+either side is repaired by the next call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.payments.exceptions import GatewayError
+from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundSource
+from portal.payments.services import METADATA_MARK
+from portal.payments.stripe_gateway import CheckoutSession, gateway
+
+_DONE_STATUSES = (PaymentStatus.VOID, PaymentStatus.PAID, PaymentStatus.EXPIRED,
+                  PaymentStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class _CardRefund:
+    refund_id: int
+    pledge_id: int
+    payment_id: int
+    intent: str
+    amount: int
+
+
+@dataclass
+class SyncResult:
+    refunds_sent: int = 0
+    sessions_expired: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def sync_stripe(pledge_id: int | None = None) -> SyncResult:
+    """Send booked card refunds and expire the sessions of void attempts (of one pledge, or
+    all); commits what it reads first, and each answer on its own."""
+    refunds, sessions = _card_refunds(pledge_id), _open_void_sessions(pledge_id)
+    db.session.commit()
+    result = SyncResult()
+    for job in refunds:
+        _send_refund(job, result)
+    for payment_id, session_id in sessions:
+        _expire_session(payment_id, session_id, result)
+    return result
+
+
+def _card_refunds(pledge_id: int | None) -> list[_CardRefund]:
+    stmt = (select(Refund.id, Refund.pledge_id, Refund.payment_id,
+                   Payment.stripe_payment_intent, Refund.amount)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.stripe_refund_id.is_(None), Payment.method == PaymentMethod.STRIPE,
+                   Refund.source != RefundSource.ROLLOVER,
+                   Payment.stripe_payment_intent.is_not(None))
+            .order_by(Refund.id))
+    if pledge_id is not None:
+        stmt = stmt.where(Refund.pledge_id == pledge_id)
+    return [_CardRefund(*row) for row in db.session.execute(stmt)]
+
+
+def _open_void_sessions(pledge_id: int | None) -> list[tuple[int, str]]:
+    """Attempts no longer wanted whose Checkout Session may still be payable at Stripe."""
+    stmt = (select(Payment.id, Payment.stripe_session_id)
+            .where(Payment.method == PaymentMethod.STRIPE, Payment.status.in_(_DONE_STATUSES),
+                   Payment.stripe_session_id.is_not(None), Payment.checkout_url.is_not(None))
+            .order_by(Payment.id))
+    if pledge_id is not None:
+        stmt = stmt.where(Payment.pledge_id == pledge_id)
+    return [(int(pid), str(sid)) for pid, sid in db.session.execute(stmt)]
+
+
+def _send_refund(job: _CardRefund, result: SyncResult) -> None:
+    metadata = {"portal": METADATA_MARK, "pledge_id": str(job.pledge_id),
+                "payment_id": str(job.payment_id), "refund_id": str(job.refund_id)}
+    try:
+        stripe_id = gateway().refund(payment_intent=job.intent, amount=job.amount,
+                                     idempotency_key=f"refund-{job.refund_id}",
+                                     metadata=metadata)
+    except GatewayError as error:
+        result.errors.append(f"refund {job.refund_id}: {error}")
+        return
+    db.session.execute(update(Refund).where(Refund.id == job.refund_id,
+                                            Refund.stripe_refund_id.is_(None))
+                       .values(stripe_refund_id=stripe_id))
+    db.session.commit()
+    result.refunds_sent += 1
+
+
+def _expire_session(payment_id: int, session_id: str, result: SyncResult) -> None:
+    try:
+        gateway().expire_checkout_session(session_id)
+    except GatewayError as error:
+        result.errors.append(f"session of payment {payment_id}: {error}")
+        return
+    _forget_url(payment_id)
+    result.sessions_expired += 1
+
+
+def _forget_url(payment_id: int) -> None:
+    db.session.execute(update(Payment).where(Payment.id == payment_id).values(checkout_url=None))
+    db.session.commit()
+
+
+def open_checkout(payment_id: int, params: dict[str, object]) -> CheckoutSession:
+    """Create the Checkout Session of a committed card attempt, outside any transaction.
+
+    Raises AmountNotAllowed, GatewayError; the attempt stays pending and a retry with the same
+    idempotency key gets the same session."""
+    db.session.commit()
+    return gateway().create_checkout_session(**params)  # type: ignore[arg-type]
