@@ -60,6 +60,7 @@ def upgrade():
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=16), server_default='staff', nullable=False))
         batch_op.add_column(sa.Column('bank_reference', sa.String(length=80), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('stripe_claimed_at', portal.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_check_constraint('source_valid', SOURCE_CHECK)
 
     with op.batch_alter_table('payment', schema=None) as batch_op:
@@ -82,6 +83,7 @@ def downgrade():
 
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_refund_source_valid'), type_='check')
+        batch_op.drop_column('stripe_claimed_at')
         batch_op.drop_column('bank_reference')
         batch_op.drop_column('source')
 

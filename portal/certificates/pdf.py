@@ -100,11 +100,22 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
         ("Periode / Period", f"{_month(payload['period_from'])} – {_month(payload['period_to'])}"),
         ("Pekerja dilindungi / Workers covered", number(payload["workers"], "id")),
         ("Bulan-pekerja / Worker-months", number(payload["worker_months"], "id")),
-        ("Nilai / Amount", rupiah(payload["amount"], "id")),
+        ("Nilai perlindungan / Coverage value", rupiah(payload["amount"], "id")),
+        *_money_lines(payload),
         ("Jenis / Kind", "Selesai / Completed" if payload["kind"] == "completed"
          else "Aktif / Active"),
         ("Diterbitkan / Issued", payload["issued_at"][:10]),
     ]
+
+
+def _money_lines(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """Paid and refunded, on certificates that carry them (issued since they were added)."""
+    if "paid" not in payload:
+        return []
+    lines = [("Dibayar / Paid", rupiah(payload["paid"], "id"))]
+    if payload.get("refunded"):
+        lines.append(("Dikembalikan / Refunded", rupiah(payload["refunded"], "id")))
+    return lines
 
 
 def _month(value: str) -> str:

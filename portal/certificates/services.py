@@ -21,6 +21,7 @@ from portal.coverage.models import Coverage
 from portal.db import utcnow
 from portal.extensions import db
 from portal.mail import queue_mail
+from portal.payments.models import Payment, PaymentStatus, Refund
 from portal.pledges.models import Pledge
 
 ISSUER = "Pemerintah Kota Semarang · PIJAR SEMAR"
@@ -53,9 +54,11 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
     ones. Raises NotCertifiable when the pledge has no coverage."""
     if pledge.coverage_start is None or pledge.last_month is None:
         raise NotCertifiable(f"pledge {pledge.id} has no coverage")
-    workers, worker_months = db.session.execute(
-        select(func.count(func.distinct(Coverage.worker_id)), func.count(Coverage.id))
+    workers, worker_months, funded = db.session.execute(
+        select(func.count(func.distinct(Coverage.worker_id)), func.count(Coverage.id),
+               func.coalesce(func.sum(Coverage.amount), 0))
         .where(Coverage.pledge_id == pledge.id)).one()
+    paid, refunded = _money_of(pledge.id)
     company = db.session.get_one(Company, pledge.company_id)
     key = signing_key()
     issued_at = utcnow()
@@ -65,7 +68,9 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
         "company": company.legal_name, "nib": company.nib, "pledge": pledge.id,
         "period_from": f"{pledge.coverage_start:%Y-%m}", "period_to": f"{pledge.last_month:%Y-%m}",
         "workers": int(workers),
-        "worker_months": int(worker_months), "amount": int(pledge.price_total),
+        # The amount is what the certified worker-months cost; paid and refunded stand apart.
+        "worker_months": int(worker_months), "amount": int(funded),
+        "paid": paid, "refunded": refunded,
         "issued_at": issued_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "key_id": signing.key_id(key.public_key()),
     }
@@ -86,6 +91,16 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
                  after={"serial": serial, "kind": str(kind), "pledge_id": pledge.id})
     _mail_issued(certificate)
     return certificate
+
+
+def _money_of(pledge_id: int) -> tuple[int, int]:
+    """Rupiah received for the pledge and returned from it (read from the payment tables)."""
+    paid = db.session.scalar(select(func.coalesce(func.sum(func.coalesce(
+        Payment.received_amount, Payment.amount)), 0)).where(
+        Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID))
+    refunded = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
+                                 .where(Refund.pledge_id == pledge_id))
+    return int(paid or 0), int(refunded or 0)
 
 
 def _mail_issued(certificate: Certificate) -> None:

@@ -90,6 +90,7 @@ def _delete(pledge_id: int, keys: list[tuple[date, int]]) -> None:
 
 
 def future_rows(pledge_id: int, today: date | None = None) -> int:
-    """How many coverage rows of the pledge lie in months not started yet."""
+    """How many coverage rows of the pledge lie in months not started (nor closed) yet."""
     return int(db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge_id, Coverage.month >= first_unstarted_month(today))) or 0)
+        Coverage.pledge_id == pledge_id, Coverage.month >= first_unstarted_month(today),
+        _not_closed())) or 0)

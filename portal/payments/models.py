@@ -97,6 +97,8 @@ class Refund(Model):
                                                  server_default=RefundSource.STAFF.value)
     bank_reference: Mapped[str] = mapped_column(String(80), default="", server_default="")
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Set while one process sends the refund to Stripe, so that no other sends it meanwhile.
+    stripe_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -12,17 +12,18 @@ either side is repaired by the next call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
+from portal.db import utcnow
 from portal.extensions import db
 from portal.payments.exceptions import GatewayError
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundSource
 from portal.payments.services import METADATA_MARK
 from portal.payments.stripe_gateway import CheckoutSession, gateway
 
-_DONE_STATUSES = (PaymentStatus.VOID, PaymentStatus.PAID, PaymentStatus.EXPIRED,
-                  PaymentStatus.FAILED)
+CLAIM_TIMEOUT = timedelta(minutes=5)  # a sender that died is taken over after this
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _card_refunds(pledge_id: int | None) -> list[_CardRefund]:
 def _open_void_sessions(pledge_id: int | None) -> list[tuple[int, str]]:
     """Attempts no longer wanted whose Checkout Session may still be payable at Stripe."""
     stmt = (select(Payment.id, Payment.stripe_session_id)
-            .where(Payment.method == PaymentMethod.STRIPE, Payment.status.in_(_DONE_STATUSES),
+            .where(Payment.method == PaymentMethod.STRIPE, Payment.status == PaymentStatus.VOID,
                    Payment.stripe_session_id.is_not(None), Payment.checkout_url.is_not(None))
             .order_by(Payment.id))
     if pledge_id is not None:
@@ -78,7 +79,21 @@ def _open_void_sessions(pledge_id: int | None) -> list[tuple[int, str]]:
     return [(int(pid), str(sid)) for pid, sid in db.session.execute(stmt)]
 
 
+def _claim(refund_id: int) -> bool:
+    """Take the refund for sending (committed), unless another process is sending it now."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Refund).where(Refund.id == refund_id, Refund.stripe_refund_id.is_(None),
+                             or_(Refund.stripe_claimed_at.is_(None),
+                                 Refund.stripe_claimed_at < now - CLAIM_TIMEOUT))
+        .values(stripe_claimed_at=now))
+    db.session.commit()
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
 def _send_refund(job: _CardRefund, result: SyncResult) -> None:
+    if not _claim(job.refund_id):
+        return
     metadata = {"portal": METADATA_MARK, "pledge_id": str(job.pledge_id),
                 "payment_id": str(job.payment_id), "refund_id": str(job.refund_id)}
     try:
@@ -87,6 +102,9 @@ def _send_refund(job: _CardRefund, result: SyncResult) -> None:
                                      metadata=metadata)
     except GatewayError as error:
         result.errors.append(f"refund {job.refund_id}: {error}")
+        db.session.execute(update(Refund).where(Refund.id == job.refund_id)
+                           .values(stripe_claimed_at=None))
+        db.session.commit()
         return
     db.session.execute(update(Refund).where(Refund.id == job.refund_id,
                                             Refund.stripe_refund_id.is_(None))

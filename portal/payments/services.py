@@ -47,7 +47,7 @@ _MARK_PAID = (update(_PAYMENT)
               .where(_PAYMENT.c.id == bindparam("payment_id"),
                      _PAYMENT.c.status.in_([s.value for s in PAYABLE_STATUSES]))
               .values(status=PaymentStatus.PAID.value, paid_at=bindparam("paid_at"),
-                      received_amount=bindparam("received")))
+                      received_amount=bindparam("received"), checkout_url=None))
 _MARK_PAID_WITH_INTENT = _MARK_PAID.values(stripe_payment_intent=bindparam("intent"))
 
 
@@ -150,7 +150,7 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
     pledge = lock_pledge(payment.pledge_id)
     paid_at = utcnow()
     values: dict[str, object] = {"status": PaymentStatus.PAID, "paid_at": paid_at,
-                                 "received_amount": received}
+                                 "received_amount": received, "checkout_url": None}
     params = {"payment_id": payment.id, "paid_at": paid_at, "received": received}
     statement = _MARK_PAID
     if payment_intent and not payment.stripe_payment_intent:
@@ -219,7 +219,7 @@ def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool
     """Pending to failed or expired, once; a paid payment never goes back."""
     result = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
-        .values(status=status))
+        .values(status=status, checkout_url=None))
     if result.rowcount == 1:  # type: ignore[attr-defined]
         record_event(f"payment.{status.value}", payment, after={"source": source})
     return result.rowcount == 1  # type: ignore[attr-defined]

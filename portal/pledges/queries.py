@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
-from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
-from portal.reference.models import Category, Kecamatan, Kelurahan
-from portal.workers.eligibility import eligible_clause
-from portal.workers.models import Worker
+from portal.reference.models import Category, Kecamatan
 
 
 def company_pledges(company_id: int) -> list[Pledge]:
@@ -27,19 +21,6 @@ def all_pledges(status: str = "", limit: int = 500) -> list[Pledge]:
     if status in set(PledgeStatus):
         stmt = stmt.where(Pledge.status == status)
     return list(db.session.scalars(stmt))
-
-
-def waiting_for_target(categories: Sequence[str], kecamatan: Sequence[str], month: date) -> int:
-    """Eligible workers with no funder in `month` who fit the target (R2 and R1)."""
-    covered = exists().where(Coverage.worker_id == Worker.id, Coverage.month == month)
-    stmt = (select(func.count(Worker.id)).join(Category, Worker.category_id == Category.id)
-            .join(Kelurahan, Worker.kelurahan_code == Kelurahan.code)
-            .where(eligible_clause(month), ~covered))
-    if categories:
-        stmt = stmt.where(Category.code.in_(categories))
-    if kecamatan:
-        stmt = stmt.where(Kelurahan.kecamatan_code.in_(kecamatan))
-    return int(db.session.scalar(stmt) or 0)
 
 
 def pledge_timeline(pledge_id: int) -> list[AuditEvent]:

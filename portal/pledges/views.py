@@ -15,11 +15,13 @@ from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import month_label
 from portal.matching import queries as matching_queries
+from portal.matching.estimate import expected_available
 from portal.payments import refunds
 from portal.payments import services as payment_services
 from portal.payments.issues import open_issues_of
 from portal.payments.models import PaymentMethod, PaymentStatus
 from portal.payments.queries import pledge_documents, pledge_payments, pledge_refunds
+from portal.payments.unused import waiting_for_decision
 from portal.pledges import queries, services
 from portal.pledges.exceptions import (
     CompanyNotVerified,
@@ -84,7 +86,7 @@ def _terms(form: PledgeForm) -> services.PledgeTerms:
 def _preview(form: PledgeForm) -> dict[str, object]:
     terms = _terms(form)
     lines: list[MonthPrice] = price_pledge(terms.workers, terms.months, terms.start_month)
-    waiting = queries.waiting_for_target(terms.categories, terms.kecamatan, terms.start_month)
+    waiting = expected_available(terms.start_month, terms.categories, terms.kecamatan)
     return {"periods": group_periods([line.as_json() for line in lines]), "total": total(lines),
             "waiting": waiting, "workers": terms.workers}
 
@@ -93,7 +95,8 @@ def _preview(form: PledgeForm) -> dict[str, object]:
 @require(Permission.PLEDGE_VIEW)
 def index():  # type: ignore[no-untyped-def]
     company = _company()
-    return render_template("pledges/index.html", company=company,
+    waiting = {w.pledge_id: w.amount for w in waiting_for_decision(company.id)}
+    return render_template("pledges/index.html", company=company, waiting=waiting,
                            pledges=queries.company_pledges(company.id))
 
 
@@ -134,8 +137,9 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         "periods": group_periods(pledge.price_breakdown), "confirm_form": ConfirmForm(),
         "payments": pledge_payments(pledge.id), "documents": pledge_documents(pledge.id),
         "refunds": pledge_refunds(pledge.id), "timeline": queries.pledge_timeline(pledge.id),
-        "waiting": queries.waiting_for_target(pledge.target_categories, pledge.target_kecamatan,
-                                              pledge.start_month),
+        "waiting": expected_available(max(pledge.start_month, services.first_open_start()),
+                                      pledge.target_categories, pledge.target_kecamatan,
+                                      exclude_pledge=pledge.id),
         "placement": placement, "certificates": pledge_certificates(pledge.id),
         **_money_context(pledge),
     }

@@ -23,9 +23,12 @@ from portal.coverage import queries as coverage_queries
 from portal.i18n import current_locale, long_date, month_label
 from portal.labels import label
 from portal.matching import queries as matching_queries
+from portal.matching.estimate import expected_available
 from portal.matching.rules import current_rules
+from portal.payments.unused import waiting_for_decision
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
+from portal.pledges.services import first_open_start
 from portal.reports import queries
 from portal.reports.figures import (
     MIN_GROUP,
@@ -300,6 +303,9 @@ class CityFigures:
     waiting_by_kecamatan: tuple[Count, ...]
     lapsing: tuple[Lapsing, ...]
     unplaced: tuple[queries.UnplacedPledge, ...]
+    available_from: date  # the first month a new pledge can start
+    available: int  # what an untargeted new pledge can expect (the pledge page's estimate)
+    awaiting_decision: int  # rupiah of unused money waiting for sponsors' decisions
     sponsors: int
     trend_months: tuple[date, ...]
     trend: tuple[tuple[str, tuple[int, ...]], ...]  # (funder label, worker-months per month)
@@ -352,6 +358,9 @@ def _city_figures(today: date) -> CityFigures:
                       for row in coverage_queries.ending_pledges(today, LAPSE_DAYS)),
         unplaced=tuple(sorted(queries.unplaced_pledges(),
                               key=lambda row: (-row.unplaced_amount, row.pledge_id))),
+        available_from=first_open_start(today),
+        available=expected_available(first_open_start(today)),
+        awaiting_decision=sum(w.amount for w in waiting_for_decision()),
         sponsors=queries.verified_sponsors(),
         trend_months=months,
         trend=tuple((str(label(funder)), tuple(by_month.get(m, {}).get(funder, 0)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.matching.estimate import expected_available
 from portal.pledges import services
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
 from portal.pledges.models import Pledge, PledgeStatus
@@ -16,6 +17,7 @@ from portal.pledges.pricing import add_months, price_pledge, total
 from portal.reference.models import RateSchedule
 from tests import factories
 from tests.conftest import csrf_token
+from tests.matching import builders
 
 NEXT = services.earliest_start()
 
@@ -90,12 +92,30 @@ def _wizard(client, **values):  # type: ignore[no-untyped-def]
 
 
 def test_wizard_shows_the_price_and_waiting_workers_before_saving(actors, logged_in):
+    builders.rules(city_quotas={})  # no city quota to take them first
     factories.worker(category_code="ojek")
     client = logged_in(actors.owner)
     html = _wizard(client, preview="1", categories="ojek").get_data(as_text=True)
     assert 'id="total">Rp504,000<' in html  # 5 x 6 x 16,800
-    assert 'id="waiting-warning"' in html and "Only 1 eligible" in html
+    assert 'id="waiting-warning"' in html and "About 1 eligible" in html
     assert db.session.scalar(select(func.count(Pledge.id))) == 0
+
+
+def test_the_estimate_leaves_out_what_the_city_and_paid_pledges_ahead_take(actors, logged_in):
+    """10 waiting (6 ojek, 4 becak); the city's quota takes 2 of them, spread over the cells,
+    and a paid pledge ahead for 3 ojek takes 3 ojek: an ojek pledge can expect 6 - 1.2 - 3."""
+    builders.rules(city_quotas={str(NEXT.year): {"apbd": 2, "dbhcht": 0}})
+    for n in range(10):
+        factories.worker(category_code="ojek" if n < 6 else "becak")
+    builders.paid_pledge(builders.sponsor(), workers=3, months=2, start=NEXT,
+                         categories=("ojek",))
+    assert expected_available(NEXT, ("ojek",)) == 1
+    assert expected_available(NEXT) == 10 - 2 - 3
+    client = logged_in(actors.owner)
+    html = _wizard(client, preview="1").get_data(as_text=True)
+    assert "About 5 eligible" in html
+    staff_html = logged_in(actors.staff).get("/dashboard").get_data(as_text=True)
+    assert re.search(r'data-figure="available">5<', staff_html)
 
 
 def test_wizard_saves_a_draft_that_can_be_edited_and_deleted(actors, logged_in):
