@@ -15,6 +15,7 @@ from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.extensions import db
 from portal.ledger.cli import ledger_cli
 from portal.matching.cli import match_cli
+from portal.payments.cli import payments_cli
 from portal.reference.seed import seed_reference
 from portal.workers.cli import workers_cli
 
@@ -25,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(workers_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(payments_cli)
     app.cli.add_command(match_cli)
     app.cli.add_command(coverage_cli)
     app.cli.add_command(remittance_cli)

@@ -17,6 +17,7 @@ from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.queries import pledge_balance, sponsor_balance
+from portal.ledger.services import record_refund
 from portal.matching import services as matching
 from portal.payments import services
 from portal.payments.models import (
@@ -489,7 +490,7 @@ def test_a_pledge_that_gets_nobody_is_told_so(actors, logged_in, stripe_sandbox,
     _place(actors)
     db.session.commit()
     [mail] = [m for m in outbox if m.to == [actors.owner.email]]
-    assert "could not place any worker" in mail.body
+    assert "tidak dapat menempatkan" in mail.body  # could not place any worker (Indonesian)
     assert db.session.get(Pledge, pledge.id).unused_notice_at is not None
 
 
@@ -559,3 +560,99 @@ def test_a_closed_month_is_never_offered_as_a_start(actors, logged_in):
     html = logged_in(actors.owner).get("/pledges/new").get_data(as_text=True)
     assert f'value="{month.isoformat()}"' not in html
     assert f'value="{add_months(month, 1).isoformat()}"' in html
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def test_sync_stripe_sends_a_refund_stripe_did_not_take_and_lists_issues(
+        app, actors, logged_in, stripe_sandbox):
+    pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
+    refund = Refund(payment_id=payment.id, pledge_id=pledge.id, company_id=pledge.company_id,
+                    amount=16_800, worker_months=0, reason="left unsent",
+                    source=RefundSource.UNUSED)
+    db.session.add(refund)
+    db.session.flush()
+    record_refund(refund)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["payments", "sync-stripe"])
+    assert result.exit_code == 0 and "refunds sent: 1" in result.output
+    db.session.expire_all()
+    assert db.session.get(Refund, refund.id).stripe_refund_id is not None
+    again = runner.invoke(args=["payments", "sync-stripe"])
+    assert "refunds sent: 0" in again.output
+    listed = runner.invoke(args=["payments", "issues"])
+    assert "0 open issue(s)" in listed.output
+
+
+# -- refusals say why and change nothing ------------------------------------------------------
+
+def _flashes(client, response) -> str:  # type: ignore[no-untyped-def]
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_card_payment_refusals_change_nothing(actors, logged_in, stripe_sandbox):
+    client = logged_in(actors.owner)
+    pledge, _ = _paid_by_card(actors, logged_in, stripe_sandbox)
+    assert "cannot be paid now" in _flashes(client, _start_card(client, pledge))
+    small = _pledge(actors, workers=1, months=1)  # Rp16.800 is above Stripe's minimum
+    small.price_total = 9_000  # a top-up this small cannot go by card
+    db.session.commit()
+    assert "cannot be paid by card" in _flashes(client, _start_card(client, small))
+    assert _payments(small) == []
+    port = int(str(stripe_sandbox.url).rsplit(":", 1)[1])
+    stripe_sandbox.stop()  # Stripe unreachable: the attempt stays, a retry repairs it
+    try:
+        other = _pledge(actors)
+        page = _flashes(client, _start_card(client, other))
+        assert "could not start" in page
+        [attempt] = _payments(other)
+        assert (attempt.status, attempt.stripe_session_id) == (PaymentStatus.PENDING, None)
+    finally:
+        stripe_sandbox.start(port=port)  # where the gateway looks for it
+
+
+def test_decisions_that_do_not_apply_are_refused_with_a_reason(
+        actors, logged_in, stripe_sandbox):
+    pledge, _ = _paid_by_card(actors, logged_in, stripe_sandbox)
+    pledge_id = pledge.id
+    client = logged_in(actors.owner)
+    token = csrf_token(client, f"/pledges/{pledge_id}")
+    pledge = db.session.get_one(Pledge, pledge_id)  # requests end the test's session
+    pledge.status = PledgeStatus.COMPLETED  # no slot to wait for, no target to change
+    db.session.commit()
+    wait = client.post(f"/pledges/{pledge_id}/unused/wait", data={"csrf_token": token})
+    assert "Nothing is waiting" in _flashes(client, wait)
+    target = client.post(f"/pledges/{pledge_id}/unused/target", data={"csrf_token": token})
+    assert "cannot change now" in _flashes(client, target)
+    rollover = client.post(f"/pledges/{pledge_id}/unused/rollover", data={"csrf_token": token})
+    assert "Choose the workers" in _flashes(client, rollover)
+    pledge = db.session.get_one(Pledge, pledge_id)
+    pledge.on_hold = True
+    db.session.commit()
+    refused = client.post(f"/pledges/{pledge_id}/unused/return", data={"csrf_token": token})
+    assert "No unused money" in _flashes(client, refused)
+    assert db.session.scalar(select(func.count(Refund.id))) == 0
+
+
+def test_issue_actions_are_checked_and_a_settled_issue_stays_settled(
+        app, actors, logged_in, stripe_sandbox):
+    pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
+    _dispute_event(app.test_client(), stripe_sandbox, payment, "needs_response", "created",
+                   "evt_i1")
+    issue = db.session.scalars(select(PaymentIssue)).one()
+    staff = logged_in(actors.staff)
+    token = csrf_token(staff, "/staff/payment-issues")
+    url = f"/staff/payment-issues/{issue.id}"
+    assert "Write a note" in _flashes(staff, staff.post(url, data={"csrf_token": token}))
+    wrong = staff.post(url, data={"csrf_token": token, "action": "accept", "note": "not so"})
+    assert "cannot be settled that way" in _flashes(staff, wrong)
+    done = staff.post(url, data={"csrf_token": token, "action": "resolve",
+                                 "note": "the bank settled it"})
+    assert "Issue resolved" in _flashes(staff, done)
+    db.session.expire_all()
+    assert not db.session.get(Pledge, pledge.id).on_hold
+    again = staff.post(url, data={"csrf_token": token, "action": "resolve", "note": "twice"})
+    assert "cannot be settled that way" in _flashes(staff, again)
+    resolved = staff.get("/staff/payment-issues?status=resolved").get_data(as_text=True)
+    assert "the bank settled it" in resolved

@@ -1,0 +1,35 @@
+"""`flask payments ...`: Stripe work left undone, and the issues waiting for staff."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from portal.payments import outbound, queries
+from portal.payments.models import IssueStatus
+
+payments_cli = AppGroup("payments", help="Payments, refunds and payment issues.")
+
+
+@payments_cli.command("sync-stripe")
+def sync_stripe_command() -> None:
+    """Send booked card refunds Stripe has not taken yet and expire void Checkout Sessions;
+    exit 1 when Stripe refused any (they are tried again next time)."""
+    result = outbound.sync_stripe()
+    click.echo(f"refunds sent: {result.refunds_sent}, sessions expired: "
+               f"{result.sessions_expired}")
+    for error in result.errors:
+        click.echo(f"refused: {error}")
+    if result.errors:
+        click.get_current_context().exit(1)
+
+
+@payments_cli.command("issues")
+def issues_command() -> None:
+    """List the open payment issues (over- and under-payments, unbookable refunds, disputes,
+    refund requests)."""
+    found = queries.payment_issues(IssueStatus.OPEN.value)
+    for issue, company, _payment in found:
+        click.echo(f"#{issue.id} {issue.kind} pledge #{issue.pledge_id} {company}: "
+                   f"Rp{issue.amount:,} {issue.detail}".replace(",", "."))
+    click.echo(f"{len(found)} open issue(s)")
