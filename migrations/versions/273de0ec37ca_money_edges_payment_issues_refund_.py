@@ -21,6 +21,7 @@ STATUS_CHECK = "status IN ('pending', 'paid', 'failed', 'expired'{})"
 SOURCE_CHECK = ("source IN ('staff', 'stripe', 'duplicate', 'overpayment', 'unused', "
                 "'dispute', 'rollover')")
 METHOD_CHECK = "method IN ('stripe', 'bank_transfer'{})"
+KIND_CHECK = "kind IN ('invoice', 'receipt'{})"
 
 
 def upgrade():
@@ -69,9 +70,31 @@ def upgrade():
         batch_op.drop_constraint(batch_op.f('ck_payment_method_valid'), type_='check')
         batch_op.create_check_constraint('method_valid', METHOD_CHECK.format(", 'rollover'"))
 
+    with op.batch_alter_table('payment_document', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refund_id', sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_payment_document_refund_id'), ['refund_id'])
+        batch_op.create_foreign_key(batch_op.f('fk_payment_document_refund_id_refund'), 'refund', ['refund_id'], ['id'])
+        batch_op.drop_constraint(batch_op.f('uq_payment_document_kind_payment'), type_='unique')
+        batch_op.drop_constraint(batch_op.f('ck_payment_document_kind_valid'), type_='check')
+        batch_op.create_check_constraint('kind_valid', KIND_CHECK.format(", 'refund'"))
+    # One invoice and one receipt per payment; refund notes are one per refund.
+    op.create_index('uq_payment_document_kind_payment', 'payment_document', ['kind', 'payment_id'],
+                    unique=True, sqlite_where=sa.text('refund_id IS NULL'),
+                    postgresql_where=sa.text('refund_id IS NULL'))
+
 
 
 def downgrade():
+    op.execute("DELETE FROM payment_document WHERE kind = 'refund'")
+    op.drop_index('uq_payment_document_kind_payment', table_name='payment_document')
+    with op.batch_alter_table('payment_document', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_payment_document_kind_valid'), type_='check')
+        batch_op.create_check_constraint('kind_valid', KIND_CHECK.format(''))
+        batch_op.create_unique_constraint(batch_op.f('uq_payment_document_kind_payment'), ['kind', 'payment_id'])
+        batch_op.drop_constraint(batch_op.f('fk_payment_document_refund_id_refund'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_payment_document_refund_id'), type_='unique')
+        batch_op.drop_column('refund_id')
+
     # Void attempts read as expired, and roll-over payments as transfers, in the old schema.
     op.execute("UPDATE payment SET status = 'expired' WHERE status = 'void'")
     op.execute("UPDATE payment SET method = 'bank_transfer' WHERE method = 'rollover'")

@@ -1,4 +1,4 @@
-"""Invoices and receipts: serial numbers issued once, and their PDFs."""
+"""Invoices, receipts and refund notes: serial numbers issued once, and their PDFs."""
 
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ from portal.companies.models import Company
 from portal.db import utcnow
 from portal.extensions import db
 from portal.i18n import long_date, month_label, rupiah
-from portal.payments.models import Document, DocumentKind, Payment
+from portal.payments.models import Document, DocumentKind, Payment, PaymentMethod, Refund
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import RatePeriod, group_periods
 
 LOCAL_TZ = ZoneInfo("Asia/Jakarta")  # Semarang is on WIB; the issue year is the local year
 ISSUER = "Portal Mitra PIJAR SEMAR — Dinas Tenaga Kerja Kota Semarang"
 AUTHOR = "Pemerintah Kota Semarang"
-SERIAL_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.RECEIPT: "KWT"}
+SERIAL_PREFIX = {DocumentKind.INVOICE: "INV", DocumentKind.RECEIPT: "KWT",
+                 DocumentKind.REFUND: "RFD"}
 
 _DOCUMENT = Document.__table__
 _INSERT_DOCUMENT = insert(_DOCUMENT).returning(_DOCUMENT.c.id)
@@ -63,18 +64,19 @@ class BankDetails:
 # Issuing ---------------------------------------------------------------------------------
 
 
-def issue_document(kind: DocumentKind, payment: Payment) -> Document:
-    """The payment's document of this kind, created once; its serial never changes.
+def issue_document(kind: DocumentKind, payment: Payment, refund: Refund | None = None) -> Document:
+    """The payment's (or refund's) document of this kind, created once; its serial never
+    changes.
 
-    A repeated call, or a concurrent one that lost the race on the unique (kind, payment)
-    constraint, returns the existing row (the key answers; a first issue costs no look-up).
+    A repeated call, or a concurrent one that lost the race on the unique (kind, payment) or
+    refund key, returns the existing row (the key answers; a first issue costs no look-up).
     Raises IntegrityError for any other violation.
     """
     try:
         with db.session.begin_nested():
-            return _insert_document(kind, payment)
+            return _insert_document(kind, payment, refund)
     except IntegrityError:
-        winner = _find_document(kind, payment.id)
+        winner = _find_document(kind, payment.id, refund.id if refund else None)
         if winner is None:
             raise
         return winner
@@ -86,17 +88,21 @@ def format_serial(kind: DocumentKind, issued_at: datetime, document_id: int) -> 
     return f"{SERIAL_PREFIX[DocumentKind(kind)]}/{year}/{document_id:06d}"
 
 
-def _find_document(kind: DocumentKind, payment_id: int | None) -> Document | None:
+def _find_document(kind: DocumentKind, payment_id: int | None,
+                   refund_id: int | None) -> Document | None:
+    if refund_id is not None:
+        return db.session.scalar(select(Document).where(Document.refund_id == refund_id))
     return db.session.scalar(select(Document).where(
-        Document.kind == kind, Document.payment_id == payment_id))
+        Document.kind == kind, Document.payment_id == payment_id, Document.refund_id.is_(None)))
 
 
-def _insert_document(kind: DocumentKind, payment: Payment) -> Document:
+def _insert_document(kind: DocumentKind, payment: Payment, refund: Refund | None) -> Document:
     # The serial embeds the id, known only after the insert: a unique placeholder holds the
     # NOT NULL unique column for the moment between the insert and the update (any database).
     issued_at = utcnow()
     values = {"kind": kind, "payment_id": payment.id, "company_id": payment.company_id,
-              "amount": payment.amount, "issued_at": issued_at}
+              "amount": refund.amount if refund else payment.amount, "issued_at": issued_at,
+              "refund_id": refund.id if refund else None}
     document_id = int(db.session.execute(
         _INSERT_DOCUMENT, {"serial": f"tmp-{uuid.uuid4().hex}", **values}).scalar_one())
     serial = format_serial(kind, issued_at, document_id)
@@ -129,6 +135,26 @@ def render_receipt_pdf(document: Document, payment: Payment, pledge: Pledge, com
     story += _paid_section(payment, locale, styles)
     return _build(story, f"Kwitansi {document.serial}",
                   f"Kwitansi PIJAR SEMAR / Receipt for pledge #{pledge.id}")
+
+
+def render_refund_pdf(document: Document, refund: Refund, payment: Payment, pledge: Pledge,
+                      company: Company, locale: str = "id") -> bytes:
+    """The note of money returned to a company: how much, why, and by which way."""
+    styles = _styles()
+    story = _header("NOTA PENGEMBALIAN DANA / REFUND NOTE", document, locale, styles)
+    story += _company_section("Dikembalikan kepada / Returned to", company, styles)
+    how = (_words(locale)["stripe"] if payment.method == PaymentMethod.STRIPE
+           else _words(locale)["bank_transfer"])
+    story += _section("Pengembalian / Refund", styles) + [_pairs([
+        ("Komitmen / Pledge", f"#{pledge.id}"),
+        ("Pembayaran asal / Original payment", payment.reference),
+        ("Jumlah dikembalikan / Amount returned", rupiah(refund.amount, locale)),
+        ("Alasan / Reason", refund.reason),
+        ("Melalui / By", how + (f" ({refund.bank_reference})" if refund.bank_reference else "")),
+        ("Tanggal / Date", long_date(_local_date(refund.created_at), locale)),
+    ], styles)]
+    return _build(story, f"Nota pengembalian {document.serial}",
+                  f"Pengembalian dana PIJAR SEMAR / Refund for pledge #{pledge.id}")
 
 
 def breakdown_lines(breakdown: list[dict[str, Any]], locale: str = "id") -> list[str]:

@@ -9,10 +9,11 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
-    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,14 +119,18 @@ class StripeEvent(Model):
 class DocumentKind(enum.StrEnum):
     INVOICE = "invoice"
     RECEIPT = "receipt"
+    REFUND = "refund"  # one per refund row; a payment may have several
 
 
 class Document(Model):
-    """An invoice or receipt with a serial number that is never reused or changed."""
+    """An invoice, receipt or refund note with a serial number never reused or changed."""
 
     __tablename__ = "payment_document"
     __table_args__ = (
-        UniqueConstraint("kind", "payment_id", name="uq_payment_document_kind_payment"),
+        # One invoice and one receipt per payment; refund notes are one per refund.
+        Index("uq_payment_document_kind_payment", "kind", "payment_id", unique=True,
+              sqlite_where=text("refund_id IS NULL"),
+              postgresql_where=text("refund_id IS NULL")),
         CheckConstraint(enum_check("kind", DocumentKind), name="kind_valid"),
     )
 
@@ -133,6 +138,7 @@ class Document(Model):
     kind: Mapped[DocumentKind] = mapped_column(String(16))
     serial: Mapped[str] = mapped_column(String(40), unique=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"))
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"), unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

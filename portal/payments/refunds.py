@@ -28,10 +28,12 @@ from portal.coverage.release import (
 from portal.extensions import db
 from portal.ledger.queries import pledge_balance
 from portal.ledger.services import received, record_refund
+from portal.payments.documents import issue_document
 from portal.payments.exceptions import NothingToRefund
 from portal.payments.issues import open_issue
 from portal.payments.mailing import tell_company
 from portal.payments.models import (
+    DocumentKind,
     IssueKind,
     Payment,
     PaymentMethod,
@@ -124,6 +126,8 @@ def _book(payment: Payment, amount: int, source: RefundSource, actor: User | Non
     db.session.add(refund)
     db.session.flush()
     record_refund(refund)
+    if source != RefundSource.ROLLOVER:  # no money leaves: nothing to note
+        issue_document(DocumentKind.REFUND, payment, refund)
     return refund
 
 

@@ -24,9 +24,14 @@ from portal.companies.models import Company
 from portal.extensions import csrf, db, login_manager
 from portal.i18n import current_locale
 from portal.payments import outbound, services
-from portal.payments.documents import BankDetails, render_invoice_pdf, render_receipt_pdf
+from portal.payments.documents import (
+    BankDetails,
+    render_invoice_pdf,
+    render_receipt_pdf,
+    render_refund_pdf,
+)
 from portal.payments.exceptions import AmountNotAllowed, GatewayError, InvalidWebhook
-from portal.payments.models import Document, DocumentKind, Payment
+from portal.payments.models import Document, DocumentKind, Payment, Refund
 from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import event_recorded, handle_stripe_event
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
@@ -151,6 +156,9 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
     if document.kind == DocumentKind.INVOICE:
         body = render_invoice_pdf(document, payment, pledge, company,
                                   BankDetails.from_config(current_app.config), current_locale())
+    elif document.kind == DocumentKind.REFUND:
+        refund = db.session.get_one(Refund, document.refund_id)
+        body = render_refund_pdf(document, refund, payment, pledge, company, current_locale())
     else:
         body = render_receipt_pdf(document, payment, pledge, company, current_locale())
     name = document.serial.replace("/", "-")

@@ -127,9 +127,9 @@ def test_issue_that_loses_a_race_returns_the_winners_document(monkeypatch):
     real_find = documents._find_document
     calls = []
 
-    def counted(kind, payment_id):  # type: ignore[no-untyped-def]
+    def counted(kind, payment_id, refund_id):  # type: ignore[no-untyped-def]
         calls.append(kind)
-        return real_find(kind, payment_id)
+        return real_find(kind, payment_id, refund_id)
 
     monkeypatch.setattr(documents, "_find_document", counted)
     assert issue_document(DocumentKind.INVOICE, payment).id == winner.id

@@ -3,12 +3,14 @@ short and long transfers, and events that cannot be read or booked."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
 import urllib.error
 import urllib.request
 
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.certificates.models import Certificate
@@ -21,6 +23,7 @@ from portal.ledger.services import record_refund
 from portal.matching import services as matching
 from portal.payments import services
 from portal.payments.models import (
+    Document,
     IssueKind,
     IssueStatus,
     Payment,
@@ -184,8 +187,15 @@ def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
     refund = db.session.scalars(select(Refund).where(Refund.payment_id == invoice.id)).one()
     assert (refund.amount, refund.bank_reference) == (invoice.amount, "BCA-123")
     assert sponsor_balance(pledge.company_id) == pledge.price_total
-    owner_page = logged_in(actors.owner).get(f"/pledges/{pledge.id}").get_data(as_text=True)
+    owner = logged_in(actors.owner)
+    owner_page = owner.get(f"/pledges/{pledge.id}").get_data(as_text=True)
     assert 'data-shown="payment.refunded"' in owner_page
+    note = db.session.scalars(select(Document).where(Document.refund_id == refund.id)).one()
+    assert note.serial.startswith("RFD/") and note.amount == invoice.amount
+    pdf = owner.get(f"/documents/{note.id}.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert note.serial in text and "BCA-123" in text and f"Rp{invoice.amount:,}" in text
+    assert logged_in(actors.other_owner).get(f"/documents/{note.id}.pdf").status_code == 404
 
 
 # -- transfers short, long and twice ----------------------------------------------------------
