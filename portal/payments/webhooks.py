@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 
 from portal.audit.services import record_event
 from portal.db import utcnow
@@ -25,10 +25,11 @@ from portal.payments.models import (
     PaymentIssue,
     PaymentMethod,
     PaymentStatus,
+    Refund,
     RefundSource,
     StripeEvent,
 )
-from portal.payments.refunds import lock_pledge, refund_payment, refunded_of
+from portal.payments.refunds import lock_pledge, refund_payment
 from portal.payments.services import METADATA_MARK, confirm_payment, settle_payment
 from portal.payments.stripe_gateway import from_stripe_amount
 from portal.pledges.models import Pledge
@@ -171,7 +172,7 @@ def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
         return "ignored_state"
     lock_pledge(payment.pledge_id)
     refunded = from_stripe_amount(int(charge.get("amount_refunded") or 0))
-    known = refunded_of(payment.id) + _unbooked_of(payment.id)
+    known = _known_to_stripe(payment.id) + _unbooked_of(payment.id)
     if refunded <= known:
         return "refund_known"
     result = refund_payment(payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None,
@@ -184,6 +185,16 @@ def _is_this_charge(payment: Payment, charge: dict[str, Any]) -> bool:
         return False
     intent = charge.get("payment_intent")
     return not payment.stripe_payment_intent or intent == payment.stripe_payment_intent
+
+
+def _known_to_stripe(payment_id: int) -> int:
+    """Booked refunds Stripe's `amount_refunded` can include: sent (or being sent) by us, or
+    made in Stripe. A refund booked but not sent yet is not in Stripe's total; counting it
+    would hide a refund made in the dashboard meanwhile."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment_id, Refund.source != RefundSource.DISPUTE,
+        or_(Refund.stripe_refund_id.is_not(None), Refund.stripe_claimed_at.is_not(None),
+            Refund.source == RefundSource.STRIPE_DASHBOARD))) or 0)
 
 
 def _unbooked_of(payment_id: int) -> int:
