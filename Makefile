@@ -19,16 +19,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d portal/translations
 
+# The web server and one job worker (Huey on a SQLite file under instance/: no server to
+# install); stopping `make run` stops both.
 run: translations
 	$(FLASK) db upgrade
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) seed-demo --if-empty
-	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	export PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}; \
+	$(FLASK) jobs work & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff format --check portal tests bench
 	$(BIN)/mypy
 
 messages: $(STAMP)

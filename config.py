@@ -95,6 +95,7 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))  # seconds; a worker retries later
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER",
@@ -115,6 +116,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Long work (roster imports) runs in a background thread, or inline when this is set.
     JOBS_INLINE = _env_bool("JOBS_INLINE", False)
+    # The job engine's broker (portal/jobs.py reads JOBS_BROKER, REDIS_URL, JOBS_SQLITE_PATH
+    # from the environment when it starts): sqlite in development, redis in production.
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     RECENT_LOGIN_MINUTES = 15
     FORCE_HTTPS = False

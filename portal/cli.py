@@ -13,6 +13,7 @@ from portal.claims.cli import claims_cli
 from portal.coverage.cli import coverage_cli, remittance_cli
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoRefused, seed_demo
 from portal.extensions import db
+from portal.jobs_cli import jobs_cli
 from portal.ledger.cli import ledger_cli
 from portal.matching.cli import match_cli
 from portal.payments.cli import payments_cli
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(workers_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(match_cli)
     app.cli.add_command(coverage_cli)

@@ -6,16 +6,19 @@ from portal.certificates.models import Certificate
 from portal.claims.models import Claim
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, MonthClose, Remittance
+from portal.events import OutboxEvent
 from portal.ledger.models import LedgerEntry, LedgerLine
 from portal.matching.models import MatchPlacement, MatchRun, RuleVersion
 from portal.payments.models import Document, Payment, Refund, StripeEvent
 from portal.pledges.models import Pledge
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.schedule import ScheduledRun
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
 __all__ = [
     "AuditEvent", "Category", "Certificate", "Claim", "Company", "Coverage", "Document",
     "ImportJob", "Kecamatan", "Kelurahan", "LedgerEntry", "LedgerLine", "MatchPlacement",
-    "MatchRun", "MonthClose", "Payment", "Pledge", "RateSchedule", "Refund", "Remittance",
-    "RuleVersion", "StripeEvent", "User", "UserSession", "Worker", "WorkerStatusChange",
+    "MatchRun", "MonthClose", "OutboxEvent", "Payment", "Pledge", "RateSchedule", "Refund",
+    "Remittance", "RuleVersion", "ScheduledRun", "StripeEvent", "User", "UserSession", "Worker",
+    "WorkerStatusChange",
 ]

@@ -30,6 +30,8 @@ from portal.extensions import (
     migrate,
     talisman,
 )
+from portal.jobs import init_jobs
+from portal.jobs_views import bp as jobs_bp
 from portal.labels import label
 from portal.matching.views import bp as matching_bp
 from portal.payments import (  # noqa: F401  (the staff money pages, the sponsor's decisions)
@@ -84,6 +86,7 @@ def extensions(app: Flask) -> None:
     if app.config.get("FORCE_HTTPS"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     _login(app)
+    init_jobs(app)
 
 
 def _login(app: Flask) -> None:
@@ -96,7 +99,7 @@ def _login(app: Flask) -> None:
 
 def blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp,
-               matching_bp, coverage_bp, claims_bp, certificates_bp, reports_bp):
+               matching_bp, coverage_bp, claims_bp, certificates_bp, reports_bp, jobs_bp):
         app.register_blueprint(bp)
 
 

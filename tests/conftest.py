@@ -20,6 +20,7 @@ os.environ["PORTAL_ENV"] = "testing"
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
 from portal.extensions import db, limiter  # noqa: E402
+from portal.jobs import huey, run_pending  # noqa: E402
 from portal.ledger.checks import check_ledger  # noqa: E402
 from portal.payments.stripe_gateway import gateway  # noqa: E402
 from portal.reference.seed import seed_reference  # noqa: E402
@@ -79,6 +80,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     original = db.session
     db.session = session  # type: ignore[assignment]
     limiter.reset()
+    huey.flush()  # jobs queued by an earlier test name rows its rollback removed
     request.getfixturevalue("app").extensions.pop("figures_cache", None)  # ids repeat per test
     try:
         yield
@@ -148,11 +150,51 @@ def english(client: FlaskClient) -> FlaskClient:
     return client
 
 
+class SentMail(list):  # type: ignore[type-arg]
+    """The mail sent during a test. E-mail goes through the job engine after commit, so
+    reading this list first runs the jobs waiting in the broker, as a worker would."""
+
+    _draining = False
+
+    def _drain(self) -> None:
+        if not SentMail._draining:
+            SentMail._draining = True
+            try:
+                run_pending()
+            finally:
+                SentMail._draining = False
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._drain()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._drain()
+        return super().__len__()
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        self._drain()
+        return super().__getitem__(index)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def clear(self) -> None:  # forget what was sent so far, queued jobs included
+        self._drain()
+        super().clear()
+
+    def __eq__(self, other: object) -> bool:
+        self._drain()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @pytest.fixture
-def outbox(app: Flask) -> list:
-    """Mail sent during the test (Flask-Mailman's in-memory backend)."""
+def outbox(app: Flask) -> list:  # type: ignore[type-arg]
+    """Mail sent during the test (Flask-Mailman's in-memory backend, fed by the jobs)."""
     state = app.extensions["mailman"]
-    state.outbox = []
+    state.outbox = SentMail()
     return state.outbox
 
 

@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     COVERAGE_MANAGE = "coverage:manage"  # close months, remittance, city participant import
     CLAIM_READ = "claim:read"
     CLAIM_MANAGE = "claim:manage"    # record and import JKK/JKM claims
+    JOBS_MANAGE = "jobs:manage"      # see the job queue, retry failed jobs
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
@@ -59,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
         Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
         Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
+        Permission.JOBS_MANAGE,
     }),
     # Auditors read the register with NIKs masked and without phone numbers.
     Role.AUDITOR: frozenset({

@@ -98,6 +98,8 @@ EXPECTED = {
     ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "payments.confirm_transfer"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
                                                FORBIDDEN),
+    ("GET", "jobs.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "jobs.retry"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN),
     ("GET", "payments.issues"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "payments.settle_issue"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
                                            FORBIDDEN),
@@ -176,7 +178,7 @@ def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-u
     values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
               "token": "not-a-valid-token", "fmt": "csv",
               "certificate_id": 987_654, "claim_id": 987_654, "issue_id": 987_654,
-              "serial": "PJS-2026-0000000000",
+              "event_id": 987_654, "serial": "PJS-2026-0000000000",
               "month": "2026-01", "funder": "apbd", "name": "sex", **ids}
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 

@@ -1,0 +1,223 @@
+"""The job engine: Huey, fed by the outbox, with scheduled jobs run once per period.
+
+Huey runs the same tasks on three brokers: SQLite (the embedded default: a file under
+instance/, so `make run` needs no server), Redis (production, and the test suite in CI) and
+memory (the test suite on a laptop). Workers are separate processes (`flask jobs work`); every
+task runs in an app context of the worker's app.
+
+Delivery of an event: the worker claims the event row (a conditional update), runs its handler
+and marks it done, all committed; a failure is retried with exponential backoff and, out of
+attempts, left `failed` (the dead-letter state) for an admin to retry. A worker killed in the
+middle leaves the row `running`; the relay hands it over again once it is older than
+STALE_AFTER. Nothing is handed to Huey for a transaction that rolled back (the hand-over runs
+after commit), and anything committed but not handed over (broker down, process killed) is
+handed over by the relay, which runs every minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, has_app_context
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.exceptions import RetryTask
+from sqlalchemy import or_, select, update
+
+from config import INSTANCE_DIR
+from portal.db import utcnow
+from portal.events import HANDLERS, EventStatus, OutboxEvent, on_commit
+from portal.extensions import db
+
+MAX_ATTEMPTS = 8  # first try and 7 retries: 2 s, 4 s, ... about 4 minutes in all
+RETRY_DELAY = 2
+# A running delivery older than this lost its worker (a job that may take longer must save
+# its progress and be safe to resume).
+STALE_AFTER = timedelta(seconds=int(os.environ.get("JOBS_STALE_SECONDS", "300")))
+RELAY_GRACE = timedelta(minutes=1)  # the after-commit hand-over has surely happened by then
+MAX_BACKOFF = timedelta(seconds=RETRY_DELAY * 2 ** (MAX_ATTEMPTS - 1))
+RELAY_BATCH = 1_000
+
+
+def build_huey(broker: str | None = None) -> Huey:
+    """The Huey of the configured broker (JOBS_BROKER: sqlite, redis or memory)."""
+    broker = broker or os.environ.get("JOBS_BROKER") or _default_broker()
+    name = os.environ.get("JOBS_NAME", "pijar")
+    if broker == "redis":
+        return RedisHuey(name, url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    if broker == "sqlite":
+        path = os.environ.get("JOBS_SQLITE_PATH") or str(INSTANCE_DIR / "jobs.db")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(name, filename=path)
+    if broker == "memory":
+        return MemoryHuey(name)
+    raise RuntimeError(f"JOBS_BROKER must be sqlite, redis or memory, not {broker!r}")
+
+
+def _default_broker() -> str:
+    env = os.environ.get("PORTAL_ENV", "development")
+    return {"testing": "memory", "production": "redis"}.get(env, "sqlite")
+
+
+huey = build_huey()
+log = logging.getLogger(__name__)
+
+# The app tasks run in when no app context is active (a worker process sets it at start).
+_apps: list[Flask] = []
+
+
+def use_app(app: Flask) -> None:
+    _apps[:] = [app]
+
+
+def in_app(run: Callable[[], Any]) -> Any:
+    """Run in the current app context, or in the worker's app (`flask jobs work` sets it)."""
+    if has_app_context():
+        return run()
+    if not _apps:
+        raise RuntimeError("no app for jobs: run workers with `flask --app portal jobs work`")
+    with _apps[0].app_context():
+        try:
+            return run()
+        finally:
+            db.session.remove()
+
+
+# Handing events to Huey --------------------------------------------------------------------
+
+
+def hand_over(event_ids: list[int]) -> bool:
+    """Enqueue a delivery per event (runs after commit: no SQL here); a broker failure leaves
+    them to the relay. Returns whether the broker took them."""
+    try:
+        for event_id in event_ids:
+            deliver_event(event_id)
+    except Exception:  # noqa: BLE001 - the relay hands them over later; the commit stands
+        log.warning("job broker unreachable; %d event(s) left to the relay", len(event_ids))
+        return False
+    return True
+
+
+@huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=RETRY_DELAY, retry_backoff=2)
+def deliver_event(event_id: int) -> str:
+    """Deliver one event once. Raises RetryTask while attempts remain."""
+    return str(in_app(lambda: _deliver(event_id)))
+
+
+def _deliver(event_id: int) -> str:
+    row = _claim(event_id)
+    if row is None:
+        return "not_due"  # done already, running elsewhere, or rolled back before commit
+    handler = HANDLERS.get(row.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for {row.kind}")
+        handler(dict(row.payload))
+    except Exception as error:  # noqa: BLE001 - recorded, then retried or dead-lettered
+        db.session.rollback()
+        return _failed(event_id, row.attempts, error)
+    _finish(event_id, EventStatus.DONE, "")
+    return "done"
+
+
+def _claim(event_id: int) -> OutboxEvent | None:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxEvent).where(
+            OutboxEvent.id == event_id,
+            or_(OutboxEvent.status.in_([EventStatus.PENDING, EventStatus.RETRYING]),
+                (OutboxEvent.status == EventStatus.RUNNING)
+                & (OutboxEvent.started_at < now - STALE_AFTER)))
+        .values(status=EventStatus.RUNNING, started_at=now,
+                attempts=OutboxEvent.attempts + 1))
+    db.session.commit()
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    return db.session.get(OutboxEvent, event_id, populate_existing=True)
+
+
+def _failed(event_id: int, attempts: int, error: Exception) -> str:
+    message = "".join(traceback.format_exception_only(error)).strip()[:2000]
+    if attempts >= MAX_ATTEMPTS:
+        _finish(event_id, EventStatus.FAILED, message)
+        return "failed"
+    _finish(event_id, EventStatus.RETRYING, message)
+    raise RetryTask(message)
+
+
+def _finish(event_id: int, status: EventStatus, error: str) -> None:
+    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+        status=status, last_error=error, finished_at=utcnow()))
+    db.session.commit()
+
+
+# The relay ---------------------------------------------------------------------------------
+
+
+@huey.periodic_task(crontab(minute="*"))
+def relay_task() -> int:
+    return int(in_app(relay))
+
+
+def relay(now: datetime | None = None, force: bool = False) -> int:
+    """Hand over committed events that are not on their way: pending for longer than a
+    hand-over takes, retrying well past their backoff, or running on a worker that is gone.
+    A second hand-over of one on its way is harmless (the delivery claims the row). Returns
+    how many were handed over."""
+    now = now or utcnow()
+    if force:  # everything pending, now (an admin's retry, `jobs work --burst`)
+        now += STALE_AFTER + RELAY_GRACE
+    due = list(db.session.scalars(select(OutboxEvent.id).where(or_(
+        (OutboxEvent.status == EventStatus.PENDING)
+        & or_(OutboxEvent.enqueued_at.is_(None), OutboxEvent.enqueued_at < now - STALE_AFTER)
+        & (OutboxEvent.created_at < now - RELAY_GRACE),
+        (OutboxEvent.status == EventStatus.RETRYING)
+        & (OutboxEvent.finished_at < now - MAX_BACKOFF - STALE_AFTER),
+        (OutboxEvent.status == EventStatus.RUNNING) & (OutboxEvent.started_at < now - STALE_AFTER),
+    )).order_by(OutboxEvent.id).limit(RELAY_BATCH)))
+    if due and hand_over(due):
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(due))
+                           .values(enqueued_at=now))
+    db.session.commit()
+    return len(due)
+
+
+def retry_failed(event_id: int) -> bool:
+    """An admin sends a dead-lettered event again (its attempts start over)."""
+    result = db.session.execute(update(OutboxEvent).where(
+        OutboxEvent.id == event_id, OutboxEvent.status == EventStatus.FAILED)
+        .values(status=EventStatus.PENDING, attempts=0, enqueued_at=None))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Running jobs in this process --------------------------------------------------------------
+
+
+def run_pending(include_scheduled: bool = False, limit: int = 100_000) -> int:
+    """Execute what the broker holds now (and, if asked, retries scheduled for later); the
+    `--burst` worker and the tests use it. Returns the number of tasks run."""
+    ran = 0
+    while ran < limit:
+        if include_scheduled:
+            later = utcnow().replace(tzinfo=None) + timedelta(days=365)  # Huey's naive UTC
+            for task in huey.read_schedule(later):
+                task.eta = None  # due now: enqueue() would put a future eta back on the schedule
+                huey.enqueue(task)
+        task = huey.dequeue()
+        if task is None:
+            return ran
+        huey.execute(task)
+        ran += 1
+    return ran
+
+
+def init_jobs(app: Flask) -> None:
+    """Hand events to Huey after each commit in this app's processes."""
+    on_commit(hand_over)
+    app.extensions["huey"] = huey
