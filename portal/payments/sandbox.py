@@ -1,4 +1,11 @@
-"""The portal's Stripe sandbox: a stateful fake of the Stripe endpoints we call, on loopback."""
+"""The portal's Stripe sandbox: a stateful fake of the Stripe endpoints we call, on loopback.
+
+The objects it returns and the events it sends carry every field of Stripe's current API
+version (built in `sandbox_objects`); the wire side (routes, request parameters checked as
+Stripe checks them, idempotency, the checkout page) is `sandbox_app`. The conformance test,
+tests/payments/test_stripe_conformance.py, holds both to the types of the pinned `stripe`
+package, which Stripe generates from its published OpenAPI description.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +14,45 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import secrets
-import string
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from portal.payments import sandbox_objects as objects
 from portal.payments.sandbox_app import (
     REFUND_PARAMS,
     REFUND_REASONS,
     SESSION_PARAMS,
-    ApiError,
     SandboxApp,
+    check_params,
+)
+from portal.payments.sandbox_objects import (
+    API_VERSION,
+    AUTOMATIC,
+    DISPUTE_REASONS,
+    ApiError,
+    Origin,
     StripeObject,
     expires_at_param,
-    idr_amount,
     intent_metadata_param,
     line_item,
     metadata_param,
-    refuse_unknown,
+    new_id,
+    refund_amount,
     required_param,
 )
 
-# The version pinned by stripe==16.1.0 (`stripe.api_version`); events carry it as Stripe does.
-API_VERSION = "2026-10-28.endive"
+__all__ = ["API_VERSION", "MIN_AMOUNT", "StripeSandbox", "new_id", "sign_payload"]
+
+MIN_AMOUNT = 1_000_000  # Rp10.000 in hundredths: the portal's minimum, Stripe's USD 0.50
 DELIVERY_RETRIES = 3
 DELIVERY_TIMEOUT = 10
 POLL_INTERVAL = 0.05  # how soon stop() is noticed; the default 0.5 s slows every test
-_ID_ALPHABET = string.ascii_letters + string.digits
+CLOSED_DISPUTE = ("won", "lost")
 
 Deliver = Callable[[bytes, str], int]
 
@@ -49,11 +62,6 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
     stamp = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256)
     return f"t={stamp},v1={digest.hexdigest()}"
-
-
-def new_id(prefix: str) -> str:
-    """A Stripe-looking test-mode id, e.g. `cs_test_4f9Q...`."""
-    return f"{prefix}_test_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -69,8 +77,10 @@ class StripeSandbox:
     Events are delivered synchronously after each state change, to `deliver(body, signature)`
     when given, else by HTTP POST to `webhook_url`; with neither they are only stored. With
     `auto_deliver=False` they wait in `pending` until `flush()`, so a test can deliver them on
-    its own thread. Sandbox only: it takes `sk_test_sandbox*` keys and listens on loopback;
-    refusing it in production configuration is the app's job.
+    its own thread. Besides the API, methods stand for what happens elsewhere at Stripe: a
+    refund in the dashboard, a dispute opened and decided by the card network. Sandbox only:
+    it takes `sk_test_sandbox*` keys and listens on loopback; refusing it in production
+    configuration is the app's job.
     """
 
     def __init__(
@@ -81,12 +91,14 @@ class StripeSandbox:
         *,
         auto_deliver: bool = True,
         max_amount: int | None = None,
+        min_amount: int = MIN_AMOUNT,
     ) -> None:
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self.deliver = deliver
         self.auto_deliver = auto_deliver
         self.max_amount = max_amount
+        self.min_amount = min_amount
         self.url: str | None = None
         self._lock = threading.Lock()
         self._app = SandboxApp(self)
@@ -95,7 +107,7 @@ class StripeSandbox:
         self._clear()
 
     def reset(self) -> None:
-        """Forget every session, charge, refund, event and idempotency key; keep serving.
+        """Forget every session, charge, refund, dispute, event and idempotency key; keep serving.
 
         For a sandbox shared by many tests whose database rolls back: ids and idempotency
         keys come round again, and a remembered key would refuse the new request.
@@ -106,14 +118,15 @@ class StripeSandbox:
 
     def _clear(self) -> None:
         self.sessions: dict[str, StripeObject] = {}
-        self.charges: dict[str, StripeObject] = {}
+        self.charges: dict[str, StripeObject] = {}  # by payment intent
         self.refunds: dict[str, StripeObject] = {}
+        self.disputes: dict[str, StripeObject] = {}
         self.events: list[StripeObject] = []
         self.deliveries: list[tuple[str, int]] = []
         self.pending: list[str] = []
         self._payloads: dict[str, bytes] = {}
         self._products: dict[str, str] = {}
-        self._intent_metadata: dict[str, dict[str, str] | None] = {}
+        self._intent_metadata: dict[str, dict[str, str]] = {}
 
     # -- server lifecycle ----------------------------------------------------------------
 
@@ -153,52 +166,53 @@ class StripeSandbox:
 
     def create_checkout_session(self, params: StripeObject) -> StripeObject:
         """POST /v1/checkout/sessions: one IDR line item, mode=payment."""
-        refuse_unknown(params, SESSION_PARAMS)
+        check_params(params, SESSION_PARAMS)
         if params.get("mode") != "payment":
             raise ApiError(400, "The sandbox supports only mode=payment.", param="mode")
         name, unit_amount, quantity = line_item(params.get("line_items"))
-        total = unit_amount * quantity
-        if self.max_amount is not None and total > self.max_amount:
-            message = f"Amount must be no more than {self.max_amount} (hundredths of IDR)."
-            raise ApiError(400, message, param="line_items", code="amount_too_large")
-        session, intent_metadata = self._new_session(params, total), intent_metadata_param(params)
+        session = self._new_session(params, self._total(unit_amount * quantity))
         with self._lock:
             self.sessions[session["id"]] = session
             self._products[session["id"]] = name
-            self._intent_metadata[session["id"]] = intent_metadata
+            self._intent_metadata[session["id"]] = intent_metadata_param(params) or {}
             return copy.deepcopy(session)
+
+    def _total(self, total: int) -> int:
+        if self.max_amount is not None and total > self.max_amount:
+            message = f"Amount must be no more than {self.max_amount} (hundredths of IDR)."
+            raise ApiError(400, message, param="line_items", code="amount_too_large")
+        if total < self.min_amount:
+            message = (f"The Checkout Session's total amount due must add up to at least "
+                       f"{self.min_amount} (hundredths of IDR).")
+            raise ApiError(400, message, param="line_items", code="amount_too_small")
+        return total
 
     def retrieve_checkout_session(self, session_id: str) -> StripeObject:
         """GET /v1/checkout/sessions/<id>."""
         with self._lock:
             return copy.deepcopy(self._session(session_id))
 
-    def expire_checkout_session(self, session_id: str) -> StripeObject:
+    def expire_checkout_session(self, session_id: str, origin: Origin = AUTOMATIC) -> StripeObject:
         """POST /v1/checkout/sessions/<id>/expire: only an open session can expire."""
         with self._lock:
             session = self._session(session_id)
             if session["status"] != "open":
                 message = 'Only Checkout Sessions with a status in ["open"] can be expired.'
                 raise ApiError(400, message, param="session")
-            events = self._expire(session)
+            events = self._expire(session, origin)
             result = copy.deepcopy(session)
         self._dispatch(events)
         return result
 
     def _new_session(self, params: StripeObject, total: int) -> StripeObject:
-        now = int(time.time())
-        session_id = new_id("cs")
-        return {
-            "id": session_id, "object": "checkout.session", "livemode": False,
-            "amount_subtotal": total, "amount_total": total, "currency": "idr",
-            "client_reference_id": params.get("client_reference_id"),
-            "metadata": metadata_param(params), "mode": "payment",
-            "status": "open", "payment_status": "unpaid", "payment_intent": None,
-            "url": f"{self.url}/checkout/{session_id}",
-            "success_url": required_param(params, "success_url"),
-            "cancel_url": required_param(params, "cancel_url"),
-            "expires_at": expires_at_param(params.get("expires_at"), now), "created": now,
-        }
+        now, session_id = int(time.time()), objects.new_session_id()
+        required_param(params, "success_url")
+        required_param(params, "cancel_url")
+        return objects.checkout_session(
+            session_id, params, total, url=f"{self.url}/checkout/{session_id}",
+            metadata=metadata_param(params),
+            expires_at=expires_at_param(params.get("expires_at"), now), now=now,
+        )
 
     def _session(self, session_id: str) -> StripeObject:
         session = self.sessions.get(session_id)
@@ -219,14 +233,15 @@ class StripeSandbox:
 
         `fail` models a delayed payment method that fails later, so, as Stripe does for
         delayed methods, the customer is sent to `success_url`; only `abandon` goes to
-        `cancel_url`. `delayed=True` pays by a delayed method that then succeeds.
+        `cancel_url`. `delayed=True` pays by a delayed method that then succeeds. No API
+        request causes these events, so their `request.id` is null.
         """
         with self._lock:
             session = self._session(session_id)
             if session["status"] != "open":
                 raise ApiError(409, f"Checkout session {session_id} is {session['status']}.")
             if action == "abandon":
-                events, target = self._expire(session), session["cancel_url"]
+                events, target = self._expire(session, AUTOMATIC), session["cancel_url"]
             else:
                 events = self._outcome(session, action, delayed)
                 target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
@@ -234,75 +249,74 @@ class StripeSandbox:
         return target
 
     def _outcome(self, session: StripeObject, action: str, delayed: bool) -> list[str]:
-        if action == "fail":
-            return self._fail(session)
-        if action != "pay":
+        if action not in ("pay", "fail"):
             raise ApiError(404, f"Unknown checkout action: {action}.")
-        return self._pay_later(session) if delayed else self._pay(session)
-
-    def _pay(self, session: StripeObject) -> list[str]:
-        session.update(status="complete", url=None, payment_intent=new_id("pi"))
-        self._capture(session)
-        return [self._record_event("checkout.session.completed", session)]
-
-    def _pay_later(self, session: StripeObject) -> list[str]:
-        session.update(status="complete", url=None, payment_intent=new_id("pi"))
+        self._complete(session)
+        if action == "pay" and not delayed:
+            self._capture(session)
+            return [self._record_event("checkout.session.completed", session)]
         completed = self._record_event("checkout.session.completed", session)
+        if action == "fail":
+            return [completed, self._record_event("checkout.session.async_payment_failed",
+                                                  session)]
         self._capture(session)
-        return [completed, self._record_event("checkout.session.async_payment_succeeded", session)]
+        return [completed, self._record_event("checkout.session.async_payment_succeeded",
+                                              session)]
 
-    def _fail(self, session: StripeObject) -> list[str]:
-        session.update(status="complete", url=None, payment_intent=new_id("pi"))
-        return [
-            self._record_event("checkout.session.completed", session),
-            self._record_event("checkout.session.async_payment_failed", session),
-        ]
+    def _complete(self, session: StripeObject) -> None:
+        session.update(status="complete", url=None, payment_intent=new_id("pi"),
+                       customer_details=objects.customer_details(session),
+                       collected_information=objects.collected_information())
 
-    def _expire(self, session: StripeObject) -> list[str]:
+    def _expire(self, session: StripeObject, origin: Origin) -> list[str]:
         session.update(status="expired", url=None)
-        return [self._record_event("checkout.session.expired", session)]
+        return [self._record_event("checkout.session.expired", session, origin)]
 
     def _capture(self, session: StripeObject) -> None:
+        """Stripe copies only payment_intent_data[metadata] onto the charge."""
         session["payment_status"] = "paid"
-        amount, intent = session["amount_total"], session["payment_intent"]
-        self.charges[intent] = {
-            "id": new_id("ch"), "object": "charge", "livemode": False,
-            "payment_intent": intent, "amount": amount, "amount_captured": amount,
-            "amount_refunded": 0, "refunded": False, "paid": True, "captured": True,
-            "status": "succeeded", "currency": session["currency"],
-            "metadata": copy.deepcopy(self._charge_metadata(session)), "created": int(time.time()),
-        }
+        metadata = self._intent_metadata[session["id"]]
+        self.charges[session["payment_intent"]] = objects.charge(session, metadata,
+                                                                 int(time.time()))
 
-    def _charge_metadata(self, session: StripeObject) -> dict[str, str]:
-        # Stripe copies only payment_intent_data[metadata] onto the charge; without it the
-        # sandbox falls back to the session's metadata, which real Stripe would not do.
-        found = self._intent_metadata.get(session["id"])
-        return session["metadata"] if found is None else found
+    # -- API: refunds, and refunds made in the dashboard --------------------------------
 
-    # -- API: refunds --------------------------------------------------------------------
-
-    def create_refund(self, params: StripeObject) -> StripeObject:
+    def create_refund(self, params: StripeObject, origin: Origin = AUTOMATIC) -> StripeObject:
         """POST /v1/refunds against a paid payment intent, never beyond what was captured."""
-        refuse_unknown(params, REFUND_PARAMS)
+        check_params(params, REFUND_PARAMS)
         reason = params.get("reason")
         if reason is not None and reason not in REFUND_REASONS:
             raise ApiError(400, f"Invalid reason: must be one of {REFUND_REASONS}.", param="reason")
         with self._lock:
-            charge = self._charge(required_param(params, "payment_intent"))
-            amount = self._refund_amount(charge, params.get("amount"))
-            refund = {
-                "id": new_id("re"), "object": "refund", "amount": amount,
-                "currency": charge["currency"], "charge": charge["id"],
-                "payment_intent": charge["payment_intent"], "status": "succeeded",
-                "reason": reason, "metadata": metadata_param(params), "created": int(time.time()),
-            }
-            self.refunds[refund["id"]] = refund
-            charge["amount_refunded"] += amount
-            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-            events = [self._record_event("charge.refunded", charge)]
-            result = copy.deepcopy(refund)
+            charge = self._refundable(required_param(params, "payment_intent"))
+            amount = refund_amount(charge, params.get("amount"))
+            refund, events = self._refund(charge, amount, reason, metadata_param(params), origin)
         self._dispatch(events)
-        return result
+        return refund
+
+    def refund_in_dashboard(self, payment_intent: str, amount: int | None = None) -> str:
+        """A refund a person makes in the Stripe dashboard; returns the refund id.
+
+        `amount` is in hundredths of IDR, the whole unrefunded rest when None. Like an API
+        refund it sends `charge.refunded`, here with the dashboard's own request id and
+        idempotency key; the refund has no metadata. Raises `ApiError` as POST /v1/refunds.
+        """
+        with self._lock:
+            charge = self._refundable(payment_intent)
+            amount = refund_amount(charge, amount)
+            refund, events = self._refund(charge, amount, None, {}, Origin.dashboard())
+        self._dispatch(events)
+        return str(refund["id"])
+
+    def _refund(self, charge: StripeObject, amount: int, reason: str | None,
+                metadata: dict[str, str], origin: Origin) -> tuple[StripeObject, list[str]]:
+        """Record the refund and send `charge.refunded` with the charge's new totals (and, as
+        in Stripe's API since 2022-11-15, no `refunds` list); the caller holds the lock."""
+        refund = objects.refund(charge, amount, reason, metadata, int(time.time()))
+        self.refunds[refund["id"]] = refund
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        return copy.deepcopy(refund), [self._record_event("charge.refunded", charge, origin)]
 
     def _charge(self, payment_intent: str) -> StripeObject:
         charge = self.charges.get(payment_intent)
@@ -314,31 +328,58 @@ class StripeSandbox:
         message = f"No such payment_intent: '{payment_intent}'"
         raise ApiError(400, message, param="payment_intent", code="resource_missing")
 
-    @staticmethod
-    def _refund_amount(charge: StripeObject, requested: Any) -> int:
-        remaining = charge["amount"] - charge["amount_refunded"]
-        if remaining == 0:
-            message = f"Charge {charge['id']} has already been refunded."
-            raise ApiError(400, message, code="charge_already_refunded")
-        amount = remaining if requested is None else idr_amount(requested, "amount")
-        if amount > remaining:
-            message = f"Refund amount ({amount}) is greater than unrefunded amount ({remaining})."
-            raise ApiError(400, message, param="amount", code="amount_too_large")
-        return amount
+    def _refundable(self, payment_intent: str) -> StripeObject:
+        """The charge, unless a dispute of it is open or lost: Stripe refuses those refunds."""
+        charge = self._charge(payment_intent)
+        if any(d["charge"] == charge["id"] and d["status"] != "won"
+               for d in self.disputes.values()):
+            message = f"Charge {charge['id']} has been disputed and cannot be refunded."
+            raise ApiError(400, message, param="payment_intent", code="charge_disputed")
+        return charge
+
+    # -- disputes, opened and decided by the card network --------------------------------
+
+    def open_dispute(self, payment_intent: str, reason: str = "fraudulent") -> str:
+        """The cardholder's bank disputes a paid charge; returns the dispute id.
+
+        Sends `charge.dispute.created` (status `needs_response`, the unrefunded amount, the
+        charge's payment_intent, empty metadata as at Stripe) and marks the charge disputed.
+        Raises ValueError for a reason Stripe does not have, ApiError for an unknown intent.
+        """
+        if reason not in DISPUTE_REASONS:
+            raise ValueError(f"Stripe has no dispute reason {reason!r}.")
+        with self._lock:
+            charge = self._charge(payment_intent)
+            if charge["amount_refunded"] == charge["amount"]:
+                raise ValueError(f"Charge {charge['id']} was refunded in full.")
+            dispute = objects.dispute(charge, reason, int(time.time()))
+            self.disputes[dispute["id"]] = dispute
+            charge["disputed"] = True
+            events = [self._record_event("charge.dispute.created", dispute)]
+        self._dispatch(events)
+        return str(dispute["id"])
+
+    def close_dispute(self, dispute_id: str, won: bool) -> str:
+        """The network decides an open dispute; sends `charge.dispute.closed` with status `won`
+        or `lost` and returns that event's id. Raises KeyError, or ValueError when closed."""
+        with self._lock:
+            dispute = self.disputes[dispute_id]
+            if dispute["status"] in CLOSED_DISPUTE:
+                raise ValueError(f"Dispute {dispute_id} is already {dispute['status']}.")
+            dispute["status"] = "won" if won else "lost"
+            events = [self._record_event("charge.dispute.closed", dispute)]
+        self._dispatch(events)
+        return events[0]
 
     # -- events and delivery -------------------------------------------------------------
 
-    def _record_event(self, event_type: str, obj: StripeObject) -> str:
+    def _record_event(self, event_type: str, obj: StripeObject,
+                      origin: Origin = AUTOMATIC) -> str:
         """Store an event holding a snapshot of obj; the caller holds the lock."""
-        event: StripeObject = {
-            "id": new_id("evt"), "object": "event", "api_version": API_VERSION,
-            "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None}, "type": event_type,
-            "data": {"object": copy.deepcopy(obj)},
-        }
+        event = objects.event(event_type, copy.deepcopy(obj), origin)
         self.events.append(event)
         self._payloads[event["id"]] = json.dumps(event, indent=2).encode()
-        return event["id"]
+        return str(event["id"])
 
     def _dispatch(self, event_ids: list[str]) -> None:
         if not self.auto_deliver:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import HTTPException
@@ -18,47 +17,58 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from portal.payments.sandbox_objects import ApiError, Origin, StripeObject, new_request_id
+
 API_KEY_PREFIX = "sk_test_sandbox"
-SESSION_MIN_LIFETIME = 30 * 60
-SESSION_MAX_LIFETIME = 24 * 60 * 60
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
-SESSION_PARAMS = frozenset({
-    "mode", "success_url", "cancel_url", "line_items", "metadata", "client_reference_id",
-    "expires_at", "customer_email", "locale", "submit_type", "expand", "payment_intent_data",
-})
-REFUND_PARAMS = frozenset({"payment_intent", "amount", "metadata", "reason", "expand"})
-StripeObject = dict[str, Any]
+METADATA_MAX_KEYS = 50
+METADATA_KEY_MAX_LENGTH = 40
+METADATA_VALUE_MAX_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A form value (string, number, enum); `max_length` as in Stripe's request schema."""
+
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class ArrayOf:
+    """A list parameter (`a[0]=...`), each item of the given shape."""
+
+    item: Shape
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """A metadata hash: Stripe's key count and key and value lengths apply."""
+
+
+METADATA = Metadata()
+Shape: TypeAlias = Scalar | ArrayOf | Metadata | Mapping[str, "Shape"]
+
+# The parameters the sandbox models, nested as Stripe takes them; anything else, at any depth,
+# is refused as Stripe refuses unknown parameters. Lengths are those of Stripe's spec.
+SESSION_PARAMS: Shape = {
+    "mode": Scalar(), "success_url": Scalar(5000), "cancel_url": Scalar(5000),
+    "client_reference_id": Scalar(200), "customer_email": Scalar(), "locale": Scalar(),
+    "submit_type": Scalar(), "expires_at": Scalar(), "expand": ArrayOf(Scalar(5000)),
+    "metadata": METADATA, "payment_intent_data": {"metadata": METADATA},
+    "line_items": ArrayOf({
+        "quantity": Scalar(),
+        "price_data": {"currency": Scalar(), "unit_amount": Scalar(),
+                       "product_data": {"name": Scalar(5000)}},
+    }),
+}
+REFUND_PARAMS: Shape = {
+    "payment_intent": Scalar(5000), "amount": Scalar(), "metadata": METADATA,
+    "reason": Scalar(5000), "expand": ArrayOf(Scalar(5000)),
+}
+_WITH_EVENTS = frozenset({"expire_checkout_session", "create_refund"})
 
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _KEY_PART = re.compile(r"\[([^\[\]]*)\]")
-
-
-class ApiError(Exception):
-    """A Stripe-shaped API error: HTTP status plus the `error` object Stripe returns."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        kind: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.param = param
-        self.code = code
-
-    def to_dict(self) -> StripeObject:
-        error: StripeObject = {"type": self.kind, "message": self.message}
-        if self.param:
-            error["param"] = self.param
-        if self.code:
-            error["code"] = self.code
-        return {"error": error}
 
 
 class Backend(Protocol):
@@ -66,8 +76,8 @@ class Backend(Protocol):
 
     def create_checkout_session(self, params: StripeObject) -> StripeObject: ...
     def retrieve_checkout_session(self, session_id: str) -> StripeObject: ...
-    def expire_checkout_session(self, session_id: str) -> StripeObject: ...
-    def create_refund(self, params: StripeObject) -> StripeObject: ...
+    def expire_checkout_session(self, session_id: str, origin: Origin = ...) -> StripeObject: ...
+    def create_refund(self, params: StripeObject, origin: Origin = ...) -> StripeObject: ...
     def checkout_page(self, session_id: str) -> tuple[StripeObject, str]: ...
     def complete_checkout(self, session_id: str, action: str, *, delayed: bool = False) -> str: ...
 
@@ -78,6 +88,7 @@ class _StoredReply:
     body: bytes
     status: int
     payload: bytes
+    request_id: str
 
 
 def parse_form(body: bytes) -> StripeObject:
@@ -117,93 +128,60 @@ def format_idr(amount: int) -> str:
 
 # -- request parameters, checked as Stripe checks them -----------------------------------
 
-def refuse_unknown(params: StripeObject, known: frozenset[str], parent: str = "") -> None:
-    """Refuse parameters the sandbox does not model, as Stripe refuses unknown ones."""
-    for key in params:
-        if key not in known:
-            name = f"{parent}[{key}]" if parent else key
-            message = f"Received unknown parameter: {name} (not modelled by the sandbox)."
-            raise ApiError(400, message, param=name, code="parameter_unknown")
+def check_params(value: Any, shape: Shape, name: str = "") -> None:
+    """Refuse what Stripe refuses: unknown parameters at any depth, over-long strings, bad
+    metadata. Only the parameters the sandbox models are known (see SESSION_PARAMS)."""
+    if isinstance(shape, Scalar):
+        _check_scalar(value, shape, name)
+    elif isinstance(shape, Metadata):
+        _check_metadata(value, name)
+    elif isinstance(shape, ArrayOf):
+        if not isinstance(value, list):
+            raise ApiError(400, f"Invalid array: {name}.", param=name)
+        for index, item in enumerate(value):
+            check_params(item, shape.item, f"{name}[{index}]")
+    else:
+        _check_hash(value, shape, name)
 
 
-def required_param(params: StripeObject, name: str) -> Any:
-    value = params.get(name)
-    if value is None or value == "":
-        raise ApiError(400, f"Missing required param: {name}.", param=name,
-                       code="parameter_missing")
-    return value
+def _check_hash(value: Any, shape: Mapping[str, Shape], name: str) -> None:
+    if not isinstance(value, dict):
+        raise ApiError(400, f"Invalid object: {name}.", param=name)
+    for key, item in value.items():
+        param = f"{name}[{key}]" if name else key
+        if key not in shape:
+            message = (f"Received unknown parameter: {param}. (The sandbox also refuses "
+                       "Stripe parameters that it does not model.)")
+            raise ApiError(400, message, param=param, code="parameter_unknown")
+        check_params(item, shape[key], param)
 
 
-def integer(value: Any, param: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ApiError(400, f"Invalid integer: {value}", param=param) from None
+def _check_scalar(value: Any, shape: Scalar, name: str) -> None:
+    if not isinstance(value, str):
+        raise ApiError(400, f"Invalid string: {name} must be a single value.", param=name)
+    if shape.max_length is not None and len(value) > shape.max_length:
+        message = f"Invalid string: {value[:20]}...; must be at most {shape.max_length} characters"
+        raise ApiError(400, message, param=name)
 
 
-def idr_amount(value: Any, param: str) -> int:
-    """IDR is a two-decimal currency at Stripe; the sandbox takes whole rupiah only."""
-    amount = integer(value, param)
-    if amount <= 0 or amount % 100:
-        message = (
-            f"Invalid IDR amount {value}: amounts are in hundredths of a rupiah and must be "
-            "a positive multiple of 100."
-        )
-        raise ApiError(400, message, param=param, code="invalid_amount")
-    return amount
-
-
-def line_item(items: Any) -> tuple[str, int, int]:
-    """Validate the single price_data line item; return (product name, unit amount, quantity)."""
-    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
-        raise ApiError(400, "The sandbox takes exactly one line item.", param="line_items")
-    item, prefix = items[0], "line_items[0]"
-    price = item.get("price_data")
-    if not isinstance(price, dict):
-        raise ApiError(400, "The line item needs price_data.", param=f"{prefix}[price_data]")
-    if price.get("currency") != "idr":
-        message = f"Invalid currency {price.get('currency')!r}: the sandbox takes only 'idr'."
-        raise ApiError(400, message, param=f"{prefix}[price_data][currency]")
-    unit_amount = idr_amount(price.get("unit_amount"), f"{prefix}[price_data][unit_amount]")
-    product = price.get("product_data")
-    name = product.get("name") if isinstance(product, dict) else None
-    if not name:
-        param = f"{prefix}[price_data][product_data][name]"
-        raise ApiError(400, f"Missing required param: {param}.", param=param,
-                       code="parameter_missing")
-    quantity = integer(required_param(item, "quantity"), f"{prefix}[quantity]")
-    if quantity < 1:
-        raise ApiError(400, "Quantity must be at least 1.", param=f"{prefix}[quantity]")
-    return name, unit_amount, quantity
-
-
-def metadata_param(params: StripeObject) -> dict[str, str]:
-    metadata = params.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise ApiError(400, "Invalid metadata: expected a hash.", param="metadata")
-    return dict(metadata)
-
-
-def intent_metadata_param(params: StripeObject) -> dict[str, str] | None:
-    """`payment_intent_data[metadata]`, the only part of payment_intent_data the sandbox models."""
-    data = params.get("payment_intent_data")
-    if data is None:
-        return None
-    if not isinstance(data, dict):
-        raise ApiError(400, "Invalid payment_intent_data: expected a hash.",
-                       param="payment_intent_data")
-    refuse_unknown(data, frozenset({"metadata"}), "payment_intent_data")
-    return metadata_param(data)
-
-
-def expires_at_param(value: Any, now: int) -> int:
-    if value is None:
-        return now + SESSION_MAX_LIFETIME
-    expires_at = integer(value, "expires_at")
-    if not now + SESSION_MIN_LIFETIME <= expires_at <= now + SESSION_MAX_LIFETIME:
-        message = "expires_at must be between 30 minutes and 24 hours after creation."
-        raise ApiError(400, message, param="expires_at")
-    return expires_at
+def _check_metadata(value: Any, name: str) -> None:
+    """As Stripe: at most 50 keys, keys up to 40 characters, values up to 500 (no code)."""
+    if value == "":
+        return  # an empty string unsets metadata
+    if not isinstance(value, dict):
+        raise ApiError(400, "Invalid metadata: expected a hash.", param=name)
+    if len(value) > METADATA_MAX_KEYS:
+        message = f"Invalid metadata: at most {METADATA_MAX_KEYS} keys, not {len(value)}."
+        raise ApiError(400, message, param=name)
+    for key, item in value.items():
+        if len(key) > METADATA_KEY_MAX_LENGTH:
+            message = (f"Invalid key: {key} must be a string under "
+                       f"{METADATA_KEY_MAX_LENGTH} characters")
+            raise ApiError(400, message, param=name)
+        if not isinstance(item, str) or len(item) > METADATA_VALUE_MAX_LENGTH:
+            message = (f"Invalid val: {str(item)[:20]}... must be a string under "
+                       f"{METADATA_VALUE_MAX_LENGTH} characters")
+            raise ApiError(400, message, param=name)
 
 
 class SandboxApp:
@@ -243,28 +221,34 @@ class SandboxApp:
             return _json_error(ApiError(404, message))
         if endpoint in ("page", "act"):
             return self._checkout(request, endpoint, **args)
+        origin = Origin(new_request_id(), request.headers.get("Idempotency-Key") or None)
         try:
             api_key = _authenticate(request)
         except ApiError as exc:
-            return _json_error(exc)
-        run = partial(self._call, request, endpoint, args)
+            return _json_error(exc, origin)
+        run = partial(self._call, request, endpoint, args, origin)
         if request.method != "POST":
             return run()
-        return self._idempotent(request, api_key, run)
+        return self._idempotent(request, api_key, origin, run)
 
-    def _call(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
+    def _call(self, request: Request, endpoint: str, args: Mapping[str, Any],
+              origin: Origin) -> Response:
+        """Run one API call; events it causes carry `origin` as their `request`."""
+        method = getattr(self.backend, endpoint)
+        argument = args["session_id"] if "session_id" in args else parse_form(request.get_data())
         try:
-            if "session_id" in args:
-                result = getattr(self.backend, endpoint)(args["session_id"])
+            if endpoint in _WITH_EVENTS:
+                result = method(argument, origin=origin)
             else:
-                result = getattr(self.backend, endpoint)(parse_form(request.get_data()))
+                result = method(argument)
         except ApiError as exc:
-            return _json_error(exc)
-        return _json(200, result)
+            return _json_error(exc, origin)
+        return _json(200, result, origin)
 
-    def _idempotent(self, request: Request, api_key: str, run: Callable[[], Response]) -> Response:
+    def _idempotent(self, request: Request, api_key: str, origin: Origin,
+                    run: Callable[[], Response]) -> Response:
         """Replay the stored 2xx reply for a known key; refuse the key with another request."""
-        key = request.headers.get("Idempotency-Key")
+        key = origin.idempotency_key
         if not key:
             return run()
         scope, body = (api_key, key), request.get_data()
@@ -275,9 +259,9 @@ class SandboxApp:
                 self._running.add(scope)
         if busy:
             message = "There is currently another in-progress request using this Idempotency Key."
-            return _json_error(ApiError(409, message, kind="idempotency_error"))
+            return _json_error(ApiError(409, message, kind="idempotency_error"), origin)
         if stored is not None:
-            return _replay(stored, request.path, body, key)
+            return _replay(stored, request.path, body, origin)
         response: Response | None = None
         try:
             response = run()
@@ -292,7 +276,8 @@ class SandboxApp:
             self._running.discard(scope)
             # As at Stripe, only requests that ran are saved; a refused one may be retried.
             if response is not None and 200 <= response.status_code < 300:
-                reply = _StoredReply(path, body, response.status_code, response.get_data())
+                reply = _StoredReply(path, body, response.status_code, response.get_data(),
+                                     response.headers["Request-Id"])
                 self._replies[scope] = reply
 
     def _checkout(self, request: Request, endpoint: str, session_id: str,
@@ -319,27 +304,29 @@ def _authenticate(request: Request) -> str:
     return key
 
 
-def _replay(stored: _StoredReply, path: str, body: bytes, key: str) -> Response:
+def _replay(stored: _StoredReply, path: str, body: bytes, origin: Origin) -> Response:
+    """The stored reply, with the id of the request that first ran, as Stripe replays."""
     if (stored.path, stored.body) != (path, body):
         message = (
             "Keys for idempotent requests can only be used with the same parameters they were "
-            f"first used with. Try using a key other than '{key}' if you meant to execute a "
-            "different request."
+            f"first used with. Try using a key other than '{origin.idempotency_key}' if you "
+            "meant to execute a different request."
         )
-        return _json_error(ApiError(400, message, kind="idempotency_error"))
+        return _json_error(ApiError(400, message, kind="idempotency_error"), origin)
     response = Response(stored.payload, stored.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Request-Id"] = stored.request_id
     return response
 
 
-def _json(status: int, body: StripeObject) -> Response:
+def _json(status: int, body: StripeObject, origin: Origin) -> Response:
     response = Response(json.dumps(body), status, mimetype="application/json")
-    response.headers["Request-Id"] = f"req_sandbox_{secrets.token_hex(8)}"
+    response.headers["Request-Id"] = str(origin.request_id)
     return response
 
 
-def _json_error(error: ApiError) -> Response:
-    return _json(error.status, error.to_dict())
+def _json_error(error: ApiError, origin: Origin | None = None) -> Response:
+    return _json(error.status, error.to_dict(), origin or Origin(new_request_id()))
 
 
 def _html(status: int, body: str) -> Response:

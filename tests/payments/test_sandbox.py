@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.payments.sandbox import StripeSandbox, sign_payload
+from portal.payments.sandbox_objects import ApiError
 
 SECRET = "whsec_sandbox_test_secret"
 API_KEY = "sk_test_sandbox_tests"
@@ -107,8 +109,10 @@ def _request(url: str, method: str, path: str,
         connection.close()
 
 
-def _paid(client: stripe.StripeClient, sandbox: StripeSandbox) -> Any:
-    session = _session(client, sandbox)
+def _paid(client: stripe.StripeClient, sandbox: StripeSandbox, **changes: Any) -> Any:
+    session = client.v1.checkout.sessions.create(
+        params=_params(sandbox, **changes), options={"idempotency_key": "k1"}
+    )
     status, _, _ = _request(str(sandbox.url), "POST", f"/checkout/{session.id}/pay")
     assert status == 303
     return client.v1.checkout.sessions.retrieve(session.id)
@@ -117,7 +121,7 @@ def _paid(client: stripe.StripeClient, sandbox: StripeSandbox) -> Any:
 def test_create_session_returns_an_open_idr_session(client, sandbox):
     session = _session(client, sandbox)
 
-    assert session.id.startswith("cs_test_")
+    assert re.fullmatch(r"cs_test_a1[A-Za-z0-9]{56}", session.id)
     assert session.object == "checkout.session"
     assert (session.amount_total, session.currency) == (1680000, "idr")
     assert (session.status, session.payment_status, session.payment_intent) == (
@@ -244,10 +248,10 @@ def test_pay_redirects_and_delivers_a_signed_paid_completed_event(client, sandbo
     [(body, signature)] = inbox.received
     event = stripe.Webhook.construct_event(body, signature, SECRET)
     assert event.type == "checkout.session.completed"
-    assert event.id.startswith("evt_test_")
+    assert re.fullmatch(r"evt_[A-Za-z0-9]{24}", event.id)
     paid = event.data.object
     assert (paid.id, paid.status, paid.payment_status) == (session.id, "complete", "paid")
-    assert paid.payment_intent.startswith("pi_test_")
+    assert re.fullmatch(r"pi_[A-Za-z0-9]{24}", paid.payment_intent)
     assert paid.metadata.to_dict() == {"pledge_id": "7", "portal": "pijar-semar"}
     assert sandbox.deliveries == [(event.id, 200)]
     assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
@@ -350,7 +354,7 @@ def test_expire_endpoint_expires_only_open_sessions(client, sandbox, inbox):
 
 
 def test_refunds_send_charge_refunded_with_cumulative_amount(client, sandbox, inbox):
-    session = _paid(client, sandbox)
+    session = _paid(client, sandbox, payment_intent_data={"metadata": {"pledge_id": "7"}})
 
     first = client.v1.refunds.create(params={
         "payment_intent": session.payment_intent, "amount": 500000,
@@ -358,12 +362,12 @@ def test_refunds_send_charge_refunded_with_cumulative_amount(client, sandbox, in
     }, options={"idempotency_key": "refund-3"})
     second = client.v1.refunds.create(params={"payment_intent": session.payment_intent})
 
-    assert first.id.startswith("re_test_")
+    assert re.fullmatch(r"re_[A-Za-z0-9]{24}", first.id)
     assert (first.status, first.amount, second.amount) == ("succeeded", 500000, 1180000)
     partly, fully = inbox.events()[1:]
     assert partly.type == fully.type == "charge.refunded"
     charge = partly.data.object
-    assert charge.id.startswith("ch_test_")
+    assert re.fullmatch(r"ch_[A-Za-z0-9]{24}", charge.id)
     assert (charge.payment_intent, charge.amount, charge.currency) == (
         session.payment_intent, 1680000, "idr",
     )
@@ -550,3 +554,95 @@ def test_stop_closes_the_port(sandbox):
 
     with pytest.raises(ConnectionRefusedError):
         _request(url, "GET", "/checkout/cs_test_x")
+
+
+def test_refund_in_dashboard_refunds_the_rest_with_the_dashboards_request(client, sandbox,
+                                                                          inbox):
+    session = _paid(client, sandbox)
+    client.v1.refunds.create(params={"payment_intent": session.payment_intent, "amount": 500000})
+
+    refund_id = sandbox.refund_in_dashboard(session.payment_intent)
+
+    refunded = inbox.events()[-1]
+    assert refunded.type == "charge.refunded"
+    assert (refunded.data.object.amount_refunded, refunded.data.object.refunded) == (
+        1680000, True)
+    assert re.fullmatch(r"req_[A-Za-z0-9]{14}", refunded.request.id)
+    assert sandbox.refunds[refund_id]["amount"] == 1180000
+    assert sandbox.refunds[refund_id]["metadata"] == {}
+
+
+def test_partial_refund_in_dashboard_waits_for_flush_when_held(client, sandbox, inbox):
+    session = _paid(client, sandbox)
+    sandbox.auto_deliver = False
+
+    sandbox.refund_in_dashboard(session.payment_intent, amount=200000)
+
+    assert inbox.types() == ["checkout.session.completed"]
+    sandbox.flush()
+    assert inbox.events()[-1].data.object.amount_refunded == 200000
+
+
+def test_dispute_is_opened_then_lost_and_blocks_refunds(client, sandbox, inbox):
+    session = _paid(client, sandbox)
+
+    dispute_id = sandbox.open_dispute(session.payment_intent, reason="product_not_received")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.create(params={"payment_intent": session.payment_intent})
+    closed_id = sandbox.close_dispute(dispute_id, won=False)
+
+    created, closed = inbox.events()[1:]
+    assert re.fullmatch(r"dp_[A-Za-z0-9]{24}", dispute_id)
+    assert (created.type, created.data.object.status) == ("charge.dispute.created",
+                                                          "needs_response")
+    assert created.data.object.payment_intent == session.payment_intent
+    assert created.data.object.reason == "product_not_received"
+    assert (closed.id, closed.type, closed.data.object.status) == (
+        closed_id, "charge.dispute.closed", "lost")
+    assert sandbox.charges[session.payment_intent]["disputed"] is True
+    assert caught.value.code == "charge_disputed"
+
+
+def test_a_won_dispute_allows_refunds_again_and_closes_once(client, sandbox, inbox):
+    session = _paid(client, sandbox)
+    dispute_id = sandbox.open_dispute(session.payment_intent)
+
+    sandbox.close_dispute(dispute_id, won=True)
+
+    assert inbox.events()[-1].data.object.status == "won"
+    assert client.v1.refunds.create(params={"payment_intent": session.payment_intent}).amount
+    with pytest.raises(ValueError, match="already won"):
+        sandbox.close_dispute(dispute_id, won=False)
+
+
+def test_dispute_events_wait_for_flush_when_held(client, sandbox, inbox):
+    session = _paid(client, sandbox)
+    sandbox.auto_deliver = False
+
+    sandbox.close_dispute(sandbox.open_dispute(session.payment_intent), won=True)
+
+    assert inbox.types() == ["checkout.session.completed"]
+    sandbox.flush()
+    assert inbox.types()[1:] == ["charge.dispute.created", "charge.dispute.closed"]
+
+
+def test_dispute_needs_a_stripe_reason_and_a_paid_intent(client, sandbox):
+    session = _paid(client, sandbox)
+
+    with pytest.raises(ValueError, match="no dispute reason"):
+        sandbox.open_dispute(session.payment_intent, reason="changed_my_mind")
+    with pytest.raises(ApiError):
+        sandbox.open_dispute("pi_unknown")
+    assert sandbox.disputes == {}
+
+
+def test_api_events_carry_the_request_id_and_idempotency_key(client, sandbox, inbox):
+    session = _paid(client, sandbox)
+
+    refund = client.v1.refunds.create(params={"payment_intent": session.payment_intent},
+                                      options={"idempotency_key": "refund-9"})
+
+    request = inbox.events()[-1].request
+    assert (request.id, request.idempotency_key) == (refund.last_response.request_id,
+                                                     "refund-9")
+    assert inbox.events()[0].request.id is None  # paid on the checkout page: no API request
