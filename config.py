@@ -114,8 +114,6 @@ class Config:
     CITY_BANK_ACCOUNT_NUMBER = os.environ.get("CITY_BANK_ACCOUNT_NUMBER", "1-000-00000-0")
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
-    # Long work (roster imports) runs in a background thread, or inline when this is set.
-    JOBS_INLINE = _env_bool("JOBS_INLINE", False)
     # The job engine's broker (portal/jobs.py reads JOBS_BROKER, REDIS_URL, JOBS_SQLITE_PATH
     # from the environment when it starts): sqlite in development, redis in production.
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
@@ -159,7 +157,6 @@ class TestingConfig(Config):
     MAIL_BACKEND = "locmem"
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
-    JOBS_INLINE = True
     UPLOAD_DIR = str(Path(tempfile.gettempdir()) / "pijar-test-uploads")
 
 

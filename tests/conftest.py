@@ -33,13 +33,16 @@ class RequestClient(FlaskClient):
     """A test client whose every request runs in its own app context, as in production.
 
     Data the test prepared is committed first (inside the test's outer transaction), so the
-    request sees it the way a real request sees committed rows; `g` never leaks between requests.
+    request sees it the way a real request sees committed rows; `g` never leaks between
+    requests. The jobs a request queued run right after it, as an idle worker would.
     """
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         db.session.commit()
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        run_pending()  # a job worker at hand: what the request queued is done before the next
+        return response
 
 
 @pytest.fixture(scope="session")

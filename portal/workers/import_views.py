@@ -50,8 +50,7 @@ def import_upload():  # type: ignore[no-untyped-def]
     upload = form.roster.data
     job = jobs.create_import_job(upload.read(), upload.filename or "roster",
                                  form.update_existing.data, current_user.id)
-    db.session.commit()
-    jobs.start_import_job(job.id)
+    db.session.commit()  # a job worker runs it now
     return redirect(url_for("workers.import_job", token=job.token))
 
 
@@ -90,6 +89,5 @@ def import_run(token: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("workers.import_job", token=token))
     job = jobs.create_import_job(b"", checked.filename, checked.update_existing, current_user.id,
                                  dry_run=False, stored_path=checked.stored_path)
-    db.session.commit()
-    jobs.start_import_job(job.id)
+    db.session.commit()  # a job worker runs it now
     return redirect(url_for("workers.import_job", token=job.token))
