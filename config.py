@@ -130,7 +130,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
-    MAIL_PRINT = True
+    MAIL_PRINT = _env_bool("MAIL_PRINT", True)
 
     def __init__(self) -> None:
         local = _local_secrets()

@@ -23,12 +23,18 @@ from werkzeug.serving import make_server
 from config import TestingConfig
 from portal import create_app
 from portal.extensions import db
+from portal.jobs import run_pending
 from portal.reference.seed import seed_reference
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEFAULT_TIMEOUT_MS = 15_000
@@ -64,6 +70,28 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def job_worker(live_app: Flask) -> Iterator[None]:
+    """A job worker beside the live server, as `make run` starts one: it runs what the
+    server's requests queued (e-mails, roster imports) every tenth of a second."""
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with live_app.app_context():
+                try:
+                    run_pending()
+                finally:
+                    db.session.remove()
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=work, name="e2e-job-worker", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
 
 
 @pytest.fixture(scope="session")
@@ -112,8 +140,10 @@ def browser() -> Iterator[Any]:
     """One headless Debian Chromium for the session (Playwright's own browsers are not used)."""
     executable = shutil.which(CHROMIUM)
     if executable is None:
-        message = (f"Chromium not found at {CHROMIUM}; install Debian's chromium "
-                   "(or set CHROMIUM_PATH) to run browser journeys")
+        message = (
+            f"Chromium not found at {CHROMIUM}; install Debian's chromium "
+            "(or set CHROMIUM_PATH) to run browser journeys"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
@@ -141,8 +171,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
 
 @pytest.fixture
-def new_page(browser: Any, live_server: str,
-             request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+def new_page(
+    browser: Any, live_server: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
     """Factory: a page in a fresh browser context (own cookies); options go to new_context()."""
     contexts: list[Any] = []
 
@@ -159,8 +190,9 @@ def new_page(browser: Any, live_server: str,
             ARTIFACTS.mkdir(exist_ok=True)
             for m, page in enumerate(context.pages):
                 with suppress(Exception):  # a screenshot must never hide the real failure
-                    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{n}-{m}.png"),
-                                    full_page=True)
+                    page.screenshot(
+                        path=str(ARTIFACTS / f"{request.node.name}-{n}-{m}.png"), full_page=True
+                    )
         context.close()
 
 
