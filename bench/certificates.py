@@ -38,15 +38,28 @@ def minimal_pdf(n: int) -> bytes:
 def certificate_pdf(n: int, key) -> bytes:  # type: ignore[no-untyped-def]
     serial = f"PJS-2026-{n:010X}"
     payload = {
-        "v": 1, "serial": serial, "kind": "active", "issuer": "Pemerintah Kota Semarang",
-        "company": f"PT Penyandang Dana Nomor {n}", "nib": f"{9120000000000 + n}",
-        "pledge": n, "period_from": "2026-12", "period_to": "2027-11", "workers": 10 + n % 50,
-        "worker_months": (10 + n % 50) * 12, "amount": (10 + n % 50) * 12 * 16_800,
-        "issued_at": "2026-11-21T08:00:00Z", "key_id": signing.key_id(key.public_key()),
+        "v": 1,
+        "serial": serial,
+        "kind": "active",
+        "issuer": "Pemerintah Kota Semarang",
+        "company": f"PT Penyandang Dana Nomor {n}",
+        "nib": f"{9120000000000 + n}",
+        "pledge": n,
+        "period_from": "2026-12",
+        "period_to": "2027-11",
+        "workers": 10 + n % 50,
+        "worker_months": (10 + n % 50) * 12,
+        "amount": (10 + n % 50) * 12 * 16_800,
+        "issued_at": "2026-11-21T08:00:00Z",
+        "key_id": signing.key_id(key.public_key()),
     }
     text = signing.canonical(payload)
-    return render_certificate(payload, text, signing.sign(key, text),
-                              f"https://pijarsemar.semarangkota.go.id/verify/{serial}")
+    return render_certificate(
+        payload,
+        text,
+        signing.sign(key, text),
+        f"https://pijarsemar.semarangkota.go.id/verify/{serial}",
+    )
 
 
 def main() -> None:
@@ -64,9 +77,11 @@ def main() -> None:
     public = key.public_key()
     verified = sum(signing.verify(public, *read_signed_payload(data)) for data in certificates)
     ratio = made / bound
-    print(f"count={args.count} minimal={bound:.3f}s certificates={made:.3f}s "
-          f"verified={verified} minimal_bytes={len(minimal[0])} "
-          f"certificate_bytes={len(certificates[0])}")
+    print(
+        f"count={args.count} minimal={bound:.3f}s certificates={made:.3f}s "
+        f"verified={verified} minimal_bytes={len(minimal[0])} "
+        f"certificate_bytes={len(certificates[0])}"
+    )
     ok = ratio <= BAR and verified == args.count
     print(f"ratio={ratio:.2f} bar={BAR:g} ok={'yes' if ok else 'no'}")
 

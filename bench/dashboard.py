@@ -79,15 +79,15 @@ MONTHS = 12
 RATE = 16_800
 # Group sizes per 250,000 workers, scaled with --workers; pledges share everybody else.
 SCALE = 250_000
-APBD = 7_500        # covered all 12 months by the city budget
-DBHCHT = 1_000      # covered all 12 months by the tobacco excise fund
-LAPSED = 1_250      # APBD until last month: waiting this month
-NEVER = 1_250       # eligible, never covered: waiting
-REGISTERED = 500    # registered, not verified yet
+APBD = 7_500  # covered all 12 months by the city budget
+DBHCHT = 1_000  # covered all 12 months by the tobacco excise fund
+LAPSED = 1_250  # APBD until last month: waiting this month
+NEVER = 1_250  # eligible, never covered: waiting
+REGISTERED = 500  # registered, not verified yet
 PLEDGES = 2_000
 PLEDGES_PER_COMPANY = 40
 MAX_COMPANIES = 50
-CLAIMS = 1_500      # about one in 2,000 worker-months; a tenth are deaths this month
+CLAIMS = 1_500  # about one in 2,000 worker-months; a tenth are deaths this month
 JKM_AMOUNT = 42_000_000
 PASSWORD = "Bench-Dashboard-Tugu-Muda-1945"  # noqa: S105 - a throwaway bench account
 STAFF_EMAIL = "staf@bench.example.com"
@@ -114,8 +114,12 @@ class Page:
 
 PAGES = (
     Page("dashboard", "/dashboard", ('id="funders"', 'id="waiting"'), STAFF_EMAIL),
-    Page("report", "/reports/pledges/{pledge_id}",
-         ('href="/reports/pledges/{pledge_id}.pdf"', 'data-figure="workers"'), SPONSOR_EMAIL),
+    Page(
+        "report",
+        "/reports/pledges/{pledge_id}",
+        ('href="/reports/pledges/{pledge_id}.pdf"', 'data-figure="workers"'),
+        SPONSOR_EMAIL,
+    ),
 )
 
 
@@ -196,8 +200,9 @@ def prepare(workers: int, rng: random.Random) -> Built:
     seed_reference()
     values = Values(db.session.connection().dialect.name)
     pledge_count = max(1, scaled(PLEDGES, workers))
-    companies = max(1, min(pledge_count, MAX_COMPANIES,
-                           max(2, round(pledge_count / PLEDGES_PER_COMPANY))))
+    companies = max(
+        1, min(pledge_count, MAX_COMPANIES, max(2, round(pledge_count / PLEDGES_PER_COMPANY)))
+    )
     staff, owners = _people(companies)
     plan = _plan(workers, pledge_count, companies, rng)
     _insert_pledges(plan, owners)
@@ -211,8 +216,9 @@ def prepare(workers: int, rng: random.Random) -> Built:
     _insert_money(plan, staff)
     _settle_postgresql(("worker", "coverage", "pledge", "payment", "ledger_entry", "ledger_line"))
     db.session.commit()
-    built = Built(workers, len(rows), pledge_count, companies, len(claims),
-                  coverage_seconds=coverage_seconds)
+    built = Built(
+        workers, len(rows), pledge_count, companies, len(claims), coverage_seconds=coverage_seconds
+    )
     built.pledge_id, built.pledge_workers = _typical_pledge(plan, owners[0].company_id)
     return built
 
@@ -220,20 +226,29 @@ def prepare(workers: int, rng: random.Random) -> Built:
 def _people(companies: int) -> tuple[User, list[User]]:
     """A staff user and one owner per verified company; the first owner can log in."""
     password = hash_password(PASSWORD)
-    staff = User(email=STAFF_EMAIL, full_name="Staf Bench", role=Role.STAFF,
-                 password_hash=password)
+    staff = User(email=STAFF_EMAIL, full_name="Staf Bench", role=Role.STAFF, password_hash=password)
     db.session.add(staff)
     owners = []
     for c in range(companies):
-        company = Company(legal_name=f"PT Bench Sponsor {c}", nib=f"{9_400_000_000_000 + c:013d}",
-                          npwp=f"{400_000_000_000_000 + c:015d}", address="Semarang",
-                          sector="manufacturing", contact_name=f"CSR {c}",
-                          contact_phone="0241234567", status=CompanyStatus.VERIFIED)
+        company = Company(
+            legal_name=f"PT Bench Sponsor {c}",
+            nib=f"{9_400_000_000_000 + c:013d}",
+            npwp=f"{400_000_000_000_000 + c:015d}",
+            address="Semarang",
+            sector="manufacturing",
+            contact_name=f"CSR {c}",
+            contact_phone="0241234567",
+            status=CompanyStatus.VERIFIED,
+        )
         db.session.add(company)
         db.session.flush()
-        owner = User(email=f"csr{c}@bench.example.com", full_name=f"CSR {c}",
-                     role=Role.SPONSOR_OWNER, company_id=company.id,
-                     password_hash=password if c == 0 else None)
+        owner = User(
+            email=f"csr{c}@bench.example.com",
+            full_name=f"CSR {c}",
+            role=Role.SPONSOR_OWNER,
+            company_id=company.id,
+            password_hash=password if c == 0 else None,
+        )
         db.session.add(owner)
         owners.append(owner)
     db.session.flush()
@@ -244,13 +259,19 @@ def _plan(workers: int, pledge_count: int, companies: int, rng: random.Random) -
     """Shuffle the workers into the city groups, the waiting ones and the pledges' slots."""
     ids = list(range(1, workers + 1))
     rng.shuffle(ids)
-    plan = Plan([None] * (workers + 1), [None] * (workers + 1), [None] * (workers + 1),
-                [0] * (workers + 1))
+    plan = Plan(
+        [None] * (workers + 1), [None] * (workers + 1), [None] * (workers + 1), [0] * (workers + 1)
+    )
     groups = {}
     start = 0
-    for name, size in (("apbd", APBD), ("dbhcht", DBHCHT), ("lapsed", LAPSED), ("never", NEVER),
-                       ("registered", REGISTERED)):
-        groups[name] = ids[start:start + scaled(size, workers)]
+    for name, size in (
+        ("apbd", APBD),
+        ("dbhcht", DBHCHT),
+        ("lapsed", LAPSED),
+        ("never", NEVER),
+        ("registered", REGISTERED),
+    ):
+        groups[name] = ids[start : start + scaled(size, workers)]
         start += len(groups[name])
     for worker in groups["apbd"]:
         plan.funder[worker], plan.months[worker] = Funder.APBD, MONTHS
@@ -279,7 +300,7 @@ def _pledge_sizes(workers: int, pledges: int, rng: random.Random) -> list[int]:
     shares = [spare * w / sum(weights) for w in weights]
     sizes = [1 + int(share) for share in shares]
     by_remainder = sorted(range(pledges), key=lambda i: int(shares[i]) - shares[i])
-    for i in by_remainder[:workers - sum(sizes)]:
+    for i in by_remainder[: workers - sum(sizes)]:
         sizes[i] += 1
     return sizes
 
@@ -292,19 +313,41 @@ def _insert_pledges(plan: Plan, owners: list[User]) -> None:
     rows = []
     for pledge_id, size in plan.pledge_sizes.items():
         owner = owners[plan.pledge_company[pledge_id]]
-        rows.append({
-            "id": pledge_id, "company_id": owner.company_id, "created_by_id": owner.id,
-            "status": PledgeStatus.ACTIVE, "workers": size, "months": MONTHS,
-            "start_month": first, "target_categories": [], "target_kecamatan": [],
-            "price_total": sum(line.rate for line in lines) * size,
-            "price_breakdown": [{**line.as_json(), "workers": size,
-                                 "subtotal": line.rate * size} for line in lines],
-            "coverage_start": first, "created_at": created, "updated_at": created})
+        rows.append(
+            {
+                "id": pledge_id,
+                "company_id": owner.company_id,
+                "created_by_id": owner.id,
+                "status": PledgeStatus.ACTIVE,
+                "workers": size,
+                "months": MONTHS,
+                "start_month": first,
+                "target_categories": [],
+                "target_kecamatan": [],
+                "price_total": sum(line.rate for line in lines) * size,
+                "price_breakdown": [
+                    {**line.as_json(), "workers": size, "subtotal": line.rate * size}
+                    for line in lines
+                ],
+                "coverage_start": first,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
     db.session.execute(insert(Pledge), rows)
 
 
-COVERAGE_COLUMNS = ["id", "worker_id", "month", "funder", "amount", "rule_version", "pledge_id",
-                    "slot", "created_at"]
+COVERAGE_COLUMNS = [
+    "id",
+    "worker_id",
+    "month",
+    "funder",
+    "amount",
+    "rule_version",
+    "pledge_id",
+    "slot",
+    "created_at",
+]
 
 
 def _coverage_rows(plan: Plan, values: Values) -> list[tuple]:
@@ -317,14 +360,14 @@ def _coverage_rows(plan: Plan, values: Values) -> list[tuple]:
         if funder is None:
             continue
         pledge, slot = plan.pledge[worker], plan.slot[worker]
-        for month in months[:plan.months[worker]]:
-            rows.append((len(rows) + 1, worker, month, str(funder), RATE, 1, pledge, slot,
-                         created))
+        for month in months[: plan.months[worker]]:
+            rows.append((len(rows) + 1, worker, month, str(funder), RATE, 1, pledge, slot, created))
     return rows
 
 
-def _claims(rows: list[tuple], workers: int, values: Values, staff: User,
-            rng: random.Random) -> tuple[list[dict[str, Any]], set[int]]:
+def _claims(
+    rows: list[tuple], workers: int, values: Values, staff: User, rng: random.Random
+) -> tuple[list[dict[str, Any]], set[int]]:
     """Accidents (JKK) in any month and deaths (JKM) this month, each on a coverage row."""
     month_of = {values.day(month): month for month in months_shown()}
     current = values.day(this_month())
@@ -344,12 +387,21 @@ def _claims(rows: list[tuple], workers: int, values: Values, staff: User,
         recorded = min(event_day + timedelta(days=rng.randint(1, 10)), date.today())
         if kind == ClaimKind.JKM:
             deceased.add(worker)
-        claims.append({
-            "worker_id": worker, "coverage_id": coverage_id, "funder": funder,
-            "pledge_id": pledge, "event_date": event_day, "month": month, "kind": kind,
-            "amount": JKM_AMOUNT if kind == ClaimKind.JKM else rng.randint(2, 120) * 250_000,
-            "story": "", "recorded_by_id": staff.id,
-            "created_at": at(recorded)})
+        claims.append(
+            {
+                "worker_id": worker,
+                "coverage_id": coverage_id,
+                "funder": funder,
+                "pledge_id": pledge,
+                "event_date": event_day,
+                "month": month,
+                "kind": kind,
+                "amount": JKM_AMOUNT if kind == ClaimKind.JKM else rng.randint(2, 120) * 250_000,
+                "story": "",
+                "recorded_by_id": staff.id,
+                "created_at": at(recorded),
+            }
+        )
     return claims, deceased
 
 
@@ -361,13 +413,29 @@ def _areas() -> tuple[list[str], list[str]]:
     return kelurahan, categories
 
 
-WORKER_COLUMNS = ["id", "nik_hash", "nik_encrypted", "nik_masked", "full_name", "birth_date",
-                  "sex", "category_id", "kelurahan_code", "dtsen_decile", "registered_on",
-                  "status", "inactive_reason", "domicile_flag", "created_at", "updated_at"]
+WORKER_COLUMNS = [
+    "id",
+    "nik_hash",
+    "nik_encrypted",
+    "nik_masked",
+    "full_name",
+    "birth_date",
+    "sex",
+    "category_id",
+    "kelurahan_code",
+    "dtsen_decile",
+    "registered_on",
+    "status",
+    "inactive_reason",
+    "domicile_flag",
+    "created_at",
+    "updated_at",
+]
 
 
-def _insert_workers(n: int, rng: random.Random, values: Values, registered: set[int],
-                    deceased: set[int]) -> None:
+def _insert_workers(
+    n: int, rng: random.Random, values: Values, registered: set[int], deceased: set[int]
+) -> None:
     """Realistic spread over kelurahan, trades, ages, sexes and deciles; NIK columns are cheap
     unique stand-ins."""
     kelurahan, categories = _areas()
@@ -386,11 +454,26 @@ def _insert_workers(n: int, rng: random.Random, values: Values, registered: set[
         decile = min(int(rng.expovariate(0.35)) + 1, 10) if rng.random() < 0.4 else None
         registered_on = date.fromordinal(first + rng.randrange(900))
         stamp = values.stamp(at(registered_on))
-        rows.append((i, f"{i:064x}", f"bench-{i}", f"3374********{i % 10_000:04d}",
-                     f"Pekerja {i}", values.day(born), "P" if rng.random() < 0.42 else "L",
-                     category_ids[kinds[i - 1]], areas[i - 1], decile,
-                     values.day(registered_on), str(status), reason and str(reason), False,
-                     stamp, stamp))
+        rows.append(
+            (
+                i,
+                f"{i:064x}",
+                f"bench-{i}",
+                f"3374********{i % 10_000:04d}",
+                f"Pekerja {i}",
+                values.day(born),
+                "P" if rng.random() < 0.42 else "L",
+                category_ids[kinds[i - 1]],
+                areas[i - 1],
+                decile,
+                values.day(registered_on),
+                str(status),
+                reason and str(reason),
+                False,
+                stamp,
+                stamp,
+            )
+        )
     _bulk(Worker.__table__, WORKER_COLUMNS, rows)
 
 
@@ -409,7 +492,7 @@ def _bulk(table: Table, columns: list[str], rows: list[tuple], chunk: int = 100_
     marks = ", ".join([mark] * len(columns))
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - our names
     for start in range(0, len(rows), chunk):
-        connection.exec_driver_sql(sql, rows[start:start + chunk])
+        connection.exec_driver_sql(sql, rows[start : start + chunk])
 
 
 class Ledger:
@@ -419,16 +502,45 @@ class Ledger:
         self.entries: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
 
-    def post(self, kind: EntryKind, key: str, memo: str, when: datetime, debit: Account,
-             credit: Account, amount: int, **refs: int | None) -> None:
+    def post(
+        self,
+        kind: EntryKind,
+        key: str,
+        memo: str,
+        when: datetime,
+        debit: Account,
+        credit: Account,
+        amount: int,
+        **refs: int | None,
+    ) -> None:
         entry_id = len(self.entries) + 1
-        self.entries.append({"id": entry_id, "kind": kind, "source_key": key, "memo": memo,
-                             "booked_on": when.date(), "created_at": when})
-        refs = {"company_id": None, "pledge_id": None, "payment_id": None, "refund_id": None,
-                **refs}
+        self.entries.append(
+            {
+                "id": entry_id,
+                "kind": kind,
+                "source_key": key,
+                "memo": memo,
+                "booked_on": when.date(),
+                "created_at": when,
+            }
+        )
+        refs = {
+            "company_id": None,
+            "pledge_id": None,
+            "payment_id": None,
+            "refund_id": None,
+            **refs,
+        }
         for account, signed in ((debit, amount), (credit, -amount)):
-            self.lines.append({"id": len(self.lines) + 1, "entry_id": entry_id,
-                               "account": account, "amount": signed, **refs})
+            self.lines.append(
+                {
+                    "id": len(self.lines) + 1,
+                    "entry_id": entry_id,
+                    "account": account,
+                    "amount": signed,
+                    **refs,
+                }
+            )
 
     def insert(self) -> None:
         db.session.execute(insert(LedgerEntry), self.entries)
@@ -445,34 +557,69 @@ def _insert_money(plan: Plan, staff: User) -> None:
     payments = []
     for pledge_id, size in plan.pledge_sizes.items():
         amount = size * MONTHS * RATE
-        payments.append({
-            "id": pledge_id, "pledge_id": pledge_id, "company_id": companies[pledge_id],
-            "method": PaymentMethod.BANK_TRANSFER, "status": PaymentStatus.PAID,
-            "amount": amount, "reference": f"PJS-BENCH-{pledge_id:06d}",
-            "idempotency_key": f"bench-dashboard-{pledge_id}", "received_amount": amount,
-            "created_at": paid - timedelta(days=3), "paid_at": paid})
-        ledger.post(EntryKind.PAYMENT_RECEIVED, f"payment:{pledge_id}",
-                    f"Payment PJS-BENCH-{pledge_id:06d}", paid, Account.CASH,
-                    Account.SPONSOR_PREPAID, amount, company_id=companies[pledge_id],
-                    pledge_id=pledge_id, payment_id=pledge_id)
+        payments.append(
+            {
+                "id": pledge_id,
+                "pledge_id": pledge_id,
+                "company_id": companies[pledge_id],
+                "method": PaymentMethod.BANK_TRANSFER,
+                "status": PaymentStatus.PAID,
+                "amount": amount,
+                "reference": f"PJS-BENCH-{pledge_id:06d}",
+                "idempotency_key": f"bench-dashboard-{pledge_id}",
+                "received_amount": amount,
+                "created_at": paid - timedelta(days=3),
+                "paid_at": paid,
+            }
+        )
+        ledger.post(
+            EntryKind.PAYMENT_RECEIVED,
+            f"payment:{pledge_id}",
+            f"Payment PJS-BENCH-{pledge_id:06d}",
+            paid,
+            Account.CASH,
+            Account.SPONSOR_PREPAID,
+            amount,
+            company_id=companies[pledge_id],
+            pledge_id=pledge_id,
+            payment_id=pledge_id,
+        )
     db.session.execute(insert(Payment), payments)
     closes, remittances = [], []
     for k, month in enumerate(months[:-1]):
         closed = at(add_months(month, 1) + timedelta(days=1))
         totals = _month_totals(plan, k)
-        closes.append({"month": month, "closed_by_id": staff.id, "closed_at": closed,
-                       "totals": {f: {"workers": w, "amount": w * RATE}
-                                  for f, w in totals.items()}})
+        closes.append(
+            {
+                "month": month,
+                "closed_by_id": staff.id,
+                "closed_at": closed,
+                "totals": {f: {"workers": w, "amount": w * RATE} for f, w in totals.items()},
+            }
+        )
         for pledge_id, size in plan.pledge_sizes.items():
-            ledger.post(EntryKind.COVERAGE_CONSUMED, f"consumed:{pledge_id}:{month:%Y-%m}",
-                        f"Coverage {month:%Y-%m}, pledge #{pledge_id}", closed,
-                        Account.SPONSOR_PREPAID, Account.PAYABLE_BPJS, size * RATE,
-                        company_id=companies[pledge_id], pledge_id=pledge_id)
+            ledger.post(
+                EntryKind.COVERAGE_CONSUMED,
+                f"consumed:{pledge_id}:{month:%Y-%m}",
+                f"Coverage {month:%Y-%m}, pledge #{pledge_id}",
+                closed,
+                Account.SPONSOR_PREPAID,
+                Account.PAYABLE_BPJS,
+                size * RATE,
+                company_id=companies[pledge_id],
+                pledge_id=pledge_id,
+            )
         for funder in (Funder.APBD, Funder.DBHCHT):
             if totals[funder]:
-                ledger.post(EntryKind.COVERAGE_CONSUMED, f"city:{funder}:{month:%Y-%m}",
-                            f"Coverage {month:%Y-%m}, {funder}", closed, Account.CITY_FUNDING,
-                            Account.PAYABLE_BPJS, totals[funder] * RATE)
+                ledger.post(
+                    EntryKind.COVERAGE_CONSUMED,
+                    f"city:{funder}:{month:%Y-%m}",
+                    f"Coverage {month:%Y-%m}, {funder}",
+                    closed,
+                    Account.CITY_FUNDING,
+                    Account.PAYABLE_BPJS,
+                    totals[funder] * RATE,
+                )
         if k < len(months) - 2:
             remittances += _remit(ledger, month, totals, closed + timedelta(days=6), staff)
     ledger.insert()
@@ -482,27 +629,47 @@ def _insert_money(plan: Plan, staff: User) -> None:
 
 def _month_totals(plan: Plan, k: int) -> dict[str, int]:
     """Workers covered in month k per funder."""
-    counts = Counter(str(f) for f, months in zip(plan.funder, plan.months, strict=True)
-                     if f is not None and months > k)
+    counts = Counter(
+        str(f)
+        for f, months in zip(plan.funder, plan.months, strict=True)
+        if f is not None and months > k
+    )
     return {str(funder): counts[funder] for funder in Funder}
 
 
-def _remit(ledger: Ledger, month: date, totals: dict[str, int], when: datetime,
-           staff: User) -> list[dict[str, Any]]:
+def _remit(
+    ledger: Ledger, month: date, totals: dict[str, int], when: datetime, staff: User
+) -> list[dict[str, Any]]:
     rows = []
-    for which, funder in ((RemittanceFunder.APBD, Funder.APBD),
-                          (RemittanceFunder.DBHCHT, Funder.DBHCHT),
-                          (RemittanceFunder.CSR, Funder.PLEDGE)):
+    for which, funder in (
+        (RemittanceFunder.APBD, Funder.APBD),
+        (RemittanceFunder.DBHCHT, Funder.DBHCHT),
+        (RemittanceFunder.CSR, Funder.PLEDGE),
+    ):
         workers = totals[funder]
         if not workers:
             continue
         reference = f"BJTG-{month:%Y%m}-{which}"
-        ledger.post(EntryKind.REMITTANCE, f"remit:{funder}:{month:%Y-%m}",
-                    f"Remittance {month:%Y-%m}, {funder}, ref {reference}", when,
-                    Account.PAYABLE_BPJS, Account.CASH, workers * RATE)
-        rows.append({"month": month, "funder": which, "workers": workers,
-                     "amount": workers * RATE, "reference": reference,
-                     "remitted_by_id": staff.id, "remitted_at": when})
+        ledger.post(
+            EntryKind.REMITTANCE,
+            f"remit:{funder}:{month:%Y-%m}",
+            f"Remittance {month:%Y-%m}, {funder}, ref {reference}",
+            when,
+            Account.PAYABLE_BPJS,
+            Account.CASH,
+            workers * RATE,
+        )
+        rows.append(
+            {
+                "month": month,
+                "funder": which,
+                "workers": workers,
+                "amount": workers * RATE,
+                "reference": reference,
+                "remitted_by_id": staff.id,
+                "remitted_at": when,
+            }
+        )
     return rows
 
 
@@ -515,7 +682,8 @@ def _settle_postgresql(tables: Sequence[str]) -> None:
     for table in tables:
         connection.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-            f"(SELECT max(id) FROM {table}))")
+            f"(SELECT max(id) FROM {table}))"
+        )
     connection.exec_driver_sql("ANALYZE")
 
 
@@ -592,8 +760,9 @@ def _test_login(client: FlaskClient, email: str) -> None:
     found = CSRF.search(client.get("/auth/login").get_data(as_text=True))
     if not found:
         raise RuntimeError("no CSRF token on /auth/login")
-    response = client.post("/auth/login", data={"email": email, "password": PASSWORD,
-                                                "csrf_token": found.group(1)})
+    response = client.post(
+        "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": found.group(1)}
+    )
     if response.status_code != 302:
         raise RuntimeError(f"login as {email} failed: {response.status_code}")
 
@@ -608,8 +777,9 @@ class Browser:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.cookies = dict(cookies or {"lang": "en"})
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None
-                ) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if form is not None:
@@ -636,8 +806,9 @@ def login(port: int, email: str) -> dict[str, str]:
     found = CSRF.search(page.decode())
     if not found:
         raise RuntimeError("no CSRF token on /auth/login")
-    status, _ = browser.request("POST", "/auth/login", {
-        "email": email, "password": PASSWORD, "csrf_token": found.group(1)})
+    status, _ = browser.request(
+        "POST", "/auth/login", {"email": email, "password": PASSWORD, "csrf_token": found.group(1)}
+    )
     browser.close()
     if status != 302:
         raise RuntimeError(f"login as {email} failed: {status}")
@@ -656,8 +827,10 @@ class Measured:
 
     def describe(self) -> str:
         cold = "" if self.cold is None else f"cold first request {self.cold * 1000:.0f}ms, "
-        return (f"{self.rate:.1f} req/s (GET {self.path}, {cold}{self.requests} requests in "
-                f"{self.seconds:.1f}s, failed={sum(self.failures.values())})")
+        return (
+            f"{self.rate:.1f} req/s (GET {self.path}, {cold}{self.requests} requests in "
+            f"{self.seconds:.1f}s, failed={sum(self.failures.values())})"
+        )
 
     @property
     def rate(self) -> float:
@@ -686,8 +859,14 @@ def _get(browser: Browser, path: str, markers: Markers) -> str | None:
         return f"{type(error).__name__}: {error}"
 
 
-def _hammer(port: int, path: str, cookies: dict[str, str], markers: Markers, seconds: float,
-            barrier: threading.Barrier) -> tuple[int, float, float, Counter]:
+def _hammer(
+    port: int,
+    path: str,
+    cookies: dict[str, str],
+    markers: Markers,
+    seconds: float,
+    barrier: threading.Barrier,
+) -> tuple[int, float, float, Counter]:
     browser = Browser(port, cookies)
     failures: Counter = Counter()
     done = 0
@@ -703,22 +882,28 @@ def _hammer(port: int, path: str, cookies: dict[str, str], markers: Markers, sec
     return done, start, end, failures
 
 
-def measure(port: int, path: str, cookies: dict[str, str], markers: Markers,
-            seconds: float) -> Measured:
+def measure(
+    port: int, path: str, cookies: dict[str, str], markers: Markers, seconds: float
+) -> Measured:
     """GET `path` from CLIENTS threads for `seconds`; every response is checked."""
     barrier = threading.Barrier(CLIENTS)
     with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(lambda _: _hammer(port, path, cookies, markers, seconds,
-                                                  barrier), range(CLIENTS)))
-    measured = Measured(path, sum(r[0] for r in results),
-                        max(r[2] for r in results) - min(r[1] for r in results))
+        results = list(
+            pool.map(
+                lambda _: _hammer(port, path, cookies, markers, seconds, barrier), range(CLIENTS)
+            )
+        )
+    measured = Measured(
+        path, sum(r[0] for r in results), max(r[2] for r in results) - min(r[1] for r in results)
+    )
     for result in results:
         measured.failures.update(result[3])
     return measured
 
 
-def first_request(port: int, path: str, cookies: dict[str, str], markers: Markers
-                  ) -> tuple[float, str | None]:
+def first_request(
+    port: int, path: str, cookies: dict[str, str], markers: Markers
+) -> tuple[float, str | None]:
     """The cold first request's time, then a warm-up from CLIENTS threads at once, so that
     every gunicorn worker has served the page before the timing; the first problem seen."""
     browser = Browser(port, cookies)
@@ -775,17 +960,43 @@ def _wait_until_up(port: int, server: subprocess.Popen) -> None:
 def gunicorn(workdir: Path, database: str) -> Iterator[int]:
     """The portal under gunicorn on loopback: 2 sync workers for every route measured."""
     port = _free_port()
-    env = {**os.environ, "PORTAL_ENV": "development", "PORTAL_INSTANCE_DIR": str(workdir),
-           "DATABASE_URL": database, "BENCH_ROUTES": "1", "MAIL_BACKEND": "locmem",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "PORTAL_INSTANCE_DIR": str(workdir),
+        "DATABASE_URL": database,
+        "BENCH_ROUTES": "1",
+        "MAIL_BACKEND": "locmem",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     # Development secrets are generated into the instance folder on first use: do it once
     # here, or both workers write the file at the same time (and sign cookies differently).
-    subprocess.run([sys.executable, "-c", "import config; config.load_config()"],  # noqa: S603
-                   env=env, cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import config; config.load_config()"],  # noqa: S603
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn on loopback
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "1", "--timeout",
-         "120", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"],
-        env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "1",
+            "--timeout",
+            "120",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "portal:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     try:
         _wait_until_up(port, server)
         yield port
@@ -794,8 +1005,9 @@ def gunicorn(workdir: Path, database: str) -> Iterator[int]:
         server.wait(timeout=30)
 
 
-def serve_and_measure(workdir: Path, database: str, pages: Sequence[Page], pledge_id: int,
-                      seconds: float) -> dict[str, Measured]:
+def serve_and_measure(
+    workdir: Path, database: str, pages: Sequence[Page], pledge_id: int, seconds: float
+) -> dict[str, Measured]:
     """req/s of the trivial route and each page on one server, timed in ROUNDS interleaved
     rounds (so a passing load on the machine weighs on all of them alike)."""
     with gunicorn(workdir, database) as port:
@@ -822,15 +1034,18 @@ def serve_and_measure(workdir: Path, database: str, pages: Sequence[Page], pledg
 
 
 def _describe(built: Built) -> str:
-    return (f"data: workers={built.workers} worker_months={built.worker_months} "
-            f"pledges={built.pledges} companies={built.companies} claims={built.claims} "
-            f"loaded in {built.seconds:.1f}s (coverage rows {built.coverage_seconds:.1f}s); "
-            f"report pledge #{built.pledge_id} ({built.pledge_workers} workers)")
+    return (
+        f"data: workers={built.workers} worker_months={built.worker_months} "
+        f"pledges={built.pledges} companies={built.companies} claims={built.claims} "
+        f"loaded in {built.seconds:.1f}s (coverage rows {built.coverage_seconds:.1f}s); "
+        f"report pledge #{built.pledge_id} ({built.pledge_workers} workers)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=SCALE)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=2026)
@@ -843,17 +1058,26 @@ def main() -> None:
             built = {size: build(app, size, args.seed) for size, app in apps.items()}
             for size in apps:
                 print(_describe(built[size]), flush=True)
-            queries = {size: count_queries(app, PAGES, built[size].pledge_id)
-                       for size, app in apps.items()}
-            print(f"server: gunicorn, 2 sync workers on loopback, {args.workers} workers' data; "
-                  f"clients: {CLIENTS} threads, {args.seconds:g}s per route", flush=True)
-            results = serve_and_measure(workdir, large, PAGES, built[args.workers].pledge_id,
-                                        args.seconds)
+            queries = {
+                size: count_queries(app, PAGES, built[size].pledge_id) for size, app in apps.items()
+            }
+            print(
+                f"server: gunicorn, 2 sync workers on loopback, {args.workers} workers' data; "
+                f"clients: {CLIENTS} threads, {args.seconds:g}s per route",
+                flush=True,
+            )
+            results = serve_and_measure(
+                workdir, large, PAGES, built[args.workers].pledge_id, args.seconds
+            )
     report(results, queries, PAGES, args.workers)
 
 
-def report(results: dict[str, Measured], queries: dict[int, dict[str, list[int]]],
-           pages: Sequence[Page], workers: int) -> None:
+def report(
+    results: dict[str, Measured],
+    queries: dict[int, dict[str, list[int]]],
+    pages: Sequence[Page],
+    workers: int,
+) -> None:
     for name, measured in results.items():
         print(f"{name}={measured.describe()}")
     for page in pages:
@@ -862,13 +1086,16 @@ def report(results: dict[str, Measured], queries: dict[int, dict[str, list[int]]
         print(f"queries {page.name} {warm} (cold first request: {cold})")
     failed = {name: m.failures for name, m in results.items() if m.failures}
     if failed:
-        print(f"FAILED responses (not 200, or without the page's markers): {failed}",
-              file=sys.stderr)
+        print(
+            f"FAILED responses (not 200, or without the page's markers): {failed}", file=sys.stderr
+        )
     constant = all(queries[SMALL][p.name][1] == queries[workers][p.name][1] for p in pages)
     ratio = min(results[p.name].rate for p in pages) / max(results["trivial"].rate, 1e-9)
     ok = ratio >= BAR and constant and not failed
-    print(f"ratio={ratio:.2f} bar={BAR:g} queries_constant={'yes' if constant else 'no'} "
-          f"ok={'yes' if ok else 'no'}")
+    print(
+        f"ratio={ratio:.2f} bar={BAR:g} queries_constant={'yes' if constant else 'no'} "
+        f"ok={'yes' if ok else 'no'}"
+    )
     if failed:
         sys.exit(1)
 

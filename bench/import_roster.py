@@ -26,8 +26,18 @@ from portal.workers.importer import import_roster
 from portal.workers.nik import build_nik
 
 BAR = 10.0
-HEADER = ["nik", "nama", "tanggal_lahir", "jenis_kelamin", "kategori", "kode_kelurahan",
-          "no_hp", "no_kpj", "alamat", "desil"]
+HEADER = [
+    "nik",
+    "nama",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "kategori",
+    "kode_kelurahan",
+    "no_hp",
+    "no_kpj",
+    "alamat",
+    "desil",
+]
 
 
 def write_roster(path: Path, rows: int, seed: int = 7) -> None:
@@ -51,8 +61,15 @@ def _row(n: int, rng: random.Random, areas: list[str], categories: list[str]) ->
     nik = build_nik(area.replace(".", "")[:6], born, female, n % 9999 + 1)
     shown = born.strftime("%d/%m/%Y") if n % 2 else born.isoformat()
     return [
-        nik, f"Pekerja {n}", shown, "P" if female else "L", rng.choice(categories), area,
-        f"08{rng.randint(100_000_000, 999_999_999)}", "", f"RT {n % 20:02d}/RW {n % 9:02d}",
+        nik,
+        f"Pekerja {n}",
+        shown,
+        "P" if female else "L",
+        rng.choice(categories),
+        area,
+        f"08{rng.randint(100_000_000, 999_999_999)}",
+        "",
+        f"RT {n % 20:02d}/RW {n % 9:02d}",
         str(rng.randint(1, 10)),
     ]
 
@@ -79,8 +96,7 @@ def timed_import(path: Path, workdir: Path) -> tuple[float, dict]:
         db.session.commit()
         data = path.read_bytes()
         start = time.perf_counter()
-        report = import_roster(data, path.name, dry_run=False, update_existing=False,
-                               actor_id=None)
+        report = import_roster(data, path.name, dry_run=False, update_existing=False, actor_id=None)
         db.session.commit()
         elapsed = time.perf_counter() - start
         db.session.remove()

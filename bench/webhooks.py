@@ -52,22 +52,37 @@ def _free_port() -> int:
 
 
 def _environment(workdir: Path, database: str, port: int) -> dict[str, str]:
-    return {**os.environ, "PORTAL_ENV": "development", "PORTAL_INSTANCE_DIR": str(workdir),
-            "DATABASE_URL": database, "STRIPE_WEBHOOK_SECRET": SECRET, "BENCH_ROUTES": "1",
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "MAIL_BACKEND": "locmem"}
+    return {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "PORTAL_INSTANCE_DIR": str(workdir),
+        "DATABASE_URL": database,
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "BENCH_ROUTES": "1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "MAIL_BACKEND": "locmem",
+    }
 
 
 def prepare(pledges: int) -> list[dict]:
     """Schema, reference data and pledges with pending card payments; returns their events."""
     db.create_all()
     seed_reference()
-    company = Company(legal_name="PT Bench", nib="9999999999999", npwp="999999999999999",
-                      address="Semarang", sector="other", contact_name="B", contact_phone="0241",
-                      status=CompanyStatus.VERIFIED)
+    company = Company(
+        legal_name="PT Bench",
+        nib="9999999999999",
+        npwp="999999999999999",
+        address="Semarang",
+        sector="other",
+        contact_name="B",
+        contact_phone="0241",
+        status=CompanyStatus.VERIFIED,
+    )
     db.session.add(company)
     db.session.flush()
-    user = User(email="bench@example.com", full_name="Bench", role=Role.SPONSOR_OWNER,
-                company_id=company.id)
+    user = User(
+        email="bench@example.com", full_name="Bench", role=Role.SPONSOR_OWNER, company_id=company.id
+    )
     db.session.add(user)
     db.session.flush()
     events = [_pledge_event(company, user, n) for n in range(pledges)]
@@ -76,24 +91,51 @@ def prepare(pledges: int) -> list[dict]:
 
 
 def _pledge_event(company: Company, user: User, n: int) -> dict:
-    pledge = Pledge(company_id=company.id, created_by_id=user.id,
-                    status=PledgeStatus.AWAITING_PAYMENT, workers=1, months=1,
-                    start_month=earliest_start(), price_total=16_800,
-                    price_breakdown=[], target_categories=[], target_kecamatan=[])
+    pledge = Pledge(
+        company_id=company.id,
+        created_by_id=user.id,
+        status=PledgeStatus.AWAITING_PAYMENT,
+        workers=1,
+        months=1,
+        start_month=earliest_start(),
+        price_total=16_800,
+        price_breakdown=[],
+        target_categories=[],
+        target_kecamatan=[],
+    )
     db.session.add(pledge)
     db.session.flush()
-    payment = Payment(pledge_id=pledge.id, company_id=company.id, method=PaymentMethod.STRIPE,
-                      amount=16_800, reference=f"PJS-BENCH-{n:06d}",
-                      idempotency_key=f"bench-{n}", stripe_session_id=f"cs_test_bench_{n}")
+    payment = Payment(
+        pledge_id=pledge.id,
+        company_id=company.id,
+        method=PaymentMethod.STRIPE,
+        amount=16_800,
+        reference=f"PJS-BENCH-{n:06d}",
+        idempotency_key=f"bench-{n}",
+        stripe_session_id=f"cs_test_bench_{n}",
+    )
     db.session.add(payment)
     db.session.flush()
-    return {"id": f"evt_bench_{n}", "object": "event", "type": "checkout.session.completed",
-            "data": {"object": {
-                "id": payment.stripe_session_id, "object": "checkout.session",
-                "payment_status": "paid", "currency": "idr", "amount_total": 1_680_000,
+    return {
+        "id": f"evt_bench_{n}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": payment.stripe_session_id,
+                "object": "checkout.session",
+                "payment_status": "paid",
+                "currency": "idr",
+                "amount_total": 1_680_000,
                 "payment_intent": f"pi_bench_{n}",
-                "metadata": {"portal": "pijar-semar", "pledge_id": str(pledge.id),
-                             "payment_id": str(payment.id)}}}}
+                "metadata": {
+                    "portal": "pijar-semar",
+                    "pledge_id": str(pledge.id),
+                    "payment_id": str(payment.id),
+                },
+            }
+        },
+    }
 
 
 def _send(port: int, path: str, bodies: list[bytes], signed: bool) -> list[int]:
@@ -152,8 +194,22 @@ def main() -> None:
         sqlite = database.startswith("sqlite")
         workers, threads = ("1", "1") if sqlite else ("2", "2")
         server = subprocess.Popen(  # noqa: S603 - our own gunicorn on loopback
-            [sys.executable, "-m", "gunicorn", "-w", workers, "--threads", threads, "-b",
-             f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                workers,
+                "--threads",
+                threads,
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "portal:create_app()",
+            ],
+            env=env,
+        )
         try:
             _wait_until_up(port, server)
             _send(port, "/bench/trivial", [b"{}"] * 20, signed=False)  # warm up
@@ -169,18 +225,22 @@ def main() -> None:
             db.engine.dispose()
     failed = sum(s != 200 for s in webhook_statuses + trivial_statuses)
     ratio = webhook / trivial
-    print(f"events={len(bodies)} unique={args.pledges} non_200={failed} "
-          f"one_ledger_entry_per_payment={'yes' if once else 'no'} ledger_check={len(problems)}")
+    print(
+        f"events={len(bodies)} unique={args.pledges} non_200={failed} "
+        f"one_ledger_entry_per_payment={'yes' if once else 'no'} ledger_check={len(problems)}"
+    )
     print(f"trivial={trivial:.3f}s webhook={webhook:.3f}s")
     ok = ratio <= BAR and once and not problems and failed == 0
     print(f"ratio={ratio:.2f} bar={BAR:g} ok={'yes' if ok else 'no'}")
 
 
 def _one_entry_per_payment(pledges: int) -> bool:
-    entries = db.session.scalar(select(func.count(LedgerEntry.id)).where(
-        LedgerEntry.kind == EntryKind.PAYMENT_RECEIVED))
-    paid = db.session.scalar(select(func.count(Pledge.id)).where(
-        Pledge.status == PledgeStatus.PAID))
+    entries = db.session.scalar(
+        select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == EntryKind.PAYMENT_RECEIVED)
+    )
+    paid = db.session.scalar(
+        select(func.count(Pledge.id)).where(Pledge.status == PledgeStatus.PAID)
+    )
     return entries == pledges == paid
 
 

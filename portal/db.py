@@ -50,7 +50,6 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-
 def enum_check(column: str, enum_cls: type[enum.StrEnum]) -> str:
     """SQL for a check constraint limiting a column to an enum's values."""
     values = ", ".join(f"'{member.value}'" for member in enum_cls)
@@ -98,7 +97,8 @@ def start_request(view: Any, method: str) -> None:
     """Decide, before the first query, whether this request only reads: a read-only view's
     GET, unless the signed-in session is due for its activity to be recorded."""
     touch_due = "_user_id" in session and (
-        time.time() - session.get("seen_at", 0) > SESSION_TOUCH_SECONDS)
+        time.time() - session.get("seen_at", 0) > SESSION_TOUCH_SECONDS
+    )
     g.read_only = method in ("GET", "HEAD") and getattr(view, READ_ONLY, False) and not touch_due
 
 

@@ -50,10 +50,45 @@ REGISTERED_WORKERS = 250
 INACTIVE_WORKERS = 120
 DBHCHT_CATEGORIES = ("petani", "bhl", "serabutan", "kebersihan")
 
-_FIRST = ["Agus", "Budi", "Siti", "Dewi", "Slamet", "Sri", "Joko", "Wahyu", "Endang", "Tri",
-          "Rina", "Bambang", "Yuni", "Eko", "Sumarni", "Hadi", "Lestari", "Teguh", "Wati", "Dwi"]
-_LAST = ["Santoso", "Wibowo", "Rahayu", "Susanto", "Purnomo", "Lestari", "Hartono", "Setiawan",
-         "Kurniawan", "Handayani", "Prasetyo", "Saputra", "Wulandari", "Nugroho", "Utami"]
+_FIRST = [
+    "Agus",
+    "Budi",
+    "Siti",
+    "Dewi",
+    "Slamet",
+    "Sri",
+    "Joko",
+    "Wahyu",
+    "Endang",
+    "Tri",
+    "Rina",
+    "Bambang",
+    "Yuni",
+    "Eko",
+    "Sumarni",
+    "Hadi",
+    "Lestari",
+    "Teguh",
+    "Wati",
+    "Dwi",
+]
+_LAST = [
+    "Santoso",
+    "Wibowo",
+    "Rahayu",
+    "Susanto",
+    "Purnomo",
+    "Lestari",
+    "Hartono",
+    "Setiawan",
+    "Kurniawan",
+    "Handayani",
+    "Prasetyo",
+    "Saputra",
+    "Wulandari",
+    "Nugroho",
+    "Utami",
+]
 
 
 @dataclass(frozen=True)
@@ -94,27 +129,51 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
 
 
 def _seed_accounts() -> list[DemoLogin]:
-    admin = create_user("admin@demo.pijarsemar.id", "Admin Program", Role.ADMIN,
-                        password=DEMO_PASSWORD)
+    admin = create_user(
+        "admin@demo.pijarsemar.id", "Admin Program", Role.ADMIN, password=DEMO_PASSWORD
+    )
     for email, name, role in (
         ("staf@demo.pijarsemar.id", "Rini Staf Disnaker", Role.STAFF),
         ("staf2@demo.pijarsemar.id", "Yoga Staf Disnaker", Role.STAFF),
         ("auditor@demo.pijarsemar.id", "Inspektorat", Role.AUDITOR),
     ):
         create_user(email, name, role, password=DEMO_PASSWORD)
-    verified, _owner = register_company(CompanyDetails(
-        legal_name="PT Semarang Sejahtera Abadi", nib="9120001234567", npwp="012345678901000",
-        address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah", sector="manufacturing",
-        contact_name="Ratna Wijaya", contact_phone="0248311234",
-    ), "csr@sejahtera.example.com", "Ratna Wijaya", DEMO_PASSWORD)
+    verified, _owner = register_company(
+        CompanyDetails(
+            legal_name="PT Semarang Sejahtera Abadi",
+            nib="9120001234567",
+            npwp="012345678901000",
+            address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah",
+            sector="manufacturing",
+            contact_name="Ratna Wijaya",
+            contact_phone="0248311234",
+        ),
+        "csr@sejahtera.example.com",
+        "Ratna Wijaya",
+        DEMO_PASSWORD,
+    )
     verify_company(verified, actor=admin)
-    create_user("anggota@sejahtera.example.com", "Fajar CSR", Role.SPONSOR_MEMBER,
-                company_id=verified.id, password=DEMO_PASSWORD)
-    register_company(CompanyDetails(
-        legal_name="CV Maju Bersama Jaya", nib="9120007654321", npwp="0987654321098000",
-        address="Jl. Majapahit No. 21, Pedurungan", sector="trade",
-        contact_name="Hendra Gunawan", contact_phone="08122334455",
-    ), "owner@majubersama.example.com", "Hendra Gunawan", DEMO_PASSWORD)
+    create_user(
+        "anggota@sejahtera.example.com",
+        "Fajar CSR",
+        Role.SPONSOR_MEMBER,
+        company_id=verified.id,
+        password=DEMO_PASSWORD,
+    )
+    register_company(
+        CompanyDetails(
+            legal_name="CV Maju Bersama Jaya",
+            nib="9120007654321",
+            npwp="0987654321098000",
+            address="Jl. Majapahit No. 21, Pedurungan",
+            sector="trade",
+            contact_name="Hendra Gunawan",
+            contact_phone="08122334455",
+        ),
+        "owner@majubersama.example.com",
+        "Hendra Gunawan",
+        DEMO_PASSWORD,
+    )
     return DEMO_LOGINS
 
 
@@ -146,28 +205,54 @@ def _seed_running_pledge(today: date) -> None:
     this_month = today.replace(day=1)
     start = max(add_months(this_month, -5), this_month.replace(month=1))  # this year's months
     lines = price_pledge(RUNNING_WORKERS, 12, start)
-    pledge = Pledge(company_id=company.id, created_by_id=owner.id,
-                    status=PledgeStatus.AWAITING_PAYMENT, workers=RUNNING_WORKERS, months=12,
-                    start_month=start, target_categories=[], target_kecamatan=[],
-                    price_breakdown=[line.as_json() for line in lines], price_total=total(lines))
+    pledge = Pledge(
+        company_id=company.id,
+        created_by_id=owner.id,
+        status=PledgeStatus.AWAITING_PAYMENT,
+        workers=RUNNING_WORKERS,
+        months=12,
+        start_month=start,
+        target_categories=[],
+        target_kecamatan=[],
+        price_breakdown=[line.as_json() for line in lines],
+        price_total=total(lines),
+    )
     db.session.add(pledge)
     db.session.flush()
     payment = start_bank_transfer(pledge, company, owner)
     confirm_payment(payment, payment.amount, staff, "demo")
     first_waiting = APBD_WORKERS + DBHCHT_WORKERS + 1
     workers = list(range(first_waiting, first_waiting + RUNNING_WORKERS))
-    db.session.execute(insert(Coverage), [
-        {"worker_id": worker_id, "month": add_months(start, k), "funder": Funder.PLEDGE,
-         "amount": lines[k].rate, "pledge_id": pledge.id, "slot": slot}
-        for slot, worker_id in enumerate(workers, 1) for k in range(12)])
+    db.session.execute(
+        insert(Coverage),
+        [
+            {
+                "worker_id": worker_id,
+                "month": add_months(start, k),
+                "funder": Funder.PLEDGE,
+                "amount": lines[k].rate,
+                "pledge_id": pledge.id,
+                "slot": slot,
+            }
+            for slot, worker_id in enumerate(workers, 1)
+            for k in range(12)
+        ],
+    )
     pledge.coverage_start = start
     transition_pledge(pledge, PledgeStatus.ACTIVE, staff, note="demo")
     issue_certificate(pledge, CertificateKind.ACTIVE, staff)
     past = (this_month.year - start.year) * 12 + this_month.month - start.month
     for n, worker_id in enumerate(workers[:6] if past else []):
         event = add_months(start, n % past).replace(day=10 + n)
-        record_claim(db.session.get_one(Worker, worker_id), event, "jkk", 1_250_000 * (n + 1),
-                     "", staff, today)
+        record_claim(
+            db.session.get_one(Worker, worker_id),
+            event,
+            "jkk",
+            1_250_000 * (n + 1),
+            "",
+            staff,
+            today,
+        )
 
 
 def _seed_closed_months(today: date) -> None:
@@ -186,17 +271,28 @@ def _seed_workers(today: date) -> None:
     kelurahan = list(db.session.scalars(select(Kelurahan.code).order_by(Kelurahan.code)))
     categories = {c.code: c.id for c in db.session.scalars(select(Category))}
     plan = (
-        ["apbd"] * APBD_WORKERS + ["dbhcht"] * DBHCHT_WORKERS + ["waiting"] * WAITING_WORKERS
-        + ["registered"] * REGISTERED_WORKERS + ["inactive"] * INACTIVE_WORKERS
+        ["apbd"] * APBD_WORKERS
+        + ["dbhcht"] * DBHCHT_WORKERS
+        + ["waiting"] * WAITING_WORKERS
+        + ["registered"] * REGISTERED_WORKERS
+        + ["inactive"] * INACTIVE_WORKERS
     )
-    rows = [_worker_row(i, kind, rng, kelurahan, categories, today)
-            for i, kind in enumerate(plan, start=1)]
+    rows = [
+        _worker_row(i, kind, rng, kelurahan, categories, today)
+        for i, kind in enumerate(plan, start=1)
+    ]
     db.session.execute(insert(Worker), rows)
     _seed_city_coverage(today, plan)
 
 
-def _worker_row(seq: int, kind: str, rng: random.Random, kelurahan: list[str],
-                categories: dict[str, int], today: date) -> dict:
+def _worker_row(
+    seq: int,
+    kind: str,
+    rng: random.Random,
+    kelurahan: list[str],
+    categories: dict[str, int],
+    today: date,
+) -> dict:
     female = rng.random() < 0.42
     birth = date(today.year - rng.randint(19, 62), rng.randint(1, 12), rng.randint(1, 28))
     kel = rng.choice(kelurahan)
@@ -204,15 +300,22 @@ def _worker_row(seq: int, kind: str, rng: random.Random, kelurahan: list[str],
     cipher = current_cipher()
     pool = DBHCHT_CATEGORIES if kind == "dbhcht" else tuple(categories)
     status = {"registered": WorkerStatus.REGISTERED, "inactive": WorkerStatus.INACTIVE}.get(
-        kind, WorkerStatus.ELIGIBLE)
+        kind, WorkerStatus.ELIGIBLE
+    )
     return {
-        "id": seq, "nik_hash": cipher.lookup_hash(nik), "nik_encrypted": cipher.encrypt(nik),
+        "id": seq,
+        "nik_hash": cipher.lookup_hash(nik),
+        "nik_encrypted": cipher.encrypt(nik),
         "nik_masked": mask_nik(nik),
-        "full_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", "birth_date": birth,
-        "sex": "P" if female else "L", "category_id": categories[rng.choice(pool)],
-        "kelurahan_code": kel, "address": f"RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d}",
+        "full_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        "birth_date": birth,
+        "sex": "P" if female else "L",
+        "category_id": categories[rng.choice(pool)],
+        "kelurahan_code": kel,
+        "address": f"RT {rng.randint(1, 12):02d}/RW {rng.randint(1, 9):02d}",
         "phone_encrypted": cipher.encrypt(f"08{rng.randint(100000000, 999999999)}"),
-        "dtsen_decile": rng.choice([None, 1, 2, 3, 4, 5]), "registered_on": date(2025, 7, 1),
+        "dtsen_decile": rng.choice([None, 1, 2, 3, 4, 5]),
+        "registered_on": date(2025, 7, 1),
         "status": status,
         "inactive_reason": InactiveReason.MOVED if kind == "inactive" else None,
         "domicile_flag": False,
@@ -227,9 +330,9 @@ def _seed_city_coverage(today: date, plan: list[str]) -> None:
     funders = {"apbd": Funder.APBD, "dbhcht": Funder.DBHCHT}
     rows = [
         {"worker_id": worker_id, "month": month, "funder": funders[kind], "amount": amount}
-        for worker_id, kind in enumerate(plan, start=1) if kind in funders
+        for worker_id, kind in enumerate(plan, start=1)
+        if kind in funders
         for month in months
     ]
     for start in range(0, len(rows), 20_000):
-        db.session.execute(insert(Coverage), rows[start:start + 20_000])
-
+        db.session.execute(insert(Coverage), rows[start : start + 20_000])

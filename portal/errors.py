@@ -25,8 +25,10 @@ _TITLES = {
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
-        return _render(400, gettext("The form expired or was sent from elsewhere. "
-                                    "Reload the page and try again."))
+        return _render(
+            400,
+            gettext("The form expired or was sent from elsewhere. Reload the page and try again."),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]

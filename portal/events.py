@@ -26,11 +26,11 @@ NEW_EVENTS = "portal_new_events"  # session.info key: ids written in this transa
 
 
 class EventStatus(enum.StrEnum):
-    PENDING = "pending"    # committed, waiting for a worker
-    RUNNING = "running"    # claimed by a worker
+    PENDING = "pending"  # committed, waiting for a worker
+    RUNNING = "running"  # claimed by a worker
     RETRYING = "retrying"  # failed, tried again later (exponential backoff)
     DONE = "done"
-    FAILED = "failed"      # out of attempts: the dead-letter state, shown to admins
+    FAILED = "failed"  # out of attempts: the dead-letter state, shown to admins
 
 
 class OutboxEvent(Model):
@@ -89,8 +89,13 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
 
 def emit(session: Any, happened: Event) -> OutboxEvent:
     """Write the event in the caller's transaction; it is delivered after the commit."""
-    row = OutboxEvent(kind=happened.kind, payload=asdict(happened),
-                      status=EventStatus.PENDING, attempts=0, last_error="")
+    row = OutboxEvent(
+        kind=happened.kind,
+        payload=asdict(happened),
+        status=EventStatus.PENDING,
+        attempts=0,
+        last_error="",
+    )
     session.add(row)
     session.flush()
     session.info.setdefault(NEW_EVENTS, []).append(row.id)

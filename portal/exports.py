@@ -41,4 +41,3 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-

@@ -129,13 +129,17 @@ def _deliver(event_id: int) -> str:
 def _claim(event_id: int) -> OutboxEvent | None:
     now = utcnow()
     claimed = db.session.execute(
-        update(OutboxEvent).where(
+        update(OutboxEvent)
+        .where(
             OutboxEvent.id == event_id,
-            or_(OutboxEvent.status.in_([EventStatus.PENDING, EventStatus.RETRYING]),
+            or_(
+                OutboxEvent.status.in_([EventStatus.PENDING, EventStatus.RETRYING]),
                 (OutboxEvent.status == EventStatus.RUNNING)
-                & (OutboxEvent.started_at < now - STALE_AFTER)))
-        .values(status=EventStatus.RUNNING, started_at=now,
-                attempts=OutboxEvent.attempts + 1))
+                & (OutboxEvent.started_at < now - STALE_AFTER),
+            ),
+        )
+        .values(status=EventStatus.RUNNING, started_at=now, attempts=OutboxEvent.attempts + 1)
+    )
     db.session.commit()
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return None
@@ -152,8 +156,11 @@ def _failed(event_id: int, attempts: int, error: Exception) -> str:
 
 
 def _finish(event_id: int, status: EventStatus, error: str) -> None:
-    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-        status=status, last_error=error, finished_at=utcnow()))
+    db.session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id)
+        .values(status=status, last_error=error, finished_at=utcnow())
+    )
     db.session.commit()
 
 
@@ -173,26 +180,42 @@ def relay(now: datetime | None = None, force: bool = False) -> int:
     now = now or utcnow()
     if force:  # everything pending, now (an admin's retry, `jobs work --burst`)
         now += STALE_AFTER + RELAY_GRACE
-    due = list(db.session.scalars(select(OutboxEvent.id).where(or_(
-        (OutboxEvent.status == EventStatus.PENDING)
-        & or_(OutboxEvent.enqueued_at.is_(None), OutboxEvent.enqueued_at < now - STALE_AFTER)
-        & (OutboxEvent.created_at < now - RELAY_GRACE),
-        (OutboxEvent.status == EventStatus.RETRYING)
-        & (OutboxEvent.finished_at < now - MAX_BACKOFF - STALE_AFTER),
-        (OutboxEvent.status == EventStatus.RUNNING) & (OutboxEvent.started_at < now - STALE_AFTER),
-    )).order_by(OutboxEvent.id).limit(RELAY_BATCH)))
+    due = list(
+        db.session.scalars(
+            select(OutboxEvent.id)
+            .where(
+                or_(
+                    (OutboxEvent.status == EventStatus.PENDING)
+                    & or_(
+                        OutboxEvent.enqueued_at.is_(None),
+                        OutboxEvent.enqueued_at < now - STALE_AFTER,
+                    )
+                    & (OutboxEvent.created_at < now - RELAY_GRACE),
+                    (OutboxEvent.status == EventStatus.RETRYING)
+                    & (OutboxEvent.finished_at < now - MAX_BACKOFF - STALE_AFTER),
+                    (OutboxEvent.status == EventStatus.RUNNING)
+                    & (OutboxEvent.started_at < now - STALE_AFTER),
+                )
+            )
+            .order_by(OutboxEvent.id)
+            .limit(RELAY_BATCH)
+        )
+    )
     if due and hand_over(due):
-        db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(due))
-                           .values(enqueued_at=now))
+        db.session.execute(
+            update(OutboxEvent).where(OutboxEvent.id.in_(due)).values(enqueued_at=now)
+        )
     db.session.commit()
     return len(due)
 
 
 def retry_failed(event_id: int) -> bool:
     """An admin sends a dead-lettered event again (its attempts start over)."""
-    result = db.session.execute(update(OutboxEvent).where(
-        OutboxEvent.id == event_id, OutboxEvent.status == EventStatus.FAILED)
-        .values(status=EventStatus.PENDING, attempts=0, enqueued_at=None))
+    result = db.session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.status == EventStatus.FAILED)
+        .values(status=EventStatus.PENDING, attempts=0, enqueued_at=None)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

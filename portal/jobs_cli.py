@@ -32,8 +32,9 @@ def work_command(burst: bool, workers: int) -> None:
         click.echo(f"ran {ran} job(s)")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True,
-             check_worker_health=True).run()
+    Consumer(
+        huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    ).run()
 
 
 @jobs_cli.command("status")
@@ -41,13 +42,24 @@ def work_command(burst: bool, workers: int) -> None:
 def status_command(as_json: bool) -> None:
     """Events by state, the oldest pending age in seconds, and what the broker holds."""
     counts = dict.fromkeys((s.value for s in EventStatus), 0)
-    counts.update({str(status): int(n) for status, n in db.session.execute(
-        select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))})
-    oldest = db.session.scalar(select(func.min(OutboxEvent.created_at)).where(
-        OutboxEvent.status == EventStatus.PENDING))
+    counts.update(
+        {
+            str(status): int(n)
+            for status, n in db.session.execute(
+                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+            )
+        }
+    )
+    oldest = db.session.scalar(
+        select(func.min(OutboxEvent.created_at)).where(OutboxEvent.status == EventStatus.PENDING)
+    )
     age = round((utcnow() - oldest).total_seconds(), 1) if oldest else 0
-    report = {**counts, "oldest_pending_seconds": age, "queued": huey.pending_count(),
-              "scheduled": huey.scheduled_count()}
+    report = {
+        **counts,
+        "oldest_pending_seconds": age,
+        "queued": huey.pending_count(),
+        "scheduled": huey.scheduled_count(),
+    }
     if as_json:
         click.echo(json.dumps(report))
         return

@@ -23,21 +23,34 @@ bp = Blueprint("jobs", __name__)
 @require(Permission.JOBS_MANAGE)
 def index():  # type: ignore[no-untyped-def]
     counts = dict.fromkeys((s.value for s in EventStatus), 0)
-    counts.update({str(status): int(n) for status, n in db.session.execute(
-        select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))})
-    failed = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.status.in_([EventStatus.FAILED, EventStatus.RETRYING]))
-        .order_by(OutboxEvent.id.desc()).limit(200)).all()
-    return render_template("jobs/index.html", counts=counts, failed=failed,
-                           queued=huey.pending_count(), form=ConfirmForm())
+    counts.update(
+        {
+            str(status): int(n)
+            for status, n in db.session.execute(
+                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+            )
+        }
+    )
+    failed = db.session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.status.in_([EventStatus.FAILED, EventStatus.RETRYING]))
+        .order_by(OutboxEvent.id.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "jobs/index.html",
+        counts=counts,
+        failed=failed,
+        queued=huey.pending_count(),
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/admin/jobs/<int:event_id>/retry")
 @require(Permission.JOBS_MANAGE)
 def retry(event_id: int) -> Response:
     if ConfirmForm().validate_on_submit() and retry_failed(event_id):
-        record_event("jobs.retry", db.session.get_one(OutboxEvent, event_id),
-                     actor=current_user)
+        record_event("jobs.retry", db.session.get_one(OutboxEvent, event_id), actor=current_user)
         db.session.commit()
         relay(force=True)
         flash(gettext("The job is queued again."), "success")

@@ -60,8 +60,11 @@ CSP = {
 
 def _csp(app: Flask) -> dict[str, object]:
     """Forms may lead to Stripe Checkout (or, without Stripe keys, to the loopback sandbox)."""
-    checkout = ("https://checkout.stripe.com" if app.config.get("STRIPE_SECRET_KEY")
-                else "http://127.0.0.1:*")
+    checkout = (
+        "https://checkout.stripe.com"
+        if app.config.get("STRIPE_SECRET_KEY")
+        else "http://127.0.0.1:*"
+    )
     return {**CSP, "form-action": ["'self'", checkout]}
 
 
@@ -98,8 +101,21 @@ def _login(app: Flask) -> None:
 
 
 def blueprints(app: Flask) -> None:
-    for bp in (public_bp, auth_bp, companies_bp, workers_bp, pledges_bp, payments_bp, audit_bp,
-               matching_bp, coverage_bp, claims_bp, certificates_bp, reports_bp, jobs_bp):
+    for bp in (
+        public_bp,
+        auth_bp,
+        companies_bp,
+        workers_bp,
+        pledges_bp,
+        payments_bp,
+        audit_bp,
+        matching_bp,
+        coverage_bp,
+        claims_bp,
+        certificates_bp,
+        reports_bp,
+        jobs_bp,
+    ):
         app.register_blueprint(bp)
 
 

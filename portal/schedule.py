@@ -76,14 +76,25 @@ def expire_invoices(today: date) -> int:
     """Unpaid transfer invoices older than INVOICE_DAYS expire, and the company is told; a
     transfer arriving later is still recorded (an expired attempt stays payable)."""
     cutoff = datetime.combine(today - timedelta(days=INVOICE_DAYS), time.min, tzinfo=UTC)
-    stale = list(db.session.scalars(select(Payment).where(
-        Payment.method == PaymentMethod.BANK_TRANSFER, Payment.status == PaymentStatus.PENDING,
-        Payment.created_at < cutoff)))
+    stale = list(
+        db.session.scalars(
+            select(Payment).where(
+                Payment.method == PaymentMethod.BANK_TRANSFER,
+                Payment.status == PaymentStatus.PENDING,
+                Payment.created_at < cutoff,
+            )
+        )
+    )
     for payment in stale:
         if settle_payment(payment, PaymentStatus.EXPIRED, "schedule"):
             pledge = db.session.get_one(Pledge, payment.pledge_id)
-            _tell_users(pledge.company_id, "PIJAR SEMAR: tagihan kedaluwarsa",
-                        "emails/invoice_expired.txt", pledge=pledge, payment=payment)
+            _tell_users(
+                pledge.company_id,
+                "PIJAR SEMAR: tagihan kedaluwarsa",
+                "emails/invoice_expired.txt",
+                pledge=pledge,
+                payment=payment,
+            )
     return len(stale)
 
 
@@ -92,8 +103,9 @@ def remind_month_close(today: date) -> bool:
     last_month = add_months(today.replace(day=1), -1)
     if today.day < CLOSE_REMINDER_DAY or last_month in closed_months():
         return False
-    _tell_staff("PIJAR SEMAR: tutup bulan belum dilakukan", "emails/close_reminder.txt",
-                month=last_month)
+    _tell_staff(
+        "PIJAR SEMAR: tutup bulan belum dilakukan", "emails/close_reminder.txt", month=last_month
+    )
     return True
 
 
@@ -101,8 +113,12 @@ def forecast_lapses(today: date) -> int:
     """Staff get the pledges whose coverage ends within 60 days (the renewal work ahead)."""
     ending = coverage_queries.ending_pledges(today, 60)
     if ending:
-        _tell_staff("PIJAR SEMAR: perlindungan akan berakhir", "emails/lapse_forecast.txt",
-                    ending=ending, today=today)
+        _tell_staff(
+            "PIJAR SEMAR: perlindungan akan berakhir",
+            "emails/lapse_forecast.txt",
+            ending=ending,
+            today=today,
+        )
     return len(ending)
 
 
@@ -110,39 +126,48 @@ def delete_roster_files(now: datetime) -> int:
     """Uploaded rosters hold plaintext NIKs: a file goes (with its rejected-rows files) once
     its import has run, or after UPLOAD_KEEP when it was only checked and then abandoned.
     Returns the files deleted."""
-    paths = set(db.session.scalars(select(ImportJob.stored_path).where(
-        ImportJob.stored_path != "",
-        (ImportJob.dry_run.is_(False) & ImportJob.state.in_([ImportState.DONE,
-                                                             ImportState.FAILED]))
-        | (ImportJob.created_at < now - UPLOAD_KEEP))))
+    paths = set(
+        db.session.scalars(
+            select(ImportJob.stored_path).where(
+                ImportJob.stored_path != "",
+                (
+                    ImportJob.dry_run.is_(False)
+                    & ImportJob.state.in_([ImportState.DONE, ImportState.FAILED])
+                )
+                | (ImportJob.created_at < now - UPLOAD_KEEP),
+            )
+        )
+    )
     deleted = 0
     for stored in paths:
         for path in Path(stored).parent.glob(Path(stored).name + "*"):
             path.unlink(missing_ok=True)
             deleted += 1
     if paths:
-        db.session.execute(update(ImportJob).where(ImportJob.stored_path.in_(paths))
-                           .values(stored_path=""))
+        db.session.execute(
+            update(ImportJob).where(ImportJob.stored_path.in_(paths)).values(stored_path="")
+        )
     return deleted
 
 
 def _tell_staff(subject: str, template: str, **context: object) -> None:
-    for user in db.session.scalars(select(User).where(
-            User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))):
+    for user in db.session.scalars(
+        select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
+    ):
         queue_mail(db.session, user.email, subject, template, user=user, **context)
 
 
 def _tell_users(company_id: int, subject: str, template: str, **context: object) -> None:
-    for user in db.session.scalars(select(User).where(User.company_id == company_id,
-                                                      User.active.is_(True))):
+    for user in db.session.scalars(
+        select(User).where(User.company_id == company_id, User.active.is_(True))
+    ):
         queue_mail(db.session, user.email, subject, template, user=user, **context)
 
 
 # Huey's schedule ----------------------------------------------------------------------------
 
 JOBS: dict[str, tuple[Callable[[], str], Callable[[], Any]]] = {
-    "renewal-offers": (lambda: _today().isoformat(),
-                       lambda: offer_renewals(_today())),
+    "renewal-offers": (lambda: _today().isoformat(), lambda: offer_renewals(_today())),
     "invoice-expiry": (lambda: _today().isoformat(), lambda: expire_invoices(_today())),
     "close-reminder": (lambda: _today().isoformat(), lambda: remind_month_close(_today())),
     "lapse-forecast": (lambda: f"{_today():%G-W%V}", lambda: forecast_lapses(_today())),

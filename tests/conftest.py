@@ -77,9 +77,11 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     request.getfixturevalue("app")
     connection = db.engine.connect()
     outer = connection.begin()
-    session = scoped_session(sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ))
+    session = scoped_session(
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    )
     original = db.session
     db.session = session  # type: ignore[assignment]
     limiter.reset()
@@ -136,9 +138,14 @@ def stripe_sandbox(app: Flask):  # type: ignore[no-untyped-def]
     hook = app.test_client()
     sandbox.reset()  # the database rolls back after each test; so does the sandbox
     sandbox.auto_deliver = False
-    sandbox.deliver = lambda body, signature: hook.post(
-        "/payments/stripe/webhook", data=body, content_type="application/json",
-        headers={"Stripe-Signature": signature}).status_code
+    sandbox.deliver = lambda body, signature: (
+        hook.post(
+            "/payments/stripe/webhook",
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        ).status_code
+    )
     return sandbox
 
 
@@ -213,8 +220,9 @@ def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     token = csrf_token(client)
-    return client.post("/auth/login", data={"email": email, "password": password,
-                                            "csrf_token": token})
+    return client.post(
+        "/auth/login", data={"email": email, "password": password, "csrf_token": token}
+    )
 
 
 @dataclass
@@ -231,8 +239,11 @@ class Actors:
 
     def by_role(self, role: str) -> User:
         return {
-            "sponsor_owner": self.owner, "sponsor_member": self.member, "staff": self.staff,
-            "admin": self.admin, "auditor": self.auditor,
+            "sponsor_owner": self.owner,
+            "sponsor_member": self.member,
+            "staff": self.staff,
+            "admin": self.admin,
+            "auditor": self.auditor,
         }[role]
 
 

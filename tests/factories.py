@@ -24,9 +24,13 @@ _seq = itertools.count(1)
 def company(legal_name: str = "PT Uji Coba Sejahtera", verified: bool = False) -> Company:
     n = next(_seq)
     row = Company(
-        legal_name=legal_name, nib=f"{9100000000000 + n:013d}", npwp=f"{100000000000000 + n:015d}",
-        address="Jl. Pandanaran No. 1, Semarang", sector="manufacturing",
-        contact_name="Kontak Uji", contact_phone="0241234567",
+        legal_name=legal_name,
+        nib=f"{9100000000000 + n:013d}",
+        npwp=f"{100000000000000 + n:015d}",
+        address="Jl. Pandanaran No. 1, Semarang",
+        sector="manufacturing",
+        contact_name="Kontak Uji",
+        contact_phone="0241234567",
         status=CompanyStatus.VERIFIED if verified else CompanyStatus.PENDING,
     )
     db.session.add(row)
@@ -34,21 +38,31 @@ def company(legal_name: str = "PT Uji Coba Sejahtera", verified: bool = False) -
     return row
 
 
-def user(role: Role, company: Company | None = None, email: str | None = None,
-         active: bool = True) -> User:
+def user(
+    role: Role, company: Company | None = None, email: str | None = None, active: bool = True
+) -> User:
     n = next(_seq)
     row = User(
-        email=email or f"{role.value}{n}@example.com", full_name=f"Pengguna {n}", role=role,
-        company_id=company.id if company else None, password_hash=_HASH, active=active,
+        email=email or f"{role.value}{n}@example.com",
+        full_name=f"Pengguna {n}",
+        role=role,
+        company_id=company.id if company else None,
+        password_hash=_HASH,
+        active=active,
     )
     db.session.add(row)
     db.session.flush()
     return row
 
 
-def worker(status: str = "eligible", female: bool = False, birth_date: date | None = None,
-           kelurahan_code: str = "33.74.01.1001", category_code: str = "becak",
-           full_name: str | None = None) -> Worker:
+def worker(
+    status: str = "eligible",
+    female: bool = False,
+    birth_date: date | None = None,
+    kelurahan_code: str = "33.74.01.1001",
+    category_code: str = "becak",
+    full_name: str | None = None,
+) -> Worker:
     """A worker with a valid Semarang NIK whose birth date and sex agree with the record."""
     n = next(_seq)
     born = birth_date or date(1980, 1 + n % 12, 1 + n % 28)
@@ -56,10 +70,15 @@ def worker(status: str = "eligible", female: bool = False, birth_date: date | No
     cipher = current_cipher()
     category = db.session.scalar(select(Category).where(Category.code == category_code))
     row = Worker(
-        nik_hash=cipher.lookup_hash(nik), nik_encrypted=cipher.encrypt(nik),
+        nik_hash=cipher.lookup_hash(nik),
+        nik_encrypted=cipher.encrypt(nik),
         nik_masked=mask_nik(nik),
-        full_name=full_name or f"Pekerja Uji {n}", birth_date=born, sex="P" if female else "L",
-        category_id=category.id, kelurahan_code=kelurahan_code, status=status,
+        full_name=full_name or f"Pekerja Uji {n}",
+        birth_date=born,
+        sex="P" if female else "L",
+        category_id=category.id,
+        kelurahan_code=kelurahan_code,
+        status=status,
         inactive_reason="moved" if status == "inactive" else None,
     )
     db.session.add(row)

@@ -33,8 +33,7 @@ def test_seed_reference_loads_areas_categories_and_rates_once(app):
 
 def test_duplicate_kelurahan_names_are_kept_apart_by_code(app):
     purwosari = db.session.scalars(select(Kelurahan).where(Kelurahan.name == "Purwosari")).all()
-    mangunharjo = db.session.scalars(
-        select(Kelurahan).where(Kelurahan.name == "Mangunharjo")).all()
+    mangunharjo = db.session.scalars(select(Kelurahan).where(Kelurahan.name == "Mangunharjo")).all()
     assert len({k.kecamatan_code for k in purwosari}) == 2
     assert len({k.kecamatan_code for k in mangunharjo}) == 2
 
@@ -50,13 +49,20 @@ def test_seed_demo_reproduces_the_programme_figures(app):
     assert by_funder["dbhcht"] == 500
     assert by_funder["pledge"] == RUNNING_WORKERS
     assert sum(waiting_by_category_and_kecamatan(month).values()) > 0
-    apbd_year = db.session.scalar(select(func.sum(Coverage.amount)).where(
-        Coverage.funder == Funder.APBD,
-        Coverage.month.between(date(month.year, 1, 1), date(month.year, 12, 1))))
+    apbd_year = db.session.scalar(
+        select(func.sum(Coverage.amount)).where(
+            Coverage.funder == Funder.APBD,
+            Coverage.month.between(date(month.year, 1, 1), date(month.year, 12, 1)),
+        )
+    )
     assert apbd_year == 6_717 * 16_800 * 12 == 1_354_147_200
     statuses = sorted(db.session.scalars(select(Pledge.status)))
-    assert statuses == [PledgeStatus.ACTIVE, PledgeStatus.AWAITING_PAYMENT, PledgeStatus.PAID,
-                        PledgeStatus.PAID]
+    assert statuses == [
+        PledgeStatus.ACTIVE,
+        PledgeStatus.AWAITING_PAYMENT,
+        PledgeStatus.PAID,
+        PledgeStatus.PAID,
+    ]
     again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "already present" in again.output
 

@@ -18,11 +18,14 @@ def test_bytes_that_are_no_text_are_refused():
         decode_upload(b"nik\r\n\x81\x8d\x90")
 
 
-@pytest.mark.parametrize(("text", "row"), [
-    ("nik,nama\n1,Budi\n", ["1", "Budi"]),
-    ("\nnik;nama\n1;Budi, S.E.\n", ["1", "Budi, S.E."]),
-    ("nik\tnama\n1\tBudi\n", ["1", "Budi"]),
-])
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        ("nik,nama\n1,Budi\n", ["1", "Budi"]),
+        ("\nnik;nama\n1;Budi, S.E.\n", ["1", "Budi, S.E."]),
+        ("nik\tnama\n1\tBudi\n", ["1", "Budi"]),
+    ],
+)
 def test_the_delimiter_is_the_one_the_header_uses(text, row):
     rows = [cells for cells in csv_reader(text) if cells]
     assert rows[1] == row

@@ -30,30 +30,58 @@ def test_demo_month_is_matched_approved_closed_and_remitted(app, tmp_path):
 
     approved = cli.invoke(args=["match", "approve", str(run["run_id"])])
     assert approved.exit_code == 0, approved.output
-    active = db.session.scalar(select(func.count(Pledge.id)).where(
-        Pledge.status == PledgeStatus.ACTIVE))
+    active = db.session.scalar(
+        select(func.count(Pledge.id)).where(Pledge.status == PledgeStatus.ACTIVE)
+    )
     assert active == 3  # the two just placed and the one running since five months ago
 
     closed = cli.invoke(args=["coverage", "close-month", month])
     assert closed.exit_code == 0, closed.output
 
     out = tmp_path / "csr.csv"
-    exported = cli.invoke(args=["remittance", "export", month, "--funder", "csr",
-                                "--format", "csv", "--output", str(out)])
+    exported = cli.invoke(
+        args=[
+            "remittance",
+            "export",
+            month,
+            "--funder",
+            "csr",
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+        ]
+    )
     assert exported.exit_code == 0, exported.output
     with out.open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    sponsored = db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.funder == Funder.PLEDGE, Coverage.month == earliest_start()))
+    sponsored = db.session.scalar(
+        select(func.count(Coverage.id)).where(
+            Coverage.funder == Funder.PLEDGE, Coverage.month == earliest_start()
+        )
+    )
     # the new placements, and the 40 workers of the pledge running since five months ago
     assert len(rows) - 1 == sponsored == sum(p["placed"] for p in pledges) + RUNNING_WORKERS
 
     for funder in ("apbd", "dbhcht", "csr"):
-        marked = cli.invoke(args=["remittance", "mark", month, "--funder", funder,
-                                  "--reference", f"TRF-{funder}-001"])
+        marked = cli.invoke(
+            args=[
+                "remittance",
+                "mark",
+                month,
+                "--funder",
+                funder,
+                "--reference",
+                f"TRF-{funder}-001",
+            ]
+        )
         assert marked.exit_code == 0, marked.output
-    assert db.session.scalar(select(func.count(Remittance.id)).where(
-        Remittance.month == earliest_start())) == 3
+    assert (
+        db.session.scalar(
+            select(func.count(Remittance.id)).where(Remittance.month == earliest_start())
+        )
+        == 3
+    )
 
     checked = cli.invoke(args=["ledger", "check"])
     assert checked.exit_code == 0 and "Ledger OK" in checked.output

@@ -69,11 +69,21 @@ def _schema(url: str) -> None:
 
 
 def _env(tmp_path: Path, url: str, smtp_port: int = 1) -> dict[str, str]:
-    return {**os.environ, "PORTAL_ENV": "development", "DATABASE_URL": url,
-            "PORTAL_INSTANCE_DIR": str(tmp_path / "instance"), "JOBS_BROKER": "sqlite",
-            "JOBS_SQLITE_PATH": str(tmp_path / "jobs.db"), "JOBS_STALE_SECONDS": "1",
-            "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-            "MAIL_USE_TLS": "false", "MAIL_TIMEOUT": "5", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "DATABASE_URL": url,
+        "PORTAL_INSTANCE_DIR": str(tmp_path / "instance"),
+        "JOBS_BROKER": "sqlite",
+        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.db"),
+        "JOBS_STALE_SECONDS": "1",
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_USE_TLS": "false",
+        "MAIL_TIMEOUT": "5",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def _flask(*args: str) -> list[str]:
@@ -81,12 +91,20 @@ def _flask(*args: str) -> list[str]:
 
 
 def test_a_worker_killed_while_sending_leaves_the_mail_to_the_next_one_and_it_goes_once(
-        tmp_path, fresh_database_url):
+    tmp_path, fresh_database_url
+):
     _schema(fresh_database_url)
     engine = create_engine(fresh_database_url)
     with Session(engine) as session:
-        row = OutboxEvent(kind="mail.send", status=EventStatus.PENDING, payload={
-            "to": "csr@example.com", "subject": "PIJAR SEMAR: sekali", "body": "satu kali"})
+        row = OutboxEvent(
+            kind="mail.send",
+            status=EventStatus.PENDING,
+            payload={
+                "to": "csr@example.com",
+                "subject": "PIJAR SEMAR: sekali",
+                "body": "satu kali",
+            },
+        )
         session.add(row)
         session.commit()
         event_id = row.id
@@ -96,8 +114,13 @@ def test_a_worker_killed_while_sending_leaves_the_mail_to_the_next_one_and_it_go
     server.start()
     env = _env(tmp_path, fresh_database_url, port)
     try:
-        worker = subprocess.Popen(_flask("jobs", "work", "--burst"), cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            _flask("jobs", "work", "--burst"),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         assert inbox.first_arrived.wait(60), "the worker never reached the mail server"
         os.kill(worker.pid, signal.SIGKILL)  # in the middle of the SMTP conversation
         worker.wait(10)
@@ -105,8 +128,15 @@ def test_a_worker_killed_while_sending_leaves_the_mail_to_the_next_one_and_it_go
         with Session(engine) as session:
             assert session.get(OutboxEvent, event_id).status == EventStatus.RUNNING
         time.sleep(1.2)  # the killed worker's claim goes stale
-        again = subprocess.run(_flask("jobs", "work", "--burst"), cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=120, check=False)
+        again = subprocess.run(
+            _flask("jobs", "work", "--burst"),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert again.returncode == 0, again.stderr[-2000:]
     finally:
         server.stop()
@@ -121,8 +151,12 @@ def test_two_workers_running_a_scheduled_job_at_once_run_it_once(tmp_path, fresh
     _schema(fresh_database_url)
     env = _env(tmp_path, fresh_database_url)
     command = _flask("jobs", "run-scheduled", "lapse-forecast")
-    workers = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [worker.communicate(timeout=120) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], [err for _, err in outputs]
     said = sorted(out.strip().splitlines()[-1] for out, _ in outputs)

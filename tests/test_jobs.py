@@ -57,12 +57,30 @@ def _free_port() -> int:
 def smtp(app) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
     """Mail goes to a real SMTP server on loopback (not running until the test starts it)."""
     state = app.extensions["mailman"]
-    saved = {name: getattr(state, name) for name in (
-        "backend", "server", "port", "use_tls", "use_ssl", "timeout", "username", "password")}
+    saved = {
+        name: getattr(state, name)
+        for name in (
+            "backend",
+            "server",
+            "port",
+            "use_tls",
+            "use_ssl",
+            "timeout",
+            "username",
+            "password",
+        )
+    }
     port = _free_port()
-    for name, value in {"backend": "smtp", "server": "127.0.0.1", "port": port,
-                        "use_tls": False, "use_ssl": False, "timeout": 2, "username": None,
-                        "password": None}.items():
+    for name, value in {
+        "backend": "smtp",
+        "server": "127.0.0.1",
+        "port": port,
+        "use_tls": False,
+        "use_ssl": False,
+        "timeout": 2,
+        "username": None,
+        "password": None,
+    }.items():
         setattr(state, name, value)
     try:
         yield {"port": port}
@@ -72,8 +90,15 @@ def smtp(app) -> Iterator[dict[str, object]]:  # type: ignore[no-untyped-def]
 
 
 def _mail(to: str = "csr@example.com") -> int:
-    queue_mail(db.session, to, "PIJAR SEMAR: uji", "emails/report_ready.txt",
-               user={"full_name": "Uji"}, month=date(2026, 1, 1), company_name="PT Uji")
+    queue_mail(
+        db.session,
+        to,
+        "PIJAR SEMAR: uji",
+        "emails/report_ready.txt",
+        user={"full_name": "Uji"},
+        month=date(2026, 1, 1),
+        company_name="PT Uji",
+    )
     event_id = db.session.scalar(select(func.max(OutboxEvent.id)))
     db.session.commit()
     return int(event_id or 0)
@@ -103,8 +128,9 @@ def test_mail_waits_while_the_server_is_down_and_is_sent_once_when_it_is_back(ap
     assert relay(force=True) == 0  # a done event is never handed over again
 
 
-def test_a_rolled_back_change_sends_nothing_and_a_committed_one_is_not_lost(app, outbox,
-                                                                            monkeypatch):
+def test_a_rolled_back_change_sends_nothing_and_a_committed_one_is_not_lost(
+    app, outbox, monkeypatch
+):
     emit(db.session, MailRequested(to="x@example.com", subject="rolled back", body="-"))
     db.session.rollback()
     assert huey.pending_count() == 0
@@ -124,8 +150,7 @@ def _unreachable(event_id: int) -> None:
     raise ConnectionError("broker down")
 
 
-def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, logged_in,
-                                                                           actors):
+def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, logged_in, actors):
     calls: list[dict[str, object]] = []
 
     @handles("test.flaky")
@@ -149,8 +174,9 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, 
         row = db.session.get_one(OutboxEvent, row.id)
         row.payload = {"fail": False}  # the cause is fixed
         db.session.commit()
-        admin.post(f"/admin/jobs/{row.id}/retry", data={"csrf_token": csrf_token(
-            admin, "/admin/jobs")})
+        admin.post(
+            f"/admin/jobs/{row.id}/retry", data={"csrf_token": csrf_token(admin, "/admin/jobs")}
+        )
         run_pending()
         assert _status(row.id) == (EventStatus.DONE, 1)
     finally:
@@ -183,8 +209,12 @@ def test_a_scheduled_job_runs_once_per_period(app, outbox, actors):
         run_once("test-job", "2026-12-06", _boom)
     assert run_once("test-job", "2026-12-06", lambda: done.append(4))  # a failure frees it
     assert run_job("lapse-forecast") and not run_job("lapse-forecast")
-    assert db.session.scalar(select(func.count(ScheduledRun.id)).where(
-        ScheduledRun.job == "lapse-forecast")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(ScheduledRun.id)).where(ScheduledRun.job == "lapse-forecast")
+        )
+        == 1
+    )
 
 
 def _boom() -> None:
@@ -205,6 +235,7 @@ def test_jobs_cli_burst_and_status(app):
 
 # -- the scheduled jobs, each with something to do --------------------------------------------
 
+
 def test_an_invoice_unpaid_for_14_days_expires_and_the_company_is_told(app, actors, outbox):
     pledge = _submitted_pledge(actors)
     company = db.session.get_one(Company, pledge.company_id)
@@ -212,8 +243,10 @@ def test_an_invoice_unpaid_for_14_days_expires_and_the_company_is_told(app, acto
     invoice.created_at = utcnow() - timedelta(days=15)
     db.session.commit()
     assert run_job("invoice-expiry")
-    assert db.session.get_one(Payment, invoice.id, populate_existing=True).status == \
-        PaymentStatus.EXPIRED
+    assert (
+        db.session.get_one(Payment, invoice.id, populate_existing=True).status
+        == PaymentStatus.EXPIRED
+    )
     [mail] = [m for m in outbox if m.to == [actors.owner.email]]
     assert invoice.reference in mail.body
     assert not run_job("invoice-expiry")  # once a day
@@ -252,12 +285,24 @@ def test_roster_files_go_once_imported_or_after_a_day(app, actors, tmp_path):
         path.write_text("nik,nama\n")
     (tmp_path / "a.upload.run.rejected.csv").write_text("x")
     now = utcnow()
-    jobs = [ImportJob(token=f"t{n}", filename="r.csv", stored_path=str(path), dry_run=dry,
-                      state=state, created_by_id=actors.staff.id, created_at=created)
-            for n, (path, dry, state, created) in enumerate((
+    jobs = [
+        ImportJob(
+            token=f"t{n}",
+            filename="r.csv",
+            stored_path=str(path),
+            dry_run=dry,
+            state=state,
+            created_by_id=actors.staff.id,
+            created_at=created,
+        )
+        for n, (path, dry, state, created) in enumerate(
+            (
                 (imported, False, ImportState.DONE, now),
                 (checked, True, ImportState.DONE, now - timedelta(hours=25)),
-                (fresh, True, ImportState.DONE, now)))]
+                (fresh, True, ImportState.DONE, now),
+            )
+        )
+    ]
     db.session.add_all(jobs)
     db.session.flush()
     assert delete_roster_files(now) == 3  # the import's file and its rejected rows, the stale

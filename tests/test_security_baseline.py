@@ -27,8 +27,9 @@ def test_pages_of_logged_in_users_are_not_cached(actors, logged_in):
 
 def test_session_cookie_is_httponly_and_samesite(client, actors):
     token = csrf_token(client)
-    response = client.post("/auth/login", data={
-        "email": actors.staff.email, "password": "x", "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"email": actors.staff.email, "password": "x", "csrf_token": token}
+    )
     cookie = response.headers.get("Set-Cookie") or client.get("/").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -52,8 +53,9 @@ def test_production_cookies_are_secure_and_demo_data_is_refused(monkeypatch):
 
 def test_oversized_request_is_refused_with_413(client, app):
     body = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    response = post_oversized(client, "/companies/register", data=body,
-                              content_type="application/octet-stream")
+    response = post_oversized(
+        client, "/companies/register", data=body, content_type="application/octet-stream"
+    )
     assert response.status_code == 413
 
 
@@ -78,8 +80,7 @@ def test_interface_is_indonesian_by_default_and_english_on_request(app):
     client = app.test_client()
     assert '<html lang="id">' in client.get("/").get_data(as_text=True)
     token = csrf_token(client, "/")
-    response = client.post("/lang", data={"lang": "en", "next": "/auth/login",
-                                          "csrf_token": token})
+    response = client.post("/lang", data={"lang": "en", "next": "/auth/login", "csrf_token": token})
     assert response.headers["Location"] == "/auth/login"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 

@@ -122,8 +122,11 @@ def test_indonesian_catalog_header_is_indonesian_without_plurals(id_catalog: Cat
 
 def test_every_indonesian_message_is_translated(id_catalog: Catalog) -> None:
     assert entries(id_catalog), "the Indonesian catalog is empty"
-    untranslated = [label(m) for m in entries(id_catalog)
-                    if not texts(m.string) or not all(s.strip() for s in texts(m.string))]
+    untranslated = [
+        label(m)
+        for m in entries(id_catalog)
+        if not texts(m.string) or not all(s.strip() for s in texts(m.string))
+    ]
     assert not untranslated, f"untranslated in id/messages.po ({FIX}): {untranslated}"
 
 
@@ -154,8 +157,11 @@ def test_english_catalog_is_updated_and_falls_back_to_the_msgids() -> None:
     assert not catalog.fuzzy
     assert not [label(m) for m in entries(catalog) if m.fuzzy]
     # Empty msgstr shows the English msgid; a filled one must keep its placeholders.
-    wrong = [label(m) for m in entries(catalog)
-             if any(texts(m.string)) and placeholders(m.id) != placeholders(m.string)]
+    wrong = [
+        label(m)
+        for m in entries(catalog)
+        if any(texts(m.string)) and placeholders(m.id) != placeholders(m.string)
+    ]
     assert not wrong
     ids = {(texts(m.id)[0], m.context) for m in entries(catalog)}
     assert ids == {(texts(m.id)[0], m.context) for m in entries(load(po_path("id")))}
@@ -170,18 +176,21 @@ def test_every_string_in_the_code_is_in_the_template_and_the_indonesian_catalog(
     in_code = extracted_from_code()
     assert ("How to sponsor", None) in in_code, "extraction found nothing; check babel.cfg"
     template = load(POT)
-    missing_pot = sorted(msgid for msgid, context in in_code
-                         if template.get(msgid, context=context) is None)
-    missing_id = sorted(msgid for msgid, context in in_code
-                        if id_catalog.get(msgid, context=context) is None)
+    missing_pot = sorted(
+        msgid for msgid, context in in_code if template.get(msgid, context=context) is None
+    )
+    missing_id = sorted(
+        msgid for msgid, context in in_code if id_catalog.get(msgid, context=context) is None
+    )
     assert not missing_pot, f"messages.pot is out of date ({FIX}): {missing_pot}"
     assert not missing_id, f"not in id/messages.po ({FIX}): {missing_id}"
 
 
 def test_catalog_holds_no_strings_the_code_no_longer_uses(id_catalog: Catalog) -> None:
     in_code = extracted_from_code()
-    stale = sorted(texts(m.id)[0] for m in entries(id_catalog)
-                   if (texts(m.id)[0], m.context) not in in_code)
+    stale = sorted(
+        texts(m.id)[0] for m in entries(id_catalog) if (texts(m.id)[0], m.context) not in in_code
+    )
     assert not stale, f"strings no longer in the code ({FIX}): {stale}"
 
 

@@ -41,8 +41,11 @@ class StaffAccountForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice("staff", _l("Staff")), SelectChoice("auditor", _l("Auditor")),
-                 SelectChoice("admin", _l("Admin"))],
+        choices=[
+            SelectChoice("staff", _l("Staff")),
+            SelectChoice("auditor", _l("Auditor")),
+            SelectChoice("admin", _l("Admin")),
+        ],
     )
 
 

@@ -29,46 +29,81 @@ class Permission(enum.StrEnum):
     PLEDGE_LIST = "pledge:list"
     PAYMENT_MANAGE = "payment:manage"
     MATCH_READ = "match:read"
-    MATCH_RUN = "match:run"            # propose, approve, discard
+    MATCH_RUN = "match:run"  # propose, approve, discard
     RULES_READ = "rules:read"
     RULES_EDIT = "rules:edit"
     COVERAGE_READ = "coverage:read"
     COVERAGE_MANAGE = "coverage:manage"  # close months, remittance, city participant import
     CLAIM_READ = "claim:read"
-    CLAIM_MANAGE = "claim:manage"    # record and import JKK/JKM claims
-    JOBS_MANAGE = "jobs:manage"      # see the job queue, retry failed jobs
+    CLAIM_MANAGE = "claim:manage"  # record and import JKK/JKM claims
+    JOBS_MANAGE = "jobs:manage"  # see the job queue, retry failed jobs
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
 _REGISTER = {
-    Permission.WORKER_READ, Permission.WORKER_VIEW_PII, Permission.WORKER_EDIT,
-    Permission.WORKER_IMPORT, Permission.WORKER_EXPORT,
+    Permission.WORKER_READ,
+    Permission.WORKER_VIEW_PII,
+    Permission.WORKER_EDIT,
+    Permission.WORKER_IMPORT,
+    Permission.WORKER_EXPORT,
 }
 _MATCHING = {
-    Permission.MATCH_READ, Permission.MATCH_RUN, Permission.RULES_READ,
-    Permission.COVERAGE_READ, Permission.COVERAGE_MANAGE,
+    Permission.MATCH_READ,
+    Permission.MATCH_RUN,
+    Permission.RULES_READ,
+    Permission.COVERAGE_READ,
+    Permission.COVERAGE_MANAGE,
 }
 _CLAIMS = {Permission.CLAIM_READ, Permission.CLAIM_MANAGE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
     Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
-    Role.STAFF: frozenset(_REGISTER | _MATCHING | _CLAIMS | {
-        Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
-        Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
-    }),
-    Role.ADMIN: frozenset(_REGISTER | _MATCHING | _CLAIMS | {Permission.RULES_EDIT} | {
-        Permission.COMPANY_REVIEW, Permission.COMPANY_LIST, Permission.STAFF_MANAGE,
-        Permission.AUDIT_READ, Permission.REFERENCE_READ, Permission.REFERENCE_EDIT,
-        Permission.DASHBOARD_CITY, Permission.PLEDGE_LIST, Permission.PAYMENT_MANAGE,
-        Permission.JOBS_MANAGE,
-    }),
+    Role.STAFF: frozenset(
+        _REGISTER
+        | _MATCHING
+        | _CLAIMS
+        | {
+            Permission.COMPANY_REVIEW,
+            Permission.COMPANY_LIST,
+            Permission.REFERENCE_READ,
+            Permission.DASHBOARD_CITY,
+            Permission.PLEDGE_LIST,
+            Permission.PAYMENT_MANAGE,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        _REGISTER
+        | _MATCHING
+        | _CLAIMS
+        | {Permission.RULES_EDIT}
+        | {
+            Permission.COMPANY_REVIEW,
+            Permission.COMPANY_LIST,
+            Permission.STAFF_MANAGE,
+            Permission.AUDIT_READ,
+            Permission.REFERENCE_READ,
+            Permission.REFERENCE_EDIT,
+            Permission.DASHBOARD_CITY,
+            Permission.PLEDGE_LIST,
+            Permission.PAYMENT_MANAGE,
+            Permission.JOBS_MANAGE,
+        }
+    ),
     # Auditors read the register with NIKs masked and without phone numbers.
-    Role.AUDITOR: frozenset({
-        Permission.AUDIT_READ, Permission.COMPANY_LIST, Permission.REFERENCE_READ,
-        Permission.DASHBOARD_CITY, Permission.WORKER_READ, Permission.PLEDGE_LIST,
-        Permission.MATCH_READ, Permission.RULES_READ, Permission.COVERAGE_READ,
-        Permission.CLAIM_READ,
-    }),
+    Role.AUDITOR: frozenset(
+        {
+            Permission.AUDIT_READ,
+            Permission.COMPANY_LIST,
+            Permission.REFERENCE_READ,
+            Permission.DASHBOARD_CITY,
+            Permission.WORKER_READ,
+            Permission.PLEDGE_LIST,
+            Permission.MATCH_READ,
+            Permission.RULES_READ,
+            Permission.COVERAGE_READ,
+            Permission.CLAIM_READ,
+        }
+    ),
 }
 
 

@@ -10,6 +10,8 @@ from portal.extensions import db
 
 def city_accounts() -> list[User]:
     """Staff, admin and auditor accounts (everyone without a company)."""
-    return list(db.session.scalars(
-        select(User).where(User.company_id.is_(None)).order_by(User.role, User.email)
-    ))
+    return list(
+        db.session.scalars(
+            select(User).where(User.company_id.is_(None)).order_by(User.role, User.email)
+        )
+    )

@@ -31,8 +31,13 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_user(
-    email: str, full_name: str, role: Role, *, company_id: int | None = None,
-    password: str | None = None, actor: User | None = None,
+    email: str,
+    full_name: str,
+    role: Role,
+    *,
+    company_id: int | None = None,
+    password: str | None = None,
+    actor: User | None = None,
 ) -> User:
     """Create an account; without a password it waits for its invitation link.
 
@@ -48,8 +53,13 @@ def create_user(
         user.password_changed_at = utcnow()
     db.session.add(user)
     db.session.flush()
-    record_event("user.create", user, actor=actor, after={"email": email, "role": str(role)},
-                 company_id=company_id)
+    record_event(
+        "user.create",
+        user,
+        actor=actor,
+        after={"email": email, "role": str(role)},
+        company_id=company_id,
+    )
     return user
 
 
@@ -85,10 +95,14 @@ def confirm_password(user: User, password: str) -> bool:
 def start_session(user: User, ip_address: str, user_agent: str) -> str:
     """Create a server-side session and return its token (only the hash is stored)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(
-        token_hash=_hash_token(token), user_id=user.id,
-        ip_address=ip_address[:64], user_agent=user_agent[:200],
-    ))
+    db.session.add(
+        UserSession(
+            token_hash=_hash_token(token),
+            user_id=user.id,
+            ip_address=ip_address[:64],
+            user_agent=user_agent[:200],
+        )
+    )
     user.last_login_at = utcnow()
     user.session_token = token
     db.session.flush()
@@ -98,13 +112,17 @@ def start_session(user: User, ip_address: str, user_agent: str) -> str:
 
 def load_session_user(token: str) -> User | None:
     """The user behind a live session token, or None when revoked, expired or disabled."""
-    row = db.session.scalar(select(UserSession).where(
-        UserSession.token_hash == _hash_token(token), UserSession.revoked_at.is_(None)
-    ))
+    row = db.session.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == _hash_token(token), UserSession.revoked_at.is_(None)
+        )
+    )
     if row is None or not row.user.active or _expired(row, utcnow()):
         return None
-    if utcnow() - row.last_seen_at > timedelta(seconds=SESSION_TOUCH_SECONDS) \
-            and not reading_only():  # a read-only request leaves it to the next one
+    if (
+        utcnow() - row.last_seen_at > timedelta(seconds=SESSION_TOUCH_SECONDS)
+        and not reading_only()
+    ):  # a read-only request leaves it to the next one
         row.last_seen_at = utcnow()
     session_seen(row.last_seen_at)
     row.user.session_token = token
@@ -180,8 +198,14 @@ def set_user_active(user: User, active: bool, actor: User) -> None:
     if not active:
         revoke_all_sessions(user)
     db.session.flush()
-    record_event("user.set_active", user, actor=actor, before=before,
-                 after={"active": active}, company_id=user.company_id)
+    record_event(
+        "user.set_active",
+        user,
+        actor=actor,
+        before=before,
+        after={"active": active},
+        company_id=user.company_id,
+    )
 
 
 def _password_fingerprint(user: User) -> str:
@@ -191,7 +215,6 @@ def _password_fingerprint(user: User) -> str:
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
-
 
 
 def send_password_link(user: User, template: str, **context: object) -> None:

@@ -134,8 +134,13 @@ def forgot_password():  # type: ignore[no-untyped-def]
         if user is not None and user.active:
             services.send_password_link(user, "emails/password_reset.txt")
             db.session.commit()
-        flash(gettext("If the address has an account, a link to set a new password is on its "
-                      "way. It works for one hour."), "info")
+        flash(
+            gettext(
+                "If the address has an account, a link to set a new password is on its "
+                "way. It works for one hour."
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 
@@ -164,8 +169,9 @@ def set_password(token: str):  # type: ignore[no-untyped-def]
 @require(Permission.STAFF_MANAGE)
 def accounts():  # type: ignore[no-untyped-def]
     users = queries.city_accounts()
-    return render_template("auth/accounts.html", users=users, form=StaffAccountForm(),
-                           toggle_form=ConfirmForm())
+    return render_template(
+        "auth/accounts.html", users=users, form=StaffAccountForm(), toggle_form=ConfirmForm()
+    )
 
 
 @bp.post("/admin/accounts")
@@ -174,19 +180,27 @@ def create_account():  # type: ignore[no-untyped-def]
     form = StaffAccountForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(form.email.data, form.full_name.data,
-                                        Role(form.role.data), actor=current_user)
+            user = services.create_user(
+                form.email.data, form.full_name.data, Role(form.role.data), actor=current_user
+            )
         except DuplicateEmail:
             form.email.errors = [gettext("An account with this e-mail exists already.")]
         else:
             services.send_password_link(user, "emails/invitation.txt", inviter=current_user)
             db.session.commit()
-            flash(gettext("Account created; an e-mail with a link to set the password "
-                          "was sent to %(email)s.", email=user.email), "success")
+            flash(
+                gettext(
+                    "Account created; an e-mail with a link to set the password "
+                    "was sent to %(email)s.",
+                    email=user.email,
+                ),
+                "success",
+            )
             return redirect(url_for("auth.accounts"))
     users = queries.city_accounts()
-    return render_template("auth/accounts.html", users=users, form=form,
-                           toggle_form=ConfirmForm()), 400
+    return render_template(
+        "auth/accounts.html", users=users, form=form, toggle_form=ConfirmForm()
+    ), 400
 
 
 @bp.post("/admin/accounts/<int:user_id>/active")

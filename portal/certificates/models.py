@@ -13,7 +13,7 @@ from portal.extensions import Model
 
 
 class CertificateKind(enum.StrEnum):
-    ACTIVE = "active"        # issued when the pledge's coverage starts
+    ACTIVE = "active"  # issued when the pledge's coverage starts
     COMPLETED = "completed"  # issued when its last month is closed
 
 
@@ -28,7 +28,7 @@ class Certificate(Model):
     kind: Mapped[CertificateKind] = mapped_column(String(12))
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
-    payload: Mapped[str] = mapped_column(Text)      # canonical JSON, the exact signed bytes
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, the exact signed bytes
     signature: Mapped[str] = mapped_column(String(100))  # base64 Ed25519 signature
     key_id: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,12 +25,25 @@ KEYWORD_PREFIX = "pijar-certificate:v1:"
 AUTHOR = "Pemerintah Kota Semarang"
 QR_SIZE = 130  # points
 QR_PIXELS = 4  # image pixels per QR module
-_MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-           "September", "Oktober", "November", "Desember"]
+_MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
 
 
-def render_certificate(payload: dict[str, Any], payload_text: str, signature: str,
-                       verify_url: str) -> bytes:
+def render_certificate(
+    payload: dict[str, Any], payload_text: str, signature: str, verify_url: str
+) -> bytes:
     """A landscape A4 page; drawn directly on the canvas (no layout engine) to stay fast."""
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=landscape(A4))
@@ -59,8 +72,12 @@ def render_certificate(payload: dict[str, Any], payload_text: str, signature: st
         pdf.drawString(330, y, value)
         y -= 19
     pdf.setFont("Helvetica-Oblique", 9)
-    pdf.drawString(80, 60, "Iuran JKK dan JKM BPJS Ketenagakerjaan, Perwal Semarang 26/2025. "
-                           "Periksa keaslian / verify at:")
+    pdf.drawString(
+        80,
+        60,
+        "Iuran JKK dan JKM BPJS Ketenagakerjaan, Perwal Semarang 26/2025. "
+        "Periksa keaslian / verify at:",
+    )
     pdf.drawString(80, 47, verify_url)
     _draw_qr(pdf, verify_url, width - 80 - QR_SIZE, 70)
     pdf.showPage()
@@ -85,7 +102,7 @@ def read_signed_payload(data: bytes) -> tuple[str, str]:
     found = str(info.get("/Keywords") or "")
     if not found.startswith(KEYWORD_PREFIX) or found.count(":") != 3:
         raise UnreadableCertificate("the PDF carries no PIJAR SEMAR certificate")
-    encoded, signature = found[len(KEYWORD_PREFIX):].split(":")
+    encoded, signature = found[len(KEYWORD_PREFIX) :].split(":")
     try:
         return base64.urlsafe_b64decode(encoded).decode(), signature
     except (ValueError, UnicodeDecodeError) as error:
@@ -102,8 +119,10 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
         ("Bulan-pekerja / Worker-months", number(payload["worker_months"], "id")),
         ("Nilai perlindungan / Coverage value", rupiah(payload["amount"], "id")),
         *_money_lines(payload),
-        ("Jenis / Kind", "Selesai / Completed" if payload["kind"] == "completed"
-         else "Aktif / Active"),
+        (
+            "Jenis / Kind",
+            "Selesai / Completed" if payload["kind"] == "completed" else "Aktif / Active",
+        ),
         ("Diterbitkan / Issued", payload["issued_at"][:10]),
     ]
 
@@ -127,13 +146,15 @@ def _draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float) -> None:
     """The QR code as a small black-and-white image, each module QR_PIXELS pixels wide so it
     stays sharp however a viewer scales it (an image costs a fraction of a vector path).
     The mask is fixed: every mask is valid QR, and choosing the best costs most of the time."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0,
-                         mask_pattern=2)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=2
+    )
     code.add_data(url)
     code.make(fit=True)
     matrix = code.get_matrix()
     n = len(matrix)
-    modules = Image.frombytes("L", (n, n), bytes(0 if dark else 255
-                                                  for row in matrix for dark in row))
+    modules = Image.frombytes(
+        "L", (n, n), bytes(0 if dark else 255 for row in matrix for dark in row)
+    )
     image = modules.convert("1").resize((n * QR_PIXELS, n * QR_PIXELS), Image.Resampling.NEAREST)
     pdf.drawImage(ImageReader(image), x, y, QR_SIZE, QR_SIZE)

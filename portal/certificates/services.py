@@ -55,74 +55,122 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
     if pledge.coverage_start is None or pledge.last_month is None:
         raise NotCertifiable(f"pledge {pledge.id} has no coverage")
     workers, worker_months, funded = db.session.execute(
-        select(func.count(func.distinct(Coverage.worker_id)), func.count(Coverage.id),
-               func.coalesce(func.sum(Coverage.amount), 0))
-        .where(Coverage.pledge_id == pledge.id)).one()
+        select(
+            func.count(func.distinct(Coverage.worker_id)),
+            func.count(Coverage.id),
+            func.coalesce(func.sum(Coverage.amount), 0),
+        ).where(Coverage.pledge_id == pledge.id)
+    ).one()
     paid, refunded = _money_of(pledge.id)
     company = db.session.get_one(Company, pledge.company_id)
     key = signing_key()
     issued_at = utcnow()
     serial = new_serial(issued_at.year)
     payload = {
-        "v": 1, "serial": serial, "kind": str(kind), "issuer": ISSUER,
-        "company": company.legal_name, "nib": company.nib, "pledge": pledge.id,
-        "period_from": f"{pledge.coverage_start:%Y-%m}", "period_to": f"{pledge.last_month:%Y-%m}",
+        "v": 1,
+        "serial": serial,
+        "kind": str(kind),
+        "issuer": ISSUER,
+        "company": company.legal_name,
+        "nib": company.nib,
+        "pledge": pledge.id,
+        "period_from": f"{pledge.coverage_start:%Y-%m}",
+        "period_to": f"{pledge.last_month:%Y-%m}",
         "workers": int(workers),
         # The amount is what the certified worker-months cost; paid and refunded stand apart.
-        "worker_months": int(worker_months), "amount": int(funded),
-        "paid": paid, "refunded": refunded,
+        "worker_months": int(worker_months),
+        "amount": int(funded),
+        "paid": paid,
+        "refunded": refunded,
         "issued_at": issued_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "key_id": signing.key_id(key.public_key()),
     }
     text = signing.canonical(payload)
-    certificate = Certificate(serial=serial, kind=kind, pledge_id=pledge.id,
-                              company_id=pledge.company_id, payload=text,
-                              signature=signing.sign(key, text), key_id=payload["key_id"],
-                              issued_at=issued_at)
+    certificate = Certificate(
+        serial=serial,
+        kind=kind,
+        pledge_id=pledge.id,
+        company_id=pledge.company_id,
+        payload=text,
+        signature=signing.sign(key, text),
+        key_id=payload["key_id"],
+        issued_at=issued_at,
+    )
     db.session.add(certificate)
     db.session.flush()
     if kind == CertificateKind.COMPLETED:
         db.session.execute(
-            update(Certificate).where(Certificate.pledge_id == pledge.id,
-                                      Certificate.id != certificate.id,
-                                      Certificate.superseded_by.is_(None))
-            .values(superseded_by=serial), execution_options={"synchronize_session": False})
-    record_event("certificate.issue", certificate, actor=actor, company_id=pledge.company_id,
-                 after={"serial": serial, "kind": str(kind), "pledge_id": pledge.id})
+            update(Certificate)
+            .where(
+                Certificate.pledge_id == pledge.id,
+                Certificate.id != certificate.id,
+                Certificate.superseded_by.is_(None),
+            )
+            .values(superseded_by=serial),
+            execution_options={"synchronize_session": False},
+        )
+    record_event(
+        "certificate.issue",
+        certificate,
+        actor=actor,
+        company_id=pledge.company_id,
+        after={"serial": serial, "kind": str(kind), "pledge_id": pledge.id},
+    )
     _mail_issued(certificate)
     return certificate
 
 
 def _money_of(pledge_id: int) -> tuple[int, int]:
     """Rupiah received for the pledge and returned from it (read from the payment tables)."""
-    paid = db.session.scalar(select(func.coalesce(func.sum(func.coalesce(
-        Payment.received_amount, Payment.amount)), 0)).where(
-        Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID))
-    refunded = db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
-                                 .where(Refund.pledge_id == pledge_id))
+    paid = db.session.scalar(
+        select(
+            func.coalesce(func.sum(func.coalesce(Payment.received_amount, Payment.amount)), 0)
+        ).where(Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID)
+    )
+    refunded = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.pledge_id == pledge_id)
+    )
     return int(paid or 0), int(refunded or 0)
 
 
 def _mail_issued(certificate: Certificate) -> None:
     """Tell the company's active users, with the download and verify links (after commit)."""
-    users = db.session.execute(select(User.email, User.full_name).where(
-        User.company_id == certificate.company_id, User.active.is_(True))).all()
+    users = db.session.execute(
+        select(User.email, User.full_name).where(
+            User.company_id == certificate.company_id, User.active.is_(True)
+        )
+    ).all()
     for user in users:
-        queue_mail(db.session, user.email, f"PIJAR SEMAR: sertifikat {certificate.serial}",
-                   "emails/certificate_issued.txt", certificate=certificate, user=user)
+        queue_mail(
+            db.session,
+            user.email,
+            f"PIJAR SEMAR: sertifikat {certificate.serial}",
+            "emails/certificate_issued.txt",
+            certificate=certificate,
+            user=user,
+        )
 
 
 def revoke_certificates(pledge: Pledge, reason: str, actor: User | None) -> int:
     """Revoke every certificate of the pledge not revoked yet (for example after a refund)."""
-    found = list(db.session.scalars(select(Certificate).where(
-        Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None))))
+    found = list(
+        db.session.scalars(
+            select(Certificate).where(
+                Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None)
+            )
+        )
+    )
     now = utcnow()
     for certificate in found:
         certificate.revoked_at = now
         certificate.revoke_reason = reason.strip()[:500]
-        record_event("certificate.revoke", certificate, actor=actor,
-                     company_id=pledge.company_id,
-                     after={"serial": certificate.serial, "reason": certificate.revoke_reason})
+        record_event(
+            "certificate.revoke",
+            certificate,
+            actor=actor,
+            company_id=pledge.company_id,
+            after={"serial": certificate.serial, "reason": certificate.revoke_reason},
+        )
     db.session.flush()
     return len(found)
 
@@ -161,5 +209,8 @@ def json_payload(certificate: Certificate) -> dict[str, Any]:
 
 
 def pledge_certificates(pledge_id: int) -> list[Certificate]:
-    return list(db.session.scalars(select(Certificate).where(
-        Certificate.pledge_id == pledge_id).order_by(Certificate.id)))
+    return list(
+        db.session.scalars(
+            select(Certificate).where(Certificate.pledge_id == pledge_id).order_by(Certificate.id)
+        )
+    )

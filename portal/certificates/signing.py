@@ -34,8 +34,9 @@ def private_key(setting: str | None) -> Ed25519PrivateKey:
 
 
 def public_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:

@@ -20,14 +20,25 @@ def certificate_pdf(certificate_id: int):  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not (can(current_user, Permission.PLEDGE_LIST)
-                                   or can(current_user, Permission.PLEDGE_VIEW, certificate)):
+    if certificate is None or not (
+        can(current_user, Permission.PLEDGE_LIST)
+        or can(current_user, Permission.PLEDGE_VIEW, certificate)
+    ):
         abort(404)
-    body = render_certificate(services.json_payload(certificate), certificate.payload,
-                              certificate.signature, verify_url(certificate.serial))
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{certificate.serial}.pdf"',
-        "Cache-Control": "no-store"})
+    body = render_certificate(
+        services.json_payload(certificate),
+        certificate.payload,
+        certificate.signature,
+        verify_url(certificate.serial),
+    )
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{certificate.serial}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def verify_url(serial: str) -> str:
@@ -45,6 +56,11 @@ def verify(serial: str):  # type: ignore[no-untyped-def]
 def public_key():  # type: ignore[no-untyped-def]
     key = services.public_key()
     body = signing.public_pem(key)
-    return Response(body, mimetype="text/plain", headers={
-        "Content-Disposition": 'inline; filename="pijar-semar-certificates.pem"',
-        "X-Key-Id": signing.key_id(key)})
+    return Response(
+        body,
+        mimetype="text/plain",
+        headers={
+            "Content-Disposition": 'inline; filename="pijar-semar-certificates.pem"',
+            "X-Key-Id": signing.key_id(key),
+        },
+    )

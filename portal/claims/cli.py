@@ -44,8 +44,16 @@ def import_command(path: Path, dry_run: bool, as_json: bool) -> None:
 
 def _fail(message: str, as_json: bool) -> NoReturn:
     if as_json:
-        click.echo(json.dumps({"rows": 0, "recorded": 0, "rejected": 0,
-                               "errors": [{"row": 0, "column": "", "message": message}]}))
+        click.echo(
+            json.dumps(
+                {
+                    "rows": 0,
+                    "recorded": 0,
+                    "rejected": 0,
+                    "errors": [{"row": 0, "column": "", "message": message}],
+                }
+            )
+        )
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(2)
@@ -56,8 +64,10 @@ def _print(report: ClaimImport, as_json: bool) -> None:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
     if report.ok and report.dry_run:
-        click.echo(f"{report.rows} rows checked: {report.accepted} claims would be recorded "
-                   f"(Rp{report.amount:,}). Nothing written.")
+        click.echo(
+            f"{report.rows} rows checked: {report.accepted} claims would be recorded "
+            f"(Rp{report.amount:,}). Nothing written."
+        )
     elif report.ok:
         click.echo(f"{report.recorded} claims recorded (Rp{report.amount:,}).")
     else:

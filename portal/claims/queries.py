@@ -33,9 +33,11 @@ class ClaimFilters:
         month = (args.get("month") or "").strip()
         kind = (args.get("kind") or "").strip()
         funder = (args.get("funder") or "").strip()
-        return cls(month=month if _MONTH.fullmatch(month) else "",
-                   kind=kind if kind in set(ClaimKind) else "",
-                   funder=funder if funder in set(Funder) else "")
+        return cls(
+            month=month if _MONTH.fullmatch(month) else "",
+            kind=kind if kind in set(ClaimKind) else "",
+            funder=funder if funder in set(Funder) else "",
+        )
 
     @property
     def first_day(self) -> date | None:
@@ -51,8 +53,9 @@ class ClaimFilters:
 def claims_select(filters: ClaimFilters, with_names: bool) -> Select:
     """(Claim, masked NIK, name or None) rows, newest event first; names only when allowed."""
     name = Worker.full_name if with_names else null()
-    stmt = (select(Claim, Worker.nik_masked, name.label("full_name"))
-            .join(Worker, Worker.id == Claim.worker_id))
+    stmt = select(Claim, Worker.nik_masked, name.label("full_name")).join(
+        Worker, Worker.id == Claim.worker_id
+    )
     if filters.first_day is not None:
         stmt = stmt.where(Claim.month == filters.first_day)
     if filters.kind:
@@ -64,13 +67,17 @@ def claims_select(filters: ClaimFilters, with_names: bool) -> Select:
 
 def worker_by_nik(nik: str) -> Worker | None:
     """The registered worker with this NIK, found through its keyed hash."""
-    return db.session.scalar(select(Worker).where(
-        Worker.nik_hash == current_cipher().lookup_hash(nik)))
+    return db.session.scalar(
+        select(Worker).where(Worker.nik_hash == current_cipher().lookup_hash(nik))
+    )
 
 
 def worker_claims(worker_id: int) -> list[Claim]:
-    return list(db.session.scalars(select(Claim).where(Claim.worker_id == worker_id)
-                                   .order_by(Claim.event_date, Claim.id)))
+    return list(
+        db.session.scalars(
+            select(Claim).where(Claim.worker_id == worker_id).order_by(Claim.event_date, Claim.id)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,12 @@ def claims_for_pledge(pledge_id: int) -> ClaimTotals:
 def claims_for_company(company_id: int, first_month: date, last_month: date) -> ClaimTotals:
     """Claims of the workers a company's pledges covered, with events in the months given."""
     pledges = select(Pledge.id).where(Pledge.company_id == company_id)
-    return _totals([Claim.pledge_id.in_(pledges),
-                    Claim.month.between(first_month.replace(day=1),
-                                        last_month.replace(day=1))])[None]
+    return _totals(
+        [
+            Claim.pledge_id.in_(pledges),
+            Claim.month.between(first_month.replace(day=1), last_month.replace(day=1)),
+        ]
+    )[None]
 
 
 def claims_totals_by_funder(month: date) -> dict[str, ClaimTotals]:
@@ -120,16 +130,30 @@ def _totals(where: list[Any], by: Any = None) -> dict[str | None, ClaimTotals]:
     groups = [by] if by is not None else []
     kinds: dict[str | None, dict[str, KindTotal]] = {}
     for *key, kind, claims, workers, amount in db.session.execute(
-            select(*groups, Claim.kind, func.count(Claim.id),
-                   func.count(Claim.worker_id.distinct()), func.sum(Claim.amount))
-            .where(*where).group_by(*groups, Claim.kind)):
+        select(
+            *groups,
+            Claim.kind,
+            func.count(Claim.id),
+            func.count(Claim.worker_id.distinct()),
+            func.sum(Claim.amount),
+        )
+        .where(*where)
+        .group_by(*groups, Claim.kind)
+    ):
         kinds.setdefault(_key(key), {})[str(kind)] = KindTotal(claims, workers, int(amount or 0))
-    people = {_key(key): int(n) for *key, n in db.session.execute(
-        select(*groups, func.count(Claim.worker_id.distinct())).where(*where)
-        .group_by(*groups))}
-    result = {key: ClaimTotals({kind.value: found.get(kind.value, KindTotal())
-                                for kind in ClaimKind}, people.get(key, 0))
-              for key, found in kinds.items()}
+    people = {
+        _key(key): int(n)
+        for *key, n in db.session.execute(
+            select(*groups, func.count(Claim.worker_id.distinct())).where(*where).group_by(*groups)
+        )
+    }
+    result = {
+        key: ClaimTotals(
+            {kind.value: found.get(kind.value, KindTotal()) for kind in ClaimKind},
+            people.get(key, 0),
+        )
+        for key, found in kinds.items()
+    }
     if by is None:
         result.setdefault(None, _empty())
     return result

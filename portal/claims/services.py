@@ -77,8 +77,9 @@ def check_actor(actor: User | None) -> None:
         raise NotAllowed(f"{actor.email} may not record claims")
 
 
-def check_claim(event_date: date, kind: str, amount: int, story: str,
-                today: date | None = None) -> tuple[ClaimKind, str]:
+def check_claim(
+    event_date: date, kind: str, amount: int, story: str, today: date | None = None
+) -> tuple[ClaimKind, str]:
     """The kind and the trimmed story of a claim whose values are sound. Raises InvalidClaim."""
     claim_kind = parse_kind(str(kind))
     if claim_kind is None:
@@ -95,17 +96,30 @@ def check_claim(event_date: date, kind: str, amount: int, story: str,
 
 def coverage_of(worker_id: int, event_date: date) -> Coverage | None:
     """The coverage row of the worker in the month of the event, if any funder paid it."""
-    return db.session.scalar(select(Coverage).where(
-        Coverage.worker_id == worker_id, Coverage.month == event_date.replace(day=1)))
+    return db.session.scalar(
+        select(Coverage).where(
+            Coverage.worker_id == worker_id, Coverage.month == event_date.replace(day=1)
+        )
+    )
 
 
 def find_claim(worker_id: int, kind: str, event_date: date) -> Claim | None:
-    return db.session.scalar(select(Claim).where(
-        Claim.worker_id == worker_id, Claim.kind == kind, Claim.event_date == event_date))
+    return db.session.scalar(
+        select(Claim).where(
+            Claim.worker_id == worker_id, Claim.kind == kind, Claim.event_date == event_date
+        )
+    )
 
 
-def record_claim(worker: Worker, event_date: date, kind: str, amount: int, story: str,
-                 actor: User | None, today: date | None = None) -> Claim:
+def record_claim(
+    worker: Worker,
+    event_date: date,
+    kind: str,
+    amount: int,
+    story: str,
+    actor: User | None,
+    today: date | None = None,
+) -> Claim:
     """Record a benefit BPJS TK paid, tied to the coverage of the event's month (and so to
     its funder). The worker's status is left alone, also for a death (JKM).
 
@@ -118,17 +132,33 @@ def record_claim(worker: Worker, event_date: date, kind: str, amount: int, story
         raise NotCovered(f"the worker was not covered in {event_date:%Y-%m}")
     existing = find_claim(worker.id, claim_kind, event_date)
     if existing is not None:
-        raise DuplicateClaim(f"this {claim_kind.value} claim is recorded already "
-                             f"(claim #{existing.id})")
+        raise DuplicateClaim(
+            f"this {claim_kind.value} claim is recorded already (claim #{existing.id})"
+        )
     return _add_claim(worker.id, coverage, event_date, claim_kind, amount, story, actor)
 
 
-def _add_claim(worker_id: int, coverage: Coverage, event_date: date, kind: ClaimKind,
-               amount: int, story: str, actor: User | None) -> Claim:
-    claim = Claim(worker_id=worker_id, coverage_id=coverage.id, funder=coverage.funder,
-                  pledge_id=coverage.pledge_id, event_date=event_date,
-                  month=event_date.replace(day=1), kind=kind, amount=amount, story=story,
-                  recorded_by_id=actor.id if actor else None)
+def _add_claim(
+    worker_id: int,
+    coverage: Coverage,
+    event_date: date,
+    kind: ClaimKind,
+    amount: int,
+    story: str,
+    actor: User | None,
+) -> Claim:
+    claim = Claim(
+        worker_id=worker_id,
+        coverage_id=coverage.id,
+        funder=coverage.funder,
+        pledge_id=coverage.pledge_id,
+        event_date=event_date,
+        month=event_date.replace(day=1),
+        kind=kind,
+        amount=amount,
+        story=story,
+        recorded_by_id=actor.id if actor else None,
+    )
     try:
         with db.session.begin_nested():  # another request may record the same event meanwhile
             db.session.add(claim)
@@ -136,12 +166,22 @@ def _add_claim(worker_id: int, coverage: Coverage, event_date: date, kind: Claim
         raise DuplicateClaim(f"this {kind.value} claim is recorded already") from None
     pledge = db.session.get(Pledge, coverage.pledge_id) if coverage.pledge_id else None
     # No NIK, name or story here: the company's audit trail must not identify the worker.
-    record_event("claim.record", claim, actor=actor,
-                 company_id=pledge.company_id if pledge else None, after={
-                     "worker_id": worker_id, "kind": kind.value,
-                     "event_date": event_date.isoformat(), "amount": amount,
-                     "funder": str(coverage.funder), "pledge_id": coverage.pledge_id,
-                     "coverage_id": coverage.id, "story_chars": len(story)})
+    record_event(
+        "claim.record",
+        claim,
+        actor=actor,
+        company_id=pledge.company_id if pledge else None,
+        after={
+            "worker_id": worker_id,
+            "kind": kind.value,
+            "event_date": event_date.isoformat(),
+            "amount": amount,
+            "funder": str(coverage.funder),
+            "pledge_id": coverage.pledge_id,
+            "coverage_id": coverage.id,
+            "story_chars": len(story),
+        },
+    )
     return claim
 
 
@@ -177,8 +217,15 @@ MESSAGES = {
 }
 
 COLUMN_ALIASES = {
-    "nik": "nik", "tanggal": "date", "date": "date", "jenis": "kind", "type": "kind",
-    "jumlah": "amount", "amount": "amount", "cerita": "story", "story": "story",
+    "nik": "nik",
+    "tanggal": "date",
+    "date": "date",
+    "jenis": "kind",
+    "type": "kind",
+    "jumlah": "amount",
+    "amount": "amount",
+    "cerita": "story",
+    "story": "story",
 }
 REQUIRED_COLUMNS = ("nik", "date", "kind", "amount")
 
@@ -219,9 +266,14 @@ class ClaimImport:
         return len({r.row for r in self.rejected})
 
     def as_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "recorded": self.recorded, "rejected": self.rejected_rows,
-                "errors": [{"row": r.row, "column": r.column, "message": r.message}
-                           for r in self.rejected]}
+        return {
+            "rows": self.rows,
+            "recorded": self.recorded,
+            "rejected": self.rejected_rows,
+            "errors": [
+                {"row": r.row, "column": r.column, "message": r.message} for r in self.rejected
+            ],
+        }
 
 
 class _Row(NamedTuple):
@@ -240,8 +292,9 @@ class _Candidate:
     coverage: Coverage
 
 
-def import_claims(data: bytes, actor: User | None, dry_run: bool = False,
-                  today: date | None = None) -> ClaimImport:
+def import_claims(
+    data: bytes, actor: User | None, dry_run: bool = False, today: date | None = None
+) -> ClaimImport:
     """Record every claim of a CSV file (nik, tanggal/date, jenis/type, jumlah/amount and an
     optional cerita/story), or none: any refused row means nothing is written. A dry run only
     reports.
@@ -262,12 +315,16 @@ def import_claims(data: bytes, actor: User | None, dry_run: bool = False,
     if report.rejected or dry_run:
         return report
     for c in candidates:
-        _add_claim(c.worker.id, c.coverage, c.row.event_date, c.row.kind, c.row.amount,
-                   c.row.story, actor)
+        _add_claim(
+            c.worker.id, c.coverage, c.row.event_date, c.row.kind, c.row.amount, c.row.story, actor
+        )
     report.recorded = len(candidates)
     db.session.flush()
-    record_event("claim.import", actor=actor, after={
-        "rows": report.rows, "recorded": report.recorded, "amount": report.amount})
+    record_event(
+        "claim.import",
+        actor=actor,
+        after={"rows": report.rows, "recorded": report.recorded, "amount": report.amount},
+    )
     return report
 
 
@@ -287,8 +344,13 @@ def read_claim_rows(data: bytes) -> tuple[dict[str, str], Iterator[tuple[int, di
     if header is None:
         raise InvalidClaimFile("The file is empty.")
     positions, columns = _header(header[1])
-    rows = ((number, {key: cells[at].strip() if at < len(cells) else ""
-                      for key, at in positions.items()}) for number, cells in records)
+    rows = (
+        (
+            number,
+            {key: cells[at].strip() if at < len(cells) else "" for key, at in positions.items()},
+        )
+        for number, cells in records
+    )
     return columns, rows
 
 
@@ -316,7 +378,8 @@ def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, str]]:
             continue
         if key in positions:
             raise InvalidClaimFile(
-                f"The columns '{columns[key]}' and '{name}' say the same; keep one.")
+                f"The columns '{columns[key]}' and '{name}' say the same; keep one."
+            )
         positions[key], columns[key] = at, name
     missing = [key for key in REQUIRED_COLUMNS if key not in positions]
     if missing:
@@ -328,8 +391,12 @@ def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, str]]:
 _LABELS = {"nik": "nik", "date": "tanggal/date", "kind": "jenis/type", "amount": "jumlah/amount"}
 
 
-def _parse_rows(records: Iterator[tuple[int, dict[str, str]]], columns: dict[str, str],
-                report: ClaimImport, today: date) -> list[_Row]:
+def _parse_rows(
+    records: Iterator[tuple[int, dict[str, str]]],
+    columns: dict[str, str],
+    report: ClaimImport,
+    today: date,
+) -> list[_Row]:
     """Each row's own problems into report.rejected; the rows that pass, in file order."""
     first_row: dict[tuple[str, ClaimKind, date], int] = {}
     passed = []
@@ -342,16 +409,18 @@ def _parse_rows(records: Iterator[tuple[int, dict[str, str]]], columns: dict[str
         assert row is not None
         key = (row.nik, row.kind, row.event_date)
         if key in first_row:
-            report.rejected.append(RejectedRow(number, columns["nik"], Rejection.DUPLICATE,
-                                               (str(first_row[key]),)))
+            report.rejected.append(
+                RejectedRow(number, columns["nik"], Rejection.DUPLICATE, (str(first_row[key]),))
+            )
             continue
         first_row[key] = number
         passed.append(row)
     return passed
 
 
-def _parse_row(number: int, cells: dict[str, str], columns: dict[str, str],
-               today: date) -> tuple[_Row | None, list[RejectedRow]]:
+def _parse_row(
+    number: int, cells: dict[str, str], columns: dict[str, str], today: date
+) -> tuple[_Row | None, list[RejectedRow]]:
     problems = []
 
     def refuse(key: str, reason: Rejection) -> None:
@@ -382,8 +451,9 @@ def _parse_row(number: int, cells: dict[str, str], columns: dict[str, str],
     return _Row(number, nik, event_date, kind, amount, story), []
 
 
-def _check_register(rows: list[_Row], columns: dict[str, str],
-                    report: ClaimImport) -> list[_Candidate]:
+def _check_register(
+    rows: list[_Row], columns: dict[str, str], report: ClaimImport
+) -> list[_Candidate]:
     """Rows whose worker is registered, covered in the event's month, and not claimed yet."""
     lookup = current_cipher().lookup_hash
     hashes = {nik: lookup(nik) for nik in {row.nik for row in rows}}
@@ -403,11 +473,13 @@ def _check_register(rows: list[_Row], columns: dict[str, str],
         covered = coverage.get((worker.id, month))
         claim_id = recorded.get((worker.id, row.kind.value, row.event_date))
         if covered is None:
-            report.rejected.append(RejectedRow(row.row, columns["date"], Rejection.NOT_COVERED,
-                                               (f"{month:%Y-%m}",)))
+            report.rejected.append(
+                RejectedRow(row.row, columns["date"], Rejection.NOT_COVERED, (f"{month:%Y-%m}",))
+            )
         elif claim_id is not None:
-            report.rejected.append(RejectedRow(row.row, columns["nik"],
-                                               Rejection.ALREADY_RECORDED, (str(claim_id),)))
+            report.rejected.append(
+                RejectedRow(row.row, columns["nik"], Rejection.ALREADY_RECORDED, (str(claim_id),))
+            )
         else:
             passed.append(_Candidate(row, worker, covered))
     return passed
@@ -415,29 +487,40 @@ def _check_register(rows: list[_Row], columns: dict[str, str],
 
 def _batches(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), LOOKUP_BATCH):
-        yield items[start:start + LOOKUP_BATCH]
+        yield items[start : start + LOOKUP_BATCH]
 
 
 def _workers_by_hash(hashes: list[str]) -> dict[str, Worker]:
     found: dict[str, Worker] = {}
     for batch in _batches(sorted(set(hashes))):
-        found.update((w.nik_hash, w) for w in db.session.scalars(
-            select(Worker).where(Worker.nik_hash.in_(batch))))
+        found.update(
+            (w.nik_hash, w)
+            for w in db.session.scalars(select(Worker).where(Worker.nik_hash.in_(batch)))
+        )
     return found
 
 
 def _coverage(pairs: set[tuple[int, date]]) -> dict[tuple[int, date], Coverage]:
     found: dict[tuple[int, date], Coverage] = {}
     for batch in _batches(sorted(pairs)):
-        found.update(((c.worker_id, c.month), c) for c in db.session.scalars(
-            select(Coverage).where(tuple_(Coverage.worker_id, Coverage.month).in_(batch))))
+        found.update(
+            ((c.worker_id, c.month), c)
+            for c in db.session.scalars(
+                select(Coverage).where(tuple_(Coverage.worker_id, Coverage.month).in_(batch))
+            )
+        )
     return found
 
 
 def _recorded(keys: set[tuple[int, str, date]]) -> dict[tuple[int, str, date], int]:
     found: dict[tuple[int, str, date], int] = {}
     for batch in _batches(sorted(keys)):
-        found.update(((w, str(k), d), i) for i, w, k, d in db.session.execute(
-            select(Claim.id, Claim.worker_id, Claim.kind, Claim.event_date)
-            .where(tuple_(Claim.worker_id, Claim.kind, Claim.event_date).in_(batch))))
+        found.update(
+            ((w, str(k), d), i)
+            for i, w, k, d in db.session.execute(
+                select(Claim.id, Claim.worker_id, Claim.kind, Claim.event_date).where(
+                    tuple_(Claim.worker_id, Claim.kind, Claim.event_date).in_(batch)
+                )
+            )
+        )
     return found

@@ -48,10 +48,17 @@ REASONS = {
 def index():  # type: ignore[no-untyped-def]
     filters = queries.ClaimFilters.from_args(request.args)
     with_names = can(current_user, Permission.CLAIM_MANAGE)
-    page = paginate_rows(queries.claims_select(filters, with_names),
-                         request.args.get("page", 1, type=int))
-    return render_template("claims/index.html", page=page, filters=filters,
-                           with_names=with_names, kinds=list(ClaimKind), funders=list(Funder))
+    page = paginate_rows(
+        queries.claims_select(filters, with_names), request.args.get("page", 1, type=int)
+    )
+    return render_template(
+        "claims/index.html",
+        page=page,
+        filters=filters,
+        with_names=with_names,
+        kinds=list(ClaimKind),
+        funders=list(Funder),
+    )
 
 
 @bp.get("/<int:claim_id>")
@@ -59,13 +66,18 @@ def index():  # type: ignore[no-untyped-def]
 def detail(claim_id: int):  # type: ignore[no-untyped-def]
     claim = db.get_or_404(Claim, claim_id)
     worker = claim.worker
-    deceased = (worker.status == WorkerStatus.INACTIVE
-                and worker.inactive_reason == InactiveReason.DECEASED)
+    deceased = (
+        worker.status == WorkerStatus.INACTIVE and worker.inactive_reason == InactiveReason.DECEASED
+    )
     pledge = db.session.get(Pledge, claim.pledge_id) if claim.pledge_id else None
     return render_template(
-        "claims/detail.html", claim=claim, worker=worker, pledge=pledge,
+        "claims/detail.html",
+        claim=claim,
+        worker=worker,
+        pledge=pledge,
         with_names=can(current_user, Permission.CLAIM_MANAGE),
-        death_hint=claim.kind == ClaimKind.JKM and not deceased)
+        death_hint=claim.kind == ClaimKind.JKM and not deceased,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -82,8 +94,13 @@ def new():  # type: ignore[no-untyped-def]
         return _form_page(form), 400
     try:
         claim = services.record_claim(
-            worker, form.event_date.data, form.kind.data,
-            services.parse_amount(form.amount.data) or 0, form.story.data or "", current_user)
+            worker,
+            form.event_date.data,
+            form.kind.data,
+            services.parse_amount(form.amount.data) or 0,
+            form.story.data or "",
+            current_user,
+        )
     except ClaimError as error:
         db.session.rollback()
         _field_error(form, error)
@@ -101,13 +118,21 @@ def _field_error(form: ClaimForm, error: ClaimError) -> None:
     """The service's refusal, worded for the reader, under the field it concerns."""
     when = form.event_date.data
     if isinstance(error, NotCovered):
-        form.event_date.errors.append(gettext(
-            "This worker was not covered in %(month)s: no funder paid that month, so no "
-            "claim can be recorded for it.", month=month_label(when)))
+        form.event_date.errors.append(
+            gettext(
+                "This worker was not covered in %(month)s: no funder paid that month, so no "
+                "claim can be recorded for it.",
+                month=month_label(when),
+            )
+        )
     elif isinstance(error, DuplicateClaim):
-        form.event_date.errors.append(gettext(
-            "A %(kind)s claim for this worker on %(date)s is recorded already.",
-            kind=form.kind.data.upper(), date=long_date(when)))
+        form.event_date.errors.append(
+            gettext(
+                "A %(kind)s claim for this worker on %(date)s is recorded already.",
+                kind=form.kind.data.upper(),
+                date=long_date(when),
+            )
+        )
     elif isinstance(error, InvalidClaim) and error.field in form:
         form[error.field].errors.append(str(error))
     else:
@@ -123,8 +148,9 @@ def upload():  # type: ignore[no-untyped-def]
     if not form.validate():
         return _upload_page(form, None), 400
     try:
-        report = services.import_claims(form.claims.data.read(), current_user,
-                                        dry_run=form.dry_run.data)
+        report = services.import_claims(
+            form.claims.data.read(), current_user, dry_run=form.dry_run.data
+        )
     except (InvalidClaimFile, DuplicateClaim) as error:
         db.session.rollback()
         form.claims.errors.append(gettext("Nothing was imported: %(why)s", why=str(error)))

@@ -26,6 +26,7 @@ def _digits(length_ok, message):  # type: ignore[no-untyped-def]
         if not re.fullmatch(r"\d+", value or "") or not length_ok(len(value)):
             raise ValidationError(message)
         field.data = value
+
     return check
 
 
@@ -37,8 +38,10 @@ class CompanyRegistrationForm(FlaskForm):
     )
     npwp = StringField(
         _l("NPWP (Tax ID)"),
-        validators=[DataRequired(), _digits(lambda n: n in (15, 16),
-                                            _l("NPWP must be 15 or 16 digits."))],
+        validators=[
+            DataRequired(),
+            _digits(lambda n: n in (15, 16), _l("NPWP must be 15 or 16 digits.")),
+        ],
     )
     address = TextAreaField(_l("Address"), validators=[DataRequired(), Length(max=500)])
     sector = SelectField(_l("Sector"), choices=SECTORS, validators=[DataRequired()])

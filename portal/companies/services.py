@@ -41,8 +41,9 @@ def digits_only(value: str) -> str:
     return re.sub(r"[\s.\-]", "", value or "")
 
 
-def register_company(details: CompanyDetails, owner_email: str, owner_name: str,
-                     password: str) -> tuple[Company, User]:
+def register_company(
+    details: CompanyDetails, owner_email: str, owner_name: str, password: str
+) -> tuple[Company, User]:
     """Create a pending company with its owner account.
 
     Raises DuplicateCompany, DuplicateEmail, WeakPassword.
@@ -51,10 +52,15 @@ def register_company(details: CompanyDetails, owner_email: str, owner_name: str,
     company = Company(**details.__dict__, status=CompanyStatus.PENDING)
     db.session.add(company)
     db.session.flush()
-    owner = create_user(owner_email, owner_name, Role.SPONSOR_OWNER,
-                        company_id=company.id, password=password)
-    record_event("company.register", company, actor=owner,
-                 after={"legal_name": company.legal_name, "status": company.status})
+    owner = create_user(
+        owner_email, owner_name, Role.SPONSOR_OWNER, company_id=company.id, password=password
+    )
+    record_event(
+        "company.register",
+        company,
+        actor=owner,
+        after={"legal_name": company.legal_name, "status": company.status},
+    )
     return company, owner
 
 
@@ -66,8 +72,9 @@ def _refuse_duplicates(nib: str, npwp: str) -> None:
         raise DuplicateCompany("nib" if existing.nib == nib else "npwp")
 
 
-def transition_company(company: Company, target: CompanyStatus, actor: User,
-                       reason: str | None = None) -> None:
+def transition_company(
+    company: Company, target: CompanyStatus, actor: User, reason: str | None = None
+) -> None:
     """The one place a company's status changes. Raises IllegalTransition."""
     current = CompanyStatus(company.status)
     if target not in _ALLOWED[current]:
@@ -78,8 +85,13 @@ def transition_company(company: Company, target: CompanyStatus, actor: User,
     company.reviewed_at = utcnow()
     company.reviewed_by_id = actor.id
     db.session.flush()
-    record_event(f"company.{target.value}", company, actor=actor, before=before,
-                 after={"status": target.value, "rejection_reason": company.rejection_reason})
+    record_event(
+        f"company.{target.value}",
+        company,
+        actor=actor,
+        before=before,
+        after={"status": target.value, "rejection_reason": company.rejection_reason},
+    )
 
 
 def verify_company(company: Company, actor: User) -> None:
@@ -108,7 +120,6 @@ def invite_member(company: Company, email: str, full_name: str, actor: User) -> 
 
     Raises DuplicateEmail.
     """
-    member = create_user(email, full_name, Role.SPONSOR_MEMBER, company_id=company.id,
-                         actor=actor)
+    member = create_user(email, full_name, Role.SPONSOR_MEMBER, company_id=company.id, actor=actor)
     send_password_link(member, "emails/invitation.txt", inviter=actor)
     return member

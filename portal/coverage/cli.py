@@ -63,17 +63,28 @@ def close_month_command(month: date) -> None:
 @coverage_cli.command("import-city")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--funder", required=True, type=click.Choice(["apbd", "dbhcht"]))
-@click.option("--month", "month", required=True, callback=_month, metavar="YYYY-MM",
-              help="The first month covered.")
-@click.option("--months", default=1, show_default=True, type=click.IntRange(1, 12),
-              help="How many months from --month.")
+@click.option(
+    "--month",
+    "month",
+    required=True,
+    callback=_month,
+    metavar="YYYY-MM",
+    help="The first month covered.",
+)
+@click.option(
+    "--months",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 12),
+    help="How many months from --month.",
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-def import_city_command(path: Path, funder: str, month: date, months: int,
-                        dry_run: bool) -> None:
+def import_city_command(path: Path, funder: str, month: date, months: int, dry_run: bool) -> None:
     """Cover the city's participants (CSV with a nik column): every row, or nothing."""
     try:
-        report = services.import_city_participants(path.read_bytes(), funder, month, months,
-                                                   actor=None, dry_run=dry_run)
+        report = services.import_city_participants(
+            path.read_bytes(), funder, month, months, actor=None, dry_run=dry_run
+        )
     except (CoverageError, NoRateInForce) as error:
         _fail(error)
     if report.ok and not dry_run:
@@ -88,11 +99,15 @@ def import_city_command(path: Path, funder: str, month: date, months: int,
 def _print_import(report: CityImport) -> None:
     span = f"{len(report.months)} month(s) from {report.months[0]:%Y-%m}"
     if report.ok and report.dry_run:
-        click.echo(f"{report.rows} rows checked: {report.accepted} workers would be covered by "
-                   f"{report.funder} for {span} ({_rupiah(report.amount)}). Nothing written.")
+        click.echo(
+            f"{report.rows} rows checked: {report.accepted} workers would be covered by "
+            f"{report.funder} for {span} ({_rupiah(report.amount)}). Nothing written."
+        )
     elif report.ok:
-        click.echo(f"{report.accepted} workers covered by {report.funder} for {span}: "
-                   f"{report.written} coverage rows, {_rupiah(report.amount)}.")
+        click.echo(
+            f"{report.accepted} workers covered by {report.funder} for {span}: "
+            f"{report.written} coverage rows, {_rupiah(report.amount)}."
+        )
     for row in report.rejected[:MAX_LISTED]:
         click.echo(f"  row {row.row}, {row.nik or '(empty)'}: {describe(row)}")
     if len(report.rejected) > MAX_LISTED:
@@ -111,8 +126,10 @@ def offer_renewals_command() -> None:
     except CoverageError as error:
         _fail(error)
     db.session.commit()
-    click.echo(f"Renewal offered for {len(offered)} pledge(s)"
-               + (": " + ", ".join(f"#{p.id}" for p in offered) if offered else "."))
+    click.echo(
+        f"Renewal offered for {len(offered)} pledge(s)"
+        + (": " + ", ".join(f"#{p.id}" for p in offered) if offered else ".")
+    )
 
 
 _FUNDERS = click.Choice(["apbd", "dbhcht", "csr"])
@@ -121,10 +138,14 @@ _FUNDERS = click.Choice(["apbd", "dbhcht", "csr"])
 @remittance_cli.command("export")
 @click.argument("month", callback=_month, metavar="YYYY-MM")
 @click.option("--funder", required=True, type=_FUNDERS)
-@click.option("--format", "fmt", default="csv", show_default=True,
-              type=click.Choice(list(remittance.FORMATS)))
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write (default: remittance-YYYY-MM-FUNDER.FORMAT here).")
+@click.option(
+    "--format", "fmt", default="csv", show_default=True, type=click.Choice(list(remittance.FORMATS))
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write (default: remittance-YYYY-MM-FUNDER.FORMAT here).",
+)
 def export_command(month: date, funder: str, fmt: str, output: Path | None) -> None:
     """Write a closed month's remittance file for one funder (it holds full NIKs)."""
     try:
@@ -149,5 +170,7 @@ def mark_command(month: date, funder: str, reference: str) -> None:
     except (CoverageError, LedgerError) as error:
         _fail(error)
     db.session.commit()
-    click.echo(f"{funder} {month:%Y-%m} remitted: {done.workers} workers, "
-               f"{_rupiah(done.amount)}, reference {done.reference}.")
+    click.echo(
+        f"{funder} {month:%Y-%m} remitted: {done.workers} workers, "
+        f"{_rupiah(done.amount)}, reference {done.reference}."
+    )

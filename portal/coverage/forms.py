@@ -13,19 +13,36 @@ from portal.coverage.services import MAX_IMPORT_MONTHS
 
 
 class RemittedForm(FlaskForm):
-    reference = StringField(_l("Bank transfer reference"),
-                            validators=[DataRequired(), Length(max=MAX_REFERENCE)])
+    reference = StringField(
+        _l("Bank transfer reference"), validators=[DataRequired(), Length(max=MAX_REFERENCE)]
+    )
 
 
 class CityImportForm(FlaskForm):
-    participants = FileField(_l("Participant list (CSV with a nik column)"), validators=[
-        FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))])
-    funder = SelectField(_l("Funder"), choices=[
-        SelectChoice("apbd", _l("City budget (APBD)")),
-        SelectChoice("dbhcht", _l("Tobacco excise (DBHCHT)"))])
-    month = StringField(_l("First month (YYYY-MM)"), validators=[
-        DataRequired(), Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-                               message=_l("Write the month as YYYY-MM, e.g. 2026-12."))])
-    months = IntegerField(_l("Number of months"), default=1, validators=[
-        DataRequired(), NumberRange(min=1, max=MAX_IMPORT_MONTHS)])
+    participants = FileField(
+        _l("Participant list (CSV with a nik column)"),
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))],
+    )
+    funder = SelectField(
+        _l("Funder"),
+        choices=[
+            SelectChoice("apbd", _l("City budget (APBD)")),
+            SelectChoice("dbhcht", _l("Tobacco excise (DBHCHT)")),
+        ],
+    )
+    month = StringField(
+        _l("First month (YYYY-MM)"),
+        validators=[
+            DataRequired(),
+            Regexp(
+                r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                message=_l("Write the month as YYYY-MM, e.g. 2026-12."),
+            ),
+        ],
+    )
+    months = IntegerField(
+        _l("Number of months"),
+        default=1,
+        validators=[DataRequired(), NumberRange(min=1, max=MAX_IMPORT_MONTHS)],
+    )
     dry_run = BooleanField(_l("Check only (write nothing)"), default=True)

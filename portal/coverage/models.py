@@ -46,8 +46,10 @@ class Coverage(Model):
         Index("ix_coverage_month_funder", "month", "funder"),
         CheckConstraint(enum_check("funder", Funder), name="funder_valid"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
-        CheckConstraint("(funder = 'pledge') = (pledge_id IS NOT NULL AND slot IS NOT NULL)",
-                        name="pledge_funder"),
+        CheckConstraint(
+            "(funder = 'pledge') = (pledge_id IS NOT NULL AND slot IS NOT NULL)",
+            name="pledge_funder",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

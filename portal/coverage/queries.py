@@ -57,9 +57,12 @@ def _empty() -> dict[str, FunderTotal]:
 
 
 def _totals_by_month(months: list[date] | None = None) -> dict[date, dict[str, FunderTotal]]:
-    stmt = (select(Coverage.month, Coverage.funder, func.count(Coverage.id),
-                   func.coalesce(func.sum(Coverage.amount), 0))
-            .group_by(Coverage.month, Coverage.funder))
+    stmt = select(
+        Coverage.month,
+        Coverage.funder,
+        func.count(Coverage.id),
+        func.coalesce(func.sum(Coverage.amount), 0),
+    ).group_by(Coverage.month, Coverage.funder)
     if months is not None:
         stmt = stmt.where(Coverage.month.in_(months))
     found: dict[date, dict[str, FunderTotal]] = {}
@@ -68,8 +71,9 @@ def _totals_by_month(months: list[date] | None = None) -> dict[date, dict[str, F
     return found
 
 
-def month_summaries(today: date | None = None, back: int = 11,
-                    ahead: int = 2) -> list[MonthSummary]:
+def month_summaries(
+    today: date | None = None, back: int = 11, ahead: int = 2
+) -> list[MonthSummary]:
     """The last `back` months, this one and `ahead` more, plus every other month that has
     coverage or a close; newest first."""
     this_month = first_of_month(today or date.today())
@@ -80,16 +84,20 @@ def month_summaries(today: date | None = None, back: int = 11,
         remitted.setdefault(row.month, {})[str(row.funder)] = row
     months = {add_months(this_month, n) for n in range(-back, ahead + 1)}
     months |= set(totals) | set(closes)
-    return [MonthSummary(month, totals.get(month) or _empty(), closes.get(month),
-                         remitted.get(month, {}))
-            for month in sorted(months, reverse=True)]
+    return [
+        MonthSummary(
+            month, totals.get(month) or _empty(), closes.get(month), remitted.get(month, {})
+        )
+        for month in sorted(months, reverse=True)
+    ]
 
 
 def first_open_month_before(month: date) -> date | None:
     """The earliest month before `month` that has coverage and is not closed."""
     closed = exists().where(MonthClose.month == Coverage.month)
-    return db.session.scalar(select(func.min(Coverage.month))
-                             .where(Coverage.month < month, ~closed))
+    return db.session.scalar(
+        select(func.min(Coverage.month)).where(Coverage.month < month, ~closed)
+    )
 
 
 def month_close(month: date) -> MonthClose | None:
@@ -97,8 +105,11 @@ def month_close(month: date) -> MonthClose | None:
 
 
 def remittances(month: date) -> list[Remittance]:
-    return list(db.session.scalars(select(Remittance).where(Remittance.month == month)
-                                   .order_by(Remittance.funder)))
+    return list(
+        db.session.scalars(
+            select(Remittance).where(Remittance.month == month).order_by(Remittance.funder)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -115,15 +126,23 @@ class PledgeMonth:
 def pledge_months(month: date) -> list[PledgeMonth]:
     """Every pledge with coverage in the month: its worker count and rupiah, by pledge."""
     rows = db.session.execute(
-        select(Coverage.pledge_id, Pledge.company_id, Company.legal_name,
-               func.count(Coverage.id), func.coalesce(func.sum(Coverage.amount), 0))
+        select(
+            Coverage.pledge_id,
+            Pledge.company_id,
+            Company.legal_name,
+            func.count(Coverage.id),
+            func.coalesce(func.sum(Coverage.amount), 0),
+        )
         .join(Pledge, Pledge.id == Coverage.pledge_id)
         .join(Company, Company.id == Pledge.company_id)
         .where(Coverage.month == first_of_month(month), Coverage.funder == Funder.PLEDGE)
         .group_by(Coverage.pledge_id, Pledge.company_id, Company.legal_name)
-        .order_by(Coverage.pledge_id))
-    return [PledgeMonth(pledge_id, company_id, name, int(workers), int(amount))
-            for pledge_id, company_id, name, workers, amount in rows]
+        .order_by(Coverage.pledge_id)
+    )
+    return [
+        PledgeMonth(pledge_id, company_id, name, int(workers), int(amount))
+        for pledge_id, company_id, name, workers, amount in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -142,15 +161,27 @@ def ending_pledges(today: date, days: int) -> list[LapsingPledge]:
     already past their end but not yet completed by a month close), soonest first."""
     horizon = today + timedelta(days=days)
     rows = db.session.execute(
-        select(Pledge, Company.legal_name).join(Company, Company.id == Pledge.company_id)
-        .where(Pledge.status == PledgeStatus.ACTIVE, Pledge.coverage_start.is_not(None),
-               Pledge.coverage_start <= horizon)).all()
-    ending = [(pledge, name) for pledge, name in rows
-              if pledge.last_month is not None and month_end(pledge.last_month) <= horizon]
+        select(Pledge, Company.legal_name)
+        .join(Company, Company.id == Pledge.company_id)
+        .where(
+            Pledge.status == PledgeStatus.ACTIVE,
+            Pledge.coverage_start.is_not(None),
+            Pledge.coverage_start <= horizon,
+        )
+    ).all()
+    ending = [
+        (pledge, name)
+        for pledge, name in rows
+        if pledge.last_month is not None and month_end(pledge.last_month) <= horizon
+    ]
     workers = _workers_in_last_month([pledge for pledge, _ in ending])
-    found = [LapsingPledge(pledge, name, workers.get(pledge.id, 0), pledge.last_month,
-                           month_end(pledge.last_month))
-             for pledge, name in ending if pledge.last_month is not None]
+    found = [
+        LapsingPledge(
+            pledge, name, workers.get(pledge.id, 0), pledge.last_month, month_end(pledge.last_month)
+        )
+        for pledge, name in ending
+        if pledge.last_month is not None
+    ]
     return sorted(found, key=lambda row: (row.ends_on, row.pledge.id))
 
 
@@ -161,5 +192,6 @@ def _workers_in_last_month(pledges: list[Pledge]) -> dict[int, int]:
     rows = db.session.execute(
         select(Coverage.pledge_id, Coverage.month, func.count(Coverage.id))
         .where(Coverage.pledge_id.in_(list(last)), Coverage.month.in_(set(last.values())))
-        .group_by(Coverage.pledge_id, Coverage.month))
+        .group_by(Coverage.pledge_id, Coverage.month)
+    )
     return {pledge_id: int(n) for pledge_id, month, n in rows if last[pledge_id] == month}

@@ -35,7 +35,9 @@ def open_cost(pledge_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(Coverage.pledge_id, func.coalesce(func.sum(Coverage.amount), 0))
-        .where(Coverage.pledge_id.in_(ids), _not_closed()).group_by(Coverage.pledge_id))
+        .where(Coverage.pledge_id.in_(ids), _not_closed())
+        .group_by(Coverage.pledge_id)
+    )
     found = dict.fromkeys(ids, 0)
     found.update({int(pledge_id): int(total) for pledge_id, total in rows})
     return found
@@ -59,7 +61,8 @@ def release_to_fit(pledge_id: int, budget: int, today: date | None = None) -> Re
     rows = db.session.execute(
         select(Coverage.month, Coverage.slot, Coverage.amount)
         .where(Coverage.pledge_id == pledge_id, _not_closed())
-        .order_by(Coverage.month.desc(), Coverage.slot.desc())).all()
+        .order_by(Coverage.month.desc(), Coverage.slot.desc())
+    ).all()
     total = sum(int(row.amount) for row in rows)
     fixed = sum(int(row.amount) for row in rows if row.month < first)
     doomed: list[tuple[date, int]] = []
@@ -75,22 +78,38 @@ def release_to_fit(pledge_id: int, budget: int, today: date | None = None) -> Re
 
 def begun_cost(pledge_id: int, today: date | None = None) -> int:
     """The rupiah of the pledge's coverage in months begun but not closed: it will be booked."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Coverage.amount), 0)).where(
-        Coverage.pledge_id == pledge_id, Coverage.month < first_unstarted_month(today),
-        _not_closed())) or 0)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Coverage.amount), 0)).where(
+                Coverage.pledge_id == pledge_id,
+                Coverage.month < first_unstarted_month(today),
+                _not_closed(),
+            )
+        )
+        or 0
+    )
 
 
 def _delete(pledge_id: int, keys: list[tuple[date, int]]) -> None:
     for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        db.session.execute(delete(Coverage).where(
-            Coverage.pledge_id == pledge_id,
-            tuple_(Coverage.month, Coverage.slot).in_(chunk)),
-            execution_options={"synchronize_session": False})
+        chunk = keys[start : start + 500]
+        db.session.execute(
+            delete(Coverage).where(
+                Coverage.pledge_id == pledge_id, tuple_(Coverage.month, Coverage.slot).in_(chunk)
+            ),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def future_rows(pledge_id: int, today: date | None = None) -> int:
     """How many coverage rows of the pledge lie in months not started (nor closed) yet."""
-    return int(db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge_id, Coverage.month >= first_unstarted_month(today),
-        _not_closed())) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count(Coverage.id)).where(
+                Coverage.pledge_id == pledge_id,
+                Coverage.month >= first_unstarted_month(today),
+                _not_closed(),
+            )
+        )
+        or 0
+    )

@@ -33,8 +33,11 @@ HEADER = ["nik", "nama", "no_kpj", "kategori", "pendana", "no_ikrar", "bulan", "
 FORMATS = ("csv", "xlsx")
 MAX_REFERENCE = 80
 # Remittance files are per funder; every pledge together is the CSR file.
-COVERAGE_FUNDER = {RemittanceFunder.APBD: Funder.APBD, RemittanceFunder.DBHCHT: Funder.DBHCHT,
-                   RemittanceFunder.CSR: Funder.PLEDGE}
+COVERAGE_FUNDER = {
+    RemittanceFunder.APBD: Funder.APBD,
+    RemittanceFunder.DBHCHT: Funder.DBHCHT,
+    RemittanceFunder.CSR: Funder.PLEDGE,
+}
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,26 @@ def remittance_rows(month: date, funder: str) -> list[RemittanceRow]:
     _closed(month)
     cipher = current_cipher()
     result = db.session.execute(
-        select(Worker.nik_encrypted, Worker.full_name, Worker.kpj, Category.code,
-               Coverage.pledge_id, Coverage.amount)
+        select(
+            Worker.nik_encrypted,
+            Worker.full_name,
+            Worker.kpj,
+            Category.code,
+            Coverage.pledge_id,
+            Coverage.amount,
+        )
         .join(Worker, Worker.id == Coverage.worker_id)
         .join(Category, Category.id == Worker.category_id)
         .where(Coverage.month == month, Coverage.funder == COVERAGE_FUNDER[which])
         .order_by(Coverage.pledge_id, Worker.full_name, Worker.id)
-        .execution_options(yield_per=2_000))
-    return [RemittanceRow(cipher.decrypt(nik), name, kpj or "", category, which.value,
-                          pledge_id, int(amount))
-            for nik, name, kpj, category, pledge_id, amount in result]
+        .execution_options(yield_per=2_000)
+    )
+    return [
+        RemittanceRow(
+            cipher.decrypt(nik), name, kpj or "", category, which.value, pledge_id, int(amount)
+        )
+        for nik, name, kpj, category, pledge_id, amount in result
+    ]
 
 
 def remittance_file(month: date, funder: str, fmt: str) -> tuple[bytes, int]:
@@ -92,8 +105,10 @@ def remittance_file(month: date, funder: str, fmt: str) -> tuple[bytes, int]:
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not csv or xlsx")
     rows = remittance_rows(month, funder)
-    cells = [[r.nik, r.name, r.kpj, r.category, r.funder, r.pledge_id or "", f"{month:%Y-%m}",
-              r.amount] for r in rows]
+    cells = [
+        [r.nik, r.name, r.kpj, r.category, r.funder, r.pledge_id or "", f"{month:%Y-%m}", r.amount]
+        for r in rows
+    ]
     if fmt == "csv":
         return csv_bytes(HEADER, cells), len(rows)
     return xlsx_bytes(HEADER, cells, f"Iuran {month:%Y-%m} {funder}"), len(rows)
@@ -105,8 +120,11 @@ def file_name(month: date, funder: str, fmt: str) -> str:
 
 def record_download(month: date, funder: str, fmt: str, rows: int, actor: User | None) -> None:
     """A remittance file holds full NIKs: every download is audited (without them)."""
-    record_event("coverage.remittance_export", actor=actor, after={
-        "month": f"{month:%Y-%m}", "funder": funder, "format": fmt, "rows": rows})
+    record_event(
+        "coverage.remittance_export",
+        actor=actor,
+        after={"month": f"{month:%Y-%m}", "funder": funder, "format": fmt, "rows": rows},
+    )
 
 
 def mark_remitted(month: date, funder: str, reference: str, actor: User | None) -> Remittance:
@@ -130,9 +148,18 @@ def mark_remitted(month: date, funder: str, reference: str, actor: User | None) 
         record_remittance(month, COVERAGE_FUNDER[which].value, amount, reference)
     except DuplicateEntry:
         raise AlreadyRemitted(f"{which} {month:%Y-%m} is booked as remitted already") from None
-    record_event("coverage.remit", remittance, actor=actor, after={
-        "month": f"{month:%Y-%m}", "funder": which.value, "workers": workers,
-        "amount": amount, "reference": reference})
+    record_event(
+        "coverage.remit",
+        remittance,
+        actor=actor,
+        after={
+            "month": f"{month:%Y-%m}",
+            "funder": which.value,
+            "workers": workers,
+            "amount": amount,
+            "reference": reference,
+        },
+    )
     return remittance
 
 
@@ -144,22 +171,40 @@ def _checked_reference(reference: str) -> str:
 
 
 def _remitted(month: date, funder: RemittanceFunder) -> bool:
-    return db.session.scalar(select(Remittance.id).where(
-        Remittance.month == month, Remittance.funder == funder)) is not None
+    return (
+        db.session.scalar(
+            select(Remittance.id).where(Remittance.month == month, Remittance.funder == funder)
+        )
+        is not None
+    )
 
 
 def _due(month: date, funder: RemittanceFunder) -> tuple[int, int]:
     workers, amount = db.session.execute(
-        select(func.count(Coverage.id), func.coalesce(func.sum(Coverage.amount), 0))
-        .where(Coverage.month == month, Coverage.funder == COVERAGE_FUNDER[funder])).one()
+        select(func.count(Coverage.id), func.coalesce(func.sum(Coverage.amount), 0)).where(
+            Coverage.month == month, Coverage.funder == COVERAGE_FUNDER[funder]
+        )
+    ).one()
     return int(workers), int(amount)
 
 
-def _claim(month: date, funder: RemittanceFunder, workers: int, amount: int, reference: str,
-           actor: User | None) -> Remittance:
+def _claim(
+    month: date,
+    funder: RemittanceFunder,
+    workers: int,
+    amount: int,
+    reference: str,
+    actor: User | None,
+) -> Remittance:
     """The unique funder-month refuses a concurrent second marking before the ledger moves."""
-    remittance = Remittance(month=month, funder=funder, workers=workers, amount=amount,
-                            reference=reference, remitted_by_id=actor.id if actor else None)
+    remittance = Remittance(
+        month=month,
+        funder=funder,
+        workers=workers,
+        amount=amount,
+        reference=reference,
+        remitted_by_id=actor.id if actor else None,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(remittance)

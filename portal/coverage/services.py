@@ -115,12 +115,18 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
     for funder in CITY:
         if totals[funder].amount:
             record_city_coverage(funder, month, totals[funder].amount)
-    close.totals = {funder: {"workers": total.workers, "amount": total.amount}
-                    for funder, total in totals.items()}
+    close.totals = {
+        funder: {"workers": total.workers, "amount": total.amount}
+        for funder, total in totals.items()
+    }
     completed = _complete_pledges(month, actor)
     db.session.flush()
-    record_event("coverage.close_month", close, actor=actor, after={
-        "month": f"{month:%Y-%m}", "totals": close.totals, "completed_pledges": completed})
+    record_event(
+        "coverage.close_month",
+        close,
+        actor=actor,
+        after={"month": f"{month:%Y-%m}", "totals": close.totals, "completed_pledges": completed},
+    )
     _mail_reports_ready(month, {row.company_id: row.company_name for row in pledge_rows})
     return close
 
@@ -128,22 +134,39 @@ def close_month(month: date, actor: User | None, today: date | None = None) -> M
 def _lock_pledges_of(month: date) -> None:
     """A refund locks its pledge before it releases months; closing locks the month's pledges
     (in id order) before reading their coverage, so the two never interleave."""
-    db.session.execute(select(Pledge.id).where(Pledge.id.in_(
-        select(Coverage.pledge_id).where(Coverage.month == month,
-                                         Coverage.pledge_id.is_not(None))))
-        .order_by(Pledge.id).with_for_update())
+    db.session.execute(
+        select(Pledge.id)
+        .where(
+            Pledge.id.in_(
+                select(Coverage.pledge_id).where(
+                    Coverage.month == month, Coverage.pledge_id.is_not(None)
+                )
+            )
+        )
+        .order_by(Pledge.id)
+        .with_for_update()
+    )
 
 
 def _mail_reports_ready(month: date, companies: dict[int, str]) -> None:
     """Each sponsor with coverage in the closed month hears that its report includes it."""
     if not companies:
         return
-    users = db.session.execute(select(User.email, User.full_name, User.company_id).where(
-        User.company_id.in_(list(companies)), User.active.is_(True))).all()
+    users = db.session.execute(
+        select(User.email, User.full_name, User.company_id).where(
+            User.company_id.in_(list(companies)), User.active.is_(True)
+        )
+    ).all()
     for user in users:
-        queue_mail(db.session, user.email, f"PIJAR SEMAR: laporan dampak {month:%m/%Y}",
-                   "emails/report_ready.txt", user=user, month=month,
-                   company_name=companies[user.company_id])
+        queue_mail(
+            db.session,
+            user.email,
+            f"PIJAR SEMAR: laporan dampak {month:%m/%Y}",
+            "emails/report_ready.txt",
+            user=user,
+            month=month,
+            company_name=companies[user.company_id],
+        )
 
 
 def _claim_close(month: date, actor: User | None) -> MonthClose:
@@ -158,18 +181,27 @@ def _claim_close(month: date, actor: User | None) -> MonthClose:
 
 
 def _complete_pledges(month: date, actor: User | None) -> list[int]:
-    candidates = db.session.scalars(select(Pledge).where(
-        Pledge.status == PledgeStatus.ACTIVE,
-        Pledge.coverage_start.between(add_months(month, 1 - MAX_TERM_MONTHS), month),
-    ).order_by(Pledge.id))
+    candidates = db.session.scalars(
+        select(Pledge)
+        .where(
+            Pledge.status == PledgeStatus.ACTIVE,
+            Pledge.coverage_start.between(add_months(month, 1 - MAX_TERM_MONTHS), month),
+        )
+        .order_by(Pledge.id)
+    )
     completed = []
     for pledge in candidates:
         if pledge.last_month == month:
-            transition_pledge(pledge, PledgeStatus.COMPLETED, actor,
-                              note=f"term ended with {month:%Y-%m}")
+            transition_pledge(
+                pledge, PledgeStatus.COMPLETED, actor, note=f"term ended with {month:%Y-%m}"
+            )
             issue_certificate(pledge, CertificateKind.COMPLETED, actor)
-            notify_unused(pledge, f"term ended with {month:%Y-%m}", "emails/unused_end.txt",
-                          "PIJAR SEMAR: dana belum terpakai")
+            notify_unused(
+                pledge,
+                f"term ended with {month:%Y-%m}",
+                "emails/unused_end.txt",
+                "PIJAR SEMAR: dana belum terpakai",
+            )
             completed.append(pledge.id)
     return completed
 
@@ -224,8 +256,15 @@ class _Candidate:
     worker: Worker
 
 
-def import_city_participants(stream: IO[bytes] | bytes, funder: str, month: date, months: int,
-                             actor: User | None, *, dry_run: bool = False) -> CityImport:
+def import_city_participants(
+    stream: IO[bytes] | bytes,
+    funder: str,
+    month: date,
+    months: int,
+    actor: User | None,
+    *,
+    dry_run: bool = False,
+) -> CityImport:
     """Cover every worker of the file (a `nik` column) by APBD or DBHCHT for `months` months
     from `month`, or nobody: any refused row means nothing is written. A dry run only reports.
 
@@ -244,9 +283,18 @@ def import_city_participants(stream: IO[bytes] | bytes, funder: str, month: date
         report.rejected.sort(key=lambda r: r.row)
         return report
     report.written = _write_city_coverage(candidates, funder, rates)
-    record_event("coverage.import_city", actor=actor, after={
-        "funder": funder, "first_month": f"{month:%Y-%m}", "months": months,
-        "workers": report.accepted, "rows": report.written, "amount": report.amount})
+    record_event(
+        "coverage.import_city",
+        actor=actor,
+        after={
+            "funder": funder,
+            "first_month": f"{month:%Y-%m}",
+            "months": months,
+            "workers": report.accepted,
+            "rows": report.written,
+            "amount": report.amount,
+        },
+    )
     return report
 
 
@@ -308,8 +356,9 @@ def _check_rows(rows: Iterator[tuple[int, str]], report: CityImport) -> list[_Ca
             report.rejected.append(RejectedRow(number, raw, Rejection.INVALID_NIK))
             continue
         if nik in first_row:
-            report.rejected.append(RejectedRow(number, nik, Rejection.DUPLICATE,
-                                               (str(first_row[nik]),)))
+            report.rejected.append(
+                RejectedRow(number, nik, Rejection.DUPLICATE, (str(first_row[nik]),))
+            )
             continue
         first_row[nik] = number
         hashed.append((number, nik, cipher.lookup_hash(nik)))
@@ -328,10 +377,15 @@ def _check_rows(rows: Iterator[tuple[int, str]], report: CityImport) -> list[_Ca
 def _workers_by_hash(hashes: list[str]) -> dict[str, Worker]:
     found: dict[str, Worker] = {}
     for start in range(0, len(hashes), LOOKUP_BATCH):
-        batch = hashes[start:start + LOOKUP_BATCH]
-        found.update((w.nik_hash, w) for w in db.session.scalars(
-            select(Worker).options(joinedload(Worker.category))
-            .where(Worker.nik_hash.in_(batch))))
+        batch = hashes[start : start + LOOKUP_BATCH]
+        found.update(
+            (w.nik_hash, w)
+            for w in db.session.scalars(
+                select(Worker)
+                .options(joinedload(Worker.category))
+                .where(Worker.nik_hash.in_(batch))
+            )
+        )
     return found
 
 
@@ -348,10 +402,12 @@ def _check_workers(candidates: list[_Candidate], report: CityImport) -> list[_Ca
     return passed
 
 
-def _worker_problem(worker: Worker, report: CityImport, dbhcht: set[str],
-                    covered: dict[int, list[str]]) -> tuple[str, tuple[str, ...]]:
-    reasons = sorted({str(r) for m in report.months
-                      for r in ineligibility_reasons(facts_of(worker), m)})
+def _worker_problem(
+    worker: Worker, report: CityImport, dbhcht: set[str], covered: dict[int, list[str]]
+) -> tuple[str, tuple[str, ...]]:
+    reasons = sorted(
+        {str(r) for m in report.months for r in ineligibility_reasons(facts_of(worker), m)}
+    )
     if reasons:
         return Rejection.NOT_ELIGIBLE, tuple(reasons)
     if report.funder == Funder.DBHCHT and worker.category.code not in dbhcht:
@@ -367,28 +423,41 @@ def _covered(worker_ids: list[int], months: list[date]) -> dict[int, list[str]]:
     for start in range(0, len(worker_ids), LOOKUP_BATCH):
         rows = db.session.execute(
             select(Coverage.worker_id, Coverage.month, Coverage.funder)
-            .where(Coverage.worker_id.in_(worker_ids[start:start + LOOKUP_BATCH]),
-                   Coverage.month.in_(months))
-            .order_by(Coverage.worker_id, Coverage.month))
+            .where(
+                Coverage.worker_id.in_(worker_ids[start : start + LOOKUP_BATCH]),
+                Coverage.month.in_(months),
+            )
+            .order_by(Coverage.worker_id, Coverage.month)
+        )
         for worker_id, month, funder in rows:
             found.setdefault(worker_id, []).append(f"{month:%Y-%m} {funder}")
     return found
 
 
-def _write_city_coverage(candidates: list[_Candidate], funder: str,
-                         rates: dict[date, int]) -> int:
+def _write_city_coverage(candidates: list[_Candidate], funder: str, rates: dict[date, int]) -> int:
     version = current_rules().version
     rows: list[dict[str, Any]] = [
-        {"worker_id": c.worker.id, "month": month, "funder": funder, "amount": rate,
-         "rule_version": version, "pledge_id": None, "slot": None, "run_id": None}
-        for c in candidates for month, rate in rates.items()]
+        {
+            "worker_id": c.worker.id,
+            "month": month,
+            "funder": funder,
+            "amount": rate,
+            "rule_version": version,
+            "pledge_id": None,
+            "slot": None,
+            "run_id": None,
+        }
+        for c in candidates
+        for month, rate in rates.items()
+    ]
     try:
         with db.session.begin_nested():
             for start in range(0, len(rows), 10_000):
-                db.session.execute(insert(Coverage), rows[start:start + 10_000])
+                db.session.execute(insert(Coverage), rows[start : start + 10_000])
     except IntegrityError:
-        raise CoverageClash("a worker in the file was covered by another change meanwhile; "
-                            "nothing was written") from None
+        raise CoverageClash(
+            "a worker in the file was covered by another change meanwhile; nothing was written"
+        ) from None
     return len(rows)
 
 
@@ -405,9 +474,16 @@ def offer_renewals(today: date | None = None, actor: User | None = None) -> list
         if row.pledge.renewal_offered_at is not None or not _claim_offer(row.pledge):
             continue
         _mail_offer(row)
-        record_event("pledge.renewal_offered", row.pledge, actor=actor, after={
-            "last_month": f"{row.last_month:%Y-%m}", "ends_on": row.ends_on.isoformat(),
-            "workers": row.workers})
+        record_event(
+            "pledge.renewal_offered",
+            row.pledge,
+            actor=actor,
+            after={
+                "last_month": f"{row.last_month:%Y-%m}",
+                "ends_on": row.ends_on.isoformat(),
+                "workers": row.workers,
+            },
+        )
         offered.append(row.pledge)
     return offered
 
@@ -415,8 +491,11 @@ def offer_renewals(today: date | None = None, actor: User | None = None) -> list
 def _claim_offer(pledge: Pledge) -> bool:
     """Only one caller marks a pledge offered, so a sponsor is never mailed twice."""
     result = db.session.execute(
-        update(Pledge).where(Pledge.id == pledge.id, Pledge.renewal_offered_at.is_(None))
-        .values(renewal_offered_at=utcnow()), execution_options={"synchronize_session": False})
+        update(Pledge)
+        .where(Pledge.id == pledge.id, Pledge.renewal_offered_at.is_(None))
+        .values(renewal_offered_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         return False
     db.session.refresh(pledge)
@@ -424,9 +503,20 @@ def _claim_offer(pledge: Pledge) -> bool:
 
 
 def _mail_offer(row: queries.LapsingPledge) -> None:
-    users = db.session.execute(select(User.email, User.full_name).where(
-        User.company_id == row.pledge.company_id, User.active.is_(True))).all()
+    users = db.session.execute(
+        select(User.email, User.full_name).where(
+            User.company_id == row.pledge.company_id, User.active.is_(True)
+        )
+    ).all()
     for user in users:
-        queue_mail(db.session, user.email, "PIJAR SEMAR: tawaran perpanjangan ikrar",
-                   "emails/renewal_offer.txt", pledge=row.pledge, user=user,
-                   ends_on=row.ends_on, last_month=row.last_month, workers=row.workers)
+        queue_mail(
+            db.session,
+            user.email,
+            "PIJAR SEMAR: tawaran perpanjangan ikrar",
+            "emails/renewal_offer.txt",
+            pledge=row.pledge,
+            user=user,
+            ends_on=row.ends_on,
+            last_month=row.last_month,
+            workers=row.workers,
+        )

@@ -53,22 +53,35 @@ def _month(text: str) -> date:
         abort(404)
 
 
-def _funder_rows(totals: dict[str, queries.FunderTotal],
-                 remitted: dict[str, Remittance]) -> list[FunderRow]:
-    return [FunderRow(code.value, str(FUNDER_LABELS[code]),
-                      totals[remittance.COVERAGE_FUNDER[code]].workers,
-                      totals[remittance.COVERAGE_FUNDER[code]].amount, remitted.get(code.value))
-            for code in RemittanceFunder]
+def _funder_rows(
+    totals: dict[str, queries.FunderTotal], remitted: dict[str, Remittance]
+) -> list[FunderRow]:
+    return [
+        FunderRow(
+            code.value,
+            str(FUNDER_LABELS[code]),
+            totals[remittance.COVERAGE_FUNDER[code]].workers,
+            totals[remittance.COVERAGE_FUNDER[code]].amount,
+            remitted.get(code.value),
+        )
+        for code in RemittanceFunder
+    ]
 
 
 @bp.get("/")
 @require(Permission.COVERAGE_READ)
 def months():  # type: ignore[no-untyped-def]
-    columns = [(remittance.COVERAGE_FUNDER[code].value, code.value, FUNDER_LABELS[code])
-               for code in RemittanceFunder]
-    return render_template("coverage/months.html", summaries=queries.month_summaries(),
-                           columns=columns, this_month=date.today().replace(day=1),
-                           last_closable=services.last_closable())
+    columns = [
+        (remittance.COVERAGE_FUNDER[code].value, code.value, FUNDER_LABELS[code])
+        for code in RemittanceFunder
+    ]
+    return render_template(
+        "coverage/months.html",
+        summaries=queries.month_summaries(),
+        columns=columns,
+        this_month=date.today().replace(day=1),
+        last_closable=services.last_closable(),
+    )
 
 
 @bp.get("/months/<month>")
@@ -77,16 +90,20 @@ def month(month: str):  # type: ignore[no-untyped-def]
     return _month_page(_month(month))
 
 
-def _month_page(when: date, form: RemittedForm | None = None, failed: str = "",
-                status: int = 200):  # type: ignore[no-untyped-def]
+def _month_page(when: date, form: RemittedForm | None = None, failed: str = "", status: int = 200):  # type: ignore[no-untyped-def]
     closed = queries.month_close(when)
     remitted = {str(r.funder): r for r in queries.remittances(when)}
     return render_template(
-        "coverage/month.html", month=when, closed=closed,
+        "coverage/month.html",
+        month=when,
+        closed=closed,
         funders=_funder_rows(queries.coverage_totals(when), remitted),
-        pledges=queries.pledge_months(when), not_closable=_not_closable(when, closed),
-        confirm_form=ConfirmForm(), remitted_form=form or RemittedForm(),
-        failed=failed), status
+        pledges=queries.pledge_months(when),
+        not_closable=_not_closable(when, closed),
+        confirm_form=ConfirmForm(),
+        remitted_form=form or RemittedForm(),
+        failed=failed,
+    ), status
 
 
 def _not_closable(when: date, closed: object) -> str:
@@ -114,8 +131,14 @@ def close(month: str):  # type: ignore[no-untyped-def]
     else:
         db.session.commit()
         workers = sum(int(t["workers"]) for t in close_row.totals.values())
-        flash(gettext("%(month)s is closed: %(workers)s worker-months booked.",
-                      month=month_label(when), workers=workers), "success")
+        flash(
+            gettext(
+                "%(month)s is closed: %(workers)s worker-months booked.",
+                month=month_label(when),
+                workers=workers,
+            ),
+            "success",
+        )
     return redirect(url_for("coverage.month", month=f"{when:%Y-%m}"))
 
 
@@ -132,10 +155,14 @@ def remittance_file(month: str, funder: str, fmt: str):  # type: ignore[no-untyp
         abort(404)
     remittance.record_download(when, funder, fmt, rows, current_user)
     db.session.commit()
-    return Response(body, mimetype="text/csv" if fmt == "csv" else XLSX, headers={
-        "Content-Disposition":
-            f'attachment; filename="{remittance.file_name(when, funder, fmt)}"',
-        "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype="text/csv" if fmt == "csv" else XLSX,
+        headers={
+            "Content-Disposition": _attachment(remittance.file_name(when, funder, fmt)),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/months/<month>/remittance/<funder>")
@@ -154,9 +181,15 @@ def mark_remitted(month: str, funder: str):  # type: ignore[no-untyped-def]
         flash(gettext("Not marked as remitted: %(why)s", why=str(error)), "danger")
     else:
         db.session.commit()
-        flash(gettext("%(funder)s for %(month)s marked as remitted (%(amount)s).",
-                      funder=FUNDER_LABELS[RemittanceFunder(funder)], month=month_label(when),
-                      amount=rupiah(done.amount)), "success")
+        flash(
+            gettext(
+                "%(funder)s for %(month)s marked as remitted (%(amount)s).",
+                funder=FUNDER_LABELS[RemittanceFunder(funder)],
+                month=month_label(when),
+                amount=rupiah(done.amount),
+            ),
+            "success",
+        )
     return redirect(url_for("coverage.month", month=f"{when:%Y-%m}"))
 
 
@@ -165,10 +198,13 @@ def mark_remitted(month: str, funder: str):  # type: ignore[no-untyped-def]
 def lapsing():  # type: ignore[no-untyped-def]
     rules = current_rules()
     today = date.today()
-    return render_template("coverage/lapsing.html", rules=rules,
-                           horizon=today + timedelta(days=rules.lapse_window_days),
-                           pledges=queries.ending_pledges(today, rules.lapse_window_days),
-                           confirm_form=ConfirmForm())
+    return render_template(
+        "coverage/lapsing.html",
+        rules=rules,
+        horizon=today + timedelta(days=rules.lapse_window_days),
+        pledges=queries.ending_pledges(today, rules.lapse_window_days),
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.post("/lapsing/offer-renewals")
@@ -195,18 +231,30 @@ def city_import():  # type: ignore[no-untyped-def]
         return _import_page(form, None)
     try:
         report = services.import_city_participants(
-            form.participants.data, form.funder.data, services.parse_month(form.month.data),
-            form.months.data, current_user, dry_run=form.dry_run.data)
+            form.participants.data,
+            form.funder.data,
+            services.parse_month(form.month.data),
+            form.months.data,
+            current_user,
+            dry_run=form.dry_run.data,
+        )
     except (CoverageError, NoRateInForce) as error:
         db.session.rollback()
         form.participants.errors = [gettext("Nothing was imported: %(why)s", why=str(error))]
         return _import_page(form, None), 400
     if report.ok and not report.dry_run:
         db.session.commit()
-        flash(gettext("%(workers)s workers covered by %(funder)s for %(months)s month(s): "
-                      "%(rows)s coverage rows.", workers=report.accepted,
-                      funder=label(report.funder), months=len(report.months),
-                      rows=report.written), "success")
+        flash(
+            gettext(
+                "%(workers)s workers covered by %(funder)s for %(months)s month(s): "
+                "%(rows)s coverage rows.",
+                workers=report.accepted,
+                funder=label(report.funder),
+                months=len(report.months),
+                rows=report.written,
+            ),
+            "success",
+        )
         return redirect(url_for("coverage.month", month=f"{report.months[0]:%Y-%m}"))
     db.session.rollback()
     return _import_page(form, report)
@@ -214,8 +262,13 @@ def city_import():  # type: ignore[no-untyped-def]
 
 def _import_page(form: CityImportForm, report: CityImport | None) -> str:
     reasons = [(row, describe_rejection(row)) for row in report.rejected] if report else []
-    return render_template("coverage/city_import.html", form=form, report=report,
-                           reasons=reasons, dbhcht=current_rules().dbhcht_categories)
+    return render_template(
+        "coverage/city_import.html",
+        form=form,
+        report=report,
+        reasons=reasons,
+        dbhcht=current_rules().dbhcht_categories,
+    )
 
 
 def describe_rejection(row: RejectedRow) -> str:
@@ -233,3 +286,7 @@ def describe_rejection(row: RejectedRow) -> str:
         return gettext("DBHCHT does not fund the category %(category)s.", category=row.detail[0])
     covered = ", ".join(row.detail)
     return gettext("Already covered in one of the months: %(covered)s.", covered=covered)
+
+
+def _attachment(name: str) -> str:
+    return f'attachment; filename="{name}"'

@@ -33,26 +33,45 @@ def _report(stmt: Select[Any], describe: Callable[..., str]) -> list[str]:
 
 def _unbalanced_entries() -> list[str]:
     total = func.sum(LedgerLine.amount)
-    stmt = (select(LedgerLine.entry_id, func.count(), total).group_by(LedgerLine.entry_id)
-            .having(or_(total != 0, func.count() < 2)).order_by(LedgerLine.entry_id))
-    return _report(stmt, lambda entry, lines, amount: (
-        f"entry {entry}: {lines} line(s) summing to {int(amount)}; "
-        "an entry needs two or more lines summing to 0"))
+    stmt = (
+        select(LedgerLine.entry_id, func.count(), total)
+        .group_by(LedgerLine.entry_id)
+        .having(or_(total != 0, func.count() < 2))
+        .order_by(LedgerLine.entry_id)
+    )
+    return _report(
+        stmt,
+        lambda entry, lines, amount: (
+            f"entry {entry}: {lines} line(s) summing to {int(amount)}; "
+            "an entry needs two or more lines summing to 0"
+        ),
+    )
 
 
 def _zero_lines() -> list[str]:
     stmt = select(LedgerLine.id, LedgerLine.entry_id).where(LedgerLine.amount == 0)
-    return _report(stmt.order_by(LedgerLine.id),
-                   lambda line, entry: f"line {line} of entry {entry} has amount 0")
+    return _report(
+        stmt.order_by(LedgerLine.id),
+        lambda line, entry: f"line {line} of entry {entry} has amount 0",
+    )
 
 
 def _negative_balances(column: Any, noun: str) -> list[str]:
     total = func.sum(LedgerLine.amount)
-    stmt = (select(column, -total).where(LedgerLine.account == PREPAID, column.is_not(None))
-            .group_by(column).having(total > 0).order_by(column))
-    return _report(stmt, lambda key, balance: (
-        f"{noun} {key}: prepaid balance {int(balance)} is below 0 "
-        "(consumed and refunded more than paid)"))
+    stmt = (
+        select(column, -total)
+        .where(LedgerLine.account == PREPAID, column.is_not(None))
+        .group_by(column)
+        .having(total > 0)
+        .order_by(column)
+    )
+    return _report(
+        stmt,
+        lambda key, balance: (
+            f"{noun} {key}: prepaid balance {int(balance)} is below 0 "
+            "(consumed and refunded more than paid)"
+        ),
+    )
 
 
 def _negative_company_balances() -> list[str]:
@@ -66,15 +85,22 @@ def _negative_pledge_balances() -> list[str]:
 def _booked(kind: EntryKind, column: Any, sign: int) -> Any:
     """Per source row: how many entries of the kind name it, and their prepaid amount."""
     prepaid = func.sum(case((LedgerLine.account == PREPAID, sign * LedgerLine.amount), else_=0))
-    return (select(column.label("source_id"),
-                   func.count(distinct(LedgerLine.entry_id)).label("entries"),
-                   prepaid.label("amount"))
-            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-            .where(LedgerEntry.kind == kind, column.is_not(None)).group_by(column).subquery())
+    return (
+        select(
+            column.label("source_id"),
+            func.count(distinct(LedgerLine.entry_id)).label("entries"),
+            prepaid.label("amount"),
+        )
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(LedgerEntry.kind == kind, column.is_not(None))
+        .group_by(column)
+        .subquery()
+    )
 
 
-def _booking_problem(noun: str, kind: EntryKind, row_id: int, amount: int,
-                     entries: int | None, booked: int | None) -> str:
+def _booking_problem(
+    noun: str, kind: EntryKind, row_id: int, amount: int, entries: int | None, booked: int | None
+) -> str:
     if entries is None:
         return f"{noun} {row_id} of {amount} has no {kind} entry"
     if entries != 1:
@@ -82,8 +108,9 @@ def _booking_problem(noun: str, kind: EntryKind, row_id: int, amount: int,
     return f"{noun} {row_id} of {amount} is booked as {int(booked or 0)}"
 
 
-def _describe_payment(row_id: int, status: str, amount: int, entries: int | None,
-                      booked: int | None) -> str:
+def _describe_payment(
+    row_id: int, status: str, amount: int, entries: int | None, booked: int | None
+) -> str:
     if status != PaymentStatus.PAID:
         return f"payment {row_id} is {status} but has a {EntryKind.PAYMENT_RECEIVED} entry"
     return _booking_problem("payment", EntryKind.PAYMENT_RECEIVED, row_id, amount, entries, booked)
@@ -91,78 +118,119 @@ def _describe_payment(row_id: int, status: str, amount: int, entries: int | None
 
 def _payments_booked() -> list[str]:
     booked = _booked(EntryKind.PAYMENT_RECEIVED, LedgerLine.payment_id, -1)
-    wrong = or_(booked.c.entries.is_(None), booked.c.entries != 1,
-                booked.c.amount != RECEIVED)
-    stmt = (select(Payment.id, Payment.status, RECEIVED, booked.c.entries, booked.c.amount)
-            .outerjoin(booked, booked.c.source_id == Payment.id)
-            .where(or_(and_(Payment.status == PaymentStatus.PAID, wrong),
-                       and_(Payment.status != PaymentStatus.PAID, booked.c.entries.is_not(None))))
-            .order_by(Payment.id))
+    wrong = or_(booked.c.entries.is_(None), booked.c.entries != 1, booked.c.amount != RECEIVED)
+    stmt = (
+        select(Payment.id, Payment.status, RECEIVED, booked.c.entries, booked.c.amount)
+        .outerjoin(booked, booked.c.source_id == Payment.id)
+        .where(
+            or_(
+                and_(Payment.status == PaymentStatus.PAID, wrong),
+                and_(Payment.status != PaymentStatus.PAID, booked.c.entries.is_not(None)),
+            )
+        )
+        .order_by(Payment.id)
+    )
     return _report(stmt, _describe_payment)
 
 
 def _refunds_booked() -> list[str]:
     booked = _booked(EntryKind.REFUND, LedgerLine.refund_id, 1)
-    stmt = (select(Refund.id, Refund.amount, booked.c.entries, booked.c.amount)
-            .outerjoin(booked, booked.c.source_id == Refund.id)
-            .where(or_(booked.c.entries.is_(None), booked.c.entries != 1,
-                       booked.c.amount != Refund.amount))
-            .order_by(Refund.id))
+    stmt = (
+        select(Refund.id, Refund.amount, booked.c.entries, booked.c.amount)
+        .outerjoin(booked, booked.c.source_id == Refund.id)
+        .where(
+            or_(booked.c.entries.is_(None), booked.c.entries != 1, booked.c.amount != Refund.amount)
+        )
+        .order_by(Refund.id)
+    )
     return _report(stmt, lambda *row: _booking_problem("refund", EntryKind.REFUND, *row))
 
 
 def _unlinked_entries() -> list[str]:
     """Payment and refund entries must each name exactly one source row."""
     messages = []
-    for kind, column in ((EntryKind.PAYMENT_RECEIVED, LedgerLine.payment_id),
-                         (EntryKind.REFUND, LedgerLine.refund_id)):
-        stmt = (select(LedgerEntry.id, func.count(distinct(column)))
-                .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
-                .where(LedgerEntry.kind == kind).group_by(LedgerEntry.id)
-                .having(func.count(distinct(column)) != 1).order_by(LedgerEntry.id))
-        messages += _report(stmt, lambda entry, n, kind=kind, column=column: (
-            f"{kind} entry {entry} names {n} {column.key} values instead of 1"))
+    for kind, column in (
+        (EntryKind.PAYMENT_RECEIVED, LedgerLine.payment_id),
+        (EntryKind.REFUND, LedgerLine.refund_id),
+    ):
+        stmt = (
+            select(LedgerEntry.id, func.count(distinct(column)))
+            .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+            .where(LedgerEntry.kind == kind)
+            .group_by(LedgerEntry.id)
+            .having(func.count(distinct(column)) != 1)
+            .order_by(LedgerEntry.id)
+        )
+        messages += _report(
+            stmt,
+            lambda entry, n, kind=kind, column=column: (
+                f"{kind} entry {entry} names {n} {column.key} values instead of 1"
+            ),
+        )
     return messages
 
 
 def _orphan_entries() -> list[str]:
-    stmt = (select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.source_key)
-            .where(~exists().where(LedgerLine.entry_id == LedgerEntry.id))
-            .order_by(LedgerEntry.id))
+    stmt = (
+        select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.source_key)
+        .where(~exists().where(LedgerLine.entry_id == LedgerEntry.id))
+        .order_by(LedgerEntry.id)
+    )
     return _report(stmt, lambda entry, kind, key: f"entry {entry} ({kind} {key}) has no lines")
 
 
 def _prepaid_without_company() -> list[str]:
-    stmt = (select(LedgerLine.id, LedgerLine.entry_id)
-            .where(LedgerLine.account == PREPAID, LedgerLine.company_id.is_(None))
-            .order_by(LedgerLine.id))
-    return _report(stmt, lambda line, entry: (
-        f"line {line} of entry {entry} is sponsor prepaid money without a company"))
+    stmt = (
+        select(LedgerLine.id, LedgerLine.entry_id)
+        .where(LedgerLine.account == PREPAID, LedgerLine.company_id.is_(None))
+        .order_by(LedgerLine.id)
+    )
+    return _report(
+        stmt,
+        lambda line, entry: (
+            f"line {line} of entry {entry} is sponsor prepaid money without a company"
+        ),
+    )
 
 
 def _company_mismatches() -> list[str]:
     messages = []
-    for model, column in ((Payment, LedgerLine.payment_id), (Refund, LedgerLine.refund_id),
-                          (Pledge, LedgerLine.pledge_id)):
-        stmt = (select(LedgerLine.id, LedgerLine.company_id, model.id, model.company_id)
-                .join(model, model.id == column)
-                .where(LedgerLine.company_id.is_distinct_from(model.company_id))
-                .order_by(LedgerLine.id))
+    for model, column in (
+        (Payment, LedgerLine.payment_id),
+        (Refund, LedgerLine.refund_id),
+        (Pledge, LedgerLine.pledge_id),
+    ):
+        stmt = (
+            select(LedgerLine.id, LedgerLine.company_id, model.id, model.company_id)
+            .join(model, model.id == column)
+            .where(LedgerLine.company_id.is_distinct_from(model.company_id))
+            .order_by(LedgerLine.id)
+        )
         noun = model.__tablename__
-        messages += _report(stmt, lambda line, company, row, owner, noun=noun: (
-            f"line {line} names company {company} but {noun} {row} belongs to company {owner}"))
+        messages += _report(
+            stmt,
+            lambda line, company, row, owner, noun=noun: (
+                f"line {line} names company {company} but {noun} {row} belongs to company {owner}"
+            ),
+        )
     return messages
 
 
 def _refunds_within_payments() -> list[str]:
     refunded = func.sum(Refund.amount)
-    stmt = (select(Payment.id, RECEIVED, refunded)
-            .join(Refund, Refund.payment_id == Payment.id)
-            .group_by(Payment.id, Payment.amount, Payment.received_amount)
-            .having(refunded > RECEIVED)
-            .order_by(Payment.id))
-    return _report(stmt, lambda payment, amount, total: (
-        f"payment {payment} of {amount} has refunds totalling {int(total)}"))
+    stmt = (
+        select(Payment.id, RECEIVED, refunded)
+        .join(Refund, Refund.payment_id == Payment.id)
+        .group_by(Payment.id, Payment.amount, Payment.received_amount)
+        .having(refunded > RECEIVED)
+        .order_by(Payment.id)
+    )
+    return _report(
+        stmt,
+        lambda payment, amount, total: (
+            f"payment {payment} of {amount} has refunds totalling {int(total)}"
+        ),
+    )
 
 
 def _coverage_key(funder: str, pledge_id: int | None, month: Any) -> str:
@@ -180,17 +248,21 @@ def _closed_months_booked() -> list[str]:
     covered = db.session.execute(
         select(Coverage.funder, Coverage.pledge_id, Coverage.month, func.sum(Coverage.amount))
         .join(MonthClose, MonthClose.month == Coverage.month)
-        .group_by(Coverage.funder, Coverage.pledge_id, Coverage.month))
+        .group_by(Coverage.funder, Coverage.pledge_id, Coverage.month)
+    )
     expected = {_coverage_key(str(f), p, m): int(total) for f, p, m, total in covered}
     debit = func.sum(case((LedgerLine.amount > 0, LedgerLine.amount), else_=0))
     entries = db.session.execute(
         select(LedgerEntry.source_key, debit)
         .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
         .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED)
-        .group_by(LedgerEntry.source_key))
+        .group_by(LedgerEntry.source_key)
+    )
     booked = {key: int(total) for key, total in entries if key[-7:] in closed}
-    messages = [_coverage_problem(key, expected.get(key, 0), booked.get(key))
-                for key in sorted(set(expected) | set(booked))]
+    messages = [
+        _coverage_problem(key, expected.get(key, 0), booked.get(key))
+        for key in sorted(set(expected) | set(booked))
+    ]
     messages = [m for m in messages if m]
     if len(messages) > LIMIT:
         messages = messages[:LIMIT] + [f"... and more problems like: {messages[LIMIT - 1]}"]
@@ -207,8 +279,16 @@ def _coverage_problem(key: str, expected: int, booked: int | None) -> str:
 
 
 CHECKS: tuple[Callable[[], list[str]], ...] = (
-    _unbalanced_entries, _zero_lines, _negative_company_balances, _negative_pledge_balances,
-    _payments_booked, _refunds_booked, _unlinked_entries, _orphan_entries,
-    _prepaid_without_company, _company_mismatches, _refunds_within_payments,
+    _unbalanced_entries,
+    _zero_lines,
+    _negative_company_balances,
+    _negative_pledge_balances,
+    _payments_booked,
+    _refunds_booked,
+    _unlinked_entries,
+    _orphan_entries,
+    _prepaid_without_company,
+    _company_mismatches,
+    _refunds_within_payments,
     _closed_months_booked,
 )

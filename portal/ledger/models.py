@@ -20,10 +20,10 @@ from portal.extensions import Model
 
 
 class Account(enum.StrEnum):
-    CASH = "cash"                      # the city's programme account
+    CASH = "cash"  # the city's programme account
     SPONSOR_PREPAID = "sponsor_prepaid"  # money sponsors paid and not yet used (per company)
-    PAYABLE_BPJS = "payable_bpjs"      # contributions owed to BPJS TK
-    CITY_FUNDING = "city_funding"      # APBD / DBHCHT spending
+    PAYABLE_BPJS = "payable_bpjs"  # contributions owed to BPJS TK
+    CITY_FUNDING = "city_funding"  # APBD / DBHCHT spending
 
 
 class EntryKind(enum.StrEnum):

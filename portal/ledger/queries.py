@@ -26,8 +26,9 @@ class StatementRow:
 
 def _prepaid_sum(*conditions: ColumnElement[bool]) -> int:
     total = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerLine.amount), 0))
-        .where(LedgerLine.account == Account.SPONSOR_PREPAID, *conditions)
+        select(func.coalesce(func.sum(LedgerLine.amount), 0)).where(
+            LedgerLine.account == Account.SPONSOR_PREPAID, *conditions
+        )
     )
     return int(total or 0)
 
@@ -48,9 +49,9 @@ def pledge_balances(pledge_ids: list[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(LedgerLine.pledge_id, -func.sum(LedgerLine.amount))
-        .where(LedgerLine.account == Account.SPONSOR_PREPAID,
-               LedgerLine.pledge_id.in_(pledge_ids))
-        .group_by(LedgerLine.pledge_id))
+        .where(LedgerLine.account == Account.SPONSOR_PREPAID, LedgerLine.pledge_id.in_(pledge_ids))
+        .group_by(LedgerLine.pledge_id)
+    )
     found = dict.fromkeys(pledge_ids, 0)
     found.update({int(pledge_id): int(total) for pledge_id, total in rows})
     return found
@@ -69,14 +70,20 @@ def account_balances() -> dict[Account, int]:
 def company_statement(company_id: int) -> list[StatementRow]:
     """The company's prepaid movements in posting order, with the running balance."""
     rows = db.session.execute(
-        select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.booked_on, LedgerEntry.memo,
-               -func.sum(LedgerLine.amount))
+        select(
+            LedgerEntry.id,
+            LedgerEntry.kind,
+            LedgerEntry.booked_on,
+            LedgerEntry.memo,
+            -func.sum(LedgerLine.amount),
+        )
         .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
-        .where(LedgerLine.account == Account.SPONSOR_PREPAID,
-               LedgerLine.company_id == company_id)
+        .where(LedgerLine.account == Account.SPONSOR_PREPAID, LedgerLine.company_id == company_id)
         .group_by(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.booked_on, LedgerEntry.memo)
         .order_by(LedgerEntry.id)
     ).all()
     balances = accumulate(int(row[4]) for row in rows)
-    return [StatementRow(row[0], EntryKind(row[1]), row[2], row[3], int(row[4]), balance)
-            for row, balance in zip(rows, balances, strict=True)]
+    return [
+        StatementRow(row[0], EntryKind(row[1]), row[2], row[3], int(row[4]), balance)
+        for row, balance in zip(rows, balances, strict=True)
+    ]

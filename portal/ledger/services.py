@@ -45,8 +45,15 @@ class Line:
     refund_id: int | None = None
 
 
-def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = "",
-               booked_on: date | None = None, *, look_first: bool = True) -> LedgerEntry:
+def post_entry(
+    kind: EntryKind,
+    source_key: str,
+    lines: list[Line],
+    memo: str = "",
+    booked_on: date | None = None,
+    *,
+    look_first: bool = True,
+) -> LedgerEntry:
     """Append one balanced entry; entries are never updated or deleted.
 
     Raises UnbalancedEntry for fewer than two lines, a zero line or a non-zero sum,
@@ -60,8 +67,13 @@ def post_entry(kind: EntryKind, source_key: str, lines: list[Line], memo: str = 
         _require_new(kind, source_key)
     elif len(source_key) > SOURCE_KEY_LENGTH:
         raise LedgerError(f"source key longer than {SOURCE_KEY_LENGTH}: {source_key!r}")
-    values = {"kind": kind, "source_key": source_key, "memo": memo[:MEMO_LENGTH],
-              "booked_on": booked_on or date.today(), "created_at": utcnow()}
+    values = {
+        "kind": kind,
+        "source_key": source_key,
+        "memo": memo[:MEMO_LENGTH],
+        "booked_on": booked_on or date.today(),
+        "created_at": utcnow(),
+    }
     entry_id = _insert(values, lines, kind, source_key)
     return LedgerEntry(id=entry_id, **values)
 
@@ -73,12 +85,22 @@ def record_payment_received(payment: Payment) -> LedgerEntry:
     """
     if payment.status != PaymentStatus.PAID:
         raise LedgerError(f"payment {payment.id} is {payment.status}, not paid")
-    lines = _pair(Account.CASH, Account.SPONSOR_PREPAID, received(payment),
-                  company_id=payment.company_id, pledge_id=payment.pledge_id,
-                  payment_id=payment.id)
+    lines = _pair(
+        Account.CASH,
+        Account.SPONSOR_PREPAID,
+        received(payment),
+        company_id=payment.company_id,
+        pledge_id=payment.pledge_id,
+        payment_id=payment.id,
+    )
     # A payment becomes paid once (a conditional update), so the key alone guards replays.
-    return post_entry(EntryKind.PAYMENT_RECEIVED, f"payment:{payment.id}", lines,
-                      memo=f"Payment {payment.reference}", look_first=False)
+    return post_entry(
+        EntryKind.PAYMENT_RECEIVED,
+        f"payment:{payment.id}",
+        lines,
+        memo=f"Payment {payment.reference}",
+        look_first=False,
+    )
 
 
 def record_refund(refund: Refund) -> LedgerEntry:
@@ -88,9 +110,15 @@ def record_refund(refund: Refund) -> LedgerEntry:
     pledge is not its payment's, and InsufficientBalance if the refunds of the payment would
     exceed it or the pledge's or company's prepaid balance would go below zero.
     """
-    lines = _pair(Account.SPONSOR_PREPAID, Account.CASH, refund.amount,
-                  company_id=refund.company_id, pledge_id=refund.pledge_id,
-                  payment_id=refund.payment_id, refund_id=_saved_id(refund))
+    lines = _pair(
+        Account.SPONSOR_PREPAID,
+        Account.CASH,
+        refund.amount,
+        company_id=refund.company_id,
+        pledge_id=refund.pledge_id,
+        payment_id=refund.payment_id,
+        refund_id=_saved_id(refund),
+    )
     key = f"refund:{refund.id}"
     _require_new(EntryKind.REFUND, key)
     _lock_company(refund.company_id)
@@ -99,22 +127,29 @@ def record_refund(refund: Refund) -> LedgerEntry:
     return post_entry(EntryKind.REFUND, key, lines, memo=f"Refund: {refund.reason}")
 
 
-def record_coverage_consumed(company_id: int, pledge_id: int, month: date,
-                             amount: int) -> LedgerEntry:
+def record_coverage_consumed(
+    company_id: int, pledge_id: int, month: date, amount: int
+) -> LedgerEntry:
     """Book a pledge's coverage for one month: debit prepaid, credit payable to BPJS TK.
 
     Raises DuplicateEntry if the pledge-month is booked already, LedgerError if the pledge is
     not the company's, and InsufficientBalance if a prepaid balance would go below zero.
     """
-    lines = _pair(Account.SPONSOR_PREPAID, Account.PAYABLE_BPJS, amount,
-                  company_id=company_id, pledge_id=pledge_id)
+    lines = _pair(
+        Account.SPONSOR_PREPAID,
+        Account.PAYABLE_BPJS,
+        amount,
+        company_id=company_id,
+        pledge_id=pledge_id,
+    )
     key = f"consumed:{pledge_id}:{month:%Y-%m}"
     _require_new(EntryKind.COVERAGE_CONSUMED, key)
     _require_pledge_of(company_id, pledge_id)
     _lock_company(company_id)
     _require_prepaid(company_id, pledge_id, amount)
-    return post_entry(EntryKind.COVERAGE_CONSUMED, key, lines,
-                      memo=f"Coverage {month:%Y-%m}, pledge #{pledge_id}")
+    return post_entry(
+        EntryKind.COVERAGE_CONSUMED, key, lines, memo=f"Coverage {month:%Y-%m}, pledge #{pledge_id}"
+    )
 
 
 def record_city_coverage(funder: str, month: date, amount: int) -> LedgerEntry:
@@ -125,8 +160,12 @@ def record_city_coverage(funder: str, month: date, amount: int) -> LedgerEntry:
     if funder not in CITY_FUNDERS:
         raise LedgerError(f"{funder!r} is not a city funder")
     lines = _pair(Account.CITY_FUNDING, Account.PAYABLE_BPJS, amount)
-    return post_entry(EntryKind.COVERAGE_CONSUMED, f"city:{funder}:{month:%Y-%m}", lines,
-                      memo=f"Coverage {month:%Y-%m}, {funder}")
+    return post_entry(
+        EntryKind.COVERAGE_CONSUMED,
+        f"city:{funder}:{month:%Y-%m}",
+        lines,
+        memo=f"Coverage {month:%Y-%m}, {funder}",
+    )
 
 
 def record_remittance(month: date, funder: str, amount: int, reference: str) -> LedgerEntry:
@@ -137,8 +176,12 @@ def record_remittance(month: date, funder: str, amount: int, reference: str) -> 
     if funder not in set(Funder):
         raise LedgerError(f"{funder!r} is not a funder")
     lines = _pair(Account.PAYABLE_BPJS, Account.CASH, amount)
-    return post_entry(EntryKind.REMITTANCE, f"remit:{funder}:{month:%Y-%m}", lines,
-                      memo=f"Remittance {month:%Y-%m}, {funder}, ref {reference}")
+    return post_entry(
+        EntryKind.REMITTANCE,
+        f"remit:{funder}:{month:%Y-%m}",
+        lines,
+        memo=f"Remittance {month:%Y-%m}, {funder}, ref {reference}",
+    )
 
 
 def _check_lines(lines: list[Line]) -> None:
@@ -168,20 +211,21 @@ def _require_new(kind: EntryKind, source_key: str) -> None:
 
 
 def _entry_exists(kind: EntryKind, source_key: str) -> bool:
-    found = db.session.scalar(select(LedgerEntry.id).where(
-        LedgerEntry.kind == kind, LedgerEntry.source_key == source_key))
+    found = db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.kind == kind, LedgerEntry.source_key == source_key)
+    )
     return found is not None
 
 
-def _insert(values: dict[str, object], lines: list[Line], kind: EntryKind,
-            source_key: str) -> int:
+def _insert(values: dict[str, object], lines: list[Line], kind: EntryKind, source_key: str) -> int:
     """Insert the entry and its lines inside a savepoint: a concurrent twin hits the unique
     key, not the transaction, and nothing half-written stays."""
     try:
         with db.session.begin_nested():
             entry_id = int(db.session.execute(_INSERT_ENTRY, values).scalar_one())
-            db.session.execute(_INSERT_LINES, [{"entry_id": entry_id, **vars(line)}
-                                               for line in lines])
+            db.session.execute(
+                _INSERT_LINES, [{"entry_id": entry_id, **vars(line)} for line in lines]
+            )
             return entry_id
     except IntegrityError:
         if not _entry_exists(kind, source_key):
@@ -216,17 +260,23 @@ def received(payment: Payment) -> int:
 def _require_refundable(refund: Refund) -> None:
     payment = db.session.get(Payment, refund.payment_id)
     if payment is None or (payment.company_id, payment.pledge_id) != (
-            refund.company_id, refund.pledge_id):
+        refund.company_id,
+        refund.pledge_id,
+    ):
         raise LedgerError(f"refund {refund.id} does not match its payment's company and pledge")
-    refunded = int(db.session.scalar(select(func.sum(Refund.amount))
-                                     .where(Refund.payment_id == payment.id)) or 0)
+    refunded = int(
+        db.session.scalar(select(func.sum(Refund.amount)).where(Refund.payment_id == payment.id))
+        or 0
+    )
     if refunded > received(payment):
         available = received(payment) - (refunded - refund.amount)
         raise InsufficientBalance(f"payment {payment.id} refundable", available, refund.amount)
 
 
 def _require_prepaid(company_id: int, pledge_id: int, amount: int) -> None:
-    for what, available in ((f"pledge {pledge_id} prepaid", pledge_balance(pledge_id)),
-                            (f"company {company_id} prepaid", sponsor_balance(company_id))):
+    for what, available in (
+        (f"pledge {pledge_id} prepaid", pledge_balance(pledge_id)),
+        (f"company {company_id} prepaid", sponsor_balance(company_id)),
+    ):
         if available < amount:
             raise InsufficientBalance(what, available, amount)

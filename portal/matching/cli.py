@@ -19,8 +19,12 @@ from portal.matching.models import MatchRun
 
 match_cli = AppGroup("match", help="Assign waiting workers to city quotas and paid pledges.")
 
-by_option = click.option("--by", "by_email", metavar="EMAIL",
-                         help="The staff member acting (default: the CLI operator, no user).")
+by_option = click.option(
+    "--by",
+    "by_email",
+    metavar="EMAIL",
+    help="The staff member acting (default: the CLI operator, no user).",
+)
 
 
 def _actor(email: str | None) -> User | None:
@@ -48,8 +52,13 @@ def _month(value: str) -> date:
 
 
 @match_cli.command("propose")
-@click.option("--month", "month_text", required=True, metavar="YYYY-MM",
-              help="The month to place workers for (this month or next).")
+@click.option(
+    "--month",
+    "month_text",
+    required=True,
+    metavar="YYYY-MM",
+    help="The month to place workers for (this month or next).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
 @by_option
 def propose_command(month_text: str, as_json: bool, by_email: str | None) -> None:
@@ -69,28 +78,44 @@ def propose_command(month_text: str, as_json: bool, by_email: str | None) -> Non
 
 
 def _as_json(run: MatchRun) -> dict[str, Any]:
-    return {"run_id": run.id, "month": f"{run.month:%Y-%m}", "status": str(run.status),
-            "rule_version": run.rule_version, "placed": run.placed,
-            "coverage_rows": run.coverage_rows, "summary": run.summary}
+    return {
+        "run_id": run.id,
+        "month": f"{run.month:%Y-%m}",
+        "status": str(run.status),
+        "rule_version": run.rule_version,
+        "placed": run.placed,
+        "coverage_rows": run.coverage_rows,
+        "summary": run.summary,
+    }
 
 
 def _print_summary(run: MatchRun) -> None:
     summary = run.summary or {}
-    click.echo(f"Run {run.id} proposed for {run.month:%Y-%m} (rules version "
-               f"{run.rule_version}): {run.placed} workers placed, {run.coverage_rows} "
-               "coverage rows on approval.")
+    click.echo(
+        f"Run {run.id} proposed for {run.month:%Y-%m} (rules version "
+        f"{run.rule_version}): {run.placed} workers placed, {run.coverage_rows} "
+        "coverage rows on approval."
+    )
     for funder, city in (summary.get("city") or {}).items():
-        click.echo(f"  {funder.upper():7} quota {city['quota']}, covered before "
-                   f"{city['before']}, continuing {city['continuing']}, new {city['new']}")
+        click.echo(
+            f"  {funder.upper():7} quota {city['quota']}, covered before "
+            f"{city['before']}, continuing {city['continuing']}, new {city['new']}"
+        )
     for pledge in summary.get("pledges") or []:
-        line = (f"  pledge #{pledge['id']} ({pledge['company']}): {pledge['placed']} of "
-                f"{pledge['slots']} placed")
+        line = (
+            f"  pledge #{pledge['id']} ({pledge['company']}): {pledge['placed']} of "
+            f"{pledge['slots']} placed"
+        )
         if pledge["unfilled"]:
-            line += (f", {pledge['unfilled']} unfilled ({pledge['reason']}; "
-                     f"{pledge['fitting']} waiting workers fit the target)")
+            line += (
+                f", {pledge['unfilled']} unfilled ({pledge['reason']}; "
+                f"{pledge['fitting']} waiting workers fit the target)"
+            )
         click.echo(line)
-    click.echo(f"  waiting list: {summary.get('waiting_before', 0)} before, "
-               f"{summary.get('waiting_after', 0)} after")
+    click.echo(
+        f"  waiting list: {summary.get('waiting_before', 0)} before, "
+        f"{summary.get('waiting_after', 0)} after"
+    )
     click.echo(f"Approve with: flask --app portal match approve {run.id}")
 
 
@@ -107,8 +132,9 @@ def approve_command(run_id: int, by_email: str | None) -> None:
         db.session.rollback()  # nothing of the approval is kept; `run` is expired now
         services.mark_stale(run_id, error.reasons, actor)
         db.session.commit()
-        click.echo(f"Run {run_id} is out of date and was marked stale; nothing was written:",
-                   err=True)
+        click.echo(
+            f"Run {run_id} is out of date and was marked stale; nothing was written:", err=True
+        )
         for reason in error.reasons:
             click.echo(f"  - {reason}", err=True)
         sys.exit(1)
@@ -143,8 +169,9 @@ def list_command(limit: int) -> None:
     if not runs:
         click.echo("No runs yet.")
         return
-    click.echo(f"{'run':>6}  {'month':7}  {'status':9}  {'rules':>5}  {'placed':>8}  "
-               f"{'rows':>9}")
+    click.echo(f"{'run':>6}  {'month':7}  {'status':9}  {'rules':>5}  {'placed':>8}  {'rows':>9}")
     for run in runs:
-        click.echo(f"{run.id:>6}  {run.month:%Y-%m}  {run.status!s:9}  {run.rule_version:>5}  "
-                   f"{run.placed:>8}  {run.coverage_rows:>9}")
+        click.echo(
+            f"{run.id:>6}  {run.month:%Y-%m}  {run.status!s:9}  {run.rule_version:>5}  "
+            f"{run.placed:>8}  {run.coverage_rows:>9}"
+        )

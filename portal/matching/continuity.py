@@ -39,13 +39,18 @@ class ContinuityResult:
 def first_open_month(today: date | None = None) -> date:
     """Months from here on may still change: next month, after the last closed month."""
     start = add_months((today or date.today()).replace(day=1), 1)
-    closed = db.session.scalar(select(MonthClose.month).where(MonthClose.month >= start)
-                               .order_by(MonthClose.month.desc()).limit(1))
+    closed = db.session.scalar(
+        select(MonthClose.month)
+        .where(MonthClose.month >= start)
+        .order_by(MonthClose.month.desc())
+        .limit(1)
+    )
     return add_months(closed, 1) if closed else start
 
 
-def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
-                     worker_ids: Iterable[int] | None = None) -> ContinuityResult:
+def pass_on_coverage(
+    actor: User | None, *, from_month: date | None = None, worker_ids: Iterable[int] | None = None
+) -> ContinuityResult:
     """Hand over or release every coverage row from `from_month` (default: the first open
     month) whose worker does not meet R2 in that month. Closed months never move, and
     neither do months that have started (their contribution is due; claims may point at them).
@@ -62,8 +67,12 @@ def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
         else:
             db.session.execute(delete(Coverage).where(Coverage.id == row_id))
             result.released += 1
-            record_event("coverage.release", None, actor=actor, after={
-                "worker_id": worker_id, "month": f"{month:%Y-%m}", "funder": str(funder)})
+            record_event(
+                "coverage.release",
+                None,
+                actor=actor,
+                after={"worker_id": worker_id, "month": f"{month:%Y-%m}", "funder": str(funder)},
+            )
     chosen: set[int] = set()
     for (pledge_id, slot), found in sorted(slots.items()):
         _hand_over(pledge_id, slot, found, closed, chosen, actor, result)
@@ -71,52 +80,110 @@ def pass_on_coverage(actor: User | None, *, from_month: date | None = None,
     return result
 
 
-def _ineligible_rows(start: date, closed: set[date],
-                     worker_ids: list[int] | None) -> list[CoverageRow]:
-    months = [m for m in db.session.scalars(
-        select(Coverage.month).where(Coverage.month >= start).distinct()) if m not in closed]
+def _ineligible_rows(
+    start: date, closed: set[date], worker_ids: list[int] | None
+) -> list[CoverageRow]:
+    months = [
+        m
+        for m in db.session.scalars(
+            select(Coverage.month).where(Coverage.month >= start).distinct()
+        )
+        if m not in closed
+    ]
     found: list[CoverageRow] = []
     for month in sorted(months):
         # A join with NOT(eligible), not NOT IN over the eligible list (see
         # queries.placements_not_eligible): every column R2 reads is NOT NULL.
-        stmt = (select(Coverage.id, Coverage.worker_id, Coverage.month, Coverage.funder,
-                       Coverage.pledge_id, Coverage.slot)
-                .join(Worker, Worker.id == Coverage.worker_id)
-                .join(Category, Category.id == Worker.category_id)
-                .where(Coverage.month == month, not_(eligible_clause(month))))
+        stmt = (
+            select(
+                Coverage.id,
+                Coverage.worker_id,
+                Coverage.month,
+                Coverage.funder,
+                Coverage.pledge_id,
+                Coverage.slot,
+            )
+            .join(Worker, Worker.id == Coverage.worker_id)
+            .join(Category, Category.id == Worker.category_id)
+            .where(Coverage.month == month, not_(eligible_clause(month)))
+        )
         if worker_ids is not None:
             stmt = stmt.where(Coverage.worker_id.in_(worker_ids))
         found.extend(db.session.execute(stmt).tuples().all())
     return found
 
 
-def _hand_over(pledge_id: int, slot: int, found: list[tuple[int, date]], closed: set[date],
-               chosen: set[int], actor: User | None, result: ContinuityResult) -> None:
+def _hand_over(
+    pledge_id: int,
+    slot: int,
+    found: list[tuple[int, date]],
+    closed: set[date],
+    chosen: set[int],
+    actor: User | None,
+    result: ContinuityResult,
+) -> None:
     """The slot's months from the first ineligible one go to the best worker waiting."""
     leaving, first = min(found, key=lambda item: item[1])
-    months = [m for m in db.session.scalars(select(Coverage.month).where(
-        Coverage.pledge_id == pledge_id, Coverage.slot == slot, Coverage.month >= first,
-        Coverage.worker_id == leaving)) if m not in closed]
+    months = [
+        m
+        for m in db.session.scalars(
+            select(Coverage.month).where(
+                Coverage.pledge_id == pledge_id,
+                Coverage.slot == slot,
+                Coverage.month >= first,
+                Coverage.worker_id == leaving,
+            )
+        )
+        if m not in closed
+    ]
     pledge = db.session.get(Pledge, pledge_id)
     assert pledge is not None  # the coverage rows' foreign key
-    candidates = engine.by_priority(queries.waiting_candidates(
-        first, current_rules(), categories=pledge.target_categories,
-        kecamatan=pledge.target_kecamatan, exclude=chosen))
-    where = (Coverage.pledge_id == pledge_id, Coverage.slot == slot,
-             Coverage.worker_id == leaving, Coverage.month.in_(months))
+    candidates = engine.by_priority(
+        queries.waiting_candidates(
+            first,
+            current_rules(),
+            categories=pledge.target_categories,
+            kecamatan=pledge.target_kecamatan,
+            exclude=chosen,
+        )
+    )
+    where = (
+        Coverage.pledge_id == pledge_id,
+        Coverage.slot == slot,
+        Coverage.worker_id == leaving,
+        Coverage.month.in_(months),
+    )
     if not candidates:
         db.session.execute(delete(Coverage).where(*where))
         result.released += len(months)
-        record_event("coverage.release", pledge, actor=actor, after={
-            "slot": slot, "worker_id": leaving, "months": [f"{m:%Y-%m}" for m in months],
-            "reason": "no eligible worker waiting fits the target"})
+        record_event(
+            "coverage.release",
+            pledge,
+            actor=actor,
+            after={
+                "slot": slot,
+                "worker_id": leaving,
+                "months": [f"{m:%Y-%m}" for m in months],
+                "reason": "no eligible worker waiting fits the target",
+            },
+        )
         return
     successor = candidates[0].worker_id
     chosen.add(successor)
-    db.session.execute(update(Coverage).where(*where).values(worker_id=successor),
-                       execution_options={"synchronize_session": False})
+    db.session.execute(
+        update(Coverage).where(*where).values(worker_id=successor),
+        execution_options={"synchronize_session": False},
+    )
     result.passed_on.append((pledge_id, slot, leaving, successor))
     result.months_moved += len(months)
-    record_event("coverage.pass_on", pledge, actor=actor, after={
-        "slot": slot, "from_worker_id": leaving, "to_worker_id": successor,
-        "months": [f"{m:%Y-%m}" for m in months]})
+    record_event(
+        "coverage.pass_on",
+        pledge,
+        actor=actor,
+        after={
+            "slot": slot,
+            "from_worker_id": leaving,
+            "to_worker_id": successor,
+            "months": [f"{m:%Y-%m}" for m in months],
+        },
+    )

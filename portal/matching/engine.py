@@ -27,17 +27,21 @@ class Candidate:
     worker_id: int
     category: str
     kecamatan: str
-    lapsing: bool = False        # covered last month, not this month (R4: continuity first)
-    weight: int = 1              # the category's risk weight (higher first)
-    decile: int | None = None    # DTSEN decile (poorer first, unknown last)
+    lapsing: bool = False  # covered last month, not this month (R4: continuity first)
+    weight: int = 1  # the category's risk weight (higher first)
+    decile: int | None = None  # DTSEN decile (poorer first, unknown last)
     registered_on: date = date(2000, 1, 1)
 
     @property
     def priority(self) -> tuple[int, int, int, int, int]:
         """R4 order, smallest first; the worker id breaks ties deterministically."""
-        return (0 if self.lapsing else 1, -self.weight,
-                self.decile if self.decile is not None else NO_DECILE,
-                self.registered_on.toordinal(), self.worker_id)
+        return (
+            0 if self.lapsing else 1,
+            -self.weight,
+            self.decile if self.decile is not None else NO_DECILE,
+            self.registered_on.toordinal(),
+            self.worker_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,9 @@ class Demand:
     kecamatan: frozenset[str] = frozenset()
 
     def fits(self, category: str, kecamatan: str) -> bool:
-        return ((not self.categories or category in self.categories)
-                and (not self.kecamatan or kecamatan in self.kecamatan))
+        return (not self.categories or category in self.categories) and (
+            not self.kecamatan or kecamatan in self.kecamatan
+        )
 
 
 @dataclass
@@ -66,8 +71,13 @@ def by_priority(candidates: Iterable[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=lambda c: c.priority)
 
 
-def fill_city(ranked: Sequence[Candidate], quotas: dict[str, int], already: dict[str, int],
-              continuing: dict[int, str], dbhcht_categories: Iterable[str]) -> CityFill:
+def fill_city(
+    ranked: Sequence[Candidate],
+    quotas: dict[str, int],
+    already: dict[str, int],
+    continuing: dict[int, str],
+    dbhcht_categories: Iterable[str],
+) -> CityFill:
     """R3: APBD's quota, then DBHCHT's (its categories only), from the top of the list.
 
     `already` counts the workers each funder covers in the month before this run;
@@ -124,13 +134,13 @@ def place(demands: Sequence[Demand], ranked: Sequence[Candidate]) -> dict[int, l
     taken_in_cell: dict[tuple[str, str], int] = defaultdict(int)
     for (g, c), units in sorted(flow.items(), key=lambda item: cells[item[0][1]][0]):
         start = taken_in_cell[c]
-        by_group[g].extend(cells[c][start:start + units])
+        by_group[g].extend(cells[c][start : start + units])
         taken_in_cell[c] = start + units
     for g, ranks in by_group.items():
         ranks.sort()
         position = 0
         for demand in sorted(groups[g], key=lambda d: d.pledge_id):
-            chosen = ranks[position:position + demand.slots]
+            chosen = ranks[position : position + demand.slots]
             result[demand.pledge_id] = [ranked[r].worker_id for r in chosen]
             position += len(chosen)
     return result
@@ -161,15 +171,18 @@ def _solve(group_keys, cell_keys, groups, cells, reach):  # type: ignore[no-unty
             caps.append(min(slots[g], len(cells[c])))
             costs.append(0)
     for c in cell_keys:
-        usable = cells[c][:min(len(cells[c]), demand_on[c])]
+        usable = cells[c][: min(len(cells[c]), demand_on[c])]
         tails.extend([cell_node[c]] * len(usable))
         heads.extend([sink] * len(usable))
         caps.extend([1] * len(usable))
         costs.extend(usable)  # the k-th worker of the cell costs his or her rank
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(
-        np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32),
-        np.array(caps, dtype=np.int64), np.array(costs, dtype=np.int64))
+        np.array(tails, dtype=np.int32),
+        np.array(heads, dtype=np.int32),
+        np.array(caps, dtype=np.int64),
+        np.array(costs, dtype=np.int64),
+    )
     most = sum(slots.values())  # supply at the source, demand at the sink; the max flow is
     solver.set_node_supply(source, most)  # whatever part of it the graph can carry
     solver.set_node_supply(sink, -most)
@@ -177,5 +190,6 @@ def _solve(group_keys, cell_keys, groups, cells, reach):  # type: ignore[no-unty
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow solver failed with status {status}")
     flows = solver.flows(np.array([arc for arc, _, _ in pair_arcs], dtype=np.int32))
-    return {(g, c): int(units) for (_, g, c), units in zip(pair_arcs, flows, strict=True)
-            if units > 0}
+    return {
+        (g, c): int(units) for (_, g, c), units in zip(pair_arcs, flows, strict=True) if units > 0
+    }

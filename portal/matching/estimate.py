@@ -33,18 +33,25 @@ def waiting_cells(month: date) -> Cells:
         .join(Category, Category.id == Worker.category_id)
         .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
         .where(eligible_clause(month), ~covered)
-        .group_by(Category.code, Kelurahan.kecamatan_code))
+        .group_by(Category.code, Kelurahan.kecamatan_code)
+    )
     return {(category, kecamatan): int(n) for category, kecamatan, n in rows}
 
 
 def _fitting(cells: Cells, categories: Sequence[str], kecamatan: Sequence[str]) -> Cells:
-    return {cell: n for cell, n in cells.items()
-            if (not categories or cell[0] in categories)
-            and (not kecamatan or cell[1] in kecamatan)}
+    return {
+        cell: n
+        for cell, n in cells.items()
+        if (not categories or cell[0] in categories) and (not kecamatan or cell[1] in kecamatan)
+    }
 
 
-def expected_available(month: date, categories: Sequence[str] = (),
-                       kecamatan: Sequence[str] = (), exclude_pledge: int | None = None) -> int:
+def expected_available(
+    month: date,
+    categories: Sequence[str] = (),
+    kecamatan: Sequence[str] = (),
+    exclude_pledge: int | None = None,
+) -> int:
     """Waiting workers fitting the target that the city and the pledges ahead leave over."""
     cells = waiting_cells(month)
     everyone = sum(cells.values())

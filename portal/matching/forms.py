@@ -33,13 +33,20 @@ class RulesForm(FlaskForm):
     dbhcht_next = _quota(_l("DBHCHT quota"))
     dbhcht_categories = CheckboxList(_l("Categories DBHCHT may fund"), validators=[Optional()])
     require_second_approver = BooleanField(
-        _l("A different staff member must approve a run than the one who proposed it"))
-    renewal_notice_days = IntegerField(_l("Renewal notice (days before a pledge ends)"),
-                                       validators=[InputRequired(), NumberRange(min=1, max=120)])
-    lapse_window_days = IntegerField(_l("Lapse window (days ahead counted as lapsing)"),
-                                     validators=[InputRequired(), NumberRange(min=1, max=365)])
-    note = TextAreaField(_l("Why the change (kept in the version history)"),
-                         validators=[DataRequired(), Length(min=5, max=500)])
+        _l("A different staff member must approve a run than the one who proposed it")
+    )
+    renewal_notice_days = IntegerField(
+        _l("Renewal notice (days before a pledge ends)"),
+        validators=[InputRequired(), NumberRange(min=1, max=120)],
+    )
+    lapse_window_days = IntegerField(
+        _l("Lapse window (days ahead counted as lapsing)"),
+        validators=[InputRequired(), NumberRange(min=1, max=365)],
+    )
+    note = TextAreaField(
+        _l("Why the change (kept in the version history)"),
+        validators=[DataRequired(), Length(min=5, max=500)],
+    )
 
 
 def rules_form(category_codes: Iterable[str]) -> RulesForm:
@@ -49,6 +56,9 @@ def rules_form(category_codes: Iterable[str]) -> RulesForm:
         pass
 
     for code in category_codes:
-        setattr(WithWeights, WEIGHT_PREFIX + code, IntegerField(
-            code, validators=[InputRequired(), NumberRange(min=1, max=MAX_WEIGHT)]))
+        setattr(
+            WithWeights,
+            WEIGHT_PREFIX + code,
+            IntegerField(code, validators=[InputRequired(), NumberRange(min=1, max=MAX_WEIGHT)]),
+        )
     return WithWeights()

@@ -28,7 +28,7 @@ class RuleVersion(Model):
 class RunStatus(enum.StrEnum):
     PROPOSED = "proposed"
     APPROVED = "approved"
-    STALE = "stale"          # approval found that something it relied on had changed
+    STALE = "stale"  # approval found that something it relied on had changed
     DISCARDED = "discarded"
 
 
@@ -52,7 +52,8 @@ class MatchRun(Model):
     failure: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     placements: Mapped[list[MatchPlacement]] = relationship(
-        back_populates="run", order_by="MatchPlacement.id", viewonly=True)
+        back_populates="run", order_by="MatchPlacement.id", viewonly=True
+    )
 
 
 class MatchPlacement(Model):

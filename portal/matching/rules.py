@@ -65,8 +65,9 @@ def rules_from(version: RuleVersion) -> Rules:
     params = version.parameters
     return Rules(
         version=version.id,
-        city_quotas={str(y): {f: int(n) for f, n in q.items()}
-                     for y, q in params["city_quotas"].items()},
+        city_quotas={
+            str(y): {f: int(n) for f, n in q.items()} for y, q in params["city_quotas"].items()
+        },
         dbhcht_categories=tuple(params["dbhcht_categories"]),
         category_weights={str(c): int(w) for c, w in params["category_weights"].items()},
         require_second_approver=bool(params.get("require_second_approver", False)),
@@ -97,11 +98,19 @@ def seed_rules() -> int:
         return 0
     weights = {c.code: c.risk_weight for c in db.session.scalars(select(Category))}
     categories = [c for c in DEFAULT_DBHCHT_CATEGORIES if c in weights]
-    db.session.add(RuleVersion(parameters={
-        "city_quotas": DEFAULT_QUOTAS, "dbhcht_categories": categories,
-        "category_weights": weights, "require_second_approver": False,
-        "renewal_notice_days": 30, "lapse_window_days": 60,
-    }, note="Perwal 26/2025; 2026 targets 7,500 APBD + 1,000 DBHCHT"))
+    db.session.add(
+        RuleVersion(
+            parameters={
+                "city_quotas": DEFAULT_QUOTAS,
+                "dbhcht_categories": categories,
+                "category_weights": weights,
+                "require_second_approver": False,
+                "renewal_notice_days": 30,
+                "lapse_window_days": 60,
+            },
+            note="Perwal 26/2025; 2026 targets 7,500 APBD + 1,000 DBHCHT",
+        )
+    )
     db.session.flush()
     return 1
 
@@ -113,9 +122,13 @@ def change_rules(parameters: dict[str, Any], actor: User, note: str) -> RuleVers
     version = RuleVersion(parameters=parameters, note=note.strip()[:500], created_by_id=actor.id)
     db.session.add(version)
     db.session.flush()
-    record_event("rules.change", version, actor=actor,
-                 before={"version": before.version, **before.parameters()},
-                 after={"version": version.id, **parameters})
+    record_event(
+        "rules.change",
+        version,
+        actor=actor,
+        before={"version": before.version, **before.parameters()},
+        after={"version": version.id, **parameters},
+    )
     return version
 
 

@@ -31,8 +31,17 @@ from portal.reports.figures import placement as sponsor_placement
 
 INSERT_BATCH = 50_000
 PLACEMENT_COLUMNS = ("run_id", "worker_id", "funder", "pledge_id", "slot", "months")
-COVERAGE_COLUMNS = ("worker_id", "month", "funder", "amount", "rule_version", "pledge_id", "slot",
-                    "run_id", "created_at")
+COVERAGE_COLUMNS = (
+    "worker_id",
+    "month",
+    "funder",
+    "amount",
+    "rule_version",
+    "pledge_id",
+    "slot",
+    "run_id",
+    "created_at",
+)
 NO_FIT = "no_fit"
 
 
@@ -61,37 +70,56 @@ def propose_run(month: date, actor: User | None, today: date | None = None) -> M
     ranked = engine.by_priority(queries.waiting_candidates(month, rules))
     already = queries.city_counts(month)
     quotas = {f: rules.quota(f, month) for f in ("apbd", "dbhcht")}
-    city = engine.fill_city(ranked, quotas, already, queries.city_last_month(month),
-                            rules.dbhcht_categories)
+    city = engine.fill_city(
+        ranked, quotas, already, queries.city_last_month(month), rules.dbhcht_categories
+    )
     city_taken = {w for workers in city.placed.values() for w in workers}
     rest = [c for c in ranked if c.worker_id not in city_taken]
     pledges = queries.open_pledges(month)
     placed = engine.place([p.demand() for p in pledges], rest)
 
-    run = MatchRun(month=month, status=RunStatus.PROPOSED, rule_version=rules.version,
-                   proposed_by_id=actor.id if actor else None)
+    run = MatchRun(
+        month=month,
+        status=RunStatus.PROPOSED,
+        rule_version=rules.version,
+        proposed_by_id=actor.id if actor else None,
+    )
     db.session.add(run)
     db.session.flush()
-    rows: list[tuple[Any, ...]] = [(run.id, w, funder, None, None, 1)
-                                   for funder, workers in city.placed.items() for w in workers]
+    rows: list[tuple[Any, ...]] = [
+        (run.id, w, funder, None, None, 1)
+        for funder, workers in city.placed.items()
+        for w in workers
+    ]
     by_id = {p.pledge_id: p for p in pledges}
-    rows += [(run.id, w, Funder.PLEDGE.value, pledge_id, slot, by_id[pledge_id].months)
-             for pledge_id, workers in placed.items()
-             for slot, w in zip(by_id[pledge_id].slots(), workers, strict=False)]
+    rows += [
+        (run.id, w, Funder.PLEDGE.value, pledge_id, slot, by_id[pledge_id].months)
+        for pledge_id, workers in placed.items()
+        for slot, w in zip(by_id[pledge_id].slots(), workers, strict=False)
+    ]
     _insert_many(MatchPlacement.__table__, PLACEMENT_COLUMNS, rows)
     run.placed = len(rows)
     run.coverage_rows = sum(row_months for *_, row_months in rows)
     run.summary = _summary(ranked, city, already, quotas, pledges, placed, rest)
     db.session.flush()
-    record_event("match.propose", run, actor=actor,
-                 after={"month": f"{month:%Y-%m}", "placed": run.placed,
-                        "rule_version": rules.version})
+    record_event(
+        "match.propose",
+        run,
+        actor=actor,
+        after={"month": f"{month:%Y-%m}", "placed": run.placed, "rule_version": rules.version},
+    )
     return run
 
 
-def _summary(ranked: list[engine.Candidate], city: engine.CityFill, already: dict[str, int],
-             quotas: dict[str, int], pledges: list[queries.OpenPledge],
-             placed: dict[int, list[int]], rest: list[engine.Candidate]) -> dict[str, Any]:
+def _summary(
+    ranked: list[engine.Candidate],
+    city: engine.CityFill,
+    already: dict[str, int],
+    quotas: dict[str, int],
+    pledges: list[queries.OpenPledge],
+    placed: dict[int, list[int]],
+    rest: list[engine.Candidate],
+) -> dict[str, Any]:
     by_id = {c.worker_id: c for c in ranked}
     chosen = [w for workers in city.placed.values() for w in workers]
     chosen += [w for workers in placed.values() for w in workers]
@@ -101,19 +129,33 @@ def _summary(ranked: list[engine.Candidate], city: engine.CityFill, already: dic
         demand = pledge.demand()
         got = len(placed.get(pledge.pledge_id, []))
         fitting = sum(n for cell, n in waiting_cells.items() if demand.fits(*cell))
-        pledge_rows.append({
-            "id": pledge.pledge_id, "company": pledge.company_name, "slots": pledge.workers,
-            "months": pledge.months, "placed": got, "unfilled": pledge.workers - got,
-            "fitting": fitting, "categories": list(pledge.categories),
-            "kecamatan": list(pledge.kecamatan),
-            "reason": NO_FIT if got < pledge.workers else "",
-        })
+        pledge_rows.append(
+            {
+                "id": pledge.pledge_id,
+                "company": pledge.company_name,
+                "slots": pledge.workers,
+                "months": pledge.months,
+                "placed": got,
+                "unfilled": pledge.workers - got,
+                "fitting": fitting,
+                "categories": list(pledge.categories),
+                "kecamatan": list(pledge.kecamatan),
+                "reason": NO_FIT if got < pledge.workers else "",
+            }
+        )
     return {
-        "waiting_before": len(ranked), "waiting_after": len(ranked) - len(chosen),
-        "city": {f: {"quota": quotas[f], "before": already.get(f, 0),
-                     "continuing": city.continuing.get(f, 0),
-                     "new": len(city.placed[f]) - city.continuing.get(f, 0),
-                     "after": already.get(f, 0) + len(city.placed[f])} for f in quotas},
+        "waiting_before": len(ranked),
+        "waiting_after": len(ranked) - len(chosen),
+        "city": {
+            f: {
+                "quota": quotas[f],
+                "before": already.get(f, 0),
+                "continuing": city.continuing.get(f, 0),
+                "new": len(city.placed[f]) - city.continuing.get(f, 0),
+                "after": already.get(f, 0) + len(city.placed[f]),
+            }
+            for f in quotas
+        },
         "pledges": pledge_rows,
         "by_category": dict(Counter(by_id[w].category for w in chosen)),
         "by_kecamatan": dict(Counter(by_id[w].kecamatan for w in chosen)),
@@ -131,8 +173,11 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     """
     _check_approver(run, actor, current_rules())
     claimed = db.session.execute(
-        update(MatchRun).where(MatchRun.id == run.id, MatchRun.status == RunStatus.PROPOSED)
-        .values(status=RunStatus.APPROVED), execution_options={"synchronize_session": False})
+        update(MatchRun)
+        .where(MatchRun.id == run.id, MatchRun.status == RunStatus.PROPOSED)
+        .values(status=RunStatus.APPROVED),
+        execution_options={"synchronize_session": False},
+    )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         raise RunNotOpen(f"run {run.id} is not a proposal")
     db.session.refresh(run)
@@ -143,12 +188,15 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
         with db.session.begin_nested():
             _insert_many(Coverage.__table__, COVERAGE_COLUMNS, rows)
     except IntegrityError:
-        raise StaleProposal(["a worker in this proposal was covered by another approval"]) \
-            from None
+        raise StaleProposal(["a worker in this proposal was covered by another approval"]) from None
     for pledge in pledges.values():
         if pledge.status == PledgeStatus.ACTIVE:  # empty slots filled for the rest of the term
-            record_event("pledge.slots_filled", pledge, actor=actor,
-                         after={"run_id": run.id, "month": f"{run.month:%Y-%m}"})
+            record_event(
+                "pledge.slots_filled",
+                pledge,
+                actor=actor,
+                after={"run_id": run.id, "month": f"{run.month:%Y-%m}"},
+            )
             continue
         pledge.coverage_start = run.month
         transition_pledge(pledge, PledgeStatus.ACTIVE, actor, note=f"match run #{run.id}")
@@ -157,8 +205,12 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     run.decided_at = utcnow()
     run.coverage_rows = len(rows)
     db.session.flush()
-    record_event("match.approve", run, actor=actor,
-                 after={"month": f"{run.month:%Y-%m}", "coverage_rows": len(rows)})
+    record_event(
+        "match.approve",
+        run,
+        actor=actor,
+        after={"month": f"{run.month:%Y-%m}", "coverage_rows": len(rows)},
+    )
     _tell_sponsors(run, pledges)
     return len(rows)
 
@@ -172,14 +224,24 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     """Raises StaleProposal listing every change found; returns the run's pledges, locked."""
     reasons = []
     if current_version() != run.rule_version:
-        reasons.append(f"the rules changed (proposal used version {run.rule_version}, "
-                       f"now {current_version()})")
+        reasons.append(
+            f"the rules changed (proposal used version {run.rule_version}, now {current_version()})"
+        )
     if queries.is_closed(run.month):
         reasons.append(f"{run.month:%Y-%m} was closed")
-    pledge_ids = set(db.session.scalars(select(MatchPlacement.pledge_id).where(
-        MatchPlacement.run_id == run.id, MatchPlacement.pledge_id.is_not(None)).distinct()))
-    pledges = {p.id: p for p in db.session.scalars(
-        select(Pledge).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id).with_for_update())}
+    pledge_ids = set(
+        db.session.scalars(
+            select(MatchPlacement.pledge_id)
+            .where(MatchPlacement.run_id == run.id, MatchPlacement.pledge_id.is_not(None))
+            .distinct()
+        )
+    )
+    pledges = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Pledge).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id).with_for_update()
+        )
+    }
     for pledge in pledges.values():
         if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
             reasons.append(f"pledge #{pledge.id} is now {pledge.status}")
@@ -209,8 +271,12 @@ def _check_money(rows: list[tuple[Any, ...]], pledges: dict[int, Pledge]) -> Non
     money = queries.unassigned_money(list(cost))
     short = [pledge_id for pledge_id, amount in sorted(cost.items()) if amount > money[pledge_id]]
     if short:
-        raise StaleProposal([f"pledge #{pledge_id} no longer has the money for its placements"
-                             for pledge_id in short])
+        raise StaleProposal(
+            [
+                f"pledge #{pledge_id} no longer has the money for its placements"
+                for pledge_id in short
+            ]
+        )
 
 
 def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any, ...]]:
@@ -218,23 +284,37 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
     month_value, created = _stored(Coverage.month), _stored(Coverage.created_at)
     now = created(utcnow())
     city_rate = rate_for(run.month, funding_source="city").monthly_amount
-    terms = {p.id: [(month_value(add_months(run.month, k)), rate)
-                    for k, rate in enumerate(term_rates(p)[_term_offset(p, run.month):])]
-             for p in pledges.values()}
+    terms = {
+        p.id: [
+            (month_value(add_months(run.month, k)), rate)
+            for k, rate in enumerate(term_rates(p)[_term_offset(p, run.month) :])
+        ]
+        for p in pledges.values()
+    }
     month, version, run_id = month_value(run.month), run.rule_version, run.id
     rows: list[tuple[Any, ...]] = []
     # In (worker, month) order: two approvals racing on PostgreSQL then wait for each other's
     # rows in the same order, so the loser fails on the unique constraint, never in a deadlock.
     placements = db.session.execute(
-        select(MatchPlacement.worker_id, MatchPlacement.funder, MatchPlacement.pledge_id,
-               MatchPlacement.slot).where(MatchPlacement.run_id == run.id)
-        .order_by(MatchPlacement.worker_id))
+        select(
+            MatchPlacement.worker_id,
+            MatchPlacement.funder,
+            MatchPlacement.pledge_id,
+            MatchPlacement.slot,
+        )
+        .where(MatchPlacement.run_id == run.id)
+        .order_by(MatchPlacement.worker_id)
+    )
     for worker_id, funder, pledge_id, slot in placements:
         if pledge_id is None:
             rows.append((worker_id, month, funder, city_rate, version, None, None, run_id, now))
         else:
-            rows.extend([(worker_id, term_month, funder, rate, version, pledge_id, slot, run_id,
-                          now) for term_month, rate in terms[pledge_id]])
+            rows.extend(
+                [
+                    (worker_id, term_month, funder, rate, version, pledge_id, slot, run_id, now)
+                    for term_month, rate in terms[pledge_id]
+                ]
+            )
     return rows
 
 
@@ -257,8 +337,9 @@ def _insert_many(table: Table, columns: tuple[str, ...], rows: list[tuple[Any, .
     rows, SQLAlchemy's per-row parameter and type processing costs more than the inserts, so
     the rows must hold values as the driver takes them (see _stored)."""
     connection = db.session.connection()
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns),
-                                     for_executemany=True)
+    compiled = insert(table).compile(
+        dialect=connection.dialect, column_keys=list(columns), for_executemany=True
+    )
     params: list[Any] = rows
     if not compiled.positional:
         params = [dict(zip(columns, row, strict=True)) for row in rows]
@@ -266,15 +347,17 @@ def _insert_many(table: Table, columns: tuple[str, ...], rows: list[tuple[Any, .
         order = [columns.index(name) for name in compiled.positiontup or ()]
         params = [tuple(row[i] for i in order) for row in rows]
     for start in range(0, len(params), INSERT_BATCH):
-        connection.exec_driver_sql(str(compiled), params[start:start + INSERT_BATCH])
+        connection.exec_driver_sql(str(compiled), params[start : start + INSERT_BATCH])
 
 
 def mark_stale(run_id: int, reasons: list[str], actor: User | None) -> None:
     """After a failed approval was rolled back: record why, so nobody approves it again."""
     result = db.session.execute(
-        update(MatchRun).where(MatchRun.id == run_id, MatchRun.status == RunStatus.PROPOSED)
+        update(MatchRun)
+        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.PROPOSED)
         .values(status=RunStatus.STALE, failure="; ".join(reasons)[:2000], decided_at=utcnow()),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False},
+    )
     if result.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
         run = db.session.get(MatchRun, run_id)
         db.session.refresh(run)
@@ -296,23 +379,41 @@ def _tell_sponsors(run: MatchRun, pledges: dict[int, Pledge]) -> None:
     stayed empty and why; money for empty slots then waits for the sponsor's decision."""
     owners: dict[int, list[Any]] = defaultdict(list)
     rows = {int(row["id"]): row for row in (run.summary or {}).get("pledges", [])}
-    everyone = {**pledges, **{p.id: p for p in db.session.scalars(
-        select(Pledge).where(Pledge.id.in_(set(rows) - set(pledges))))}}
-    for owner in db.session.execute(select(User.email, User.full_name, User.company_id).where(
-            User.company_id.in_({p.company_id for p in everyone.values()}),
-            User.active.is_(True))):
+    everyone = {
+        **pledges,
+        **{
+            p.id: p
+            for p in db.session.scalars(
+                select(Pledge).where(Pledge.id.in_(set(rows) - set(pledges)))
+            )
+        },
+    }
+    for owner in db.session.execute(
+        select(User.email, User.full_name, User.company_id).where(
+            User.company_id.in_({p.company_id for p in everyone.values()}), User.active.is_(True)
+        )
+    ):
         owners[owner.company_id].append(owner)
     profiles = queries.run_placement_profiles(run.id)
     empty: dict[str, dict[str, int]] = {"category": {}, "kecamatan": {}}
     for pledge in everyone.values():
         row = rows.get(pledge.id, {})
         unfilled = int(row.get("unfilled", 0))
-        waiting = mark_unused(pledge, f"run #{run.id}: {unfilled} slot(s) empty") \
-            if unfilled else 0
+        waiting = mark_unused(pledge, f"run #{run.id}: {unfilled} slot(s) empty") if unfilled else 0
         shown = sponsor_placement(profiles.get(pledge.id, empty), 0)  # as a sponsor may see
         template = "emails/placement.txt" if pledge.id in pledges else "emails/not_placed.txt"
         for owner in owners[pledge.company_id]:
-            queue_mail(db.session, owner.email, "PIJAR SEMAR: hasil penempatan pekerja",
-                       template, pledge=pledge, user=owner, placed=shown.workers,
-                       placement=shown, month=run.month, unfilled=unfilled,
-                       slots=int(row.get("slots", pledge.workers)), waiting=waiting)
+            queue_mail(
+                db.session,
+                owner.email,
+                "PIJAR SEMAR: hasil penempatan pekerja",
+                template,
+                pledge=pledge,
+                user=owner,
+                placed=shown.workers,
+                placement=shown,
+                month=run.month,
+                unfilled=unfilled,
+                slots=int(row.get("slots", pledge.workers)),
+                waiting=waiting,
+            )

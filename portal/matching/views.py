@@ -80,8 +80,13 @@ def propose():  # type: ignore[no-untyped-def]
         flash(gettext("No run was proposed: %(why)s", why=str(error)), "danger")
         return _index_page(form)
     db.session.commit()
-    flash(gettext("Proposal ready: %(n)s workers placed. Review it, then approve or discard.",
-                  n=run.placed), "success")
+    flash(
+        gettext(
+            "Proposal ready: %(n)s workers placed. Review it, then approve or discard.",
+            n=run.placed,
+        ),
+        "success",
+    )
     return redirect(url_for("matching.run", run_id=run.id))
 
 
@@ -92,10 +97,16 @@ def run(run_id: int):  # type: ignore[no-untyped-def]
     categories, kecamatan = queries.reference_names(current_locale())
     rules = current_rules()
     return render_template(
-        "matching/run.html", run=match_run, summary=match_run.summary or {},
+        "matching/run.html",
+        run=match_run,
+        summary=match_run.summary or {},
         people=queries.people([match_run.proposed_by_id, match_run.approved_by_id]),
-        categories=categories, kecamatan=kecamatan, no_fit=services.NO_FIT,
-        second_approver=rules.require_second_approver, confirm_form=ConfirmForm())
+        categories=categories,
+        kecamatan=kecamatan,
+        no_fit=services.NO_FIT,
+        second_approver=rules.require_second_approver,
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.post("/runs/<int:run_id>/approve")
@@ -108,8 +119,13 @@ def approve(run_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()  # nothing of the approval is kept; `match_run` is expired now
         services.mark_stale(run_id, error.reasons, current_user)
         db.session.commit()
-        flash(gettext("The proposal is out of date and was not approved: %(why)s. "
-                      "Propose a new run.", why="; ".join(error.reasons)), "danger")
+        flash(
+            gettext(
+                "The proposal is out of date and was not approved: %(why)s. Propose a new run.",
+                why="; ".join(error.reasons),
+            ),
+            "danger",
+        )
     except (SameApprover, RunNotOpen) as error:
         db.session.rollback()
         flash(gettext("The run was not approved: %(why)s", why=str(error)), "warning")
@@ -143,9 +159,13 @@ def rules():  # type: ignore[no-untyped-def]
     history = rule_history()
     categories, _ = queries.reference_names(current_locale())
     return render_template(
-        "matching/rules.html", rules=current_rules(), history=history,
-        people=queries.people(v.created_by_id for v in history), categories=categories,
-        max_age=divmod(MAX_AGE_MONTHS, 12))
+        "matching/rules.html",
+        rules=current_rules(),
+        history=history,
+        people=queries.people(v.created_by_id for v in history),
+        categories=categories,
+        max_age=divmod(MAX_AGE_MONTHS, 12),
+    )
 
 
 @bp.route("/rules/edit", methods=["GET", "POST"])
@@ -171,16 +191,19 @@ def edit_rules():  # type: ignore[no-untyped-def]
             return redirect(url_for("matching.rules"))
     status = 400 if form.errors else 200
     weights = [(form[WEIGHT_PREFIX + code], name) for code, name in categories.items()]
-    return render_template("matching/edit_rules.html", form=form, weights=weights,
-                           rules=current), status
+    return render_template(
+        "matching/edit_rules.html", form=form, weights=weights, rules=current
+    ), status
 
 
 def _label_years(form: RulesForm, year: int) -> None:
     for funder, name in (("apbd", "APBD"), ("dbhcht", "DBHCHT")):
-        form[f"{funder}_this"].label.text = gettext("%(funder)s quota %(year)s", funder=name,
-                                                    year=year)
-        form[f"{funder}_next"].label.text = gettext("%(funder)s quota %(year)s", funder=name,
-                                                    year=year + 1)
+        form[f"{funder}_this"].label.text = gettext(
+            "%(funder)s quota %(year)s", funder=name, year=year
+        )
+        form[f"{funder}_next"].label.text = gettext(
+            "%(funder)s quota %(year)s", funder=name, year=year + 1
+        )
 
 
 def _fill(form: RulesForm, rules: Rules, year: int) -> None:
@@ -203,10 +226,16 @@ def _change(form: RulesForm, rules: Rules, year: int) -> int:
     quotas[str(year)] = {"apbd": form.apbd_this.data, "dbhcht": form.dbhcht_this.data}
     quotas[str(year + 1)] = {"apbd": form.apbd_next.data, "dbhcht": form.dbhcht_next.data}
     weights = dict(rules.category_weights)
-    weights.update({name.removeprefix(WEIGHT_PREFIX): value
-                    for name, value in form.data.items() if name.startswith(WEIGHT_PREFIX)})
+    weights.update(
+        {
+            name.removeprefix(WEIGHT_PREFIX): value
+            for name, value in form.data.items()
+            if name.startswith(WEIGHT_PREFIX)
+        }
+    )
     parameters = {
-        **rules.parameters(), "city_quotas": quotas,
+        **rules.parameters(),
+        "city_quotas": quotas,
         "dbhcht_categories": sorted(form.dbhcht_categories.data or []),
         "category_weights": weights,
         "require_second_approver": bool(form.require_second_approver.data),

@@ -156,8 +156,9 @@ def _missing_header_message() -> str:
     return f"no header row with the columns {expected}"
 
 
-def _parse_row(number: int, cells: list[str], columns: dict[str, int],
-               parsed: ParsedStatement) -> None:
+def _parse_row(
+    number: int, cells: list[str], columns: dict[str, int], parsed: ParsedStatement
+) -> None:
     def cell(key: str) -> str:
         index = columns.get(key)
         return cells[index].strip() if index is not None and index < len(cells) else ""
@@ -170,8 +171,9 @@ def _parse_row(number: int, cells: list[str], columns: dict[str, int],
     except _RowError as error:
         parsed.errors.append(StatementError(number, str(error)))
     else:
-        parsed.lines.append(StatementLine(number, when, " ".join(cell("description").split()),
-                                          amount))
+        parsed.lines.append(
+            StatementLine(number, when, " ".join(cell("description").split()), amount)
+        )
 
 
 def _row_amount(credit: str, debit: str) -> int:
@@ -235,19 +237,21 @@ def canonical_reference(text: str) -> str | None:
 
 
 def _references(text: str) -> list[str]:
-    return [f"PJS-{m['year']}{m['month']}-{m['token'].upper()}"
-            for m in REFERENCE_PATTERN.finditer(text)]
+    return [
+        f"PJS-{m['year']}{m['month']}-{m['token'].upper()}"
+        for m in REFERENCE_PATTERN.finditer(text)
+    ]
 
 
-def match_statement(lines: Iterable[StatementLine],
-                    expected: dict[str, int]) -> list[MatchResult]:
+def match_statement(lines: Iterable[StatementLine], expected: dict[str, int]) -> list[MatchResult]:
     """Each line's outcome against the amounts due by reference.
 
     A reference seen on an earlier line of the statement (whatever that line's outcome) makes
     the later line a duplicate, so no payment is ever applied twice from one statement.
     """
-    due = {canonical_reference(ref) or ref.upper(): (ref, amount)
-           for ref, amount in expected.items()}
+    due = {
+        canonical_reference(ref) or ref.upper(): (ref, amount) for ref, amount in expected.items()
+    }
     seen: set[str] = set()
     results = []
     for line in lines:
@@ -255,8 +259,9 @@ def match_statement(lines: Iterable[StatementLine],
     return results
 
 
-def _match_line(line: StatementLine, due: dict[str, tuple[str, int]],
-                seen: set[str]) -> MatchResult:
+def _match_line(
+    line: StatementLine, due: dict[str, tuple[str, int]], seen: set[str]
+) -> MatchResult:
     found = _references(line.description)
     known = next((ref for ref in found if ref in due), None)
     if known is None:

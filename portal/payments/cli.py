@@ -16,8 +16,7 @@ def sync_stripe_command() -> None:
     """Send booked card refunds Stripe has not taken yet and expire void Checkout Sessions;
     exit 1 when Stripe refused any (they are tried again next time)."""
     result = outbound.sync_stripe()
-    click.echo(f"refunds sent: {result.refunds_sent}, sessions expired: "
-               f"{result.sessions_expired}")
+    click.echo(f"refunds sent: {result.refunds_sent}, sessions expired: {result.sessions_expired}")
     for error in result.errors:
         click.echo(f"refused: {error}")
     if result.errors:
@@ -30,6 +29,8 @@ def issues_command() -> None:
     refund requests)."""
     found = queries.payment_issues(IssueStatus.OPEN.value)
     for issue, company, _payment in found:
-        click.echo(f"#{issue.id} {issue.kind} pledge #{issue.pledge_id} {company}: "
-                   f"Rp{issue.amount:,} {issue.detail}".replace(",", "."))
+        click.echo(
+            f"#{issue.id} {issue.kind} pledge #{issue.pledge_id} {company}: "
+            f"Rp{issue.amount:,} {issue.detail}".replace(",", ".")
+        )
     click.echo(f"{len(found)} open issue(s)")

@@ -12,13 +12,16 @@ ISSUE_ACTIONS = ("refund", "accept", "top_up", "resolve")
 
 
 class ConfirmTransferForm(FlaskForm):
-    amount = IntegerField(_l("Amount received (Rp)"),
-                          validators=[DataRequired(), NumberRange(min=1)])
+    amount = IntegerField(
+        _l("Amount received (Rp)"), validators=[DataRequired(), NumberRange(min=1)]
+    )
 
 
 class StatementForm(FlaskForm):
-    statement = FileField(_l("Bank statement (CSV: date, description, amount)"), validators=[
-        FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))])
+    statement = FileField(
+        _l("Bank statement (CSV: date, description, amount)"),
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))],
+    )
 
 
 class IssueForm(FlaskForm):
@@ -26,5 +29,6 @@ class IssueForm(FlaskForm):
 
     action = HiddenField(validators=[DataRequired(), AnyOf(ISSUE_ACTIONS)])
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(min=3, max=500)])
-    bank_reference = StringField(_l("Bank refund reference"),
-                                 validators=[Optional(), Length(max=80)])
+    bank_reference = StringField(
+        _l("Bank refund reference"), validators=[Optional(), Length(max=80)]
+    )

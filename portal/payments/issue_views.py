@@ -23,17 +23,23 @@ from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransitio
 from portal.pledges.models import Pledge
 from portal.security import load_owned, require
 
-_REFUND_SOURCE = {IssueKind.OVERPAYMENT: RefundSource.OVERPAYMENT,
-                  IssueKind.REFUND_REQUEST: RefundSource.UNUSED}
+_REFUND_SOURCE = {
+    IssueKind.OVERPAYMENT: RefundSource.OVERPAYMENT,
+    IssueKind.REFUND_REQUEST: RefundSource.UNUSED,
+}
 
 
 @bp.get("/staff/payment-issues")
 @require(Permission.PLEDGE_LIST)
 def issues():  # type: ignore[no-untyped-def]
     status = request.args.get("status", IssueStatus.OPEN.value)
-    return render_template("payments/issues.html", status=status,
-                           issues=queries.payment_issues(status), form=IssueForm(),
-                           unsent=queries.unsent_card_refunds())
+    return render_template(
+        "payments/issues.html",
+        status=status,
+        issues=queries.payment_issues(status),
+        form=IssueForm(),
+        unsent=queries.unsent_card_refunds(),
+    )
 
 
 @bp.post("/staff/payment-issues/<int:issue_id>")
@@ -48,8 +54,9 @@ def settle_issue(issue_id: int) -> Response:
         message = _settle(issue, form)
     except (IssueClosed, NothingToRefund, IllegalPledgeTransition, CompanyNotVerified):
         db.session.rollback()
-        flash(gettext("This issue cannot be settled that way (it may be settled already)."),
-              "warning")
+        flash(
+            gettext("This issue cannot be settled that way (it may be settled already)."), "warning"
+        )
         return redirect(url_for("payments.issues"))
     outbound.sync_stripe(issue.pledge_id)  # commits; a card refund then goes to Stripe
     flash(message, "success")
@@ -64,11 +71,19 @@ def _settle(issue: PaymentIssue, form: IssueForm) -> str:
     action, note = form.action.data, form.note.data
     if action == "refund" and issue.kind in _REFUND_SOURCE and issue.payment_id:
         payment = db.session.get_one(Payment, issue.payment_id)
-        result = refund_payment(payment, issue.amount, _REFUND_SOURCE[issue.kind], current_user,
-                                note, bank_reference=form.bank_reference.data or "")
+        result = refund_payment(
+            payment,
+            issue.amount,
+            _REFUND_SOURCE[issue.kind],
+            current_user,
+            note,
+            bank_reference=form.bank_reference.data or "",
+        )
         resolve_issue(issue, current_user, f"refunded: {note}")
-        return gettext("Refund of %(amount)s booked.",
-                       amount=rupiah(result.refund.amount if result.refund else 0))
+        return gettext(
+            "Refund of %(amount)s booked.",
+            amount=rupiah(result.refund.amount if result.refund else 0),
+        )
     if action == "accept" and issue.kind == IssueKind.UNDERPAYMENT:
         services.accept_underpayment(pledge, current_user, note)
         return gettext("The short payment is accepted; the pledge is paid.")

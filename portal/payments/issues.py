@@ -16,25 +16,43 @@ from portal.payments.models import IssueKind, IssueStatus, Payment, PaymentIssue
 from portal.pledges.models import Pledge
 
 
-def open_issue(kind: IssueKind, pledge: Pledge, payment: Payment | None, amount: int,
-               external_id: str | None = None, detail: str = "") -> PaymentIssue:
+def open_issue(
+    kind: IssueKind,
+    pledge: Pledge,
+    payment: Payment | None,
+    amount: int,
+    external_id: str | None = None,
+    detail: str = "",
+) -> PaymentIssue:
     """Record an issue; one per Stripe object (a repeated dispute event finds the first)."""
     if external_id is not None:
-        found = db.session.scalar(select(PaymentIssue).where(
-            PaymentIssue.external_id == external_id))
+        found = db.session.scalar(
+            select(PaymentIssue).where(PaymentIssue.external_id == external_id)
+        )
         if found is not None:
             return found
-    issue = PaymentIssue(kind=kind, pledge_id=pledge.id, company_id=pledge.company_id,
-                         payment_id=payment.id if payment else None, amount=max(amount, 0),
-                         external_id=external_id, detail=detail[:2000])
+    issue = PaymentIssue(
+        kind=kind,
+        pledge_id=pledge.id,
+        company_id=pledge.company_id,
+        payment_id=payment.id if payment else None,
+        amount=max(amount, 0),
+        external_id=external_id,
+        detail=detail[:2000],
+    )
     try:
         with db.session.begin_nested():
             db.session.add(issue)
     except IntegrityError:  # the same Stripe object, recorded at the same moment elsewhere
-        return db.session.scalars(select(PaymentIssue).where(
-            PaymentIssue.external_id == external_id)).one()
-    record_event("payment.issue_open", issue, company_id=pledge.company_id,
-                 after={"kind": str(kind), "amount": issue.amount, "pledge_id": pledge.id})
+        return db.session.scalars(
+            select(PaymentIssue).where(PaymentIssue.external_id == external_id)
+        ).one()
+    record_event(
+        "payment.issue_open",
+        issue,
+        company_id=pledge.company_id,
+        after={"kind": str(kind), "amount": issue.amount, "pledge_id": pledge.id},
+    )
     return issue
 
 
@@ -47,13 +65,19 @@ def resolve_issue(issue: PaymentIssue, actor: User | None, resolution: str) -> N
     issue.resolved_by_id = actor.id if actor else None
     issue.resolution = resolution.strip()[:2000]
     db.session.flush()
-    record_event("payment.issue_resolve", issue, actor=actor, company_id=issue.company_id,
-                 after={"kind": str(issue.kind), "resolution": issue.resolution})
+    record_event(
+        "payment.issue_resolve",
+        issue,
+        actor=actor,
+        company_id=issue.company_id,
+        after={"kind": str(issue.kind), "resolution": issue.resolution},
+    )
 
 
 def open_issues_of(pledge_id: int, kind: IssueKind | None = None) -> list[PaymentIssue]:
-    stmt = select(PaymentIssue).where(PaymentIssue.pledge_id == pledge_id,
-                                      PaymentIssue.status == IssueStatus.OPEN)
+    stmt = select(PaymentIssue).where(
+        PaymentIssue.pledge_id == pledge_id, PaymentIssue.status == IssueStatus.OPEN
+    )
     if kind is not None:
         stmt = stmt.where(PaymentIssue.kind == kind)
     return list(db.session.scalars(stmt.order_by(PaymentIssue.id)))

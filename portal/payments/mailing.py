@@ -11,12 +11,12 @@ from portal.pledges.models import Pledge
 
 _USER = User.__table__
 _COMPANY_USERS = select(_USER.c.email, _USER.c.full_name).where(
-    _USER.c.company_id == bindparam("company_id"), _USER.c.active.is_(True))
+    _USER.c.company_id == bindparam("company_id"), _USER.c.active.is_(True)
+)
 
 
 def tell_company(pledge: Pledge, template: str, subject: str, **context: object) -> None:
     """Queue one e-mail per active user of the pledge's company."""
     owners = db.session.execute(_COMPANY_USERS, {"company_id": pledge.company_id}).all()
     for owner in owners:
-        queue_mail(db.session, owner.email, subject, template, pledge=pledge, user=owner,
-                   **context)
+        queue_mail(db.session, owner.email, subject, template, pledge=pledge, user=owner, **context)

@@ -69,13 +69,13 @@ class Payment(Model):
 
 
 class RefundSource(enum.StrEnum):
-    STAFF = "staff"                  # staff refunded the months not started
-    STRIPE_DASHBOARD = "stripe"      # someone refunded in Stripe's dashboard
-    DUPLICATE = "duplicate"          # a second payment of a pledge already paid
-    OVERPAYMENT = "overpayment"      # the excess of a transfer above the amount due
-    UNUSED = "unused"                # money no slot could use, returned at the sponsor's choice
-    DISPUTE = "dispute"              # a card dispute the company won at its bank
-    ROLLOVER = "rollover"            # moved into a new pledge of the same company: no cash
+    STAFF = "staff"  # staff refunded the months not started
+    STRIPE_DASHBOARD = "stripe"  # someone refunded in Stripe's dashboard
+    DUPLICATE = "duplicate"  # a second payment of a pledge already paid
+    OVERPAYMENT = "overpayment"  # the excess of a transfer above the amount due
+    UNUSED = "unused"  # money no slot could use, returned at the sponsor's choice
+    DISPUTE = "dispute"  # a card dispute the company won at its bank
+    ROLLOVER = "rollover"  # moved into a new pledge of the same company: no cash
 
 
 class Refund(Model):
@@ -94,8 +94,9 @@ class Refund(Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     worker_months: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    source: Mapped[RefundSource] = mapped_column(String(16), default=RefundSource.STAFF,
-                                                 server_default=RefundSource.STAFF.value)
+    source: Mapped[RefundSource] = mapped_column(
+        String(16), default=RefundSource.STAFF, server_default=RefundSource.STAFF.value
+    )
     bank_reference: Mapped[str] = mapped_column(String(80), default="", server_default="")
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Set while one process sends the refund to Stripe, so that no other sends it meanwhile.
@@ -128,9 +129,14 @@ class Document(Model):
     __tablename__ = "payment_document"
     __table_args__ = (
         # One invoice and one receipt per payment; refund notes are one per refund.
-        Index("uq_payment_document_kind_payment", "kind", "payment_id", unique=True,
-              sqlite_where=text("refund_id IS NULL"),
-              postgresql_where=text("refund_id IS NULL")),
+        Index(
+            "uq_payment_document_kind_payment",
+            "kind",
+            "payment_id",
+            unique=True,
+            sqlite_where=text("refund_id IS NULL"),
+            postgresql_where=text("refund_id IS NULL"),
+        ),
         CheckConstraint(enum_check("kind", DocumentKind), name="kind_valid"),
     )
 
@@ -145,11 +151,11 @@ class Document(Model):
 
 
 class IssueKind(enum.StrEnum):
-    OVERPAYMENT = "overpayment"          # more money than the pledge needs: refund the excess
-    UNDERPAYMENT = "underpayment"        # a transfer short of the invoice: accept or top up
-    UNBOOKABLE_REFUND = "unbookable"     # Stripe returned money the ledger cannot take back
-    DISPUTE = "dispute"                  # a card payment disputed at the bank
-    REFUND_REQUEST = "refund_request"    # a sponsor asked for unused transfer money back
+    OVERPAYMENT = "overpayment"  # more money than the pledge needs: refund the excess
+    UNDERPAYMENT = "underpayment"  # a transfer short of the invoice: accept or top up
+    UNBOOKABLE_REFUND = "unbookable"  # Stripe returned money the ledger cannot take back
+    DISPUTE = "dispute"  # a card payment disputed at the bank
+    REFUND_REQUEST = "refund_request"  # a sponsor asked for unused transfer money back
 
 
 class IssueStatus(enum.StrEnum):

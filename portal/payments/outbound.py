@@ -56,13 +56,23 @@ def sync_stripe(pledge_id: int | None = None) -> SyncResult:
 
 
 def _card_refunds(pledge_id: int | None) -> list[_CardRefund]:
-    stmt = (select(Refund.id, Refund.pledge_id, Refund.payment_id,
-                   Payment.stripe_payment_intent, Refund.amount)
-            .join(Payment, Payment.id == Refund.payment_id)
-            .where(Refund.stripe_refund_id.is_(None), Payment.method == PaymentMethod.STRIPE,
-                   Refund.source != RefundSource.ROLLOVER,
-                   Payment.stripe_payment_intent.is_not(None))
-            .order_by(Refund.id))
+    stmt = (
+        select(
+            Refund.id,
+            Refund.pledge_id,
+            Refund.payment_id,
+            Payment.stripe_payment_intent,
+            Refund.amount,
+        )
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(
+            Refund.stripe_refund_id.is_(None),
+            Payment.method == PaymentMethod.STRIPE,
+            Refund.source != RefundSource.ROLLOVER,
+            Payment.stripe_payment_intent.is_not(None),
+        )
+        .order_by(Refund.id)
+    )
     if pledge_id is not None:
         stmt = stmt.where(Refund.pledge_id == pledge_id)
     return [_CardRefund(*row) for row in db.session.execute(stmt)]
@@ -70,10 +80,16 @@ def _card_refunds(pledge_id: int | None) -> list[_CardRefund]:
 
 def _open_void_sessions(pledge_id: int | None) -> list[tuple[int, str]]:
     """Attempts no longer wanted whose Checkout Session may still be payable at Stripe."""
-    stmt = (select(Payment.id, Payment.stripe_session_id)
-            .where(Payment.method == PaymentMethod.STRIPE, Payment.status == PaymentStatus.VOID,
-                   Payment.stripe_session_id.is_not(None), Payment.checkout_url.is_not(None))
-            .order_by(Payment.id))
+    stmt = (
+        select(Payment.id, Payment.stripe_session_id)
+        .where(
+            Payment.method == PaymentMethod.STRIPE,
+            Payment.status == PaymentStatus.VOID,
+            Payment.stripe_session_id.is_not(None),
+            Payment.checkout_url.is_not(None),
+        )
+        .order_by(Payment.id)
+    )
     if pledge_id is not None:
         stmt = stmt.where(Payment.pledge_id == pledge_id)
     return [(int(pid), str(sid)) for pid, sid in db.session.execute(stmt)]
@@ -83,10 +99,14 @@ def _claim(refund_id: int) -> bool:
     """Take the refund for sending (committed), unless another process is sending it now."""
     now = utcnow()
     claimed = db.session.execute(
-        update(Refund).where(Refund.id == refund_id, Refund.stripe_refund_id.is_(None),
-                             or_(Refund.stripe_claimed_at.is_(None),
-                                 Refund.stripe_claimed_at < now - CLAIM_TIMEOUT))
-        .values(stripe_claimed_at=now))
+        update(Refund)
+        .where(
+            Refund.id == refund_id,
+            Refund.stripe_refund_id.is_(None),
+            or_(Refund.stripe_claimed_at.is_(None), Refund.stripe_claimed_at < now - CLAIM_TIMEOUT),
+        )
+        .values(stripe_claimed_at=now)
+    )
     db.session.commit()
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
@@ -94,21 +114,31 @@ def _claim(refund_id: int) -> bool:
 def _send_refund(job: _CardRefund, result: SyncResult) -> None:
     if not _claim(job.refund_id):
         return
-    metadata = {"portal": METADATA_MARK, "pledge_id": str(job.pledge_id),
-                "payment_id": str(job.payment_id), "refund_id": str(job.refund_id)}
+    metadata = {
+        "portal": METADATA_MARK,
+        "pledge_id": str(job.pledge_id),
+        "payment_id": str(job.payment_id),
+        "refund_id": str(job.refund_id),
+    }
     try:
-        stripe_id = gateway().refund(payment_intent=job.intent, amount=job.amount,
-                                     idempotency_key=f"refund-{job.refund_id}",
-                                     metadata=metadata)
+        stripe_id = gateway().refund(
+            payment_intent=job.intent,
+            amount=job.amount,
+            idempotency_key=f"refund-{job.refund_id}",
+            metadata=metadata,
+        )
     except GatewayError as error:
         result.errors.append(f"refund {job.refund_id}: {error}")
-        db.session.execute(update(Refund).where(Refund.id == job.refund_id)
-                           .values(stripe_claimed_at=None))
+        db.session.execute(
+            update(Refund).where(Refund.id == job.refund_id).values(stripe_claimed_at=None)
+        )
         db.session.commit()
         return
-    db.session.execute(update(Refund).where(Refund.id == job.refund_id,
-                                            Refund.stripe_refund_id.is_(None))
-                       .values(stripe_refund_id=stripe_id))
+    db.session.execute(
+        update(Refund)
+        .where(Refund.id == job.refund_id, Refund.stripe_refund_id.is_(None))
+        .values(stripe_refund_id=stripe_id)
+    )
     db.session.commit()
     result.refunds_sent += 1
 

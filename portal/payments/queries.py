@@ -19,27 +19,42 @@ from portal.payments.models import (
 
 
 def pledge_payments(pledge_id: int) -> list[Payment]:
-    return list(db.session.scalars(
-        select(Payment).where(Payment.pledge_id == pledge_id).order_by(Payment.id)))
+    return list(
+        db.session.scalars(
+            select(Payment).where(Payment.pledge_id == pledge_id).order_by(Payment.id)
+        )
+    )
 
 
 def pledge_refunds(pledge_id: int) -> list[Refund]:
-    return list(db.session.scalars(
-        select(Refund).where(Refund.pledge_id == pledge_id).order_by(Refund.id)))
+    return list(
+        db.session.scalars(select(Refund).where(Refund.pledge_id == pledge_id).order_by(Refund.id))
+    )
 
 
 def pledge_documents(pledge_id: int) -> list[Document]:
-    return list(db.session.scalars(
-        select(Document).join(Payment, Document.payment_id == Payment.id)
-        .where(Payment.pledge_id == pledge_id).order_by(Document.id)))
+    return list(
+        db.session.scalars(
+            select(Document)
+            .join(Payment, Document.payment_id == Payment.id)
+            .where(Payment.pledge_id == pledge_id)
+            .order_by(Document.id)
+        )
+    )
 
 
 def pending_transfers() -> list[Payment]:
     """Invoices awaiting money; void ones too, since a late transfer can still arrive."""
-    return list(db.session.scalars(
-        select(Payment).where(Payment.method == PaymentMethod.BANK_TRANSFER,
-                              Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.VOID]))
-        .order_by(Payment.status, Payment.created_at)))
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.method == PaymentMethod.BANK_TRANSFER,
+                Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.VOID]),
+            )
+            .order_by(Payment.status, Payment.created_at)
+        )
+    )
 
 
 def pending_transfer_amounts() -> dict[str, int]:
@@ -53,10 +68,13 @@ def payment_by_reference(reference: str) -> Payment | None:
 
 def payment_issues(status: str) -> list[tuple[PaymentIssue, str, Payment | None]]:
     """Issues in a status (all when unknown) with the company name and the payment."""
-    stmt = (select(PaymentIssue, Company.legal_name, Payment)
-            .join(Company, Company.id == PaymentIssue.company_id)
-            .outerjoin(Payment, Payment.id == PaymentIssue.payment_id)
-            .order_by(PaymentIssue.id.desc()).limit(500))
+    stmt = (
+        select(PaymentIssue, Company.legal_name, Payment)
+        .join(Company, Company.id == PaymentIssue.company_id)
+        .outerjoin(Payment, Payment.id == PaymentIssue.payment_id)
+        .order_by(PaymentIssue.id.desc())
+        .limit(500)
+    )
     if status in set(IssueStatus):
         stmt = stmt.where(PaymentIssue.status == status)
     return [(issue, name, payment) for issue, name, payment in db.session.execute(stmt)]
@@ -64,8 +82,15 @@ def payment_issues(status: str) -> list[tuple[PaymentIssue, str, Payment | None]
 
 def unsent_card_refunds() -> list[Refund]:
     """Card refunds booked but not taken by Stripe yet (Stripe refused, or was unreachable)."""
-    return list(db.session.scalars(
-        select(Refund).join(Payment, Payment.id == Refund.payment_id)
-        .where(Refund.stripe_refund_id.is_(None), Payment.method == PaymentMethod.STRIPE,
-               Refund.source != RefundSource.ROLLOVER)
-        .order_by(Refund.id)))
+    return list(
+        db.session.scalars(
+            select(Refund)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(
+                Refund.stripe_refund_id.is_(None),
+                Payment.method == PaymentMethod.STRIPE,
+                Refund.source != RefundSource.ROLLOVER,
+            )
+            .order_by(Refund.id)
+        )
+    )

@@ -59,13 +59,21 @@ class RefundResult:
 
 def lock_pledge(pledge_id: int) -> Pledge:
     """The pledge row, locked until commit: every change to a pledge's money is serialised."""
-    return db.session.scalars(select(Pledge).where(Pledge.id == pledge_id)
-                              .with_for_update().execution_options(populate_existing=True)).one()
+    return db.session.scalars(
+        select(Pledge)
+        .where(Pledge.id == pledge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def refunded_of(payment_id: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
-                                 .where(Refund.payment_id == payment_id)) or 0)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.payment_id == payment_id)
+        )
+        or 0
+    )
 
 
 def unassigned(pledge_id: int) -> int:
@@ -78,9 +86,17 @@ def refundable(pledge_id: int, today: date | None = None) -> int:
     return max(0, pledge_balance(pledge_id) - begun_cost(pledge_id, today))
 
 
-def refund_payment(payment: Payment, amount: int, source: RefundSource, actor: User | None,
-                   reason: str, *, stripe_refund_id: str | None = None,
-                   bank_reference: str = "", today: date | None = None) -> RefundResult:
+def refund_payment(
+    payment: Payment,
+    amount: int,
+    source: RefundSource,
+    actor: User | None,
+    reason: str,
+    *,
+    stripe_refund_id: str | None = None,
+    bank_reference: str = "",
+    today: date | None = None,
+) -> RefundResult:
     """Return `amount` rupiah of a paid payment, releasing unstarted months as needed.
 
     Raises NothingToRefund when nothing can be booked for a refund the portal starts itself;
@@ -100,29 +116,62 @@ def refund_payment(payment: Payment, amount: int, source: RefundSource, actor: U
         raise NothingToRefund(f"pledge {pledge.id}: nothing left to refund")
     refund = None
     if bookable > 0:
-        refund = _book(payment, bookable, source, actor, reason, stripe_refund_id,
-                       bank_reference)
+        refund = _book(payment, bookable, source, actor, reason, stripe_refund_id, bank_reference)
     if unbooked > 0 and source in ALREADY_RETURNED:
-        open_issue(IssueKind.UNBOOKABLE_REFUND, pledge, payment, unbooked, stripe_refund_id,
-                   f"{source}: {reason}"[:500])
+        open_issue(
+            IssueKind.UNBOOKABLE_REFUND,
+            pledge,
+            payment,
+            unbooked,
+            stripe_refund_id,
+            f"{source}: {reason}"[:500],
+        )
     _settle_pledge(pledge, released.rows, actor, reason, today)
-    record_event("payment.refund", refund or payment, actor=actor, company_id=pledge.company_id,
-                 after={"amount": bookable, "unbooked": unbooked, "source": str(source),
-                        "bank_reference": bank_reference, "coverage_rows_released":
-                        released.rows})
+    record_event(
+        "payment.refund",
+        refund or payment,
+        actor=actor,
+        company_id=pledge.company_id,
+        after={
+            "amount": bookable,
+            "unbooked": unbooked,
+            "source": str(source),
+            "bank_reference": bank_reference,
+            "coverage_rows_released": released.rows,
+        },
+    )
     if refund is not None and source != RefundSource.ROLLOVER:
-        tell_company(pledge, "emails/refund.txt", "PIJAR SEMAR: pengembalian dana",
-                     refund=refund, unbooked=unbooked)
+        tell_company(
+            pledge,
+            "emails/refund.txt",
+            "PIJAR SEMAR: pengembalian dana",
+            refund=refund,
+            unbooked=unbooked,
+        )
     return RefundResult(refund, released.rows, unbooked)
 
 
-def _book(payment: Payment, amount: int, source: RefundSource, actor: User | None,
-          reason: str, stripe_refund_id: str | None, bank_reference: str) -> Refund:
-    refund = Refund(payment_id=payment.id, pledge_id=payment.pledge_id,
-                    company_id=payment.company_id, amount=amount, worker_months=0,
-                    reason=reason.strip()[:2000] or str(source), source=source,
-                    stripe_refund_id=stripe_refund_id, bank_reference=bank_reference[:80],
-                    created_by_id=actor.id if actor else None)
+def _book(
+    payment: Payment,
+    amount: int,
+    source: RefundSource,
+    actor: User | None,
+    reason: str,
+    stripe_refund_id: str | None,
+    bank_reference: str,
+) -> Refund:
+    refund = Refund(
+        payment_id=payment.id,
+        pledge_id=payment.pledge_id,
+        company_id=payment.company_id,
+        amount=amount,
+        worker_months=0,
+        reason=reason.strip()[:2000] or str(source),
+        source=source,
+        stripe_refund_id=stripe_refund_id,
+        bank_reference=bank_reference[:80],
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(refund)
     db.session.flush()
     record_refund(refund)
@@ -131,8 +180,9 @@ def _book(payment: Payment, amount: int, source: RefundSource, actor: User | Non
     return refund
 
 
-def _settle_pledge(pledge: Pledge, released_rows: int, actor: User | None, reason: str,
-                   today: date | None) -> None:
+def _settle_pledge(
+    pledge: Pledge, released_rows: int, actor: User | None, reason: str, today: date | None
+) -> None:
     """A pledge left unable to fund anything more ends as refunded (its certificates revoked);
     one that lost months keeps going with a certificate for what it now covers."""
     if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
@@ -159,8 +209,10 @@ def _exhausted(pledge: Pledge, today: date | None) -> bool:
         return False
     if future_rows(pledge.id, today):
         return False
-    offset = max(0, (first.year - pledge.coverage_start.year) * 12
-                 + first.month - pledge.coverage_start.month)
+    offset = max(
+        0,
+        (first.year - pledge.coverage_start.year) * 12 + first.month - pledge.coverage_start.month,
+    )
     cost = slot_cost(pledge, offset)
     return cost == 0 or unassigned(pledge.id) < cost
 
@@ -171,8 +223,9 @@ def affordable_slots(pledge: Pledge) -> int:
     return min(pledge.workers, unassigned(pledge.id) // cost) if cost else 0
 
 
-def refund_pledge(pledge: Pledge, actor: User, reason: str,
-                  bank_reference: str = "") -> list[Refund]:
+def refund_pledge(
+    pledge: Pledge, actor: User, reason: str, bank_reference: str = ""
+) -> list[Refund]:
     """Staff return everything not tied to months begun, newest payment first.
 
     Card refunds are booked here and sent to Stripe after commit (send_card_refunds), so the
@@ -191,8 +244,9 @@ def refund_pledge(pledge: Pledge, actor: User, reason: str,
         if part <= 0:
             continue
         reference = bank_reference if payment.method == PaymentMethod.BANK_TRANSFER else ""
-        result = refund_payment(payment, part, RefundSource.STAFF, actor, reason,
-                                bank_reference=reference)
+        result = refund_payment(
+            payment, part, RefundSource.STAFF, actor, reason, bank_reference=reference
+        )
         if result.refund is not None:
             refunds.append(result.refund)
             amount -= result.refund.amount
@@ -200,6 +254,10 @@ def refund_pledge(pledge: Pledge, actor: User, reason: str,
 
 
 def _paid_payments(pledge_id: int) -> list[Payment]:
-    return list(db.session.scalars(select(Payment).where(
-        Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID)
-        .order_by(Payment.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID)
+            .order_by(Payment.id.desc())
+        )
+    )

@@ -182,8 +182,10 @@ class StripeSandbox:
             message = f"Amount must be no more than {self.max_amount} (hundredths of IDR)."
             raise ApiError(400, message, param="line_items", code="amount_too_large")
         if total < self.min_amount:
-            message = (f"The Checkout Session's total amount due must add up to at least "
-                       f"{self.min_amount} (hundredths of IDR).")
+            message = (
+                f"The Checkout Session's total amount due must add up to at least "
+                f"{self.min_amount} (hundredths of IDR)."
+            )
             raise ApiError(400, message, param="line_items", code="amount_too_small")
         return total
 
@@ -209,9 +211,13 @@ class StripeSandbox:
         required_param(params, "success_url")
         required_param(params, "cancel_url")
         return objects.checkout_session(
-            session_id, params, total, url=f"{self.url}/checkout/{session_id}",
+            session_id,
+            params,
+            total,
+            url=f"{self.url}/checkout/{session_id}",
             metadata=metadata_param(params),
-            expires_at=expires_at_param(params.get("expires_at"), now), now=now,
+            expires_at=expires_at_param(params.get("expires_at"), now),
+            now=now,
         )
 
     def _session(self, session_id: str) -> StripeObject:
@@ -257,16 +263,18 @@ class StripeSandbox:
             return [self._record_event("checkout.session.completed", session)]
         completed = self._record_event("checkout.session.completed", session)
         if action == "fail":
-            return [completed, self._record_event("checkout.session.async_payment_failed",
-                                                  session)]
+            return [completed, self._record_event("checkout.session.async_payment_failed", session)]
         self._capture(session)
-        return [completed, self._record_event("checkout.session.async_payment_succeeded",
-                                              session)]
+        return [completed, self._record_event("checkout.session.async_payment_succeeded", session)]
 
     def _complete(self, session: StripeObject) -> None:
-        session.update(status="complete", url=None, payment_intent=new_id("pi"),
-                       customer_details=objects.customer_details(session),
-                       collected_information=objects.collected_information())
+        session.update(
+            status="complete",
+            url=None,
+            payment_intent=new_id("pi"),
+            customer_details=objects.customer_details(session),
+            collected_information=objects.collected_information(),
+        )
 
     def _expire(self, session: StripeObject, origin: Origin) -> list[str]:
         session.update(status="expired", url=None)
@@ -276,8 +284,9 @@ class StripeSandbox:
         """Stripe copies only payment_intent_data[metadata] onto the charge."""
         session["payment_status"] = "paid"
         metadata = self._intent_metadata[session["id"]]
-        self.charges[session["payment_intent"]] = objects.charge(session, metadata,
-                                                                 int(time.time()))
+        self.charges[session["payment_intent"]] = objects.charge(
+            session, metadata, int(time.time())
+        )
 
     # -- API: refunds, and refunds made in the dashboard --------------------------------
 
@@ -308,8 +317,14 @@ class StripeSandbox:
         self._dispatch(events)
         return str(refund["id"])
 
-    def _refund(self, charge: StripeObject, amount: int, reason: str | None,
-                metadata: dict[str, str], origin: Origin) -> tuple[StripeObject, list[str]]:
+    def _refund(
+        self,
+        charge: StripeObject,
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        origin: Origin,
+    ) -> tuple[StripeObject, list[str]]:
         """Record the refund and send `charge.refunded` with the charge's new totals (and, as
         in Stripe's API since 2022-11-15, no `refunds` list); the caller holds the lock."""
         refund = objects.refund(charge, amount, reason, metadata, int(time.time()))
@@ -331,8 +346,9 @@ class StripeSandbox:
     def _refundable(self, payment_intent: str) -> StripeObject:
         """The charge, unless a dispute of it is open or lost: Stripe refuses those refunds."""
         charge = self._charge(payment_intent)
-        if any(d["charge"] == charge["id"] and d["status"] != "won"
-               for d in self.disputes.values()):
+        if any(
+            d["charge"] == charge["id"] and d["status"] != "won" for d in self.disputes.values()
+        ):
             message = f"Charge {charge['id']} has been disputed and cannot be refunded."
             raise ApiError(400, message, param="payment_intent", code="charge_disputed")
         return charge
@@ -373,8 +389,7 @@ class StripeSandbox:
 
     # -- events and delivery -------------------------------------------------------------
 
-    def _record_event(self, event_type: str, obj: StripeObject,
-                      origin: Origin = AUTOMATIC) -> str:
+    def _record_event(self, event_type: str, obj: StripeObject, origin: Origin = AUTOMATIC) -> str:
         """Store an event holding a snapshot of obj; the caller holds the lock."""
         event = objects.event(event_type, copy.deepcopy(obj), origin)
         self.events.append(event)
@@ -427,7 +442,9 @@ class StripeSandbox:
             raise ValueError(f"webhook_url must be http(s), not {url!r}.")
         # The scheme is checked just above, which is what S310 asks for.
         request = urllib.request.Request(  # noqa: S310
-            url, data=payload, method="POST",
+            url,
+            data=payload,
+            method="POST",
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "Stripe-Signature": signature,

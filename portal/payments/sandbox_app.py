@@ -51,19 +51,34 @@ Shape: TypeAlias = Scalar | ArrayOf | Metadata | Mapping[str, "Shape"]
 # The parameters the sandbox models, nested as Stripe takes them; anything else, at any depth,
 # is refused as Stripe refuses unknown parameters. Lengths are those of Stripe's spec.
 SESSION_PARAMS: Shape = {
-    "mode": Scalar(), "success_url": Scalar(5000), "cancel_url": Scalar(5000),
-    "client_reference_id": Scalar(200), "customer_email": Scalar(), "locale": Scalar(),
-    "submit_type": Scalar(), "expires_at": Scalar(), "expand": ArrayOf(Scalar(5000)),
-    "metadata": METADATA, "payment_intent_data": {"metadata": METADATA},
-    "line_items": ArrayOf({
-        "quantity": Scalar(),
-        "price_data": {"currency": Scalar(), "unit_amount": Scalar(),
-                       "product_data": {"name": Scalar(5000)}},
-    }),
+    "mode": Scalar(),
+    "success_url": Scalar(5000),
+    "cancel_url": Scalar(5000),
+    "client_reference_id": Scalar(200),
+    "customer_email": Scalar(),
+    "locale": Scalar(),
+    "submit_type": Scalar(),
+    "expires_at": Scalar(),
+    "expand": ArrayOf(Scalar(5000)),
+    "metadata": METADATA,
+    "payment_intent_data": {"metadata": METADATA},
+    "line_items": ArrayOf(
+        {
+            "quantity": Scalar(),
+            "price_data": {
+                "currency": Scalar(),
+                "unit_amount": Scalar(),
+                "product_data": {"name": Scalar(5000)},
+            },
+        }
+    ),
 }
 REFUND_PARAMS: Shape = {
-    "payment_intent": Scalar(5000), "amount": Scalar(), "metadata": METADATA,
-    "reason": Scalar(5000), "expand": ArrayOf(Scalar(5000)),
+    "payment_intent": Scalar(5000),
+    "amount": Scalar(),
+    "metadata": METADATA,
+    "reason": Scalar(5000),
+    "expand": ArrayOf(Scalar(5000)),
 }
 _WITH_EVENTS = frozenset({"expire_checkout_session", "create_refund"})
 
@@ -128,6 +143,7 @@ def format_idr(amount: int) -> str:
 
 # -- request parameters, checked as Stripe checks them -----------------------------------
 
+
 def check_params(value: Any, shape: Shape, name: str = "") -> None:
     """Refuse what Stripe refuses: unknown parameters at any depth, over-long strings, bad
     metadata. Only the parameters the sandbox models are known (see SESSION_PARAMS)."""
@@ -150,8 +166,10 @@ def _check_hash(value: Any, shape: Mapping[str, Shape], name: str) -> None:
     for key, item in value.items():
         param = f"{name}[{key}]" if name else key
         if key not in shape:
-            message = (f"Received unknown parameter: {param}. (The sandbox also refuses "
-                       "Stripe parameters that it does not model.)")
+            message = (
+                f"Received unknown parameter: {param}. (The sandbox also refuses "
+                "Stripe parameters that it does not model.)"
+            )
             raise ApiError(400, message, param=param, code="parameter_unknown")
         check_params(item, shape[key], param)
 
@@ -175,12 +193,15 @@ def _check_metadata(value: Any, name: str) -> None:
         raise ApiError(400, message, param=name)
     for key, item in value.items():
         if len(key) > METADATA_KEY_MAX_LENGTH:
-            message = (f"Invalid key: {key} must be a string under "
-                       f"{METADATA_KEY_MAX_LENGTH} characters")
+            message = (
+                f"Invalid key: {key} must be a string under {METADATA_KEY_MAX_LENGTH} characters"
+            )
             raise ApiError(400, message, param=name)
         if not isinstance(item, str) or len(item) > METADATA_VALUE_MAX_LENGTH:
-            message = (f"Invalid val: {str(item)[:20]}... must be a string under "
-                       f"{METADATA_VALUE_MAX_LENGTH} characters")
+            message = (
+                f"Invalid val: {str(item)[:20]}... must be a string under "
+                f"{METADATA_VALUE_MAX_LENGTH} characters"
+            )
             raise ApiError(400, message, param=name)
 
 
@@ -192,17 +213,28 @@ class SandboxApp:
         self._replies: dict[tuple[str, str], _StoredReply] = {}
         self._running: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        self._urls = Map([
-            Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_checkout_session"),
-            Rule("/v1/checkout/sessions/<session_id>", methods=["GET"],
-                 endpoint="retrieve_checkout_session"),
-            Rule("/v1/checkout/sessions/<session_id>/expire", methods=["POST"],
-                 endpoint="expire_checkout_session"),
-            Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
-            Rule("/checkout/<session_id>", methods=["GET"], endpoint="page"),
-            Rule("/checkout/<session_id>/<any(pay, fail, abandon):action>", methods=["POST"],
-                 endpoint="act"),
-        ])
+        self._urls = Map(
+            [
+                Rule("/v1/checkout/sessions", methods=["POST"], endpoint="create_checkout_session"),
+                Rule(
+                    "/v1/checkout/sessions/<session_id>",
+                    methods=["GET"],
+                    endpoint="retrieve_checkout_session",
+                ),
+                Rule(
+                    "/v1/checkout/sessions/<session_id>/expire",
+                    methods=["POST"],
+                    endpoint="expire_checkout_session",
+                ),
+                Rule("/v1/refunds", methods=["POST"], endpoint="create_refund"),
+                Rule("/checkout/<session_id>", methods=["GET"], endpoint="page"),
+                Rule(
+                    "/checkout/<session_id>/<any(pay, fail, abandon):action>",
+                    methods=["POST"],
+                    endpoint="act",
+                ),
+            ]
+        )
 
     def forget_replies(self) -> None:
         """Drop every stored idempotent reply (see `StripeSandbox.reset`)."""
@@ -231,8 +263,9 @@ class SandboxApp:
             return run()
         return self._idempotent(request, api_key, origin, run)
 
-    def _call(self, request: Request, endpoint: str, args: Mapping[str, Any],
-              origin: Origin) -> Response:
+    def _call(
+        self, request: Request, endpoint: str, args: Mapping[str, Any], origin: Origin
+    ) -> Response:
         """Run one API call; events it causes carry `origin` as their `request`."""
         method = getattr(self.backend, endpoint)
         argument = args["session_id"] if "session_id" in args else parse_form(request.get_data())
@@ -245,8 +278,9 @@ class SandboxApp:
             return _json_error(exc, origin)
         return _json(200, result, origin)
 
-    def _idempotent(self, request: Request, api_key: str, origin: Origin,
-                    run: Callable[[], Response]) -> Response:
+    def _idempotent(
+        self, request: Request, api_key: str, origin: Origin, run: Callable[[], Response]
+    ) -> Response:
         """Replay the stored 2xx reply for a known key; refuse the key with another request."""
         key = origin.idempotency_key
         if not key:
@@ -276,12 +310,18 @@ class SandboxApp:
             self._running.discard(scope)
             # As at Stripe, only requests that ran are saved; a refused one may be retried.
             if response is not None and 200 <= response.status_code < 300:
-                reply = _StoredReply(path, body, response.status_code, response.get_data(),
-                                     response.headers["Request-Id"])
+                reply = _StoredReply(
+                    path,
+                    body,
+                    response.status_code,
+                    response.get_data(),
+                    response.headers["Request-Id"],
+                )
                 self._replies[scope] = reply
 
-    def _checkout(self, request: Request, endpoint: str, session_id: str,
-                  action: str = "") -> Response:
+    def _checkout(
+        self, request: Request, endpoint: str, session_id: str, action: str = ""
+    ) -> Response:
         try:
             if endpoint == "page":
                 session, product = self.backend.checkout_page(session_id)
@@ -357,7 +397,7 @@ _LABELS = {"pay": "Bayar / Pay", "fail": "Gagal / Fail", "abandon": "Batal / Aba
 def render_checkout_page(session: StripeObject, product: str) -> str:
     """The sandbox's stand-in for Stripe Checkout: amount, product and the three outcomes."""
     content = (
-        f'<h1>{html.escape(product)}</h1>'
+        f"<h1>{html.escape(product)}</h1>"
         f'<p class="amount">{format_idr(session["amount_total"])}</p>'
     )
     if session["status"] != "open":

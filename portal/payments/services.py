@@ -43,11 +43,19 @@ METADATA_MARK = "pijar-semar"
 _PAYMENT = Payment.__table__
 # To paid only from a payable state: the one guard against confirming a payment twice. A
 # voided or expired attempt can still be paid (the money arrived): it is then an excess.
-_MARK_PAID = (update(_PAYMENT)
-              .where(_PAYMENT.c.id == bindparam("payment_id"),
-                     _PAYMENT.c.status.in_([s.value for s in PAYABLE_STATUSES]))
-              .values(status=PaymentStatus.PAID.value, paid_at=bindparam("paid_at"),
-                      received_amount=bindparam("received"), checkout_url=None))
+_MARK_PAID = (
+    update(_PAYMENT)
+    .where(
+        _PAYMENT.c.id == bindparam("payment_id"),
+        _PAYMENT.c.status.in_([s.value for s in PAYABLE_STATUSES]),
+    )
+    .values(
+        status=PaymentStatus.PAID.value,
+        paid_at=bindparam("paid_at"),
+        received_amount=bindparam("received"),
+        checkout_url=None,
+    )
+)
 _MARK_PAID_WITH_INTENT = _MARK_PAID.values(stripe_payment_intent=bindparam("intent"))
 
 
@@ -57,10 +65,14 @@ def outstanding(pledge: Pledge) -> int:
 
 
 def _new_payment(pledge: Pledge, method: PaymentMethod, amount: int) -> Payment:
-    attempt = 1 + int(db.session.scalar(
-        select(func.count(Payment.id)).where(Payment.pledge_id == pledge.id)) or 0)
+    attempt = 1 + int(
+        db.session.scalar(select(func.count(Payment.id)).where(Payment.pledge_id == pledge.id)) or 0
+    )
     payment = Payment(
-        pledge_id=pledge.id, company_id=pledge.company_id, method=method, amount=amount,
+        pledge_id=pledge.id,
+        company_id=pledge.company_id,
+        method=method,
+        amount=amount,
         idempotency_key=f"pledge-{pledge.id}-payment-{attempt}",
         reference=make_transfer_reference(date.today(), secrets.token_hex(3)),
     )
@@ -81,20 +93,27 @@ def void_open_payments(pledge: Pledge, actor: User | None, keep: int | None = No
     """Every other pending attempt of the pledge becomes void: one open payment per pledge.
 
     Its Checkout Session is expired at Stripe after commit (outbound.sync_stripe)."""
-    stmt = (update(Payment).where(Payment.pledge_id == pledge.id,
-                                  Payment.status == PaymentStatus.PENDING)
-            .values(status=PaymentStatus.VOID).returning(Payment.id))
+    stmt = (
+        update(Payment)
+        .where(Payment.pledge_id == pledge.id, Payment.status == PaymentStatus.PENDING)
+        .values(status=PaymentStatus.VOID)
+        .returning(Payment.id)
+    )
     if keep is not None:
         stmt = stmt.where(Payment.id != keep)
     voided = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
     for payment_id in voided:
-        record_event("payment.void", db.session.get(Payment, payment_id), actor=actor,
-                     company_id=pledge.company_id, after={"pledge_id": pledge.id})
+        record_event(
+            "payment.void",
+            db.session.get(Payment, payment_id),
+            actor=actor,
+            company_id=pledge.company_id,
+            after={"pledge_id": pledge.id},
+        )
     return len(voided)
 
 
-def prepare_card_payment(pledge: Pledge, company: Company, actor: User,
-                         allowed: bool) -> Payment:
+def prepare_card_payment(pledge: Pledge, company: Company, actor: User, allowed: bool) -> Payment:
     """A new card attempt for what is outstanding; the pledge's other attempts are voided.
 
     `allowed` says whether the card gateway takes the amount (checked before anything is
@@ -105,8 +124,12 @@ def prepare_card_payment(pledge: Pledge, company: Company, actor: User,
         raise AmountNotAllowed(str(outstanding(pledge)))
     void_open_payments(pledge, actor)
     payment = _new_payment(pledge, PaymentMethod.STRIPE, outstanding(pledge))
-    record_event("payment.start", payment, actor=actor, after={
-        "method": "stripe", "amount": payment.amount, "pledge_id": pledge.id})
+    record_event(
+        "payment.start",
+        payment,
+        actor=actor,
+        after={"method": "stripe", "amount": payment.amount, "pledge_id": pledge.id},
+    )
     return payment
 
 
@@ -114,9 +137,11 @@ def record_checkout_session(payment: Payment, session_id: str, url: str) -> bool
     """Keep the session Stripe made for an attempt; False when the attempt was voided
     meanwhile (another tab started a payment): outbound.sync_stripe then expires it."""
     db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.stripe_session_id.is_(None))
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.stripe_session_id.is_(None))
         .values(stripe_session_id=session_id, checkout_url=url),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False},
+    )
     db.session.refresh(payment)
     return payment.status == PaymentStatus.PENDING
 
@@ -126,21 +151,34 @@ def start_bank_transfer(pledge: Pledge, company: Company, actor: User) -> Paymen
     attempts are voided. Raises CompanyNotVerified, IllegalPledgeTransition."""
     lock_pledge(pledge.id)
     check_payable(pledge, company)
-    existing = db.session.scalar(select(Payment).where(
-        Payment.pledge_id == pledge.id, Payment.method == PaymentMethod.BANK_TRANSFER,
-        Payment.status == PaymentStatus.PENDING))
+    existing = db.session.scalar(
+        select(Payment).where(
+            Payment.pledge_id == pledge.id,
+            Payment.method == PaymentMethod.BANK_TRANSFER,
+            Payment.status == PaymentStatus.PENDING,
+        )
+    )
     if existing is not None:
         return existing
     void_open_payments(pledge, actor)
     payment = _new_payment(pledge, PaymentMethod.BANK_TRANSFER, outstanding(pledge))
     issue_document(DocumentKind.INVOICE, payment)
-    record_event("payment.start", payment, actor=actor, after={
-        "method": "bank_transfer", "amount": payment.amount, "reference": payment.reference})
+    record_event(
+        "payment.start",
+        payment,
+        actor=actor,
+        after={"method": "bank_transfer", "amount": payment.amount, "reference": payment.reference},
+    )
     return payment
 
 
-def confirm_payment(payment: Payment, received: int, actor: User | None, source: str,
-                    payment_intent: str | None = None) -> bool:
+def confirm_payment(
+    payment: Payment,
+    received: int,
+    actor: User | None,
+    source: str,
+    payment_intent: str | None = None,
+) -> bool:
     """Record money that arrived, exactly once: ledger entry, receipt, then the pledge.
 
     A pledge fully paid becomes paid; a short transfer opens an under-payment issue; money
@@ -149,8 +187,12 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
     """
     pledge = lock_pledge(payment.pledge_id)
     paid_at = utcnow()
-    values: dict[str, object] = {"status": PaymentStatus.PAID, "paid_at": paid_at,
-                                 "received_amount": received, "checkout_url": None}
+    values: dict[str, object] = {
+        "status": PaymentStatus.PAID,
+        "paid_at": paid_at,
+        "received_amount": received,
+        "checkout_url": None,
+    }
     params = {"payment_id": payment.id, "paid_at": paid_at, "received": received}
     statement = _MARK_PAID
     if payment_intent and not payment.stripe_payment_intent:
@@ -163,8 +205,12 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
         set_committed_value(payment, name, value)
     record_payment_received(payment)
     issue_document(DocumentKind.RECEIPT, payment)
-    record_event("payment.paid", payment, actor=actor,
-                 after={"amount": payment.amount, "received": received, "source": source})
+    record_event(
+        "payment.paid",
+        payment,
+        actor=actor,
+        after={"amount": payment.amount, "received": received, "source": source},
+    )
     if pledge.status == PledgeStatus.AWAITING_PAYMENT:
         _apply_to_awaiting(pledge, payment, actor, source)
     else:
@@ -172,13 +218,16 @@ def confirm_payment(payment: Payment, received: int, actor: User | None, source:
     return True
 
 
-def _apply_to_awaiting(pledge: Pledge, payment: Payment, actor: User | None,
-                       source: str) -> None:
+def _apply_to_awaiting(pledge: Pledge, payment: Payment, actor: User | None, source: str) -> None:
     balance = pledge_balance(pledge.id)
     if balance < pledge.price_total:
-        open_issue(IssueKind.UNDERPAYMENT, pledge, payment, pledge.price_total - balance,
-                   detail=f"{payment.reference}: received {payment.received_amount} "
-                          f"of {payment.amount}")
+        open_issue(
+            IssueKind.UNDERPAYMENT,
+            pledge,
+            payment,
+            pledge.price_total - balance,
+            detail=f"{payment.reference}: received {payment.received_amount} of {payment.amount}",
+        )
         return
     transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"{source} {payment.reference}")
     void_open_payments(pledge, actor)
@@ -186,20 +235,26 @@ def _apply_to_awaiting(pledge: Pledge, payment: Payment, actor: User | None,
         resolve_issue(issue, actor, f"topped up by {payment.reference}")
     tell_company(pledge, "emails/payment_received.txt", "PIJAR SEMAR: pembayaran diterima")
     if balance > pledge.price_total:
-        _return_excess(pledge, payment, balance - pledge.price_total, actor,
-                       "more than the amount due")
+        _return_excess(
+            pledge, payment, balance - pledge.price_total, actor, "more than the amount due"
+        )
 
 
-def _return_excess(pledge: Pledge, payment: Payment, excess: int, actor: User | None,
-                   why: str) -> None:
+def _return_excess(
+    pledge: Pledge, payment: Payment, excess: int, actor: User | None, why: str
+) -> None:
     """A card excess goes back at once (sent to Stripe after commit); a transfer excess waits
     for staff to transfer it back, as an over-payment issue with the exact amount."""
     if payment.method == PaymentMethod.STRIPE:
-        refund_payment(payment, excess, RefundSource.DUPLICATE, actor,
-                       f"duplicate payment {payment.reference}: {why}")
+        refund_payment(
+            payment,
+            excess,
+            RefundSource.DUPLICATE,
+            actor,
+            f"duplicate payment {payment.reference}: {why}",
+        )
         return
-    open_issue(IssueKind.OVERPAYMENT, pledge, payment, excess,
-               detail=f"{payment.reference}: {why}")
+    open_issue(IssueKind.OVERPAYMENT, pledge, payment, excess, detail=f"{payment.reference}: {why}")
 
 
 def accept_underpayment(pledge: Pledge, actor: User, note: str) -> None:
@@ -218,8 +273,10 @@ def accept_underpayment(pledge: Pledge, actor: User, note: str) -> None:
 def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool:
     """Pending to failed or expired, once; a paid payment never goes back."""
     result = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
-        .values(status=status, checkout_url=None))
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
+        .values(status=status, checkout_url=None)
+    )
     if result.rowcount == 1:  # type: ignore[attr-defined]
         record_event(f"payment.{status.value}", payment, after={"source": source})
     return result.rowcount == 1  # type: ignore[attr-defined]
@@ -227,10 +284,13 @@ def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool
 
 def ask_top_up(pledge: Pledge, invoice: Payment) -> None:
     """E-mail the company the invoice for what is still to pay."""
-    record_event("payment.top_up", invoice, company_id=pledge.company_id,
-                 after={"amount": invoice.amount, "reference": invoice.reference})
-    tell_company(pledge, "emails/top_up.txt", "PIJAR SEMAR: kekurangan pembayaran",
-                 invoice=invoice)
+    record_event(
+        "payment.top_up",
+        invoice,
+        company_id=pledge.company_id,
+        after={"amount": invoice.amount, "reference": invoice.reference},
+    )
+    tell_company(pledge, "emails/top_up.txt", "PIJAR SEMAR: kekurangan pembayaran", invoice=invoice)
 
 
 def release_hold(pledge: Pledge, actor: User | None) -> None:

@@ -29,8 +29,9 @@ from portal.security import load_owned, require
 @require(Permission.PLEDGE_LIST)
 def staff_pledges():  # type: ignore[no-untyped-def]
     status = request.args.get("status", "")
-    return render_template("payments/staff_pledges.html", status=status,
-                           pledges=pledge_queries.all_pledges(status))
+    return render_template(
+        "payments/staff_pledges.html", status=status, pledges=pledge_queries.all_pledges(status)
+    )
 
 
 @bp.get("/staff/pledges/<int:pledge_id>")
@@ -40,16 +41,26 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     amount = refunds.refundable(pledge.id)
     placement = None
     if pledge.coverage_start is not None:  # counts of the workers placed, never who
-        placement = sponsor_placement(matching_queries.placement_profile(pledge.id),
-                                      matching_queries.covered_slot_months(pledge.id))
+        placement = sponsor_placement(
+            matching_queries.placement_profile(pledge.id),
+            matching_queries.covered_slot_months(pledge.id),
+        )
     return render_template(
-        "payments/staff_pledge.html", pledge=pledge, periods=group_periods(pledge.price_breakdown),
-        payments=queries.pledge_payments(pledge.id), refunds=queries.pledge_refunds(pledge.id),
-        documents=queries.pledge_documents(pledge.id), refund_form=RefundForm(),
+        "payments/staff_pledge.html",
+        pledge=pledge,
+        periods=group_periods(pledge.price_breakdown),
+        payments=queries.pledge_payments(pledge.id),
+        refunds=queries.pledge_refunds(pledge.id),
+        documents=queries.pledge_documents(pledge.id),
+        refund_form=RefundForm(),
         certificates=pledge_certificates(pledge.id),
-        refundable=amount, unassigned=refunds.unassigned(pledge.id),
-        issues=open_issues_of(pledge.id), issue_form=IssueForm(),
-        timeline=pledge_queries.pledge_timeline(pledge.id), placement=placement)
+        refundable=amount,
+        unassigned=refunds.unassigned(pledge.id),
+        issues=open_issues_of(pledge.id),
+        issue_form=IssueForm(),
+        timeline=pledge_queries.pledge_timeline(pledge.id),
+        placement=placement,
+    )
 
 
 @bp.post("/staff/pledges/<int:pledge_id>/refund")
@@ -62,8 +73,9 @@ def refund(pledge_id: int):  # type: ignore[no-untyped-def]
         flash(gettext("Write the reason for the refund (at least 5 characters)."), "danger")
         return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
     try:
-        booked = refunds.refund_pledge(pledge, current_user, form.reason.data,
-                                       form.bank_reference.data or "")
+        booked = refunds.refund_pledge(
+            pledge, current_user, form.reason.data, form.bank_reference.data or ""
+        )
     except NothingToRefund:
         db.session.rollback()
         flash(gettext("There is nothing left to refund on this pledge."), "warning")
@@ -71,22 +83,37 @@ def refund(pledge_id: int):  # type: ignore[no-untyped-def]
     total = sum(r.amount for r in booked)
     sent = outbound.sync_stripe(pledge_id)  # commits the refund first
     if sent.errors:
-        flash(gettext("Refund of %(amount)s booked, but Stripe refused it: %(why)s. It is "
-                      "sent again from the refunds list.", amount=rupiah(total),
-                      why="; ".join(sent.errors)), "danger")
+        flash(
+            gettext(
+                "Refund of %(amount)s booked, but Stripe refused it: %(why)s. It is "
+                "sent again from the refunds list.",
+                amount=rupiah(total),
+                why="; ".join(sent.errors),
+            ),
+            "danger",
+        )
     else:
-        flash(gettext("Refund of %(amount)s booked; card payments are returned through "
-                      "Stripe, transfers must be sent back by the bank.", amount=rupiah(total)),
-              "success")
+        flash(
+            gettext(
+                "Refund of %(amount)s booked; card payments are returned through "
+                "Stripe, transfers must be sent back by the bank.",
+                amount=rupiah(total),
+            ),
+            "success",
+        )
     return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
 
 
 @bp.get("/staff/transfers")
 @require(Permission.PAYMENT_MANAGE)
 def transfers():  # type: ignore[no-untyped-def]
-    return render_template("payments/transfers.html", pending=queries.pending_transfers(),
-                           confirm_form=ConfirmTransferForm(), statement_form=StatementForm(),
-                           results=None)
+    return render_template(
+        "payments/transfers.html",
+        pending=queries.pending_transfers(),
+        confirm_form=ConfirmTransferForm(),
+        statement_form=StatementForm(),
+        results=None,
+    )
 
 
 @bp.post("/staff/transfers/<int:payment_id>/confirm")
@@ -99,8 +126,12 @@ def confirm_transfer(payment_id: int):  # type: ignore[no-untyped-def]
         flash(gettext("Enter the amount received for a pending transfer."), "danger")
     elif not services.confirm_payment(payment, form.amount.data, current_user, "manual"):
         db.session.rollback()
-        flash(gettext("Transfer %(ref)s was already confirmed; nothing changed.",
-                      ref=payment.reference), "warning")
+        flash(
+            gettext(
+                "Transfer %(ref)s was already confirmed; nothing changed.", ref=payment.reference
+            ),
+            "warning",
+        )
     else:
         db.session.commit()
         _flash_confirmed(payment, form.amount.data)
@@ -111,13 +142,25 @@ def _flash_confirmed(payment: Payment, received: int) -> None:
     if received == payment.amount:
         flash(gettext("Transfer %(ref)s confirmed.", ref=payment.reference), "success")
     elif received < payment.amount:
-        flash(gettext("Transfer %(ref)s recorded short by %(diff)s: accept it or ask for a "
-                      "top-up on the pledge page.", ref=payment.reference,
-                      diff=rupiah(payment.amount - received)), "warning")
+        flash(
+            gettext(
+                "Transfer %(ref)s recorded short by %(diff)s: accept it or ask for a "
+                "top-up on the pledge page.",
+                ref=payment.reference,
+                diff=rupiah(payment.amount - received),
+            ),
+            "warning",
+        )
     else:
-        flash(gettext("Transfer %(ref)s recorded with %(diff)s too much: refund the excess on "
-                      "the pledge page.", ref=payment.reference,
-                      diff=rupiah(received - payment.amount)), "warning")
+        flash(
+            gettext(
+                "Transfer %(ref)s recorded with %(diff)s too much: refund the excess on "
+                "the pledge page.",
+                ref=payment.reference,
+                diff=rupiah(received - payment.amount),
+            ),
+            "warning",
+        )
 
 
 @bp.post("/staff/transfers/statement")
@@ -125,13 +168,19 @@ def _flash_confirmed(payment: Payment, received: int) -> None:
 def import_statement():  # type: ignore[no-untyped-def]
     form = StatementForm()
     if not form.validate_on_submit():
-        return render_template("payments/transfers.html", pending=queries.pending_transfers(),
-                               confirm_form=ConfirmTransferForm(), statement_form=form,
-                               results=None), 400
+        return render_template(
+            "payments/transfers.html",
+            pending=queries.pending_transfers(),
+            confirm_form=ConfirmTransferForm(),
+            statement_form=form,
+            results=None,
+        ), 400
     results = statement.apply_statement(form.statement.data.read(), current_user)
     db.session.commit()
-    return render_template("payments/transfers.html", pending=queries.pending_transfers(),
-                           confirm_form=ConfirmTransferForm(), statement_form=StatementForm(),
-                           results=results)
-
-
+    return render_template(
+        "payments/transfers.html",
+        pending=queries.pending_transfers(),
+        confirm_form=ConfirmTransferForm(),
+        statement_form=StatementForm(),
+        results=results,
+    )

@@ -24,8 +24,7 @@ def apply_statement(data: bytes, actor: User) -> list[StatementResult]:
     """Confirm every exactly-matched pending transfer once; report every other line."""
     parsed = parse_statement(data)
     results = [StatementResult(e.row, "", 0, None, "error: " + e.message) for e in parsed.errors]
-    results += [StatementResult(n.row, "", 0, None, "ignored: " + n.message)
-                for n in parsed.notes]
+    results += [StatementResult(n.row, "", 0, None, "ignored: " + n.message) for n in parsed.notes]
     for match in match_statement(parsed.lines, pending_transfer_amounts()):
         line = match.line
         outcome = str(match.outcome)
@@ -33,8 +32,12 @@ def apply_statement(data: bytes, actor: User) -> list[StatementResult]:
             payment = payment_by_reference(match.reference)
             if payment is None or not confirm_payment(payment, line.amount, actor, "statement"):
                 outcome = "duplicate"
-        results.append(StatementResult(line.row, line.description, line.amount,
-                                       match.reference, outcome))
-    record_event("payment.statement_import", actor=actor, after={
-        "lines": len(results), "matched": sum(r.outcome == "matched" for r in results)})
+        results.append(
+            StatementResult(line.row, line.description, line.amount, match.reference, outcome)
+        )
+    record_event(
+        "payment.statement_import",
+        actor=actor,
+        after={"lines": len(results), "matched": sum(r.outcome == "matched" for r in results)},
+    )
     return sorted(results, key=lambda r: r.row)

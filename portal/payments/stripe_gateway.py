@@ -47,11 +47,15 @@ class CheckoutSession:
 class StripeGateway:
     """Talks to Stripe, or to the built-in sandbox when no Stripe key is configured."""
 
-    def __init__(self, secret_key: str, webhook_secret: str, api_base: str | None,
-                 max_amount: int) -> None:
+    def __init__(
+        self, secret_key: str, webhook_secret: str, api_base: str | None, max_amount: int
+    ) -> None:
         addresses = {"api": api_base} if api_base else None
-        self.client = stripe.StripeClient(secret_key, base_addresses=addresses,  # type: ignore[arg-type]
-                                          max_network_retries=2)
+        self.client = stripe.StripeClient(
+            secret_key,
+            base_addresses=addresses,  # type: ignore[arg-type]
+            max_network_retries=2,
+        )
         self.webhook_secret = webhook_secret
         self.max_amount = max_amount
 
@@ -59,9 +63,18 @@ class StripeGateway:
         """Whether a card payment of this many rupiah can be made."""
         return MIN_RUPIAH <= amount <= self.max_amount
 
-    def create_checkout_session(self, *, amount: int, quantity: int, name: str,
-                                metadata: dict[str, str], success_url: str, cancel_url: str,
-                                idempotency_key: str, reference: str) -> CheckoutSession:
+    def create_checkout_session(
+        self,
+        *,
+        amount: int,
+        quantity: int,
+        name: str,
+        metadata: dict[str, str],
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        reference: str,
+    ) -> CheckoutSession:
         """One line item of `quantity` worker-months. Raises AmountNotAllowed, GatewayError."""
         if not self.allows(amount):
             raise AmountNotAllowed(str(amount))
@@ -70,12 +83,22 @@ class StripeGateway:
         else:
             unit = amount // quantity
         params: dict[str, Any] = {
-            "mode": "payment", "success_url": success_url, "cancel_url": cancel_url,
-            "client_reference_id": reference, "metadata": metadata,
+            "mode": "payment",
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": reference,
+            "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
-            "line_items": [{"quantity": quantity, "price_data": {
-                "currency": "idr", "unit_amount": to_stripe_amount(unit),
-                "product_data": {"name": name}}}],
+            "line_items": [
+                {
+                    "quantity": quantity,
+                    "price_data": {
+                        "currency": "idr",
+                        "unit_amount": to_stripe_amount(unit),
+                        "product_data": {"name": name},
+                    },
+                }
+            ],
         }
         session = self._call(self.client.v1.checkout.sessions.create, params, idempotency_key)
         return CheckoutSession(id=session["id"], url=session["url"])
@@ -96,11 +119,15 @@ class StripeGateway:
             raise GatewayError(error.user_message or str(error)) from error
         return str(session["status"])
 
-    def refund(self, *, payment_intent: str, amount: int, idempotency_key: str,
-               metadata: dict[str, str]) -> str:
+    def refund(
+        self, *, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+    ) -> str:
         """Refund `amount` rupiah of a payment. Raises GatewayError."""
-        params = {"payment_intent": payment_intent, "amount": to_stripe_amount(amount),
-                  "metadata": metadata}
+        params = {
+            "payment_intent": payment_intent,
+            "amount": to_stripe_amount(amount),
+            "metadata": metadata,
+        }
         refund = self._call(self.client.v1.refunds.create, params, idempotency_key)
         return str(refund["id"])
 
@@ -111,8 +138,9 @@ class StripeGateway:
         # What StripeClient.construct_event does, minus building a StripeObject tree only to
         # turn it back into the dict parsed here: the same check, the same tolerance.
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
-                                                  stripe.Webhook.DEFAULT_TOLERANCE)
+            stripe.WebhookSignature.verify_header(
+                payload, signature, self.webhook_secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
             event = json.loads(payload)
         except (ValueError, stripe.SignatureVerificationError) as error:
             raise InvalidWebhook(str(error)) from error
@@ -142,8 +170,12 @@ def _is_event(event: Any) -> bool:
     if not isinstance(event, dict) or event.get("object") != "event":
         return False
     data = event.get("data")
-    return (isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
-            and isinstance(data, dict) and isinstance(data.get("object"), dict))
+    return (
+        isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+    )
 
 
 def gateway() -> StripeGateway:
@@ -158,16 +190,22 @@ def gateway() -> StripeGateway:
 def _build(app: Flask) -> StripeGateway:
     config = app.config
     if config.get("STRIPE_SECRET_KEY"):
-        return StripeGateway(config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"],
-                             None, config["STRIPE_MAX_AMOUNT"])
+        return StripeGateway(
+            config["STRIPE_SECRET_KEY"],
+            config["STRIPE_WEBHOOK_SECRET"],
+            None,
+            config["STRIPE_MAX_AMOUNT"],
+        )
     if config.get("ENV_NAME") == "production":
         raise RuntimeError("the Stripe sandbox is refused in production; set STRIPE_SECRET_KEY")
     # The development config keeps one secret in instance/ for every process; the test config
     # has none, and its single process makes one.
     secret = config.get("STRIPE_WEBHOOK_SECRET") or "whsec_sandbox_" + secrets.token_hex(16)
-    sandbox = StripeSandbox(webhook_secret=secret, webhook_url=config["PUBLIC_BASE_URL"]
-                            + "/payments/stripe/webhook",
-                            auto_deliver=config.get("SANDBOX_AUTO_DELIVER", True))
+    sandbox = StripeSandbox(
+        webhook_secret=secret,
+        webhook_url=config["PUBLIC_BASE_URL"] + "/payments/stripe/webhook",
+        auto_deliver=config.get("SANDBOX_AUTO_DELIVER", True),
+    )
     api_base = sandbox.start()
     app.extensions["stripe_sandbox"] = sandbox
     return StripeGateway(SANDBOX_KEY, secret, api_base, config["STRIPE_MAX_AMOUNT"])

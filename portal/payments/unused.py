@@ -39,8 +39,7 @@ from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.services import PledgeTerms, create_pledge, transition_pledge
 
 # A pledge whose money can still be decided on.
-DECIDABLE = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED,
-             PledgeStatus.REFUNDED)
+DECIDABLE = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED, PledgeStatus.REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,16 @@ def mark_unused(pledge: Pledge, why: str) -> int:
         return 0
     pledge.unused_notice_at = utcnow()
     db.session.flush()
-    record_event("pledge.unused_notice", pledge, company_id=pledge.company_id,
-                 after={"amount": money, "why": why})
+    record_event(
+        "pledge.unused_notice",
+        pledge,
+        company_id=pledge.company_id,
+        after={"amount": money, "why": why},
+    )
     return money
 
 
-def notify_unused(pledge: Pledge, why: str, template: str, subject: str,
-                  **context: object) -> int:
+def notify_unused(pledge: Pledge, why: str, template: str, subject: str, **context: object) -> int:
     """mark_unused, and tell the sponsor how much waits and why."""
     money = mark_unused(pledge, why)
     if money > 0:
@@ -73,8 +75,9 @@ def notify_unused(pledge: Pledge, why: str, template: str, subject: str,
 
 def waiting_for_decision(company_id: int | None = None) -> list[Waiting]:
     """Pledges marked for a decision, with their unassigned money (of one company, or all)."""
-    stmt = select(Pledge.id).where(Pledge.unused_notice_at.is_not(None),
-                                   Pledge.status.in_(DECIDABLE))
+    stmt = select(Pledge.id).where(
+        Pledge.unused_notice_at.is_not(None), Pledge.status.in_(DECIDABLE)
+    )
     if company_id is not None:
         stmt = stmt.where(Pledge.company_id == company_id)
     ids = list(db.session.scalars(stmt.order_by(Pledge.id)))
@@ -107,8 +110,13 @@ def decide_wait(pledge: Pledge, actor: User) -> None:
 def _decided(pledge: Pledge, actor: User, decision: str, **facts: object) -> None:
     pledge.unused_notice_at = None
     db.session.flush()
-    record_event("pledge.unused_decision", pledge, actor=actor, company_id=pledge.company_id,
-                 after={"decision": decision, **facts})
+    record_event(
+        "pledge.unused_decision",
+        pledge,
+        actor=actor,
+        company_id=pledge.company_id,
+        after={"decision": decision, **facts},
+    )
 
 
 def request_return(pledge: Pledge, actor: User) -> int:
@@ -120,26 +128,42 @@ def request_return(pledge: Pledge, actor: User) -> int:
     for payment in _paid(pledge.id, PaymentMethod.STRIPE):
         part = min(left, received(payment) - refunded_of(payment.id))
         if part > 0:
-            result = refund_payment(payment, part, RefundSource.UNUSED, actor,
-                                    "unused money returned at the sponsor's request")
+            result = refund_payment(
+                payment,
+                part,
+                RefundSource.UNUSED,
+                actor,
+                "unused money returned at the sponsor's request",
+            )
             left -= result.refund.amount if result.refund else 0
     if left > 0:
         transfers = _paid(pledge.id, PaymentMethod.BANK_TRANSFER)
-        open_issue(IssueKind.REFUND_REQUEST, pledge, transfers[0] if transfers else None, left,
-                   detail="the sponsor asked for the unused money back")
+        open_issue(
+            IssueKind.REFUND_REQUEST,
+            pledge,
+            transfers[0] if transfers else None,
+            left,
+            detail="the sponsor asked for the unused money back",
+        )
     _decided(pledge, actor, "return", amount=money)
     return money
 
 
-def roll_over(pledge: Pledge, company: Company, actor: User, workers: int, months: int,
-              start: date) -> Pledge:
+def roll_over(
+    pledge: Pledge, company: Company, actor: User, workers: int, months: int, start: date
+) -> Pledge:
     """A new pledge paid with this pledge's unassigned money, same target: a refund of this
     pledge and a payment of the new one, both of kind roll-over (no cash moves).
     Raises PledgeOnHold, NothingToRefund, InvalidPledge, NoRateInForce,
     IllegalPledgeTransition (the new pledge costs more than the money)."""
     money = _check_decidable(pledge)
-    new = create_pledge(company, actor, PledgeTerms(
-        workers, months, start, tuple(pledge.target_categories), tuple(pledge.target_kecamatan)))
+    new = create_pledge(
+        company,
+        actor,
+        PledgeTerms(
+            workers, months, start, tuple(pledge.target_categories), tuple(pledge.target_kecamatan)
+        ),
+    )
     if new.price_total > money:
         raise IllegalPledgeTransition("unused money", "roll over into a larger pledge")
     transition_pledge(new, PledgeStatus.AWAITING_PAYMENT, actor, note=f"from #{pledge.id}")
@@ -147,8 +171,9 @@ def roll_over(pledge: Pledge, company: Company, actor: User, workers: int, month
     for payment in _paid(pledge.id, None):
         part = min(left, received(payment) - refunded_of(payment.id))
         if part > 0:
-            refund_payment(payment, part, RefundSource.ROLLOVER, actor,
-                           f"rolled over into pledge #{new.id}")
+            refund_payment(
+                payment, part, RefundSource.ROLLOVER, actor, f"rolled over into pledge #{new.id}"
+            )
             left -= part
     _pay_by_rollover(new, pledge, actor)
     _decided(pledge, actor, "roll_over", new_pledge=new.id, amount=new.price_total)
@@ -156,24 +181,36 @@ def roll_over(pledge: Pledge, company: Company, actor: User, workers: int, month
 
 
 def _pay_by_rollover(new: Pledge, source: Pledge, actor: User) -> None:
-    count = int(db.session.scalar(select(func.count(Payment.id))
-                                  .where(Payment.pledge_id == new.id)) or 0)
-    payment = Payment(pledge_id=new.id, company_id=new.company_id, method=PaymentMethod.ROLLOVER,
-                      status=PaymentStatus.PAID, amount=new.price_total,
-                      received_amount=new.price_total, paid_at=utcnow(),
-                      idempotency_key=f"pledge-{new.id}-payment-{count + 1}",
-                      reference=make_transfer_reference(date.today(), secrets.token_hex(3)))
+    count = int(
+        db.session.scalar(select(func.count(Payment.id)).where(Payment.pledge_id == new.id)) or 0
+    )
+    payment = Payment(
+        pledge_id=new.id,
+        company_id=new.company_id,
+        method=PaymentMethod.ROLLOVER,
+        status=PaymentStatus.PAID,
+        amount=new.price_total,
+        received_amount=new.price_total,
+        paid_at=utcnow(),
+        idempotency_key=f"pledge-{new.id}-payment-{count + 1}",
+        reference=make_transfer_reference(date.today(), secrets.token_hex(3)),
+    )
     db.session.add(payment)
     db.session.flush()
     record_payment_received(payment)
     transition_pledge(new, PledgeStatus.PAID, actor, note=f"rolled over from #{source.id}")
-    record_event("payment.paid", payment, actor=actor,
-                 after={"amount": payment.amount, "source": f"rollover from #{source.id}"})
+    record_event(
+        "payment.paid",
+        payment,
+        actor=actor,
+        after={"amount": payment.amount, "source": f"rollover from #{source.id}"},
+    )
 
 
 def _paid(pledge_id: int, method: PaymentMethod | None) -> list[Payment]:
-    stmt = select(Payment).where(Payment.pledge_id == pledge_id,
-                                 Payment.status == PaymentStatus.PAID)
+    stmt = select(Payment).where(
+        Payment.pledge_id == pledge_id, Payment.status == PaymentStatus.PAID
+    )
     if method is not None:
         stmt = stmt.where(Payment.method == method)
     return list(db.session.scalars(stmt.order_by(Payment.id.desc())))

@@ -61,8 +61,13 @@ def unused_return(pledge_id: int) -> Response:
         flash(gettext("No unused money can be returned now."), "warning")
         return _back(pledge_id)
     outbound.sync_stripe(pledge_id)  # commits, then card refunds go to Stripe
-    flash(gettext("%(amount)s will be returned: card payments to the card, transfers by the "
-                  "city's bank.", amount=rupiah(amount)), "success")
+    flash(
+        gettext(
+            "%(amount)s will be returned: card payments to the card, transfers by the city's bank.",
+            amount=rupiah(amount),
+        ),
+        "success",
+    )
     return _back(pledge_id)
 
 
@@ -74,8 +79,12 @@ def unused_target(pledge_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     try:
-        update_target(pledge, current_user, tuple(form.categories.data or ()),
-                      tuple(form.kecamatan.data or ()))
+        update_target(
+            pledge,
+            current_user,
+            tuple(form.categories.data or ()),
+            tuple(form.kecamatan.data or ()),
+        )
     except IllegalPledgeTransition:
         db.session.rollback()
         flash(gettext("The target of this pledge cannot change now."), "warning")
@@ -95,12 +104,19 @@ def unused_rollover(pledge_id: int) -> Response:
         return _back(pledge_id)
     company = db.session.get_one(Company, pledge.company_id)
     try:
-        new = unused.roll_over(pledge, company, current_user, form.workers.data,
-                               form.months.data, date.fromisoformat(form.start_month.data))
+        new = unused.roll_over(
+            pledge,
+            company,
+            current_user,
+            form.workers.data,
+            form.months.data,
+            date.fromisoformat(form.start_month.data),
+        )
     except (*_REFUSED, InvalidPledge, NoRateInForce) as error:
         db.session.rollback()
-        flash(gettext("The money cannot be rolled over that way: %(why)s", why=str(error)),
-              "warning")
+        flash(
+            gettext("The money cannot be rolled over that way: %(why)s", why=str(error)), "warning"
+        )
         return _back(pledge_id)
     db.session.commit()
     flash(gettext("Pledge #%(id)s is paid with the unused money.", id=new.id), "success")

@@ -47,8 +47,9 @@ def stripe_webhook():  # type: ignore[no-untyped-def]
     """Signature checked on the raw body; the event id is stored before anything is done.
     Refunds or expiries the event makes necessary go to Stripe after the commit."""
     try:
-        event = gateway().construct_event(request.get_data(), request.headers.get(
-            "Stripe-Signature"))
+        event = gateway().construct_event(
+            request.get_data(), request.headers.get("Stripe-Signature")
+        )
     except InvalidWebhook:
         return jsonify({"error": "invalid signature"}), 400
     try:
@@ -77,8 +78,11 @@ def pay_stripe(pledge_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     try:
         payment = services.prepare_card_payment(
-            pledge, db.session.get_one(Company, pledge.company_id), current_user,
-            allowed=gateway().allows(services.outstanding(pledge)))
+            pledge,
+            db.session.get_one(Company, pledge.company_id),
+            current_user,
+            allowed=gateway().allows(services.outstanding(pledge)),
+        )
     except AmountNotAllowed:
         flash(gettext("This amount cannot be paid by card; pay by bank transfer."), "warning")
         return redirect(url_for("pledges.detail", pledge_id=pledge_id))
@@ -105,14 +109,21 @@ def _checkout_params(payment: Payment, pledge: Pledge) -> dict[str, object]:
     base = current_app.config["PUBLIC_BASE_URL"]
     whole = payment.amount == pledge.price_total
     return {
-        "amount": payment.amount, "quantity": pledge.worker_months if whole else 1,
-        "name": (f"PIJAR SEMAR: {pledge.workers} pekerja x {pledge.months} bulan "
-                 f"(komitmen #{pledge.id})" + ("" if whole else " - kekurangan")),
-        "metadata": {"portal": services.METADATA_MARK, "pledge_id": str(pledge.id),
-                     "payment_id": str(payment.id)},
+        "amount": payment.amount,
+        "quantity": pledge.worker_months if whole else 1,
+        "name": (
+            f"PIJAR SEMAR: {pledge.workers} pekerja x {pledge.months} bulan "
+            f"(komitmen #{pledge.id})" + ("" if whole else " - kekurangan")
+        ),
+        "metadata": {
+            "portal": services.METADATA_MARK,
+            "pledge_id": str(pledge.id),
+            "payment_id": str(payment.id),
+        },
         "success_url": base + url_for("payments.returned", pledge_id=pledge.id),
         "cancel_url": base + url_for("pledges.detail", pledge_id=pledge.id),
-        "idempotency_key": payment.idempotency_key, "reference": payment.reference,
+        "idempotency_key": payment.idempotency_key,
+        "reference": payment.reference,
     }
 
 
@@ -123,14 +134,20 @@ def pay_transfer(pledge_id: int):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.start_bank_transfer(pledge, db.session.get_one(Company, pledge.company_id),
-                                     current_user)
+        services.start_bank_transfer(
+            pledge, db.session.get_one(Company, pledge.company_id), current_user
+        )
     except (CompanyNotVerified, IllegalPledgeTransition):
         flash(gettext("This pledge cannot be paid now."), "warning")
     else:
         outbound.sync_stripe(pledge_id)  # commits; open card sessions expire at Stripe
-        flash(gettext("Your invoice is ready. Transfer the exact amount with the reference "
-                      "in the description."), "success")
+        flash(
+            gettext(
+                "Your invoice is ready. Transfer the exact amount with the reference "
+                "in the description."
+            ),
+            "success",
+        )
     return redirect(url_for("pledges.detail", pledge_id=pledge_id))
 
 
@@ -154,19 +171,31 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
     pledge = db.session.get_one(Pledge, payment.pledge_id)
     company = db.session.get_one(Company, document.company_id)
     if document.kind == DocumentKind.INVOICE:
-        body = render_invoice_pdf(document, payment, pledge, company,
-                                  BankDetails.from_config(current_app.config), current_locale())
+        body = render_invoice_pdf(
+            document,
+            payment,
+            pledge,
+            company,
+            BankDetails.from_config(current_app.config),
+            current_locale(),
+        )
     elif document.kind == DocumentKind.REFUND:
         refund = db.session.get_one(Refund, document.refund_id)
         body = render_refund_pdf(document, refund, payment, pledge, company, current_locale())
     else:
         body = render_receipt_pdf(document, payment, pledge, company, current_locale())
     name = document.serial.replace("/", "-")
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}.pdf"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _may_read(document: Document) -> bool:
     return can(current_user, Permission.PAYMENT_MANAGE) or can(
-        current_user, Permission.PLEDGE_VIEW, document)
-
+        current_user, Permission.PLEDGE_VIEW, document
+    )

@@ -39,8 +39,11 @@ Handler = Callable[[Payment, dict[str, Any]], str]
 _EVENT = StripeEvent.__table__
 _SEEN = select(_EVENT.c.id).where(_EVENT.c.id == bindparam("event_id"))
 _STORE = insert(_EVENT)
-_PAYMENT_AND_PLEDGE = (select(Payment, Pledge).join(Pledge, Pledge.id == Payment.pledge_id)
-                       .where(Payment.id == bindparam("payment_id")))
+_PAYMENT_AND_PLEDGE = (
+    select(Payment, Pledge)
+    .join(Pledge, Pledge.id == Payment.pledge_id)
+    .where(Payment.id == bindparam("payment_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,22 @@ def handle_stripe_event(event: dict[str, Any]) -> Handled:
         outcome = "ignored_type"
     else:
         outcome = handler(payment, obj)
-    db.session.execute(_STORE, {"id": event["id"], "type": event["type"],
-                                "object_id": str(obj.get("id", "")), "outcome": outcome,
-                                "received_at": utcnow()})
-    record_event("stripe.event", payment, after={"event": event["id"], "type": event["type"],
-                                                "outcome": outcome},
-                 company_id=payment.company_id if payment else None)
+    db.session.execute(
+        _STORE,
+        {
+            "id": event["id"],
+            "type": event["type"],
+            "object_id": str(obj.get("id", "")),
+            "outcome": outcome,
+            "received_at": utcnow(),
+        },
+    )
+    record_event(
+        "stripe.event",
+        payment,
+        after={"event": event["id"], "type": event["type"], "outcome": outcome},
+        company_id=payment.company_id if payment else None,
+    )
     return Handled(outcome, payment.pledge_id if payment else None)
 
 
@@ -92,8 +105,9 @@ def _our_payment(obj: dict[str, Any]) -> tuple[Payment | None, Pledge | None]:
     metadata = obj.get("metadata") or {}
     if metadata.get("portal") != METADATA_MARK or not str(metadata.get("payment_id", "")).isdigit():
         return None, None
-    found = db.session.execute(_PAYMENT_AND_PLEDGE,
-                               {"payment_id": int(metadata["payment_id"])}).first()
+    found = db.session.execute(
+        _PAYMENT_AND_PLEDGE, {"payment_id": int(metadata["payment_id"])}
+    ).first()
     if found is None:
         return None, None
     payment, pledge = found
@@ -110,9 +124,10 @@ def _payment_by_intent(intent: Any) -> tuple[Payment | None, Pledge | None]:
     if not isinstance(intent, str) or not intent:
         return None, None
     found = db.session.execute(
-        select(Payment, Pledge).join(Pledge, Pledge.id == Payment.pledge_id)
-        .where(Payment.stripe_payment_intent == intent,
-               Payment.method == PaymentMethod.STRIPE)).first()
+        select(Payment, Pledge)
+        .join(Pledge, Pledge.id == Payment.pledge_id)
+        .where(Payment.stripe_payment_intent == intent, Payment.method == PaymentMethod.STRIPE)
+    ).first()
     return (found[0], found[1]) if found else (None, None)
 
 
@@ -126,11 +141,19 @@ def _amount_ok(payment: Payment, hundredths: Any, currency: Any) -> bool:
 
 def _paid(payment: Payment, hundredths: Any, currency: Any, intent: Any, source: str) -> str:
     if not _amount_ok(payment, hundredths, currency):
-        record_event("payment.amount_mismatch", payment, after={
-            "expected": payment.amount, "stripe_amount": hundredths, "currency": currency})
+        record_event(
+            "payment.amount_mismatch",
+            payment,
+            after={"expected": payment.amount, "stripe_amount": hundredths, "currency": currency},
+        )
         return "amount_mismatch"
-    done = confirm_payment(payment, payment.amount, actor=None, source=source,
-                           payment_intent=str(intent) if intent else None)
+    done = confirm_payment(
+        payment,
+        payment.amount,
+        actor=None,
+        source=source,
+        payment_intent=str(intent) if intent else None,
+    )
     return "paid" if done else "already_settled"
 
 
@@ -139,13 +162,23 @@ def _completed(payment: Payment, session: dict[str, Any]) -> str:
         if session.get("payment_intent") and not payment.stripe_payment_intent:
             payment.stripe_payment_intent = str(session["payment_intent"])
         return "awaiting_async_payment"
-    return _paid(payment, session.get("amount_total"), session.get("currency"),
-                 session.get("payment_intent"), "stripe")
+    return _paid(
+        payment,
+        session.get("amount_total"),
+        session.get("currency"),
+        session.get("payment_intent"),
+        "stripe",
+    )
 
 
 def _async_succeeded(payment: Payment, session: dict[str, Any]) -> str:
-    return _paid(payment, session.get("amount_total"), session.get("currency"),
-                 session.get("payment_intent"), "stripe-async")
+    return _paid(
+        payment,
+        session.get("amount_total"),
+        session.get("currency"),
+        session.get("payment_intent"),
+        "stripe-async",
+    )
 
 
 def _async_failed(payment: Payment, session: dict[str, Any]) -> str:
@@ -162,12 +195,20 @@ def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
     refund that arrives before its payment first settles the payment (the charge evidently
     succeeded)."""
     if not _is_this_charge(payment, charge):
-        record_event("payment.refund_mismatch", payment, after={
-            "method": str(payment.method), "payment_intent": charge.get("payment_intent")})
+        record_event(
+            "payment.refund_mismatch",
+            payment,
+            after={"method": str(payment.method), "payment_intent": charge.get("payment_intent")},
+        )
         return "ignored_mismatch"
     if payment.status in PAYABLE_STATUSES:
-        _paid(payment, charge.get("amount"), charge.get("currency"),
-              charge.get("payment_intent"), "stripe-charge")
+        _paid(
+            payment,
+            charge.get("amount"),
+            charge.get("currency"),
+            charge.get("payment_intent"),
+            "stripe-charge",
+        )
     if payment.status != PaymentStatus.PAID:
         return "ignored_state"
     lock_pledge(payment.pledge_id)
@@ -175,8 +216,9 @@ def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
     known = _known_to_stripe(payment.id) + _unbooked_of(payment.id)
     if refunded <= known:
         return "refund_known"
-    result = refund_payment(payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None,
-                            "refunded in Stripe")
+    result = refund_payment(
+        payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None, "refunded in Stripe"
+    )
     return "refund_unbookable" if result.unbooked else "refund_recorded"
 
 
@@ -191,16 +233,32 @@ def _known_to_stripe(payment_id: int) -> int:
     """Booked refunds Stripe's `amount_refunded` can include: sent (or being sent) by us, or
     made in Stripe. A refund booked but not sent yet is not in Stripe's total; counting it
     would hide a refund made in the dashboard meanwhile."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.payment_id == payment_id, Refund.source != RefundSource.DISPUTE,
-        or_(Refund.stripe_refund_id.is_not(None), Refund.stripe_claimed_at.is_not(None),
-            Refund.source == RefundSource.STRIPE_DASHBOARD))) or 0)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.payment_id == payment_id,
+                Refund.source != RefundSource.DISPUTE,
+                or_(
+                    Refund.stripe_refund_id.is_not(None),
+                    Refund.stripe_claimed_at.is_not(None),
+                    Refund.source == RefundSource.STRIPE_DASHBOARD,
+                ),
+            )
+        )
+        or 0
+    )
 
 
 def _unbooked_of(payment_id: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
-        PaymentIssue.payment_id == payment_id,
-        PaymentIssue.kind == IssueKind.UNBOOKABLE_REFUND)) or 0)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
+                PaymentIssue.payment_id == payment_id,
+                PaymentIssue.kind == IssueKind.UNBOOKABLE_REFUND,
+            )
+        )
+        or 0
+    )
 
 
 def _dispute_created(payment: Payment, dispute: dict[str, Any]) -> str:
@@ -208,8 +266,14 @@ def _dispute_created(payment: Payment, dispute: dict[str, Any]) -> str:
     dispute closes or staff resolve it."""
     pledge = lock_pledge(payment.pledge_id)
     pledge.on_hold = True
-    open_issue(IssueKind.DISPUTE, pledge, payment, from_stripe_amount(int(dispute["amount"])),
-               external_id=str(dispute["id"]), detail=f"reason: {dispute.get('reason')}")
+    open_issue(
+        IssueKind.DISPUTE,
+        pledge,
+        payment,
+        from_stripe_amount(int(dispute["amount"])),
+        external_id=str(dispute["id"]),
+        detail=f"reason: {dispute.get('reason')}",
+    )
     record_event("pledge.hold", pledge, after={"dispute": dispute["id"]})
     return "dispute_opened"
 
@@ -219,8 +283,7 @@ def _dispute_closed(payment: Payment, dispute: dict[str, Any]) -> str:
     moved. Either way the hold ends once no other dispute of the pledge is open."""
     pledge = lock_pledge(payment.pledge_id)
     amount = from_stripe_amount(int(dispute["amount"]))
-    issue = open_issue(IssueKind.DISPUTE, pledge, payment, amount,
-                       external_id=str(dispute["id"]))
+    issue = open_issue(IssueKind.DISPUTE, pledge, payment, amount, external_id=str(dispute["id"]))
     if issue.status != IssueStatus.OPEN:
         return "dispute_known"
     lost = dispute.get("status") == "lost"

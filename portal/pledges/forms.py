@@ -15,36 +15,41 @@ class CheckboxList(SelectMultipleField):
 
 
 class PledgeForm(FlaskForm):
-    workers = IntegerField(_l("Number of workers"),
-                           validators=[DataRequired(), NumberRange(min=1, max=100_000)])
-    months = IntegerField(_l("Months (3, 6, 12 or any number from 1 to 24)"),
-                          validators=[DataRequired(), NumberRange(min=1, max=24)])
+    workers = IntegerField(
+        _l("Number of workers"), validators=[DataRequired(), NumberRange(min=1, max=100_000)]
+    )
+    months = IntegerField(
+        _l("Months (3, 6, 12 or any number from 1 to 24)"),
+        validators=[DataRequired(), NumberRange(min=1, max=24)],
+    )
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])
-    categories = CheckboxList(_l("Categories of work (none chosen: any)"),
-                              validators=[Optional()])
-    kecamatan = CheckboxList(_l("Kecamatan (none chosen: all of Kota Semarang)"),
-                             validators=[Optional()])
+    categories = CheckboxList(_l("Categories of work (none chosen: any)"), validators=[Optional()])
+    kecamatan = CheckboxList(
+        _l("Kecamatan (none chosen: all of Kota Semarang)"), validators=[Optional()]
+    )
 
 
 class RefundForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=500)])
-    bank_reference = StringField(_l("Bank refund reference (transfer payments)"),
-                                 validators=[Optional(), Length(max=80)])
+    bank_reference = StringField(
+        _l("Bank refund reference (transfer payments)"), validators=[Optional(), Length(max=80)]
+    )
 
 
 class TargetForm(FlaskForm):
     """Widen (or change) whom a paid pledge may fund."""
 
-    categories = CheckboxList(_l("Categories of work (none chosen: any)"),
-                              validators=[Optional()])
-    kecamatan = CheckboxList(_l("Kecamatan (none chosen: all of Kota Semarang)"),
-                             validators=[Optional()])
+    categories = CheckboxList(_l("Categories of work (none chosen: any)"), validators=[Optional()])
+    kecamatan = CheckboxList(
+        _l("Kecamatan (none chosen: all of Kota Semarang)"), validators=[Optional()]
+    )
 
 
 class RolloverForm(FlaskForm):
     """A new pledge paid with a pledge's unused money."""
 
-    workers = IntegerField(_l("Number of workers"),
-                           validators=[DataRequired(), NumberRange(min=1, max=100_000)])
+    workers = IntegerField(
+        _l("Number of workers"), validators=[DataRequired(), NumberRange(min=1, max=100_000)]
+    )
     months = IntegerField(_l("Months"), validators=[DataRequired(), NumberRange(min=1, max=24)])
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])

@@ -37,8 +37,7 @@ class Pledge(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[PledgeStatus] = mapped_column(String(20), default=PledgeStatus.DRAFT,
-                                                 index=True)
+    status: Mapped[PledgeStatus] = mapped_column(String(20), default=PledgeStatus.DRAFT, index=True)
     workers: Mapped[int] = mapped_column(Integer)
     months: Mapped[int] = mapped_column(Integer)
     start_month: Mapped[date] = mapped_column(Date)

@@ -40,32 +40,47 @@ def term_months(start: date, months: int) -> list[date]:
     return [add_months(start.replace(day=1), n) for n in range(months)]
 
 
-def rate_for(month: date, sector: str | None = None,
-             funding_source: str = CSR_FUNDING) -> RateSchedule:
+def rate_for(
+    month: date, sector: str | None = None, funding_source: str = CSR_FUNDING
+) -> RateSchedule:
     """The rate in force on the first day of `month`; specific rows win over general ones.
 
     Raises NoRateInForce.
     """
-    rows = db.session.scalars(select(RateSchedule).where(
-        RateSchedule.effective_from <= month,
-        or_(RateSchedule.effective_to.is_(None), RateSchedule.effective_to > month),
-        or_(RateSchedule.sector.is_(None), RateSchedule.sector == sector),
-        or_(RateSchedule.funding_source.is_(None), RateSchedule.funding_source == funding_source),
-    )).all()
+    rows = db.session.scalars(
+        select(RateSchedule).where(
+            RateSchedule.effective_from <= month,
+            or_(RateSchedule.effective_to.is_(None), RateSchedule.effective_to > month),
+            or_(RateSchedule.sector.is_(None), RateSchedule.sector == sector),
+            or_(
+                RateSchedule.funding_source.is_(None), RateSchedule.funding_source == funding_source
+            ),
+        )
+    ).all()
     if not rows:
         raise NoRateInForce(month)
-    return max(rows, key=lambda r: (r.funding_source is not None, r.sector is not None,
-                                    r.effective_from))
+    return max(
+        rows, key=lambda r: (r.funding_source is not None, r.sector is not None, r.effective_from)
+    )
 
 
-def price_pledge(workers: int, months: int, start: date, sector: str | None = None
-                 ) -> list[MonthPrice]:
+def price_pledge(
+    workers: int, months: int, start: date, sector: str | None = None
+) -> list[MonthPrice]:
     """One line per month of the term. Raises NoRateInForce."""
     lines = []
     for month in term_months(start, months):
         rate = rate_for(month, sector)
-        lines.append(MonthPrice(month, rate.jkk_amount, rate.jkm_amount, rate.monthly_amount,
-                                workers, rate.monthly_amount * workers))
+        lines.append(
+            MonthPrice(
+                month,
+                rate.jkk_amount,
+                rate.jkm_amount,
+                rate.monthly_amount,
+                workers,
+                rate.monthly_amount * workers,
+            )
+        )
     return lines
 
 
@@ -94,12 +109,29 @@ def group_periods(breakdown: list[dict[str, Any]]) -> list[RatePeriod]:
         month = date.fromisoformat(str(line["month"]))
         last = periods[-1] if periods else None
         if last and last.rate == line["rate"] and add_months(last.last, 1) == month:
-            periods[-1] = RatePeriod(last.first, month, last.months + 1, last.jkk, last.jkm,
-                                     last.rate, last.workers, last.subtotal + int(line["subtotal"]))
+            periods[-1] = RatePeriod(
+                last.first,
+                month,
+                last.months + 1,
+                last.jkk,
+                last.jkm,
+                last.rate,
+                last.workers,
+                last.subtotal + int(line["subtotal"]),
+            )
         else:
-            periods.append(RatePeriod(month, month, 1, int(line["jkk"]), int(line["jkm"]),
-                                      int(line["rate"]), int(line["workers"]),
-                                      int(line["subtotal"])))
+            periods.append(
+                RatePeriod(
+                    month,
+                    month,
+                    1,
+                    int(line["jkk"]),
+                    int(line["jkm"]),
+                    int(line["rate"]),
+                    int(line["workers"]),
+                    int(line["subtotal"]),
+                )
+            )
     return periods
 
 

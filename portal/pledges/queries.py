@@ -11,9 +11,11 @@ from portal.reference.models import Category, Kecamatan
 
 
 def company_pledges(company_id: int) -> list[Pledge]:
-    return list(db.session.scalars(
-        select(Pledge).where(Pledge.company_id == company_id).order_by(Pledge.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Pledge).where(Pledge.company_id == company_id).order_by(Pledge.id.desc())
+        )
+    )
 
 
 def all_pledges(status: str = "", limit: int = 500) -> list[Pledge]:
@@ -25,16 +27,19 @@ def all_pledges(status: str = "", limit: int = 500) -> list[Pledge]:
 
 def pledge_timeline(pledge_id: int) -> list[AuditEvent]:
     """Every recorded step of a pledge, oldest first."""
-    return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.object_type == "pledge",
-                                 AuditEvent.object_id == str(pledge_id))
-        .order_by(AuditEvent.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "pledge", AuditEvent.object_id == str(pledge_id))
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def target_choices() -> tuple[list[Category], list[Kecamatan]]:
     """Active categories and every kecamatan, for a pledge's target."""
-    categories = db.session.scalars(select(Category).where(Category.active.is_(True))
-                                    .order_by(Category.name_id)).all()
+    categories = db.session.scalars(
+        select(Category).where(Category.active.is_(True)).order_by(Category.name_id)
+    ).all()
     kecamatan = db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all()
     return list(categories), list(kecamatan)

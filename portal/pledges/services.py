@@ -19,8 +19,11 @@ from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, price_pledge, total
 
 _PLEDGE = Pledge.__table__
-_SET_STATUS = (update(_PLEDGE).where(_PLEDGE.c.id == bindparam("pledge_id"))
-               .values(status=bindparam("target"), updated_at=bindparam("now")))
+_SET_STATUS = (
+    update(_PLEDGE)
+    .where(_PLEDGE.c.id == bindparam("pledge_id"))
+    .values(status=bindparam("target"), updated_at=bindparam("now"))
+)
 
 MAX_WORKERS = 100_000
 MAX_MONTHS = 24
@@ -60,8 +63,9 @@ def first_open_start(today: date | None = None) -> date:
     return first
 
 
-def update_target(pledge: Pledge, actor: User, categories: tuple[str, ...],
-                  kecamatan: tuple[str, ...]) -> None:
+def update_target(
+    pledge: Pledge, actor: User, categories: tuple[str, ...], kecamatan: tuple[str, ...]
+) -> None:
     """Widen or change whom a paid pledge may fund (R1); workers placed keep their months.
     Raises IllegalPledgeTransition."""
     if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
@@ -129,8 +133,9 @@ def submit_pledge(pledge: Pledge, company: Company, actor: User) -> None:
     transition_pledge(pledge, PledgeStatus.AWAITING_PAYMENT, actor)
 
 
-def transition_pledge(pledge: Pledge, target: PledgeStatus, actor: User | None,
-                      note: str = "") -> None:
+def transition_pledge(
+    pledge: Pledge, target: PledgeStatus, actor: User | None, note: str = ""
+) -> None:
     """The one place a pledge's status changes. Raises IllegalPledgeTransition."""
     current = PledgeStatus(pledge.status)
     if target not in _ALLOWED[current]:
@@ -138,12 +143,16 @@ def transition_pledge(pledge: Pledge, target: PledgeStatus, actor: User | None,
     db.session.flush()  # the pledge's other changes (and anything else pending) first
     now = utcnow()
     # The UPDATE the ORM would emit, without a unit-of-work flush for one column.
-    db.session.execute(_SET_STATUS, {"pledge_id": pledge.id, "target": target.value,
-                                     "now": now})
+    db.session.execute(_SET_STATUS, {"pledge_id": pledge.id, "target": target.value, "now": now})
     set_committed_value(pledge, "status", target)
     set_committed_value(pledge, "updated_at", now)
-    record_event(f"pledge.{target.value}", pledge, actor=actor, before={"status": current.value},
-                 after={"status": target.value, "note": note[:200]})
+    record_event(
+        f"pledge.{target.value}",
+        pledge,
+        actor=actor,
+        before={"status": current.value},
+        after={"status": target.value, "note": note[:200]},
+    )
 
 
 def _apply_terms(pledge: Pledge, terms: PledgeTerms) -> None:
@@ -159,12 +168,22 @@ def _apply_terms(pledge: Pledge, terms: PledgeTerms) -> None:
 
 
 def _terms_of(pledge: Pledge) -> PledgeTerms:
-    return PledgeTerms(pledge.workers, pledge.months, pledge.start_month,
-                       tuple(pledge.target_categories), tuple(pledge.target_kecamatan))
+    return PledgeTerms(
+        pledge.workers,
+        pledge.months,
+        pledge.start_month,
+        tuple(pledge.target_categories),
+        tuple(pledge.target_kecamatan),
+    )
 
 
 def _facts(pledge: Pledge) -> dict[str, object]:
-    return {"workers": pledge.workers, "months": pledge.months,
-            "start_month": pledge.start_month.isoformat(), "price_total": pledge.price_total,
-            "categories": list(pledge.target_categories),
-            "kecamatan": list(pledge.target_kecamatan), "status": str(pledge.status)}
+    return {
+        "workers": pledge.workers,
+        "months": pledge.months,
+        "start_month": pledge.start_month.isoformat(),
+        "price_total": pledge.price_total,
+        "categories": list(pledge.target_categories),
+        "kecamatan": list(pledge.target_kecamatan),
+        "status": str(pledge.status),
+    }

@@ -72,23 +72,32 @@ def target_form(pledge: Pledge | None = None) -> TargetForm:
 def rollover_form() -> RolloverForm:
     form = RolloverForm()
     first = services.first_open_start()
-    form.start_month.choices = [(m.isoformat(), month_label(m))
-                                for m in (add_months(first, n) for n in range(12))]
+    form.start_month.choices = [
+        (m.isoformat(), month_label(m)) for m in (add_months(first, n) for n in range(12))
+    ]
     return form
 
 
 def _terms(form: PledgeForm) -> services.PledgeTerms:
-    return services.PledgeTerms(form.workers.data, form.months.data,
-                                date.fromisoformat(form.start_month.data),
-                                tuple(form.categories.data or ()), tuple(form.kecamatan.data or ()))
+    return services.PledgeTerms(
+        form.workers.data,
+        form.months.data,
+        date.fromisoformat(form.start_month.data),
+        tuple(form.categories.data or ()),
+        tuple(form.kecamatan.data or ()),
+    )
 
 
 def _preview(form: PledgeForm) -> dict[str, object]:
     terms = _terms(form)
     lines: list[MonthPrice] = price_pledge(terms.workers, terms.months, terms.start_month)
     waiting = expected_available(terms.start_month, terms.categories, terms.kecamatan)
-    return {"periods": group_periods([line.as_json() for line in lines]), "total": total(lines),
-            "waiting": waiting, "workers": terms.workers}
+    return {
+        "periods": group_periods([line.as_json() for line in lines]),
+        "total": total(lines),
+        "waiting": waiting,
+        "workers": terms.workers,
+    }
 
 
 @bp.get("/pledges")
@@ -96,8 +105,12 @@ def _preview(form: PledgeForm) -> dict[str, object]:
 def index():  # type: ignore[no-untyped-def]
     company = _company()
     waiting = {w.pledge_id: w.amount for w in waiting_for_decision(company.id)}
-    return render_template("pledges/index.html", company=company, waiting=waiting,
-                           pledges=queries.company_pledges(company.id))
+    return render_template(
+        "pledges/index.html",
+        company=company,
+        waiting=waiting,
+        pledges=queries.company_pledges(company.id),
+    )
 
 
 @bp.route("/pledges/new", methods=["GET", "POST"])
@@ -130,17 +143,27 @@ def detail(pledge_id: int):  # type: ignore[no-untyped-def]
 def _detail_context(pledge: Pledge) -> dict[str, object]:
     placement = None
     if pledge.coverage_start is not None:  # counts of the workers placed, never who
-        placement = sponsor_placement(matching_queries.placement_profile(pledge.id),
-                                      matching_queries.covered_slot_months(pledge.id))
+        placement = sponsor_placement(
+            matching_queries.placement_profile(pledge.id),
+            matching_queries.covered_slot_months(pledge.id),
+        )
     return {
-        "pledge": pledge, "company": db.session.get(Company, pledge.company_id),
-        "periods": group_periods(pledge.price_breakdown), "confirm_form": ConfirmForm(),
-        "payments": pledge_payments(pledge.id), "documents": pledge_documents(pledge.id),
-        "refunds": pledge_refunds(pledge.id), "timeline": queries.pledge_timeline(pledge.id),
-        "waiting": expected_available(max(pledge.start_month, services.first_open_start()),
-                                      pledge.target_categories, pledge.target_kecamatan,
-                                      exclude_pledge=pledge.id),
-        "placement": placement, "certificates": pledge_certificates(pledge.id),
+        "pledge": pledge,
+        "company": db.session.get(Company, pledge.company_id),
+        "periods": group_periods(pledge.price_breakdown),
+        "confirm_form": ConfirmForm(),
+        "payments": pledge_payments(pledge.id),
+        "documents": pledge_documents(pledge.id),
+        "refunds": pledge_refunds(pledge.id),
+        "timeline": queries.pledge_timeline(pledge.id),
+        "waiting": expected_available(
+            max(pledge.start_month, services.first_open_start()),
+            pledge.target_categories,
+            pledge.target_kecamatan,
+            exclude_pledge=pledge.id,
+        ),
+        "placement": placement,
+        "certificates": pledge_certificates(pledge.id),
         **_money_context(pledge),
     }
 
@@ -150,11 +173,19 @@ def _money_context(pledge: Pledge) -> dict[str, object]:
     payments = pledge_payments(pledge.id)
     awaiting = pledge.status == PledgeStatus.AWAITING_PAYMENT
     return {
-        "open_transfer": next((p for p in payments if p.status == PaymentStatus.PENDING
-                               and p.method == PaymentMethod.BANK_TRANSFER), None),
+        "open_transfer": next(
+            (
+                p
+                for p in payments
+                if p.status == PaymentStatus.PENDING and p.method == PaymentMethod.BANK_TRANSFER
+            ),
+            None,
+        ),
         "outstanding": payment_services.outstanding(pledge) if awaiting else 0,
-        "issues": open_issues_of(pledge.id), "unassigned": refunds.unassigned(pledge.id),
-        "target_form": target_form(pledge), "rollover_form": rollover_form(),
+        "issues": open_issues_of(pledge.id),
+        "unassigned": refunds.unassigned(pledge.id),
+        "target_form": target_form(pledge),
+        "rollover_form": rollover_form(),
     }
 
 
@@ -173,8 +204,9 @@ def edit(pledge_id: int):  # type: ignore[no-untyped-def]
             preview = _preview(form)
         except (InvalidPledge, NoRateInForce, IllegalPledgeTransition) as error:
             flash(gettext("This pledge cannot be changed: %(why)s", why=str(error)), "danger")
-    return render_template("pledges/new.html", form=form, preview=preview, pledge=pledge,
-                           company=_company())
+    return render_template(
+        "pledges/new.html", form=form, preview=preview, pledge=pledge, company=_company()
+    )
 
 
 @bp.post("/pledges/<int:pledge_id>/delete")
@@ -200,8 +232,7 @@ def submit(pledge_id: int):  # type: ignore[no-untyped-def]
         try:
             services.submit_pledge(pledge, _company(), current_user)
         except CompanyNotVerified:
-            flash(gettext("Your company must be verified before it can commit and pay."),
-                  "warning")
+            flash(gettext("Your company must be verified before it can commit and pay."), "warning")
         except (IllegalPledgeTransition, InvalidPledge, NoRateInForce) as error:
             flash(gettext("This pledge cannot be committed: %(why)s", why=str(error)), "danger")
         else:

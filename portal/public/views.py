@@ -45,8 +45,14 @@ def set_language():  # type: ignore[no-untyped-def]
     if form.validate_on_submit() and form.lang.data in ("id", "en"):
         session["lang"] = form.lang.data
         response = make_response(redirect(target))
-        response.set_cookie("lang", form.lang.data, max_age=365 * 86400, samesite="Lax",
-                            httponly=True, secure=request.is_secure)
+        response.set_cookie(
+            "lang",
+            form.lang.data,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
+        )
         return response
     return redirect(target)
 

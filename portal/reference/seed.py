@@ -16,8 +16,18 @@ DATA_DIR = Path(__file__).with_name("data")
 
 # Categories with higher work-accident risk get a higher weight on the waiting list (R4).
 RISK_WEIGHTS = {
-    "becak": 3, "angkot": 3, "ojek": 3, "sopir": 3, "nelayan": 3, "kubur": 2, "bhl": 2,
-    "parkir": 2, "kebersihan": 2, "pemulung": 2, "petani": 2, "tambal": 2,
+    "becak": 3,
+    "angkot": 3,
+    "ojek": 3,
+    "sopir": 3,
+    "nelayan": 3,
+    "kubur": 2,
+    "bhl": 2,
+    "parkir": 2,
+    "kebersihan": 2,
+    "pemulung": 2,
+    "petani": 2,
+    "tambal": 2,
 }
 
 
@@ -42,8 +52,11 @@ def _seed_areas() -> int:
                 db.session.add(Kecamatan(code=code, name=row["nama_kecamatan"]))
                 db.session.flush()
                 added += 1
-            db.session.add(Kelurahan(code=row["kode_kelurahan"], name=row["nama_kelurahan"],
-                                     kecamatan_code=code))
+            db.session.add(
+                Kelurahan(
+                    code=row["kode_kelurahan"], name=row["nama_kelurahan"], kecamatan_code=code
+                )
+            )
             added += 1
     db.session.flush()
     return added
@@ -55,8 +68,15 @@ def _seed_categories() -> int:
     with (DATA_DIR / "categories.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        db.session.add(Category(code=row["code"], name_id=row["nama"], name_en=row["name_en"],
-                                source=row["source"], risk_weight=RISK_WEIGHTS.get(row["code"], 1)))
+        db.session.add(
+            Category(
+                code=row["code"],
+                name_id=row["nama"],
+                name_en=row["name_en"],
+                source=row["source"],
+                risk_weight=RISK_WEIGHTS.get(row["code"], 1),
+            )
+        )
     db.session.flush()
     return len(rows)
 
@@ -64,11 +84,15 @@ def _seed_categories() -> int:
 def _seed_rates() -> int:
     if db.session.scalar(select(func.count(RateSchedule.id))):
         return 0
-    db.session.add(RateSchedule(
-        effective_from=date(2025, 1, 1), declared_income=1_000_000,
-        jkk_amount=10_000, jkm_amount=6_800,
-        legal_basis="JKK 1% x Rp1.000.000 + JKM Rp6.800 (PP 44/2015 jo. PP 82/2019); "
-                    "Perwal Semarang 26/2025",
-    ))
+    db.session.add(
+        RateSchedule(
+            effective_from=date(2025, 1, 1),
+            declared_income=1_000_000,
+            jkk_amount=10_000,
+            jkm_amount=6_800,
+            legal_basis="JKK 1% x Rp1.000.000 + JKM Rp6.800 (PP 44/2015 jo. PP 82/2019); "
+            "Perwal Semarang 26/2025",
+        )
+    )
     db.session.flush()
     return 1

@@ -30,8 +30,16 @@ MUTED = "#52606d"
 AXIS = "#9aa5b1"
 STUB_FILL = "#f0f2f4"
 STUB_LINE = "#7b8794"
-SERIES_COLOURS = ("#0b5d4b", "#e69f00", "#56b4e9", "#d55e00", "#cc79a7", "#0072b2",
-                  "#b8a92e", "#7b8794")
+SERIES_COLOURS = (
+    "#0b5d4b",
+    "#e69f00",
+    "#56b4e9",
+    "#d55e00",
+    "#cc79a7",
+    "#0072b2",
+    "#b8a92e",
+    "#7b8794",
+)
 SVG_WIDTH = 640.0
 SVG_FONT = "Helvetica, Arial, sans-serif"
 PDF_FONT = "Helvetica"
@@ -89,27 +97,35 @@ def month_geometry(points: Sequence[MonthPoint]) -> tuple[Bar, ...]:
     return _bars([name(p.month) for p in points], [p.workers for p in points], fmt)
 
 
-def series_geometry(months: Sequence[date],
-                    series: Sequence[tuple[str, Sequence[int]]]) -> tuple[Stack, ...]:
+def series_geometry(
+    months: Sequence[date], series: Sequence[tuple[str, Sequence[int]]]
+) -> tuple[Stack, ...]:
     """Stacked columns: for each month, every series' value on top of the previous ones."""
     fmt = number_formatter()
     name = month_namer("abbreviated")
     totals = [sum(values[i] for _name, values in series) for i in range(len(months))]
     top = max(totals, default=0) or 1
     return tuple(
-        Stack(name(month), fmt(totals[i]), tuple(
-            (s, values[i] / top, fmt(values[i]))
-            for s, (_name, values) in enumerate(series) if values[i] > 0
-        ))
+        Stack(
+            name(month),
+            fmt(totals[i]),
+            tuple(
+                (s, values[i] / top, fmt(values[i]))
+                for s, (_name, values) in enumerate(series)
+                if values[i] > 0
+            ),
+        )
         for i, month in enumerate(months)
     )
 
 
-def _bars(labels: Sequence[str], values: Sequence[Shown],
-          fmt: Callable[[int], str]) -> tuple[Bar, ...]:
+def _bars(
+    labels: Sequence[str], values: Sequence[Shown], fmt: Callable[[int], str]
+) -> tuple[Bar, ...]:
     top = max((v for v in values if isinstance(v, int)), default=0) or 1
     return tuple(
-        Bar(label, fmt(v), max(v, 0) / top, False) if isinstance(v, int)
+        Bar(label, fmt(v), max(v, 0) / top, False)
+        if isinstance(v, int)
         else Bar(label, SMALL, 0.0, True)  # any text is shown as SMALL, never as a length
         for label, v in zip(labels, values, strict=True)
     )
@@ -122,7 +138,7 @@ def number_formatter() -> Callable[[int], str]:
 
 
 def month_namer(width: Literal["abbreviated", "wide"] = "wide") -> Callable[[date], str]:
-    """"Januari 2025" (wide) or "Jan 2025" (abbreviated) in the current locale, cheaply."""
+    """ "Januari 2025" (wide) or "Jan 2025" (abbreviated) in the current locale, cheaply."""
     names = get_month_names(width, locale=current_locale())
     return lambda month: f"{names[month.month]} {month.year}"
 
@@ -181,8 +197,9 @@ def _title(layout: _Layout, title: str) -> float:
     """Draw the title (if any) and return where the chart below it starts."""
     if not title:
         return PAD
-    layout.items.append(_Text(PAD, 18.0, _fit(title, TITLE_SIZE, layout.width - 2 * PAD),
-                              TITLE_SIZE, bold=True))
+    layout.items.append(
+        _Text(PAD, 18.0, _fit(title, TITLE_SIZE, layout.width - 2 * PAD), TITLE_SIZE, bold=True)
+    )
     return TITLE_H
 
 
@@ -191,8 +208,7 @@ def _bar_layout(bars: Sequence[Bar], title: str, width: float) -> _Layout:
     top = _title(layout, title)
     if not bars:
         return _empty(layout, top)
-    label_w = min(max(max(_text_width(b.label, LABEL_SIZE) for b in bars) + 10, 60.0),
-                  width * 0.38)
+    label_w = min(max(max(_text_width(b.label, LABEL_SIZE) for b in bars) + 10, 60.0), width * 0.38)
     value_w = max(max(_text_width(b.text, VALUE_SIZE) for b in bars), STUB_W) + 10
     x0 = PAD + label_w
     plot_w = width - x0 - value_w - PAD
@@ -200,8 +216,15 @@ def _bar_layout(bars: Sequence[Bar], title: str, width: float) -> _Layout:
     for i, bar in enumerate(bars):
         y = top + i * ROW_H
         tip = f"{bar.label}: {bar.text}"
-        items.append(_Text(x0 - 6, y + ROW_H / 2 + 3.5, _fit(bar.label, LABEL_SIZE, label_w - 8),
-                           LABEL_SIZE, "end"))
+        items.append(
+            _Text(
+                x0 - 6,
+                y + ROW_H / 2 + 3.5,
+                _fit(bar.label, LABEL_SIZE, label_w - 8),
+                LABEL_SIZE,
+                "end",
+            )
+        )
         if bar.suppressed:
             items.append(_Rect(x0, y + (ROW_H - BAR_H) / 2, STUB_W, BAR_H, STUB_FILL, tip, True))
             end = x0 + STUB_W
@@ -209,8 +232,15 @@ def _bar_layout(bars: Sequence[Bar], title: str, width: float) -> _Layout:
             end = x0 + bar.length * plot_w
             if end > x0:
                 items.append(_Rect(x0, y + (ROW_H - BAR_H) / 2, end - x0, BAR_H, PRIMARY, tip))
-        items.append(_Text(end + 4, y + ROW_H / 2 + 3.5, bar.text, VALUE_SIZE,
-                           fill=MUTED if bar.suppressed else INK))
+        items.append(
+            _Text(
+                end + 4,
+                y + ROW_H / 2 + 3.5,
+                bar.text,
+                VALUE_SIZE,
+                fill=MUTED if bar.suppressed else INK,
+            )
+        )
     bottom = top + len(bars) * ROW_H
     items.append(_Line(x0, top, x0, bottom))
     layout.height = bottom + PAD
@@ -218,8 +248,7 @@ def _bar_layout(bars: Sequence[Bar], title: str, width: float) -> _Layout:
 
 
 def _empty(layout: _Layout, top: float) -> _Layout:
-    layout.items.append(_Text(PAD, top + 16, _("No data for this period."), LABEL_SIZE,
-                              fill=MUTED))
+    layout.items.append(_Text(PAD, top + 16, _("No data for this period."), LABEL_SIZE, fill=MUTED))
     layout.height = top + 26
     return layout
 
@@ -245,12 +274,14 @@ def _columns(layout: _Layout, top: float, texts: Sequence[str], count: int) -> _
     return _Columns(x0, slot, col_w, top + head, top + head + PLOT_H, vertical)
 
 
-def _value_text(layout: _Layout, cols: _Columns, cx: float, y: float, text: str,
-                muted: bool = False) -> None:
+def _value_text(
+    layout: _Layout, cols: _Columns, cx: float, y: float, text: str, muted: bool = False
+) -> None:
     fill = MUTED if muted else INK
     if cols.vertical:
-        layout.items.append(_Text(cx + VALUE_SIZE * 0.35, y - 3, text, VALUE_SIZE, fill=fill,
-                                  vertical=True))
+        layout.items.append(
+            _Text(cx + VALUE_SIZE * 0.35, y - 3, text, VALUE_SIZE, fill=fill, vertical=True)
+        )
     else:
         layout.items.append(_Text(cx, y - 4, text, VALUE_SIZE, "middle", fill=fill))
 
@@ -268,8 +299,9 @@ def _month_ticks(layout: _Layout, cols: _Columns, labels: Sequence[str]) -> None
         cx = cols.x0 + (i + 0.5) * cols.slot
         layout.items.append(_Text(cx, cols.base + 13, name, LABEL_SIZE - 1, "middle"))
         if year != year_seen:
-            layout.items.append(_Text(cx, cols.base + 25, year, LABEL_SIZE - 1, "middle",
-                                      fill=MUTED))
+            layout.items.append(
+                _Text(cx, cols.base + 25, year, LABEL_SIZE - 1, "middle", fill=MUTED)
+            )
             year_seen = year
     layout.items.append(_Line(cols.x0, cols.base, layout.width - PAD, cols.base))
     layout.height = cols.base + 25 + PAD
@@ -287,20 +319,21 @@ def _month_layout(bars: Sequence[Bar], title: str, width: float) -> _Layout:
         tip = f"{bar.label}: {bar.text}"
         if bar.suppressed:
             height = STUB_H
-            layout.items.append(_Rect(x, cols.base - height, cols.col_w, height, STUB_FILL, tip,
-                                      True))
+            layout.items.append(
+                _Rect(x, cols.base - height, cols.col_w, height, STUB_FILL, tip, True)
+            )
         else:
             height = bar.length * PLOT_H
             if height > 0:
-                layout.items.append(_Rect(x, cols.base - height, cols.col_w, height, PRIMARY,
-                                          tip))
+                layout.items.append(_Rect(x, cols.base - height, cols.col_w, height, PRIMARY, tip))
         _value_text(layout, cols, cx, cols.base - height, bar.text, bar.suppressed)
     _month_ticks(layout, cols, [b.label for b in bars])
     return layout
 
 
-def _series_layout(stacks: Sequence[Stack], names: Sequence[str], title: str,
-                   width: float) -> _Layout:
+def _series_layout(
+    stacks: Sequence[Stack], names: Sequence[str], title: str, width: float
+) -> _Layout:
     layout = _Layout(width)
     top = _title(layout, title)
     if not stacks:
@@ -311,8 +344,9 @@ def _series_layout(stacks: Sequence[Stack], names: Sequence[str], title: str,
         if x > PAD and x + room > width - PAD:
             x, y = PAD, y + 16
         layout.items.append(_Rect(x, y, 10, 10, _colour(s), name))
-        layout.items.append(_Text(x + 14, y + 9, _fit(name, LABEL_SIZE, width - 3 * PAD),
-                                  LABEL_SIZE))
+        layout.items.append(
+            _Text(x + 14, y + 9, _fit(name, LABEL_SIZE, width - 3 * PAD), LABEL_SIZE)
+        )
         x += room
     cols = _columns(layout, y + 20, [stack.total for stack in stacks], len(stacks))
     for i, stack in enumerate(stacks):
@@ -320,12 +354,21 @@ def _series_layout(stacks: Sequence[Stack], names: Sequence[str], title: str,
         bottom = cols.base
         for s, length, text in stack.segments:
             height = length * PLOT_H
-            rect = _Rect(cx - cols.col_w / 2, bottom - height, cols.col_w, height, _colour(s),
-                         f"{names[s]}, {stack.label}: {text}")
+            rect = _Rect(
+                cx - cols.col_w / 2,
+                bottom - height,
+                cols.col_w,
+                height,
+                _colour(s),
+                f"{names[s]}, {stack.label}: {text}",
+            )
             layout.items.append(rect)
             if height >= VALUE_SIZE + 3 and _text_width(text, VALUE_SIZE - 1) < cols.col_w - 2:
-                layout.items.append(_Text(cx, bottom - height / 2 + 3.2, text, VALUE_SIZE - 1,
-                                          "middle", fill=_on(s)))
+                layout.items.append(
+                    _Text(
+                        cx, bottom - height / 2 + 3.2, text, VALUE_SIZE - 1, "middle", fill=_on(s)
+                    )
+                )
             bottom -= height
         _value_text(layout, cols, cx, bottom, stack.total)
     _month_ticks(layout, cols, [stack.label for stack in stacks])
@@ -375,20 +418,28 @@ def _svg(layout: _Layout, title: str, desc: str) -> Markup:
                 extra += ' font-weight="bold"'
             if item.vertical:
                 extra += f' transform="rotate(-90 {x:.1f} {y:.1f})"'
-            add(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{item.size}" fill="{item.fill}"'
-                f"{extra}>{escape(item.text)}</text>")
+            add(
+                f'<text x="{x:.1f}" y="{y:.1f}" font-size="{item.size}" fill="{item.fill}"'
+                f"{extra}>{escape(item.text)}</text>"
+            )
         elif type(item) is _Rect:
             box = f'x="{item.x:.1f}" y="{item.y:.1f}" width="{item.w:.1f}" height="{item.h:.1f}"'
             if item.stub:
-                hatch = "".join(f"M{a.x1:.1f} {a.y1:.1f}L{a.x2:.1f} {a.y2:.1f}"
-                                for a in _hatch(item.x, item.y, item.w, item.h))
-                add(f'<g class="stub"><title>{escape(item.tip)}</title>'
+                hatch = "".join(
+                    f"M{a.x1:.1f} {a.y1:.1f}L{a.x2:.1f} {a.y2:.1f}"
+                    for a in _hatch(item.x, item.y, item.w, item.h)
+                )
+                add(
+                    f'<g class="stub"><title>{escape(item.tip)}</title>'
                     f'<rect class="small" {box} fill="{STUB_FILL}"/>'
                     f'<path d="{hatch}" stroke="{STUB_LINE}" stroke-width="0.8"/>'
-                    f'<rect {box} fill="none" stroke="{STUB_LINE}" stroke-width="1"/></g>')
+                    f'<rect {box} fill="none" stroke="{STUB_LINE}" stroke-width="1"/></g>'
+                )
             else:
-                add(f'<rect class="bar" {box} fill="{item.fill}">'
-                    f"<title>{escape(item.tip)}</title></rect>")
+                add(
+                    f'<rect class="bar" {box} fill="{item.fill}">'
+                    f"<title>{escape(item.tip)}</title></rect>"
+                )
         elif type(item) is _Line:
             axis.append(f"M{item.x1:.1f} {item.y1:.1f}L{item.x2:.1f} {item.y2:.1f}")
     if axis:
@@ -413,14 +464,16 @@ def month_chart_svg(points: Sequence[MonthPoint], *, title: str) -> Markup:
     return _svg(_month_layout(bars, title, SVG_WIDTH), title, _describe(bars))
 
 
-def series_chart_svg(months: Sequence[date], series: Sequence[tuple[str, Sequence[int]]], *,
-                     title: str) -> Markup:
+def series_chart_svg(
+    months: Sequence[date], series: Sequence[tuple[str, Sequence[int]]], *, title: str
+) -> Markup:
     """Stacked columns per month, one colour per named series (no suppression: plain counts)."""
     stacks = series_geometry(months, series)
     names = [name for name, _values in series]
     total = _("total")
     desc = "; ".join(
-        f"{stack.label}: " + ", ".join(f"{names[s]} {text}" for s, _l, text in stack.segments)
+        f"{stack.label}: "
+        + ", ".join(f"{names[s]} {text}" for s, _l, text in stack.segments)
         + f" ({total} {stack.total})"
         for stack in stacks
     )
@@ -447,39 +500,77 @@ def _drawing(layout: _Layout) -> Drawing:
         if isinstance(item, _Text):
             font = PDF_BOLD if item.bold else PDF_FONT
             if item.vertical:
-                text = String(0, 0, item.text, fontName=font, fontSize=item.size,
-                              fillColor=_rl(item.fill))
+                text = String(
+                    0, 0, item.text, fontName=font, fontSize=item.size, fillColor=_rl(item.fill)
+                )
                 drawing.add(Group(text, transform=(0, 1, -1, 0, item.x, height - item.y)))
             else:
-                drawing.add(String(item.x, height - item.y, item.text, fontName=font,
-                                   fontSize=item.size, fillColor=_rl(item.fill),
-                                   textAnchor=item.anchor))
+                drawing.add(
+                    String(
+                        item.x,
+                        height - item.y,
+                        item.text,
+                        fontName=font,
+                        fontSize=item.size,
+                        fillColor=_rl(item.fill),
+                        textAnchor=item.anchor,
+                    )
+                )
         elif isinstance(item, _Rect):
             y = height - item.y - item.h
             if item.stub:
-                drawing.add(Rect(item.x, y, item.w, item.h, fillColor=_rl(STUB_FILL),
-                                 strokeColor=None))
+                drawing.add(
+                    Rect(item.x, y, item.w, item.h, fillColor=_rl(STUB_FILL), strokeColor=None)
+                )
                 for a in _hatch(item.x, item.y, item.w, item.h):
-                    drawing.add(Line(a.x1, height - a.y1, a.x2, height - a.y2,
-                                     strokeColor=_rl(STUB_LINE), strokeWidth=0.6))
-                drawing.add(Rect(item.x, y, item.w, item.h, fillColor=None,
-                                 strokeColor=_rl(STUB_LINE), strokeWidth=0.8))
+                    drawing.add(
+                        Line(
+                            a.x1,
+                            height - a.y1,
+                            a.x2,
+                            height - a.y2,
+                            strokeColor=_rl(STUB_LINE),
+                            strokeWidth=0.6,
+                        )
+                    )
+                drawing.add(
+                    Rect(
+                        item.x,
+                        y,
+                        item.w,
+                        item.h,
+                        fillColor=None,
+                        strokeColor=_rl(STUB_LINE),
+                        strokeWidth=0.8,
+                    )
+                )
             else:
-                drawing.add(Rect(item.x, y, item.w, item.h, fillColor=_rl(item.fill),
-                                 strokeColor=None))
+                drawing.add(
+                    Rect(item.x, y, item.w, item.h, fillColor=_rl(item.fill), strokeColor=None)
+                )
         else:
-            drawing.add(Line(item.x1, height - item.y1, item.x2, height - item.y2,
-                             strokeColor=_rl(AXIS), strokeWidth=0.8))
+            drawing.add(
+                Line(
+                    item.x1,
+                    height - item.y1,
+                    item.x2,
+                    height - item.y2,
+                    strokeColor=_rl(AXIS),
+                    strokeWidth=0.8,
+                )
+            )
     return drawing
 
 
-def bar_chart_drawing(rows: Sequence[Row], *, title: str, value: Value = "workers",
-                      width: float = 480.0) -> Drawing:
+def bar_chart_drawing(
+    rows: Sequence[Row], *, title: str, value: Value = "workers", width: float = 480.0
+) -> Drawing:
     """bar_chart_svg as a reportlab Drawing `width` points wide (title "" draws none)."""
     return _drawing(_bar_layout(bar_geometry(rows, value), title, width))
 
 
-def month_chart_drawing(points: Sequence[MonthPoint], *, title: str,
-                        width: float = 480.0) -> Drawing:
+def month_chart_drawing(
+    points: Sequence[MonthPoint], *, title: str, width: float = 480.0
+) -> Drawing:
     """month_chart_svg as a reportlab Drawing `width` points wide (title "" draws none)."""
     return _drawing(_month_layout(month_geometry(points), title, width))

@@ -69,8 +69,10 @@ def _period(report: ImpactReport, name: Callable[[date], str]) -> str:
 
 def _small_note() -> str:
     """What "<5" means (the same sentence as on the report page)."""
-    return _('Groups of fewer than 5 workers are shown as "<5" so that no worker can be '
-             "recognised; when one group is hidden, the next smallest is hidden too.")
+    return _(
+        'Groups of fewer than 5 workers are shown as "<5" so that no worker can be '
+        "recognised; when one group is hidden, the next smallest is hidden too."
+    )
 
 
 def _scope(report: ImpactReport) -> str:
@@ -86,18 +88,39 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     green = colors.HexColor(PRIMARY)
     return {
-        "title": ParagraphStyle("ReportTitle", parent=base["Title"], fontSize=18, leading=22,
-                                alignment=0, textColor=green, spaceAfter=4),
-        "company": ParagraphStyle("Company", parent=base["Heading2"], fontSize=14,
-                                  spaceBefore=0, spaceAfter=2),
-        "h2": ParagraphStyle("Section", parent=base["Heading2"], fontSize=12.5,
-                             textColor=green, spaceBefore=12, spaceAfter=6),
+        "title": ParagraphStyle(
+            "ReportTitle",
+            parent=base["Title"],
+            fontSize=18,
+            leading=22,
+            alignment=0,
+            textColor=green,
+            spaceAfter=4,
+        ),
+        "company": ParagraphStyle(
+            "Company", parent=base["Heading2"], fontSize=14, spaceBefore=0, spaceAfter=2
+        ),
+        "h2": ParagraphStyle(
+            "Section",
+            parent=base["Heading2"],
+            fontSize=12.5,
+            textColor=green,
+            spaceBefore=12,
+            spaceAfter=6,
+        ),
         "body": ParagraphStyle("Body", parent=base["BodyText"], fontSize=9.5, leading=12),
         "cell": ParagraphStyle("Cell", parent=base["BodyText"], fontSize=9, leading=11),
-        "num": ParagraphStyle("Num", parent=base["BodyText"], fontSize=9, leading=11,
-                              alignment=TA_RIGHT),
-        "note": ParagraphStyle("Note", parent=base["BodyText"], fontSize=8, leading=10,
-                               textColor=colors.HexColor("#52606d"), spaceBefore=10),
+        "num": ParagraphStyle(
+            "Num", parent=base["BodyText"], fontSize=9, leading=11, alignment=TA_RIGHT
+        ),
+        "note": ParagraphStyle(
+            "Note",
+            parent=base["BodyText"],
+            fontSize=8,
+            leading=10,
+            textColor=colors.HexColor("#52606d"),
+            spaceBefore=10,
+        ),
     }
 
 
@@ -106,8 +129,9 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(html.escape(text, quote=False), style)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float],
-           numeric_from: int) -> Table:
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float], numeric_from: int
+) -> Table:
     """A striped table; columns from numeric_from on are right-aligned."""
     table = Table([list(header), *rows], colWidths=list(widths), repeatRows=1)
     style = [
@@ -121,8 +145,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequenc
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
-    style += [("BACKGROUND", (0, r), (-1, r), colors.HexColor("#f3f7f6"))
-              for r in range(2, len(rows) + 1, 2)]
+    style += [
+        ("BACKGROUND", (0, r), (-1, r), colors.HexColor("#f3f7f6"))
+        for r in range(2, len(rows) + 1, 2)
+    ]
     table.setStyle(TableStyle(style))
     table.hAlign = "LEFT"
     return table
@@ -150,8 +176,7 @@ def _footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
         canvas.setFont("Helvetica", 7.5)
         canvas.setFillColor(colors.HexColor("#52606d"))
         canvas.drawString(MARGIN, 10 * mm, text)
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm,
-                               _("Page %(n)s", n=canvas.getPageNumber()))
+        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, _("Page %(n)s", n=canvas.getPageNumber()))
         canvas.restoreState()
 
     return draw
@@ -165,14 +190,28 @@ def report_pdf(report: ImpactReport) -> bytes:
     styles = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-        bottomMargin=MARGIN + 4 * mm, title=f"{report.title} · {report.company_name}",
-        author=AUTHOR, subject=_("Impact report of %(company)s, %(period)s",
-                                 company=report.company_name, period=_period(report, wide)),
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 4 * mm,
+        title=f"{report.title} · {report.company_name}",
+        author=AUTHOR,
+        subject=_(
+            "Impact report of %(company)s, %(period)s",
+            company=report.company_name,
+            period=_period(report, wide),
+        ),
         creator="PIJAR SEMAR",
     )
-    footer = _footer(_("PIJAR SEMAR impact report · %(company)s · generated %(date)s",
-                       company=report.company_name, date=long_date(report.generated_on)))
+    footer = _footer(
+        _(
+            "PIJAR SEMAR impact report · %(company)s · generated %(date)s",
+            company=report.company_name,
+            date=long_date(report.generated_on),
+        )
+    )
     width = doc.width
     story: list[Flowable] = [
         _p(report.title, styles["title"]),
@@ -185,21 +224,34 @@ def report_pdf(report: ImpactReport) -> bytes:
     if report.renewal:
         story += [Spacer(1, 6), _p(report.renewal, styles["body"])]
     if report.monthly:
-        story.append(KeepTogether([
-            _p(_("Workers covered per month"), styles["h2"]),
-            month_chart_drawing(report.monthly, title="", width=width),
-        ]))
+        story.append(
+            KeepTogether(
+                [
+                    _p(_("Workers covered per month"), styles["h2"]),
+                    month_chart_drawing(report.monthly, title="", width=width),
+                ]
+            )
+        )
     for breakdown in report.breakdowns:
-        rows = [(_p(row.label, styles["cell"]), _shown(row.workers, fmt),
-                 _shown(row.worker_months, fmt)) for row in breakdown.rows]
+        rows = [
+            (
+                _p(row.label, styles["cell"]),
+                _shown(row.workers, fmt),
+                _shown(row.worker_months, fmt),
+            )
+            for row in breakdown.rows
+        ]
         parts: list[Flowable] = [
             _p(breakdown.title, styles["h2"]),
-            _table((_("Group"), _("Workers"), _("Worker-months")), rows,
-                   (width * 0.5, width * 0.2, width * 0.2), 1),
+            _table(
+                (_("Group"), _("Workers"), _("Worker-months")),
+                rows,
+                (width * 0.5, width * 0.2, width * 0.2),
+                1,
+            ),
         ]
         if breakdown.rows:
-            parts += [Spacer(1, 6),
-                      bar_chart_drawing(breakdown.rows, title="", width=width)]
+            parts += [Spacer(1, 6), bar_chart_drawing(breakdown.rows, title="", width=width)]
         story.append(KeepTogether(parts))
     story += _claims(report, styles, fmt, width)
     story += _pseudonyms(report, styles, wide, width)
@@ -209,31 +261,63 @@ def report_pdf(report: ImpactReport) -> bytes:
     return buffer.getvalue()
 
 
-def _claims(report: ImpactReport, styles: dict[str, ParagraphStyle],
-            fmt: Callable[[int], str], width: float) -> list[Flowable]:
+def _claims(
+    report: ImpactReport, styles: dict[str, ParagraphStyle], fmt: Callable[[int], str], width: float
+) -> list[Flowable]:
     heading = _p(_("Benefit claims"), styles["h2"])
     if not report.claims:
         return [heading, _p(_("No benefit claims in this period."), styles["body"])]
-    rows = [(_p(claim.label, styles["cell"]), _shown(claim.claims, fmt),
-             NO_AMOUNT if claim.amount is None else rupiah(claim.amount))
-            for claim in report.claims]
-    return [KeepTogether([heading, _table((_("Benefit"), _("Claims"), _("Amount")), rows,
-                                          (width * 0.5, width * 0.2, width * 0.3), 1)])]
+    rows = [
+        (
+            _p(claim.label, styles["cell"]),
+            _shown(claim.claims, fmt),
+            NO_AMOUNT if claim.amount is None else rupiah(claim.amount),
+        )
+        for claim in report.claims
+    ]
+    return [
+        KeepTogether(
+            [
+                heading,
+                _table(
+                    (_("Benefit"), _("Claims"), _("Amount")),
+                    rows,
+                    (width * 0.5, width * 0.2, width * 0.3),
+                    1,
+                ),
+            ]
+        )
+    ]
 
 
-def _pseudonyms(report: ImpactReport, styles: dict[str, ParagraphStyle],
-                name: Callable[[date], str], width: float) -> list[Flowable]:
+def _pseudonyms(
+    report: ImpactReport,
+    styles: dict[str, ParagraphStyle],
+    name: Callable[[date], str],
+    width: float,
+) -> list[Flowable]:
     if not report.pseudonyms:
         return []
-    rows = [(row.pseudonym, str(row.months),
-             f"{name(row.first_month)} – {name(row.last_month)}") for row in report.pseudonyms]
+    rows = [
+        (row.pseudonym, str(row.months), f"{name(row.first_month)} – {name(row.last_month)}")
+        for row in report.pseudonyms
+    ]
     return [
         _p(_("Covered workers"), styles["h2"]),
-        _p(_("Each worker appears only under a pseudonym that stays the same in all your "
-             "reports."), styles["body"]),
+        _p(
+            _(
+                "Each worker appears only under a pseudonym that stays the same in all your "
+                "reports."
+            ),
+            styles["body"],
+        ),
         Spacer(1, 4),
-        _table((_("Pseudonym"), _("Months"), _("Covered")), rows,
-               (width * 0.35, width * 0.15, width * 0.5), 1),
+        _table(
+            (_("Pseudonym"), _("Months"), _("Covered")),
+            rows,
+            (width * 0.35, width * 0.15, width * 0.5),
+            1,
+        ),
     ]
 
 
@@ -255,8 +339,11 @@ def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
         ("last_month", _("Last month"), _month_key(report.last_month)),
         ("generated_on", _("Generated on"), report.generated_on.isoformat()),
         ("workers_covered", _("Workers covered"), _cell(report.workers_covered)),
-        ("worker_months_delivered", _("Worker-months delivered"),
-         _cell(report.worker_months_delivered)),
+        (
+            "worker_months_delivered",
+            _("Worker-months delivered"),
+            _cell(report.worker_months_delivered),
+        ),
         ("worker_months_paid", _("Worker-months paid for"), report.worker_months_paid),
         ("money_paid", _("Paid (Rp)"), money.paid),
         ("money_used", _("Used by closed months (Rp)"), money.used),
@@ -270,28 +357,90 @@ def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
 def report_csv(report: ImpactReport) -> bytes:
     """One CSV (UTF-8 with BOM) with a section column: summary, each breakdown, monthly,
     claims, pseudonyms. Months are YYYY-MM, money whole rupiah."""
-    header = ("section", "key", "label", "value", "workers", "worker_months", "claims",
-              "amount", "first_month", "last_month")
+    header = (
+        "section",
+        "key",
+        "label",
+        "value",
+        "workers",
+        "worker_months",
+        "claims",
+        "amount",
+        "first_month",
+        "last_month",
+    )
     rows: list[tuple[Any, ...]] = [
         ("summary", key, label, value, "", "", "", "", "", "")
         for key, label, value in _summary(report)
     ]
     for breakdown in report.breakdowns:
-        rows += [(breakdown.name, row.key, row.label, "", _cell(row.workers),
-                  _cell(row.worker_months), "", "", "", "") for row in breakdown.rows]
+        rows += [
+            (
+                breakdown.name,
+                row.key,
+                row.label,
+                "",
+                _cell(row.workers),
+                _cell(row.worker_months),
+                "",
+                "",
+                "",
+                "",
+            )
+            for row in breakdown.rows
+        ]
     wide = month_namer("wide")
-    rows += [("monthly", _month_key(point.month), wide(point.month), "", _cell(point.workers),
-              "", "", "", "", "") for point in report.monthly]
-    rows += [("claims", claim.kind, claim.label, "", "", "", _cell(claim.claims),
-              _amount_cell(claim), "", "") for claim in report.claims]
-    rows += [("pseudonyms", row.pseudonym, "", "", "", row.months, "", "",
-              _month_key(row.first_month), _month_key(row.last_month))
-             for row in report.pseudonyms]
+    rows += [
+        (
+            "monthly",
+            _month_key(point.month),
+            wide(point.month),
+            "",
+            _cell(point.workers),
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
+        for point in report.monthly
+    ]
+    rows += [
+        (
+            "claims",
+            claim.kind,
+            claim.label,
+            "",
+            "",
+            "",
+            _cell(claim.claims),
+            _amount_cell(claim),
+            "",
+            "",
+        )
+        for claim in report.claims
+    ]
+    rows += [
+        (
+            "pseudonyms",
+            row.pseudonym,
+            "",
+            "",
+            "",
+            row.months,
+            "",
+            "",
+            _month_key(row.first_month),
+            _month_key(row.last_month),
+        )
+        for row in report.pseudonyms
+    ]
     return csv_bytes(header, rows)
 
 
-def _sheet(book: Workbook, title: str, header: Sequence[str],
-           rows: Iterable[Sequence[Any]]) -> None:
+def _sheet(
+    book: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
     sheet = book.create_sheet(title=title.translate(_SHEET_FORBIDDEN).strip()[:31] or "Sheet")
     sheet.append([safe_cell(value) for value in header])
     for row in rows:
@@ -302,19 +451,38 @@ def report_xlsx(report: ImpactReport) -> bytes:
     """A workbook with the sheets Summary, Breakdowns, Monthly, Claims and Pseudonyms."""
     book = Workbook(write_only=True)
     _sheet(book, _("Summary"), (_("Key"), _("Item"), _("Value")), _summary(report))
-    _sheet(book, _("Breakdowns"),
-           (_("Breakdown"), _("Key"), _("Group"), _("Workers"), _("Worker-months")),
-           ((breakdown.title, row.key, row.label, _cell(row.workers), _cell(row.worker_months))
-            for breakdown in report.breakdowns for row in breakdown.rows))
+    _sheet(
+        book,
+        _("Breakdowns"),
+        (_("Breakdown"), _("Key"), _("Group"), _("Workers"), _("Worker-months")),
+        (
+            (breakdown.title, row.key, row.label, _cell(row.workers), _cell(row.worker_months))
+            for breakdown in report.breakdowns
+            for row in breakdown.rows
+        ),
+    )
     wide = month_namer("wide")
-    _sheet(book, _("Monthly"), (_("Month"), _("Month name"), _("Workers")),
-           ((_month_key(p.month), wide(p.month), _cell(p.workers)) for p in report.monthly))
-    _sheet(book, _("Claims"), (_("Kind"), _("Benefit"), _("Claims"), _("Amount (Rp)")),
-           ((c.kind, c.label, _cell(c.claims), _amount_cell(c)) for c in report.claims))
-    _sheet(book, _("Pseudonyms"), (_("Pseudonym"), _("Months"), _("First month"),
-                                   _("Last month")),
-           ((r.pseudonym, r.months, _month_key(r.first_month), _month_key(r.last_month))
-            for r in report.pseudonyms))
+    _sheet(
+        book,
+        _("Monthly"),
+        (_("Month"), _("Month name"), _("Workers")),
+        ((_month_key(p.month), wide(p.month), _cell(p.workers)) for p in report.monthly),
+    )
+    _sheet(
+        book,
+        _("Claims"),
+        (_("Kind"), _("Benefit"), _("Claims"), _("Amount (Rp)")),
+        ((c.kind, c.label, _cell(c.claims), _amount_cell(c)) for c in report.claims),
+    )
+    _sheet(
+        book,
+        _("Pseudonyms"),
+        (_("Pseudonym"), _("Months"), _("First month"), _("Last month")),
+        (
+            (r.pseudonym, r.months, _month_key(r.first_month), _month_key(r.last_month))
+            for r in report.pseudonyms
+        ),
+    )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

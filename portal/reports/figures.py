@@ -132,7 +132,8 @@ def suppress_groups(groups: Sequence[RawGroup]) -> tuple[Row, ...]:
         if visible:
             hidden.add(min(visible, key=lambda g: (g.workers, g.key)).key)
     return tuple(
-        Row(g.key, g.label, SMALL, SMALL) if g.key in hidden
+        Row(g.key, g.label, SMALL, SMALL)
+        if g.key in hidden
         else Row(g.key, g.label, g.workers, g.worker_months)
         for g in groups
     )
@@ -161,5 +162,9 @@ class Placement:
 def placement(profile: dict[str, dict[str, int]], worker_months: int) -> Placement:
     """A placement profile (name -> workers, by category and by kecamatan), suppressed."""
     workers = sum(profile["category"].values())
-    return Placement(shown(workers), worker_months if shown(workers) == workers else SMALL,
-                     suppress_counts(profile["category"]), suppress_counts(profile["kecamatan"]))
+    return Placement(
+        shown(workers),
+        worker_months if shown(workers) == workers else SMALL,
+        suppress_counts(profile["category"]),
+        suppress_counts(profile["kecamatan"]),
+    )

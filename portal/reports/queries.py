@@ -22,8 +22,13 @@ from portal.workers.models import Worker, WorkerStatus
 
 # Actions that read or sign in and change no figure; every other audited action may.
 READ_ONLY_ACTIONS = (
-    "auth.login", "auth.logout", "auth.login_failed", "auth.confirm_failed",
-    "auth.permission_refused", "worker.view_pii", "worker.export",
+    "auth.login",
+    "auth.logout",
+    "auth.login_failed",
+    "auth.confirm_failed",
+    "auth.permission_refused",
+    "worker.view_pii",
+    "worker.export",
     "coverage.remittance_export",
 )
 FUNDED = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED)
@@ -42,10 +47,11 @@ def latest_changes() -> tuple[int, ...]:
     seen; listing the window's ids (not only the newest) notices that too.
     """
     newest = select(func.max(AuditEvent.id)).scalar_subquery()
-    stmt = (select(AuditEvent.id)
-            .where(AuditEvent.id > newest - CHANGE_WINDOW,
-                   AuditEvent.action.not_in(READ_ONLY_ACTIONS))
-            .order_by(AuditEvent.id))
+    stmt = (
+        select(AuditEvent.id)
+        .where(AuditEvent.id > newest - CHANGE_WINDOW, AuditEvent.action.not_in(READ_ONLY_ACTIONS))
+        .order_by(AuditEvent.id)
+    )
     return tuple(db.session.scalars(stmt))
 
 
@@ -61,17 +67,26 @@ class CoveredMonth:
     birth_date: date
 
 
-def covered_months(pledge_ids: Sequence[int], first: date | None = None,
-                   last: date | None = None) -> list[CoveredMonth]:
+def covered_months(
+    pledge_ids: Sequence[int], first: date | None = None, last: date | None = None
+) -> list[CoveredMonth]:
     """The worker-months the pledges paid for, optionally within [first, last]."""
     if not pledge_ids:
         return []
-    stmt = (select(Coverage.worker_id, Coverage.month, Category.code, Kelurahan.kecamatan_code,
-                   Worker.sex, Worker.birth_date)
-            .join(Worker, Worker.id == Coverage.worker_id)
-            .join(Category, Category.id == Worker.category_id)
-            .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
-            .where(Coverage.pledge_id.in_(list(pledge_ids))))
+    stmt = (
+        select(
+            Coverage.worker_id,
+            Coverage.month,
+            Category.code,
+            Kelurahan.kecamatan_code,
+            Worker.sex,
+            Worker.birth_date,
+        )
+        .join(Worker, Worker.id == Coverage.worker_id)
+        .join(Category, Category.id == Worker.category_id)
+        .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
+        .where(Coverage.pledge_id.in_(list(pledge_ids)))
+    )
     if first is not None:
         stmt = stmt.where(Coverage.month >= first)
     if last is not None:
@@ -82,10 +97,13 @@ def covered_months(pledge_ids: Sequence[int], first: date | None = None,
 def company_pledges_in(company_id: int, first: date, last: date) -> list[Pledge]:
     """The company's funded pledges whose term overlaps [first, last]."""
     pledges = db.session.scalars(
-        select(Pledge).where(Pledge.company_id == company_id, Pledge.status.in_(FUNDED))
-        .order_by(Pledge.id))
-    return [p for p in pledges
-            if _term_start(p) <= last and (p.last_month or _term_start(p)) >= first]
+        select(Pledge)
+        .where(Pledge.company_id == company_id, Pledge.status.in_(FUNDED))
+        .order_by(Pledge.id)
+    )
+    return [
+        p for p in pledges if _term_start(p) <= last and (p.last_month or _term_start(p)) >= first
+    ]
 
 
 def _term_start(pledge: Pledge) -> date:
@@ -106,13 +124,18 @@ def pledge_money(pledge_ids: Sequence[int]) -> MoneyTotals:
     rows = db.session.execute(
         select(LedgerEntry.kind, func.sum(LedgerLine.amount))
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-        .where(LedgerLine.account == Account.SPONSOR_PREPAID,
-               LedgerLine.pledge_id.in_(list(pledge_ids)))
-        .group_by(LedgerEntry.kind))
+        .where(
+            LedgerLine.account == Account.SPONSOR_PREPAID,
+            LedgerLine.pledge_id.in_(list(pledge_ids)),
+        )
+        .group_by(LedgerEntry.kind)
+    )
     sums = {str(kind): int(total or 0) for kind, total in rows}
-    return MoneyTotals(paid=-sums.get(EntryKind.PAYMENT_RECEIVED.value, 0),
-                       used=sums.get(EntryKind.COVERAGE_CONSUMED.value, 0),
-                       refunded=sums.get(EntryKind.REFUND.value, 0))
+    return MoneyTotals(
+        paid=-sums.get(EntryKind.PAYMENT_RECEIVED.value, 0),
+        used=sums.get(EntryKind.COVERAGE_CONSUMED.value, 0),
+        refunded=sums.get(EntryKind.REFUND.value, 0),
+    )
 
 
 # --- the city ------------------------------------------------------------------------------
@@ -123,7 +146,8 @@ def coverage_by_month_and_funder(first: date, last: date) -> dict[date, dict[str
     rows = db.session.execute(
         select(Coverage.month, Coverage.funder, func.count(Coverage.id))
         .where(Coverage.month.between(first, last))
-        .group_by(Coverage.month, Coverage.funder))
+        .group_by(Coverage.month, Coverage.funder)
+    )
     found: dict[date, dict[str, int]] = {}
     for month, funder, n in rows:
         found.setdefault(month, {})[str(funder)] = int(n)
@@ -142,7 +166,8 @@ def waiting_by_category_and_kecamatan(month: date) -> dict[tuple[str, str], int]
         select(Category.code, Kelurahan.kecamatan_code, func.count(waiting.c.id))
         .join(Category, Category.id == waiting.c.category_id)
         .join(Kelurahan, Kelurahan.code == waiting.c.kelurahan_code)
-        .group_by(Category.code, Kelurahan.kecamatan_code))
+        .group_by(Category.code, Kelurahan.kecamatan_code)
+    )
     return {(code, kecamatan): int(n) for code, kecamatan, n in rows}
 
 
@@ -171,17 +196,30 @@ class UnplacedPledge:
 
 def unplaced_pledges() -> list[UnplacedPledge]:
     """Paid and active pledges with fewer placed worker-months than they paid for."""
-    placed = (select(Coverage.pledge_id, func.count(Coverage.id).label("n"))
-              .where(Coverage.pledge_id.is_not(None)).group_by(Coverage.pledge_id).subquery())
+    placed = (
+        select(Coverage.pledge_id, func.count(Coverage.id).label("n"))
+        .where(Coverage.pledge_id.is_not(None))
+        .group_by(Coverage.pledge_id)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(Pledge.id, Company.legal_name, Pledge.status, Pledge.workers * Pledge.months,
-               func.coalesce(placed.c.n, 0), Pledge.price_total)
+        select(
+            Pledge.id,
+            Company.legal_name,
+            Pledge.status,
+            Pledge.workers * Pledge.months,
+            func.coalesce(placed.c.n, 0),
+            Pledge.price_total,
+        )
         .join(Company, Company.id == Pledge.company_id)
         .outerjoin(placed, placed.c.pledge_id == Pledge.id)
         .where(Pledge.status.in_((PledgeStatus.PAID, PledgeStatus.ACTIVE)))
-        .order_by(Pledge.id))
-    found = [UnplacedPledge(pledge_id, name, str(status), int(slots), int(n), int(price))
-             for pledge_id, name, status, slots, n, price in rows]
+        .order_by(Pledge.id)
+    )
+    found = [
+        UnplacedPledge(pledge_id, name, str(status), int(slots), int(n), int(price))
+        for pledge_id, name, status, slots, n, price in rows
+    ]
     return [row for row in found if row.unplaced]
 
 

@@ -62,7 +62,8 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     hold plain values only, never ORM objects, so they outlive the session that built them.
     """
     store: dict[str, Any] = current_app.extensions.setdefault(
-        "figures_cache", {"stamp": None, "entries": {}})
+        "figures_cache", {"stamp": None, "entries": {}}
+    )
     stamp = queries.latest_changes()
     if store["stamp"] != stamp:
         store["stamp"], store["entries"] = stamp, {}
@@ -93,12 +94,13 @@ def pseudonym(company_id: int, worker_id: int) -> str:
 # --- impact reports -------------------------------------------------------------------------
 
 
-def pledge_report(pledge: Pledge, company_name: str,
-                  today: date | None = None) -> ImpactReport:
+def pledge_report(pledge: Pledge, company_name: str, today: date | None = None) -> ImpactReport:
     """The impact of one pledge (remembered until something changes)."""
     today = today or date.today()
-    return cached(("pledge", pledge.id, today, current_locale()),
-                  lambda: _pledge_report(pledge, company_name, today))
+    return cached(
+        ("pledge", pledge.id, today, current_locale()),
+        lambda: _pledge_report(pledge, company_name, today),
+    )
 
 
 def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactReport:
@@ -107,41 +109,69 @@ def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactRepo
     paid = pledge.workers * pledge.months if pledge.status in queries.FUNDED else 0
     claims = claim_queries.claims_for_pledge(pledge.id)
     return _report(
-        scope="pledge", title=_("Impact report, pledge #%(id)s", id=pledge.id),
-        company_id=pledge.company_id, company_name=company_name,
-        pledge_id=pledge.id, first=first, last=last, today=today,
-        rows=queries.covered_months([pledge.id]), worker_months_paid=paid,
-        claims=claims, money=queries.pledge_money([pledge.id]),
-        renewal=_renewal(pledge, today))
+        scope="pledge",
+        title=_("Impact report, pledge #%(id)s", id=pledge.id),
+        company_id=pledge.company_id,
+        company_name=company_name,
+        pledge_id=pledge.id,
+        first=first,
+        last=last,
+        today=today,
+        rows=queries.covered_months([pledge.id]),
+        worker_months_paid=paid,
+        claims=claims,
+        money=queries.pledge_money([pledge.id]),
+        renewal=_renewal(pledge, today),
+    )
 
 
-def period_report(company_id: int, company_name: str, first: date, last: date,
-                  today: date | None = None) -> ImpactReport:
+def period_report(
+    company_id: int, company_name: str, first: date, last: date, today: date | None = None
+) -> ImpactReport:
     """A company's impact across all its pledges in the months first..last (annual CSR)."""
     first, last, today = first.replace(day=1), last.replace(day=1), today or date.today()
-    return cached(("period", company_id, first, last, today, current_locale()),
-                  lambda: _period_report(company_id, company_name, first, last, today))
+    return cached(
+        ("period", company_id, first, last, today, current_locale()),
+        lambda: _period_report(company_id, company_name, first, last, today),
+    )
 
 
-def _period_report(company_id: int, company_name: str, first: date, last: date,
-                   today: date) -> ImpactReport:
+def _period_report(
+    company_id: int, company_name: str, first: date, last: date, today: date
+) -> ImpactReport:
     pledges = queries.company_pledges_in(company_id, first, last)
     ids = [p.id for p in pledges]
     paid = sum(p.workers * _months_within(p, first, last) for p in pledges)
-    ending = sum(1 for p in pledges if p.status == PledgeStatus.ACTIVE
-                 and p.last_month is not None
-                 and (coverage_queries.month_end(p.last_month) - today).days <= LAPSE_DAYS)
-    renewal = _("%(active)s active pledges, %(ending)s ending within %(days)s days",
-                active=sum(1 for p in pledges if p.status == PledgeStatus.ACTIVE),
-                ending=ending, days=LAPSE_DAYS)
+    ending = sum(
+        1
+        for p in pledges
+        if p.status == PledgeStatus.ACTIVE
+        and p.last_month is not None
+        and (coverage_queries.month_end(p.last_month) - today).days <= LAPSE_DAYS
+    )
+    renewal = _(
+        "%(active)s active pledges, %(ending)s ending within %(days)s days",
+        active=sum(1 for p in pledges if p.status == PledgeStatus.ACTIVE),
+        ending=ending,
+        days=LAPSE_DAYS,
+    )
     return _report(
-        scope="period", title=_("Impact report %(first)s to %(last)s",
-                                first=month_label(first), last=month_label(last)),
-        company_id=company_id, company_name=company_name, pledge_id=None,
-        first=first, last=last, today=today,
-        rows=queries.covered_months(ids, first, last), worker_months_paid=paid,
+        scope="period",
+        title=_(
+            "Impact report %(first)s to %(last)s", first=month_label(first), last=month_label(last)
+        ),
+        company_id=company_id,
+        company_name=company_name,
+        pledge_id=None,
+        first=first,
+        last=last,
+        today=today,
+        rows=queries.covered_months(ids, first, last),
+        worker_months_paid=paid,
         claims=claim_queries.claims_for_company(company_id, first, last),
-        money=queries.pledge_money(ids), renewal=renewal)
+        money=queries.pledge_money(ids),
+        renewal=renewal,
+    )
 
 
 def _months_within(pledge: Pledge, first: date, last: date) -> int:
@@ -155,10 +185,16 @@ def _renewal(pledge: Pledge, today: date) -> str:
     if pledge.status == PledgeStatus.ACTIVE and pledge.last_month is not None:
         until = month_label(pledge.last_month)
         if pledge.renewal_offered_at is not None:
-            return _("Runs until %(month)s; renewal offered on %(day)s", month=until,
-                     day=long_date(pledge.renewal_offered_at.date()))
-        return _("Runs until %(month)s; a renewal offer is sent %(days)s days before the end",
-                 month=until, days=current_rules().renewal_notice_days)
+            return _(
+                "Runs until %(month)s; renewal offered on %(day)s",
+                month=until,
+                day=long_date(pledge.renewal_offered_at.date()),
+            )
+        return _(
+            "Runs until %(month)s; a renewal offer is sent %(days)s days before the end",
+            month=until,
+            days=current_rules().renewal_notice_days,
+        )
     if pledge.status == PledgeStatus.PAID:
         return _("Paid; workers are placed at the next matching run")
     if pledge.status == PledgeStatus.COMPLETED and pledge.last_month is not None:
@@ -174,53 +210,83 @@ class _Worker:
     age_band: str
 
 
-def _report(*, scope: Any, title: str, company_id: int, company_name: str,
-            pledge_id: int | None, first: date, last: date, today: date,
-            rows: Sequence[queries.CoveredMonth], worker_months_paid: int,
-            claims: claim_queries.ClaimTotals, money: queries.MoneyTotals,
-            renewal: str) -> ImpactReport:
+def _report(
+    *,
+    scope: Any,
+    title: str,
+    company_id: int,
+    company_name: str,
+    pledge_id: int | None,
+    first: date,
+    last: date,
+    today: date,
+    rows: Sequence[queries.CoveredMonth],
+    worker_months_paid: int,
+    claims: claim_queries.ClaimTotals,
+    money: queries.MoneyTotals,
+    renewal: str,
+) -> ImpactReport:
     this_month = today.replace(day=1)
     delivered = sum(1 for row in rows if row.month <= this_month)  # months begun so far
     workers: dict[int, _Worker] = {}
     months: dict[int, list[date]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.worker_id, r.month)):
         if row.worker_id not in workers:
-            workers[row.worker_id] = _Worker(row.category_code, row.kecamatan_code, row.sex,
-                                             age_band(row.birth_date, row.month))
+            workers[row.worker_id] = _Worker(
+                row.category_code, row.kecamatan_code, row.sex, age_band(row.birth_date, row.month)
+            )
         months[row.worker_id].append(row.month)
     per_month = Counter(row.month for row in rows)
     categories, kecamatan = matching_queries.reference_names(current_locale())
     covered = len(workers)
     pseudonyms: tuple[PseudonymRow, ...] = ()
     if covered >= MIN_GROUP:
-        pseudonyms = tuple(sorted(
-            (PseudonymRow(pseudonym(company_id, worker_id), len(seen), seen[0], seen[-1])
-             for worker_id, seen in months.items()), key=lambda p: p.pseudonym))
+        pseudonyms = tuple(
+            sorted(
+                (
+                    PseudonymRow(pseudonym(company_id, worker_id), len(seen), seen[0], seen[-1])
+                    for worker_id, seen in months.items()
+                ),
+                key=lambda p: p.pseudonym,
+            )
+        )
     return ImpactReport(
-        scope=scope, title=title, company_name=company_name, pledge_id=pledge_id,
-        first_month=first, last_month=last, generated_on=today,
+        scope=scope,
+        title=title,
+        company_name=company_name,
+        pledge_id=pledge_id,
+        first_month=first,
+        last_month=last,
+        generated_on=today,
         workers_covered=shown(covered),
         worker_months_delivered=delivered if shown(covered) == covered else SMALL,
         worker_months_paid=worker_months_paid,
         breakdowns=(
             _breakdown("category", _("By category"), workers, months, "category", categories),
-            _breakdown("kecamatan", _("By kecamatan"), workers, months, "kecamatan",
-                       kecamatan),
-            _breakdown("sex", _("By sex"), workers, months, "sex",
-                       {"L": _("Men"), "P": _("Women")}),
+            _breakdown("kecamatan", _("By kecamatan"), workers, months, "kecamatan", kecamatan),
+            _breakdown(
+                "sex", _("By sex"), workers, months, "sex", {"L": _("Men"), "P": _("Women")}
+            ),
             _breakdown("age_band", _("By age"), workers, months, "age_band", age_labels()),
         ),
-        monthly=suppress_months((month, per_month.get(month, 0))
-                                for month in _month_range(first, min(last, this_month))),
+        monthly=suppress_months(
+            (month, per_month.get(month, 0)) for month in _month_range(first, min(last, this_month))
+        ),
         claims=_claim_rows(claims),
         money=Money(paid=money.paid, used=money.used, refunded=money.refunded),
-        renewal=renewal, pseudonyms=pseudonyms,
+        renewal=renewal,
+        pseudonyms=pseudonyms,
     )
 
 
-def _breakdown(name: Any, title: str, workers: dict[int, _Worker],
-               months: dict[int, list[date]], attribute: str,
-               names: dict[str, str]) -> Breakdown:
+def _breakdown(
+    name: Any,
+    title: str,
+    workers: dict[int, _Worker],
+    months: dict[int, list[date]],
+    attribute: str,
+    names: dict[str, str],
+) -> Breakdown:
     people: Counter[str] = Counter()
     worker_months: Counter[str] = Counter()
     for worker_id, worker in workers.items():
@@ -228,21 +294,28 @@ def _breakdown(name: Any, title: str, workers: dict[int, _Worker],
         people[key] += 1
         worker_months[key] += len(months[worker_id])
     order = [key for key in names if key in people] + sorted(set(people) - set(names))
-    groups = [RawGroup(key, names.get(key, key), people[key], worker_months[key])
-              for key in order]
+    groups = [RawGroup(key, names.get(key, key), people[key], worker_months[key]) for key in order]
     return Breakdown(name, title, suppress_groups(groups))
 
 
 def age_band(birth_date: date, month: date) -> str:
     """The worker's age band at the start of a month."""
-    age = month.year - birth_date.year - ((month.month, month.day)
-                                          < (birth_date.month, birth_date.day))
+    age = (
+        month.year
+        - birth_date.year
+        - ((month.month, month.day) < (birth_date.month, birth_date.day))
+    )
     return next(band for limit, band in AGE_BANDS if age < limit)
 
 
 def age_labels() -> dict[str, str]:
-    return {"under_25": _("Under 25"), "25_34": "25-34", "35_44": "35-44", "45_54": "45-54",
-            "55_plus": _("55 and over")}
+    return {
+        "under_25": _("Under 25"),
+        "25_34": "25-34",
+        "35_44": "35-44",
+        "45_54": "45-54",
+        "55_plus": _("55 and over"),
+    }
 
 
 def _claim_rows(claims: claim_queries.ClaimTotals) -> tuple[ClaimRow, ...]:
@@ -254,8 +327,7 @@ def _claim_rows(claims: claim_queries.ClaimTotals) -> tuple[ClaimRow, ...]:
         elif total.workers < MIN_GROUP:
             rows.append(ClaimRow(kind.value, str(label(kind.value)), SMALL, None))
         else:
-            rows.append(ClaimRow(kind.value, str(label(kind.value)), total.claims,
-                                 total.amount))
+            rows.append(ClaimRow(kind.value, str(label(kind.value)), total.claims, total.amount))
     return tuple(rows)
 
 
@@ -337,9 +409,14 @@ def _city_figures(today: date) -> CityFigures:
     rules = current_rules()
     csr_target = sum(p.workers for p in _active_pledges(month))
     funders = tuple(
-        FunderLine(funder, str(label(funder)), now.get(funder, 0),
-                   csr_target if funder == "pledge" else rules.quota(funder, month))
-        for funder in queries.funder_values())
+        FunderLine(
+            funder,
+            str(label(funder)),
+            now.get(funder, 0),
+            csr_target if funder == "pledge" else rules.quota(funder, month),
+        )
+        for funder in queries.funder_values()
+    )
     cells = queries.waiting_by_category_and_kecamatan(month)
     categories, kecamatan = matching_queries.reference_names(current_locale())
     by_category: Counter[str] = Counter()
@@ -354,27 +431,42 @@ def _city_figures(today: date) -> CityFigures:
         waiting=sum(cells.values()),
         waiting_by_category=_counts(by_category, categories),
         waiting_by_kecamatan=_counts(by_kecamatan, kecamatan),
-        lapsing=tuple(Lapsing(row.pledge.id, row.company_name, row.workers, row.ends_on)
-                      for row in coverage_queries.ending_pledges(today, LAPSE_DAYS)),
-        unplaced=tuple(sorted(queries.unplaced_pledges(),
-                              key=lambda row: (-row.unplaced_amount, row.pledge_id))),
+        lapsing=tuple(
+            Lapsing(row.pledge.id, row.company_name, row.workers, row.ends_on)
+            for row in coverage_queries.ending_pledges(today, LAPSE_DAYS)
+        ),
+        unplaced=tuple(
+            sorted(
+                queries.unplaced_pledges(), key=lambda row: (-row.unplaced_amount, row.pledge_id)
+            )
+        ),
         available_from=first_open_start(today),
         available=expected_available(first_open_start(today)),
         awaiting_decision=sum(w.amount for w in waiting_for_decision()),
         sponsors=queries.verified_sponsors(),
         trend_months=months,
-        trend=tuple((str(label(funder)), tuple(by_month.get(m, {}).get(funder, 0)
-                                               for m in months))
-                    for funder in queries.funder_values()),
+        trend=tuple(
+            (str(label(funder)), tuple(by_month.get(m, {}).get(funder, 0) for m in months))
+            for funder in queries.funder_values()
+        ),
     )
 
 
 def _active_pledges(month: date) -> list[Pledge]:
-    return [p for p in queries.active_pledges()
-            if p.coverage_start is not None and p.coverage_start <= month
-            and p.last_month is not None and month <= p.last_month]
+    return [
+        p
+        for p in queries.active_pledges()
+        if p.coverage_start is not None
+        and p.coverage_start <= month
+        and p.last_month is not None
+        and month <= p.last_month
+    ]
 
 
 def _counts(counts: Counter[str], names: dict[str, str]) -> tuple[Count, ...]:
-    return tuple(sorted((Count(key, names.get(key, key), n) for key, n in counts.items()),
-                        key=lambda c: (-c.count, c.label)))
+    return tuple(
+        sorted(
+            (Count(key, names.get(key, key), n) for key, n in counts.items()),
+            key=lambda c: (-c.count, c.label),
+        )
+    )

@@ -26,8 +26,10 @@ bp = Blueprint("reports", __name__)
 FORMATS = {
     "pdf": ("application/pdf", documents.report_pdf),
     "csv": ("text/csv; charset=utf-8", documents.report_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             documents.report_xlsx),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        documents.report_xlsx,
+    ),
 }
 CHARTS = ("category", "kecamatan", "sex", "age_band", "monthly")
 
@@ -46,10 +48,12 @@ def city():  # type: ignore[no-untyped-def]
 
 def _city_body() -> Markup:
     figures = services.city_figures()
-    chart = charts.series_chart_svg(figures.trend_months, figures.trend,
-                                    title=_("Workers covered per month, by funder"))
-    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
-        "reports/_city.html", figures=figures, trend_chart=chart))
+    chart = charts.series_chart_svg(
+        figures.trend_months, figures.trend, title=_("Workers covered per month, by funder")
+    )
+    return Markup(  # noqa: S704 - a rendered, autoescaped template
+        render_template("reports/_city.html", figures=figures, trend_chart=chart)
+    )
 
 
 # --- sponsors ------------------------------------------------------------------------------
@@ -63,18 +67,25 @@ def index():  # type: ignore[no-untyped-def]
     pledge's report."""
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
     first, last = _period()
-    body = services.cached(("period-page", company.id, first, last, date.today(),
-                            current_locale()),
-                           lambda: _sponsor_body(company, first, last))
+    body = services.cached(
+        ("period-page", company.id, first, last, date.today(), current_locale()),
+        lambda: _sponsor_body(company, first, last),
+    )
     return render_template("reports/sponsor.html", body=body)
 
 
 def _sponsor_body(company: Company, first: date, last: date) -> Markup:
     report = services.period_report(company.id, company.legal_name, first, last)
-    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
-        "reports/_sponsor.html", company=company, report=report,
-        pledges=pledge_queries.company_pledges(company.id), charts=_render_charts(report),
-        period_args=_period_args(first, last)))
+    return Markup(  # noqa: S704 - a rendered, autoescaped template
+        render_template(
+            "reports/_sponsor.html",
+            company=company,
+            report=report,
+            pledges=pledge_queries.company_pledges(company.id),
+            charts=_render_charts(report),
+            period_args=_period_args(first, last),
+        )
+    )
 
 
 @bp.get("/reports/period.<fmt>")
@@ -100,17 +111,25 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
 @read_only
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
-    body = services.cached(("pledge-page", pledge.id, date.today(), current_locale()),
-                           lambda: _pledge_body(pledge))
+    body = services.cached(
+        ("pledge-page", pledge.id, date.today(), current_locale()), lambda: _pledge_body(pledge)
+    )
     return render_template("reports/pledge.html", pledge=pledge, body=body)
 
 
 def _pledge_body(pledge: Pledge) -> Markup:
     company = db.session.get_one(Company, pledge.company_id)
     report = services.pledge_report(pledge, company.legal_name)
-    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
-        "reports/_pledge.html", pledge=pledge, company=company, report=report,
-        charts=_render_charts(report), certificates=pledge_certificates(pledge.id)))
+    return Markup(  # noqa: S704 - a rendered, autoescaped template
+        render_template(
+            "reports/_pledge.html",
+            pledge=pledge,
+            company=company,
+            report=report,
+            charts=_render_charts(report),
+            certificates=pledge_certificates(pledge.id),
+        )
+    )
 
 
 @bp.get("/reports/pledges/<int:pledge_id>.<fmt>")
@@ -133,8 +152,10 @@ def _pledge(pledge_id: int) -> Pledge:
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
     pledge = db.session.get(Pledge, pledge_id)
-    if pledge is None or not (can(current_user, Permission.PLEDGE_LIST)
-                              or can(current_user, Permission.PLEDGE_VIEW, pledge)):
+    if pledge is None or not (
+        can(current_user, Permission.PLEDGE_LIST)
+        or can(current_user, Permission.PLEDGE_VIEW, pledge)
+    ):
         abort(404)
     return pledge
 
@@ -170,10 +191,10 @@ def _period_args(first: date, last: date) -> dict[str, str]:
 
 
 def _render_charts(report: ImpactReport) -> dict[str, Markup]:
-    found: dict[str, Markup] = {b.name: charts.bar_chart_svg(b.rows, title=b.title)
-                                for b in report.breakdowns}
-    found["monthly"] = charts.month_chart_svg(report.monthly,
-                                              title=_("Workers covered per month"))
+    found: dict[str, Markup] = {
+        b.name: charts.bar_chart_svg(b.rows, title=b.title) for b in report.breakdowns
+    }
+    found["monthly"] = charts.month_chart_svg(report.monthly, title=_("Workers covered per month"))
     return found
 
 
@@ -188,7 +209,11 @@ def _download(report: ImpactReport, fmt: str, stem: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
     mimetype, render = FORMATS[fmt]
-    return Response(render(report), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{stem}.{fmt}"',
-        "Cache-Control": "no-store"})
-
+    return Response(
+        render(report),
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{stem}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -25,13 +25,19 @@ workers_cli = AppGroup("workers", help="The worker register.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
 def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bool) -> None:
     """Import a roster (CSV or XLSX): all valid rows in one transaction, or nothing."""
+
     def progress(rows: int) -> None:
         click.echo(f"\r{rows:,} rows checked", nl=False, err=True)
 
     try:
-        report = import_roster(path.read_bytes(), path.name, dry_run=dry_run,
-                               update_existing=update_existing, actor_id=None,
-                               progress=progress)
+        report = import_roster(
+            path.read_bytes(),
+            path.name,
+            dry_run=dry_run,
+            update_existing=update_existing,
+            actor_id=None,
+            progress=progress,
+        )
     except RosterFormatError as error:
         db.session.rollback()
         _fail(str(error), as_json)
@@ -54,8 +60,17 @@ def rotate_keys_command() -> None:
 
 def _fail(message: str, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"rows": 0, "created": 0, "updated": 0, "rejected": 0,
-                               "errors": [{"row": 0, "column": "", "message": message}]}))
+        click.echo(
+            json.dumps(
+                {
+                    "rows": 0,
+                    "created": 0,
+                    "updated": 0,
+                    "rejected": 0,
+                    "errors": [{"row": 0, "column": "", "message": message}],
+                }
+            )
+        )
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(2)
@@ -66,8 +81,10 @@ def _print(report: ImportReport, dry_run: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
     verb = "would be" if dry_run else "were"
-    click.echo(f"{report.rows} rows: {report.created} {verb} created, "
-               f"{report.updated} {verb} updated, {report.rejected} rejected.")
+    click.echo(
+        f"{report.rows} rows: {report.created} {verb} created, "
+        f"{report.updated} {verb} updated, {report.rejected} rejected."
+    )
     for warning in report.warnings:
         click.echo(f"Warning: {warning}")
     for error in report.errors[:200]:

@@ -45,8 +45,9 @@ def youngest_over_age_birth(month: date) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def ineligibility_reasons(facts: EligibilityFacts, month: date, *,
-                          check_status: bool = True) -> list[Ineligible]:
+def ineligibility_reasons(
+    facts: EligibilityFacts, month: date, *, check_status: bool = True
+) -> list[Ineligible]:
     """Every reason the worker cannot be funded in `month`; empty means eligible."""
     reasons = []
     if check_status and facts.status != WorkerStatus.ELIGIBLE:
@@ -64,9 +65,12 @@ def ineligibility_reasons(facts: EligibilityFacts, month: date, *,
 
 def facts_of(worker: Worker) -> EligibilityFacts:
     return EligibilityFacts(
-        status=worker.status, nik_in_semarang=worker.nik_in_semarang,
-        domicile_flag=worker.domicile_flag, category_active=worker.category.active,
-        birth_date=worker.birth_date, other_membership=worker.other_membership,
+        status=worker.status,
+        nik_in_semarang=worker.nik_in_semarang,
+        domicile_flag=worker.domicile_flag,
+        category_active=worker.category.active,
+        birth_date=worker.birth_date,
+        other_membership=worker.other_membership,
     )
 
 

@@ -11,9 +11,24 @@ from portal.extensions import db
 from portal.workers.pii import current_cipher
 from portal.workers.queries import RegisterFilters, register_select
 
-HEADER = ["nik", "nama", "tanggal_lahir", "jenis_kelamin", "kategori", "kode_kelurahan",
-          "kelurahan", "kecamatan", "no_hp", "no_kpj", "alamat", "desil", "status",
-          "layak_bulan_ini", "pendana_bulan_ini", "terdaftar"]
+HEADER = [
+    "nik",
+    "nama",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "kategori",
+    "kode_kelurahan",
+    "kelurahan",
+    "kecamatan",
+    "no_hp",
+    "no_kpj",
+    "alamat",
+    "desil",
+    "status",
+    "layak_bulan_ini",
+    "pendana_bulan_ini",
+    "terdaftar",
+]
 
 
 def export_register(filters: RegisterFilters, month: date, fmt: str) -> tuple[bytes, int]:
@@ -30,8 +45,20 @@ def _rows(filters: RegisterFilters, month: date) -> Iterator[list[Any]]:
     for worker, kelurahan, kecamatan, category, eligible, funder in result:
         phone = cipher.decrypt(worker.phone_encrypted) if worker.phone_encrypted else ""
         yield [
-            cipher.decrypt(worker.nik_encrypted), worker.full_name, worker.birth_date.isoformat(),
-            worker.sex, category.code, worker.kelurahan_code, kelurahan, kecamatan, phone,
-            worker.kpj or "", worker.address, worker.dtsen_decile or "", worker.status,
-            "ya" if eligible else "tidak", funder or "", worker.registered_on.isoformat(),
+            cipher.decrypt(worker.nik_encrypted),
+            worker.full_name,
+            worker.birth_date.isoformat(),
+            worker.sex,
+            category.code,
+            worker.kelurahan_code,
+            kelurahan,
+            kecamatan,
+            phone,
+            worker.kpj or "",
+            worker.address,
+            worker.dtsen_decile or "",
+            worker.status,
+            "ya" if eligible else "tidak",
+            funder or "",
+            worker.registered_on.isoformat(),
         ]

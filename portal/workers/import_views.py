@@ -36,8 +36,9 @@ def _job(token: str) -> ImportJob:
 @bp.get("/staff/workers/import")
 @require(Permission.WORKER_IMPORT)
 def import_start():  # type: ignore[no-untyped-def]
-    return render_template("workers/import.html", form=RosterUploadForm(),
-                           recent=queries.recent_import_jobs())
+    return render_template(
+        "workers/import.html", form=RosterUploadForm(), recent=queries.recent_import_jobs()
+    )
 
 
 @bp.post("/staff/workers/import")
@@ -45,11 +46,13 @@ def import_start():  # type: ignore[no-untyped-def]
 def import_upload():  # type: ignore[no-untyped-def]
     form = RosterUploadForm()
     if not form.validate_on_submit():
-        return render_template("workers/import.html", form=form,
-                               recent=queries.recent_import_jobs()), 400
+        return render_template(
+            "workers/import.html", form=form, recent=queries.recent_import_jobs()
+        ), 400
     upload = form.roster.data
-    job = jobs.create_import_job(upload.read(), upload.filename or "roster",
-                                 form.update_existing.data, current_user.id)
+    job = jobs.create_import_job(
+        upload.read(), upload.filename or "roster", form.update_existing.data, current_user.id
+    )
     db.session.commit()  # a job worker runs it now
     return redirect(url_for("workers.import_job", token=job.token))
 
@@ -58,8 +61,12 @@ def import_upload():  # type: ignore[no-untyped-def]
 @require(Permission.WORKER_IMPORT)
 def import_job(token: str):  # type: ignore[no-untyped-def]
     job = _job(token)
-    return render_template("workers/import_job.html", job=job, progress=jobs.job_progress(job),
-                           confirm_form=ConfirmForm())
+    return render_template(
+        "workers/import_job.html",
+        job=job,
+        progress=jobs.job_progress(job),
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.get("/staff/workers/import/<token>/status.json")
@@ -74,20 +81,34 @@ def import_rejected(token: str):  # type: ignore[no-untyped-def]
     path = Path(jobs.rejected_path(_job(token)))
     if not path.exists():
         abort(404)
-    return Response(path.read_bytes(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.csv"',
-        "Cache-Control": "no-store"})
+    return Response(
+        path.read_bytes(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/staff/workers/import/<token>/run")
 @require(Permission.WORKER_IMPORT)
 def import_run(token: str):  # type: ignore[no-untyped-def]
     checked = _job(token)
-    if not ConfirmForm().validate_on_submit() or not checked.dry_run \
-            or checked.state != ImportState.DONE:
+    if (
+        not ConfirmForm().validate_on_submit()
+        or not checked.dry_run
+        or checked.state != ImportState.DONE
+    ):
         flash(gettext("This file cannot be imported from here; upload it again."), "warning")
         return redirect(url_for("workers.import_job", token=token))
-    job = jobs.create_import_job(b"", checked.filename, checked.update_existing, current_user.id,
-                                 dry_run=False, stored_path=checked.stored_path)
+    job = jobs.create_import_job(
+        b"",
+        checked.filename,
+        checked.update_existing,
+        current_user.id,
+        dry_run=False,
+        stored_path=checked.stored_path,
+    )
     db.session.commit()  # a job worker runs it now
     return redirect(url_for("workers.import_job", token=job.token))

@@ -45,33 +45,54 @@ class ImportReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "rows": self.rows, "created": self.created, "updated": self.updated,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
             "rejected": self.rejected,
-            "errors": [{"row": e.row, "column": e.column, "message": e.message}
-                       for e in self.errors],
+            "errors": [
+                {"row": e.row, "column": e.column, "message": e.message} for e in self.errors
+            ],
         }
 
 
 def load_lookups() -> Lookups:
     """Reference data for validation, in two queries."""
-    kelurahan = db.session.execute(
-        select(Kelurahan.code, Kelurahan.name, Kecamatan.name).join(Kecamatan)
-    ).tuples().all()
-    categories = db.session.execute(
-        select(Category.id, Category.code, Category.name_id, Category.name_en)
-    ).tuples().all()
+    kelurahan = (
+        db.session.execute(select(Kelurahan.code, Kelurahan.name, Kecamatan.name).join(Kecamatan))
+        .tuples()
+        .all()
+    )
+    categories = (
+        db.session.execute(select(Category.id, Category.code, Category.name_id, Category.name_en))
+        .tuples()
+        .all()
+    )
     return Lookups.build(kelurahan, categories)
 
 
-def import_roster(data: bytes, filename: str, *, dry_run: bool, update_existing: bool,
-                  actor_id: int | None, progress: Progress | None = None,
-                  today: date | None = None) -> ImportReport:
+def import_roster(
+    data: bytes,
+    filename: str,
+    *,
+    dry_run: bool,
+    update_existing: bool,
+    actor_id: int | None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> ImportReport:
     """Check every row and, unless dry_run, write the valid ones (the caller commits once).
 
     Raises RosterFormatError when the file as a whole cannot be read.
     """
-    run = _Run(current_cipher(), today or date.today(), utcnow(), _active_categories(),
-               dry_run, update_existing, actor_id)
+    run = _Run(
+        current_cipher(),
+        today or date.today(),
+        utcnow(),
+        _active_categories(),
+        dry_run,
+        update_existing,
+        actor_id,
+    )
     report = ImportReport()
     validate, seen = RowValidator(load_lookups(), run.today), SeenNiks()
     with read_roster(data, filename) as roster:
@@ -83,14 +104,19 @@ def import_roster(data: bytes, filename: str, *, dry_run: bool, update_existing:
                 progress(report.rows)
     if not dry_run:
         actor = db.session.get(User, actor_id) if actor_id is not None else None
-        record_event("worker.import", actor=actor,
-                     after={"file": filename[:200], **_counts(report)})
+        record_event(
+            "worker.import", actor=actor, after={"file": filename[:200], **_counts(report)}
+        )
     return report
 
 
 def _counts(report: ImportReport) -> dict[str, int]:
-    return {"rows": report.rows, "created": report.created, "updated": report.updated,
-            "rejected": report.rejected}
+    return {
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "rejected": report.rejected,
+    }
 
 
 @dataclass(frozen=True)
@@ -111,20 +137,27 @@ def _active_categories() -> frozenset[int]:
     return frozenset(db.session.scalars(select(Category.id).where(Category.active.is_(True))))
 
 
-def _batches(rows: Iterator[tuple[int, dict[str, object]]], size: int
-             ) -> Iterator[list[tuple[int, dict[str, object]]]]:
+def _batches(
+    rows: Iterator[tuple[int, dict[str, object]]], size: int
+) -> Iterator[list[tuple[int, dict[str, object]]]]:
     while batch := list(islice(rows, size)):
         yield batch
 
 
 Checked = tuple[int, dict[str, object], ValidRow]
 NewWorker = tuple[str, ValidRow]  # (nik_hash, row)
-ALREADY_REGISTERED = ("This NIK is already registered. Tick 'update existing workers' "
-                      "(--update-existing) to update the worker instead.")
+ALREADY_REGISTERED = (
+    "This NIK is already registered. Tick 'update existing workers' "
+    "(--update-existing) to update the worker instead."
+)
 
 
-def _validate_batch(batch: list[tuple[int, dict[str, object]]], validate: RowValidator,
-                    seen: SeenNiks, report: ImportReport) -> list[Checked]:
+def _validate_batch(
+    batch: list[tuple[int, dict[str, object]]],
+    validate: RowValidator,
+    seen: SeenNiks,
+    report: ImportReport,
+) -> list[Checked]:
     valid: list[Checked] = []
     for number, raw in batch:
         result = validate(number, raw)
@@ -139,8 +172,9 @@ def _validate_batch(batch: list[tuple[int, dict[str, object]]], validate: RowVal
     return valid
 
 
-def _reject(report: ImportReport, number: int, raw: dict[str, object],
-            errors: list[RowError]) -> None:
+def _reject(
+    report: ImportReport, number: int, raw: dict[str, object], errors: list[RowError]
+) -> None:
     report.rejected += 1
     if len(report.errors) < MAX_ERRORS_KEPT:
         report.errors.extend(errors)
@@ -172,34 +206,59 @@ def _registered(hashes: list[str]) -> dict[str, int]:
     if not hashes:
         return {}
     found = db.session.execute(
-        select(Worker.nik_hash, Worker.id).where(Worker.nik_hash.in_(hashes)))
+        select(Worker.nik_hash, Worker.id).where(Worker.nik_hash.in_(hashes))
+    )
     return {nik_hash: worker_id for nik_hash, worker_id in found}
 
 
 def _write(new: list[NewWorker], changed: list[tuple[int, ValidRow]], run: _Run) -> None:
     if new:
         hashes = [nik_hash for nik_hash, _ in new]
-        _insert_rows(Worker.__table__, _new_workers(hashes, [row for _, row in new], run), {
-            "registered_on": run.today, "domicile_flag": False, "other_membership": False,
-            "created_at": run.now, "updated_at": run.now,
-        })
+        _insert_rows(
+            Worker.__table__,
+            _new_workers(hashes, [row for _, row in new], run),
+            {
+                "registered_on": run.today,
+                "domicile_flag": False,
+                "other_membership": False,
+                "created_at": run.now,
+                "updated_at": run.now,
+            },
+        )
         _record_history(hashes, run)
     if changed:
         db.session.execute(update(Worker), _changed_workers(changed, run.cipher))
 
 
-def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run
-                 ) -> dict[str, Sequence[Any]]:
+def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run) -> dict[str, Sequence[Any]]:
     """The new workers' values column by column, one value per worker in each."""
-    (niks, names, births, sexes, categories, phones, kpjs, deciles, addresses, areas,
-     in_semarang) = zip(*rows, strict=True)
+    (
+        niks,
+        names,
+        births,
+        sexes,
+        categories,
+        phones,
+        kpjs,
+        deciles,
+        addresses,
+        areas,
+        in_semarang,
+    ) = zip(*rows, strict=True)
     return {
-        "nik_hash": hashes, "nik_encrypted": run.cipher.encrypt_many(niks),
-        "nik_masked": [mask_nik(nik) for nik in niks], "full_name": names,
-        "birth_date": births, "sex": sexes, "category_id": categories,
-        "kelurahan_code": areas, "address": addresses,
-        "phone_encrypted": run.cipher.encrypt_many(phones), "kpj": kpjs,
-        "dtsen_decile": deciles, "nik_in_semarang": in_semarang,
+        "nik_hash": hashes,
+        "nik_encrypted": run.cipher.encrypt_many(niks),
+        "nik_masked": [mask_nik(nik) for nik in niks],
+        "full_name": names,
+        "birth_date": births,
+        "sex": sexes,
+        "category_id": categories,
+        "kelurahan_code": areas,
+        "address": addresses,
+        "phone_encrypted": run.cipher.encrypt_many(phones),
+        "kpj": kpjs,
+        "dtsen_decile": deciles,
+        "nik_in_semarang": in_semarang,
         "status": [_status(row, run) for row in rows],
     }
 
@@ -211,36 +270,61 @@ def _status(row: ValidRow, run: _Run) -> str:
     status = run.statuses.get(key)
     if status is None:
         facts = EligibilityFacts(
-            status=WorkerStatus.ELIGIBLE, nik_in_semarang=row.in_semarang, domicile_flag=False,
-            category_active=active, birth_date=row.birth_date, other_membership=False,
+            status=WorkerStatus.ELIGIBLE,
+            nik_in_semarang=row.in_semarang,
+            domicile_flag=False,
+            category_active=active,
+            birth_date=row.birth_date,
+            other_membership=False,
         )
         eligible = not ineligibility_reasons(facts, run.today.replace(day=1))
-        status = run.statuses[key] = (WorkerStatus.ELIGIBLE if eligible
-                                      else WorkerStatus.REGISTERED).value
+        status = run.statuses[key] = (
+            WorkerStatus.ELIGIBLE if eligible else WorkerStatus.REGISTERED
+        ).value
     return status
 
 
 def _record_history(hashes: list[str], run: _Run) -> None:
     """The first status history row of each new worker, copied in SQL from the worker rows."""
     worker, history = Worker.__table__, WorkerStatusChange.__table__
-    firsts = select(
-        worker.c.id, worker.c.status, literal("import"),
-        literal(run.actor_id, history.c.actor_id.type),
-        literal(run.now, history.c.created_at.type),
-    ).where(worker.c.nik_hash.in_(hashes)).order_by(worker.c.id)
-    db.session.execute(insert(history).from_select(
-        ["worker_id", "to_status", "note", "actor_id", "created_at"], firsts))
+    firsts = (
+        select(
+            worker.c.id,
+            worker.c.status,
+            literal("import"),
+            literal(run.actor_id, history.c.actor_id.type),
+            literal(run.now, history.c.created_at.type),
+        )
+        .where(worker.c.nik_hash.in_(hashes))
+        .order_by(worker.c.id)
+    )
+    db.session.execute(
+        insert(history).from_select(
+            ["worker_id", "to_status", "note", "actor_id", "created_at"], firsts
+        )
+    )
 
 
-def _changed_workers(changed: list[tuple[int, ValidRow]], cipher: PiiCipher
-                     ) -> list[dict[str, object]]:
+def _changed_workers(
+    changed: list[tuple[int, ValidRow]], cipher: PiiCipher
+) -> list[dict[str, object]]:
     phones = cipher.encrypt_many([row.phone for _, row in changed])
-    return [{
-        "id": worker_id, "full_name": row.name, "birth_date": row.birth_date, "sex": row.sex,
-        "category_id": row.category_id, "kelurahan_code": row.kelurahan_code,
-        "address": row.address, "phone_encrypted": phone, "kpj": row.kpj,
-        "dtsen_decile": row.dtsen_decile, "nik_in_semarang": row.in_semarang,
-    } for (worker_id, row), phone in zip(changed, phones, strict=True)]
+    return [
+        {
+            "id": worker_id,
+            "full_name": row.name,
+            "birth_date": row.birth_date,
+            "sex": row.sex,
+            "category_id": row.category_id,
+            "kelurahan_code": row.kelurahan_code,
+            "address": row.address,
+            "phone_encrypted": phone,
+            "kpj": row.kpj,
+            "dtsen_decile": row.dtsen_decile,
+            "nik_in_semarang": row.in_semarang,
+        }
+        for (worker_id, row), phone in zip(changed, phones, strict=True)
+    ]
 
 
 def _insert_rows(table: Table, values: dict[str, Sequence[Any]], same: dict[str, Any]) -> None:
@@ -258,8 +342,12 @@ def _insert_rows(table: Table, values: dict[str, Sequence[Any]], same: dict[str,
     for name, value in same.items():
         [converted] = _for_driver(table.c[name], [value], dialect)
         columns[name] = [converted] * count
-    compiled = insert(table).values({name: bindparam(name) for name in columns}).inline(
-    ).compile(dialect=dialect)
+    compiled = (
+        insert(table)
+        .values({name: bindparam(name) for name in columns})
+        .inline()
+        .compile(dialect=dialect)
+    )
     connection.exec_driver_sql(compiled.string, _driver_params(compiled, columns))
 
 

@@ -34,8 +34,14 @@ class RosterImportRequested(Event):
     job_id: int
 
 
-def create_import_job(data: bytes, filename: str, update_existing: bool, actor_id: int,
-                      dry_run: bool = True, stored_path: str | None = None) -> ImportJob:
+def create_import_job(
+    data: bytes,
+    filename: str,
+    update_existing: bool,
+    actor_id: int,
+    dry_run: bool = True,
+    stored_path: str | None = None,
+) -> ImportJob:
     """Keep the upload and queue a job for it; it runs once the caller commits."""
     token = secrets.token_hex(16)
     if stored_path is None:
@@ -45,8 +51,14 @@ def create_import_job(data: bytes, filename: str, update_existing: bool, actor_i
         path.write_bytes(data)
         path.chmod(0o600)  # it holds plaintext NIKs until the scheduled clean-up removes it
         stored_path = str(path)
-    job = ImportJob(token=token, filename=filename[:255], stored_path=stored_path,
-                    update_existing=update_existing, dry_run=dry_run, created_by_id=actor_id)
+    job = ImportJob(
+        token=token,
+        filename=filename[:255],
+        stored_path=stored_path,
+        update_existing=update_existing,
+        dry_run=dry_run,
+        created_by_id=actor_id,
+    )
     db.session.add(job)
     db.session.flush()
     emit(db.session, RosterImportRequested(job_id=job.id))
@@ -72,9 +84,13 @@ def run_import_job(job_id: int, today: date | None = None) -> None:
     huey.put(key, 0)
     try:
         report = import_roster(
-            Path(job.stored_path).read_bytes(), job.filename, dry_run=job.dry_run,
-            update_existing=job.update_existing, actor_id=job.created_by_id,
-            progress=lambda rows: huey.put(key, rows), today=today,
+            Path(job.stored_path).read_bytes(),
+            job.filename,
+            dry_run=job.dry_run,
+            update_existing=job.update_existing,
+            actor_id=job.created_by_id,
+            progress=lambda rows: huey.put(key, rows),
+            today=today,
         )
     except RosterFormatError as error:
         db.session.rollback()
@@ -93,7 +109,8 @@ def run_import_job(job_id: int, today: date | None = None) -> None:
 def _store_rejected(job: ImportJob, report: ImportReport) -> None:
     if report.rejected_rows:
         Path(rejected_path(job)).write_text(
-            rejected_rows_csv(report, COLUMN_LABELS), encoding="utf-8-sig")
+            rejected_rows_csv(report, COLUMN_LABELS), encoding="utf-8-sig"
+        )
 
 
 def rejected_path(job: ImportJob) -> str:
@@ -123,8 +140,12 @@ def _summary(report: ImportReport) -> dict[str, Any]:
 
 def job_progress(job: ImportJob) -> dict[str, Any]:
     """State for the polling page: live row count while running, the summary when done."""
-    live = huey.get(_progress_key(job.token), peek=True) if job.state == ImportState.RUNNING \
-        else None
+    live = (
+        huey.get(_progress_key(job.token), peek=True) if job.state == ImportState.RUNNING else None
+    )
     rows = live if live is not None else job.rows_done
-    return {"state": job.state, "rows": rows, "done": job.state in (ImportState.DONE,
-                                                                     ImportState.FAILED)}
+    return {
+        "state": job.state,
+        "rows": rows,
+        "done": job.state in (ImportState.DONE, ImportState.FAILED),
+    }

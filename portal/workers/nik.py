@@ -51,8 +51,9 @@ def _birth_date(day: int, month: int, year2: int, this_year: int) -> date:
         raise NikError("Digits 7-12 of the NIK are not a real birth date.") from None
 
 
-def check_nik_matches(nik: str, birth_date: date, female: bool,
-                      today: date | None = None) -> NikFacts:
+def check_nik_matches(
+    nik: str, birth_date: date, female: bool, today: date | None = None
+) -> NikFacts:
     """Parse the NIK and check it agrees with the birth date and sex given. Raises NikError."""
     facts = parse_nik(nik, today)
     if facts.female != female:

@@ -61,7 +61,7 @@ class PiiCipher:
             if text is None:
                 tokens.append(None)
                 continue
-            nonce = nonces[start:start + NONCE_BYTES]
+            nonce = nonces[start : start + NONCE_BYTES]
             tokens.append(prefix + _b64(nonce + seal(nonce, text.encode(), None)))
         return tokens
 

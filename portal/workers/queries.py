@@ -58,9 +58,14 @@ def register_select(filters: RegisterFilters, month: date) -> Select:
     funder = aliased(Coverage)
     eligible = case((eligible_clause(month), True), else_=False).label("eligible")
     stmt = (
-        select(Worker, Kelurahan.name.label("kelurahan_name"),
-               Kecamatan.name.label("kecamatan_name"), Category, eligible,
-               funder.funder.label("funder"))
+        select(
+            Worker,
+            Kelurahan.name.label("kelurahan_name"),
+            Kecamatan.name.label("kecamatan_name"),
+            Category,
+            eligible,
+            funder.funder.label("funder"),
+        )
         .join(Kelurahan, Worker.kelurahan_code == Kelurahan.code)
         .join(Kecamatan, Kelurahan.kecamatan_code == Kecamatan.code)
         .join(Category, Worker.category_id == Category.id)
@@ -119,24 +124,32 @@ def filter_choices() -> FilterChoices:
 
 
 def worker_history(worker_id: int) -> list[WorkerStatusChange]:
-    return list(db.session.scalars(
-        select(WorkerStatusChange).where(WorkerStatusChange.worker_id == worker_id)
-        .order_by(WorkerStatusChange.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(WorkerStatusChange)
+            .where(WorkerStatusChange.worker_id == worker_id)
+            .order_by(WorkerStatusChange.id)
+        )
+    )
 
 
 def worker_audit_trail(worker_id: int, limit: int = 100) -> list[AuditEvent]:
-    return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.object_type == "worker",
-                                 AuditEvent.object_id == str(worker_id))
-        .order_by(AuditEvent.id.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "worker", AuditEvent.object_id == str(worker_id))
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def worker_coverage(worker_id: int) -> list[Coverage]:
-    return list(db.session.scalars(
-        select(Coverage).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
-    ))
+    return list(
+        db.session.scalars(
+            select(Coverage).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
+        )
+    )
 
 
 def import_job(token: str) -> ImportJob | None:

@@ -32,25 +32,41 @@ RawRow = tuple[int, dict[str, object]]
 
 COLUMN_ALIASES = {
     "nik": "nik",
-    "nama": "name", "name": "name",
-    "tanggal_lahir": "birth_date", "birth_date": "birth_date",
-    "jenis_kelamin": "sex", "sex": "sex",
-    "kategori": "category", "category": "category",
-    "kode_kelurahan": "kelurahan_code", "kelurahan_code": "kelurahan_code",
+    "nama": "name",
+    "name": "name",
+    "tanggal_lahir": "birth_date",
+    "birth_date": "birth_date",
+    "jenis_kelamin": "sex",
+    "sex": "sex",
+    "kategori": "category",
+    "category": "category",
+    "kode_kelurahan": "kelurahan_code",
+    "kelurahan_code": "kelurahan_code",
     "kelurahan": "kelurahan",
     "kecamatan": "kecamatan",
-    "no_hp": "phone", "phone": "phone",
-    "no_kpj": "kpj", "kpj": "kpj",
-    "alamat": "address", "address": "address",
-    "desil": "dtsen_decile", "dtsen_decile": "dtsen_decile",
+    "no_hp": "phone",
+    "phone": "phone",
+    "no_kpj": "kpj",
+    "kpj": "kpj",
+    "alamat": "address",
+    "address": "address",
+    "desil": "dtsen_decile",
+    "dtsen_decile": "dtsen_decile",
 }
 # How each canonical column is named in messages: the Indonesian header, then the English one.
 COLUMN_LABELS = {
-    "nik": "nik", "name": "nama/name", "birth_date": "tanggal_lahir/birth_date",
-    "sex": "jenis_kelamin/sex", "category": "kategori/category",
-    "kelurahan_code": "kode_kelurahan/kelurahan_code", "kelurahan": "kelurahan",
-    "kecamatan": "kecamatan", "phone": "no_hp/phone", "kpj": "no_kpj/kpj",
-    "address": "alamat/address", "dtsen_decile": "desil/dtsen_decile",
+    "nik": "nik",
+    "name": "nama/name",
+    "birth_date": "tanggal_lahir/birth_date",
+    "sex": "jenis_kelamin/sex",
+    "category": "kategori/category",
+    "kelurahan_code": "kode_kelurahan/kelurahan_code",
+    "kelurahan": "kelurahan",
+    "kecamatan": "kecamatan",
+    "phone": "no_hp/phone",
+    "kpj": "no_kpj/kpj",
+    "address": "alamat/address",
+    "dtsen_decile": "desil/dtsen_decile",
 }
 REQUIRED_COLUMNS = ("nik", "name", "birth_date", "sex", "category")
 
@@ -100,8 +116,10 @@ class RosterFile:
 
     @property
     def warnings(self) -> list[str]:
-        return [f"The column '{name}' is not recognised and was ignored."
-                for name in self.ignored_columns]
+        return [
+            f"The column '{name}' is not recognised and was ignored."
+            for name in self.ignored_columns
+        ]
 
     def __iter__(self) -> Iterator[RawRow]:
         return self._rows
@@ -112,13 +130,22 @@ class RosterFile:
     def __enter__(self) -> RosterFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
 
-def read_roster(data: bytes, filename: str, *, max_uncompressed: int = MAX_UNCOMPRESSED,
-                max_ratio: float = MAX_RATIO) -> RosterFile:
+def read_roster(
+    data: bytes,
+    filename: str,
+    *,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    max_ratio: float = MAX_RATIO,
+) -> RosterFile:
     """Open a roster, telling CSV from XLSX by content. Raises RosterFormatError."""
     suffix = PurePosixPath(filename.lower()).suffix
     if not data or data.isspace():
@@ -128,7 +155,8 @@ def read_roster(data: bytes, filename: str, *, max_uncompressed: int = MAX_UNCOM
         if suffix in _TEXT_SUFFIXES:
             raise RosterFormatError(
                 f"The file is named '{filename}' but it is an Excel workbook, not a CSV file. "
-                "Rename it to .xlsx, or save it from Excel as CSV.")
+                "Rename it to .xlsx, or save it from Excel as CSV."
+            )
         return _read_xlsx(data)
     _refuse_known_binary(data)
     text = _decode(data)
@@ -147,8 +175,11 @@ def _check_workbook_zip(data: bytes, max_uncompressed: int, max_ratio: float) ->
     with archive:
         names = set(archive.namelist())
         if "xl/workbook.xml" not in names:
-            kind = ("an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV"
-                    if "content.xml" in names else "not an Excel workbook (.xlsx)")
+            kind = (
+                "an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV"
+                if "content.xml" in names
+                else "not an Excel workbook (.xlsx)"
+            )
             raise RosterFormatError(f"The file is a ZIP archive, {kind}.")
         _check_zip_limits(archive, max_uncompressed, max_ratio)
 
@@ -161,17 +192,21 @@ def _check_zip_limits(archive: zipfile.ZipFile, max_uncompressed: int, max_ratio
         if info.file_size > max_ratio * max(info.compress_size, 1):
             raise RosterFormatError(
                 f"The Excel file was refused: its part '{info.filename}' expands more than "
-                f"{max_ratio:g} times when unpacked, which is how 'zip bombs' attack servers.")
+                f"{max_ratio:g} times when unpacked, which is how 'zip bombs' attack servers."
+            )
     if total > max_uncompressed:
         raise RosterFormatError(
             f"The Excel file was refused: unpacked it would be {total // 2**20} MB, more than "
-            f"the limit of {max_uncompressed // 2**20} MB. Split the roster into smaller files.")
+            f"the limit of {max_uncompressed // 2**20} MB. Split the roster into smaller files."
+        )
 
 
 def _refuse_known_binary(data: bytes) -> None:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise RosterFormatError("This is an old-style Excel .xls file (or another Office "
-                                "document). Open it in Excel and save it as .xlsx or CSV.")
+        raise RosterFormatError(
+            "This is an old-style Excel .xls file (or another Office "
+            "document). Open it in Excel and save it as .xlsx or CSV."
+        )
     if data.startswith(b"%PDF"):
         raise RosterFormatError("This is a PDF file. Send the roster as CSV or .xlsx.")
 
@@ -186,8 +221,10 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise RosterFormatError("The file is neither an Excel workbook nor a CSV text file "
-                            "(it is not UTF-8 or Windows-1252 text).")
+    raise RosterFormatError(
+        "The file is neither an Excel workbook nor a CSV text file "
+        "(it is not UTF-8 or Windows-1252 text)."
+    )
 
 
 def _refuse_non_csv_text(text: str, filename: str, suffix: str) -> None:
@@ -197,11 +234,13 @@ def _refuse_non_csv_text(text: str, filename: str, suffix: str) -> None:
     if sample.lstrip().startswith("<"):
         raise RosterFormatError(
             "The file is a web page (HTML) or XML, not a CSV or Excel file; some systems export "
-            "HTML under an Excel name. Open it in Excel and save it as .xlsx or CSV.")
+            "HTML under an Excel name. Open it in Excel and save it as .xlsx or CSV."
+        )
     if suffix in _EXCEL_SUFFIXES:
         raise RosterFormatError(
             f"The file is named '{filename}' but it is a text (CSV) file, not an Excel "
-            "workbook. Rename it to .csv, or save it from Excel as .xlsx.")
+            "workbook. Rename it to .csv, or save it from Excel as .xlsx."
+        )
 
 
 # --- headers -----------------------------------------------------------------------------
@@ -221,7 +260,8 @@ def _map_header(cells: Sequence[object]) -> _Header:
         elif key in positions:
             raise RosterFormatError(
                 f"The column {COLUMN_LABELS[key]} appears more than once (as '{labels[key]}' "
-                f"and '{label}'). Keep only one of them.")
+                f"and '{label}'). Keep only one of them."
+            )
         else:
             positions[key], labels[key] = index, label
     _check_required(positions, labels)
@@ -237,8 +277,10 @@ def _check_required(positions: dict[str, int], labels: dict[str, str]) -> None:
             missing.append("kecamatan (or kode_kelurahan/kelurahan_code)")
     if missing:
         found = ", ".join(labels.values()) or "none"
-        raise RosterFormatError(f"The file is missing required columns: {', '.join(missing)}. "
-                                f"Recognised columns found: {found}.")
+        raise RosterFormatError(
+            f"The file is missing required columns: {', '.join(missing)}. "
+            f"Recognised columns found: {found}."
+        )
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -270,7 +312,7 @@ def _csv_rows(reader: CsvReader, header: _Header) -> Iterator[RawRow]:
         for cells in reader:
             row_number, line = line + 1, reader.line_num
             if len(cells) < width:
-                cells += padding[len(cells):]
+                cells += padding[len(cells) :]
             values = list(map(str.strip, pick(cells)))
             if any(values):
                 yield row_number, dict(zip(keys, values, strict=True))
@@ -302,8 +344,13 @@ def _open_first_sheet(book: openpyxl.Workbook) -> RosterFile:
     header = _map_header(cells)
     rows = sheet.iter_rows(min_row=header_row + 1, max_col=header.width, values_only=True)
     shift = MAC_1904_SHIFT if book.epoch == CALENDAR_MAC_1904 else 0
-    return RosterFile("xlsx", header.keys, header.ignored,
-                      _xlsx_rows(rows, header, header_row + 1, shift), book.close)
+    return RosterFile(
+        "xlsx",
+        header.keys,
+        header.ignored,
+        _xlsx_rows(rows, header, header_row + 1, shift),
+        book.close,
+    )
 
 
 def _first_filled_xlsx(sheet: ReadOnlyWorksheet) -> tuple[int, tuple[object, ...]]:
@@ -319,8 +366,9 @@ def _first_filled_xlsx(sheet: ReadOnlyWorksheet) -> tuple[int, tuple[object, ...
     raise RosterFormatError("The first sheet of the Excel file is empty.")
 
 
-def _xlsx_rows(rows: Iterator[tuple[object, ...]], header: _Header, first: int,
-               serial_shift: int) -> Iterator[RawRow]:
+def _xlsx_rows(
+    rows: Iterator[tuple[object, ...]], header: _Header, first: int, serial_shift: int
+) -> Iterator[RawRow]:
     keys, pick = header.keys, header.pick
     date_index = keys.index("birth_date") if serial_shift else -1
     number = first - 1
@@ -333,5 +381,6 @@ def _xlsx_rows(rows: Iterator[tuple[object, ...]], header: _Header, first: int,
                 values[date_index] += serial_shift  # type: ignore[operator]
             yield number, dict(zip(keys, values, strict=True))
     except Exception as exc:  # malformed sheet XML surfaces while iterating
-        raise RosterFormatError(f"The Excel sheet could not be read after row {number}; "
-                                "it may be damaged.") from exc
+        raise RosterFormatError(
+            f"The Excel sheet could not be read after row {number}; it may be damaged."
+        ) from exc

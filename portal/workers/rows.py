@@ -43,8 +43,17 @@ _EXCEL_LEAP_BUG = 60  # Excel's 29 February 1900, a day that never was
 _EXCEL_LAST_SERIAL = 2958465  # 31 December 9999
 _DECILES = {str(decile): decile for decile in range(1, 11)}
 _SEXES = {
-    "l": "L", "p": "P", "m": "L", "f": "P", "laki-laki": "L", "laki laki": "L", "lk": "L",
-    "perempuan": "P", "pr": "P", "male": "L", "female": "P",
+    "l": "L",
+    "p": "P",
+    "m": "L",
+    "f": "P",
+    "laki-laki": "L",
+    "laki laki": "L",
+    "lk": "L",
+    "perempuan": "P",
+    "pr": "P",
+    "male": "L",
+    "female": "P",
 }
 
 
@@ -98,8 +107,11 @@ class Lookups:
     category_by_name: dict[str, int]  # folded Indonesian or English name -> id
 
     @classmethod
-    def build(cls, kelurahan: Iterable[tuple[str, str, str]],
-              categories: Iterable[tuple[int, str, str, str]]) -> Lookups:
+    def build(
+        cls,
+        kelurahan: Iterable[tuple[str, str, str]],
+        categories: Iterable[tuple[int, str, str, str]],
+    ) -> Lookups:
         """From (code, kelurahan name, kecamatan name) and (id, code, name_id, name_en) rows."""
         codes: set[str] = set()
         by_names: dict[tuple[str, str], str] = {}
@@ -141,8 +153,9 @@ class _Invalid(ValueError):
         self.column = column
 
 
-def validate_row(row_number: int, raw: Mapping[str, object], lookups: Lookups,
-                 today: date) -> ValidRow | list[RowError]:
+def validate_row(
+    row_number: int, raw: Mapping[str, object], lookups: Lookups, today: date
+) -> ValidRow | list[RowError]:
     """Check one raw row (canonical keys, as read_roster yields) and return it clean or all
     of its problems, one RowError per column."""
     errors: list[RowError] = []
@@ -258,8 +271,9 @@ def _sex(value: object, lookups: Lookups, today: date) -> str:
     text = _text(value)
     sex = _SEXES.get(text.lower())
     if sex is None:
-        raise _Invalid("Sex must be L or P (laki-laki/perempuan, male/female)."
-                       if text else "Sex is required.")
+        raise _Invalid(
+            "Sex must be L or P (laki-laki/perempuan, male/female)." if text else "Sex is required."
+        )
     return sex
 
 
@@ -327,8 +341,14 @@ def _address(value: object, lookups: Lookups, today: date) -> str:
 
 # (raw column, check) in ValidRow field order; each returns the clean value or raises _Invalid.
 _CELL_CHECKS: tuple[tuple[str, Callable[[object, Lookups, date], object]], ...] = (
-    ("nik", _nik), ("name", _name), ("birth_date", _birth_date), ("sex", _sex),
-    ("category", _category), ("phone", _phone), ("kpj", _kpj), ("dtsen_decile", _decile),
+    ("nik", _nik),
+    ("name", _name),
+    ("birth_date", _birth_date),
+    ("sex", _sex),
+    ("category", _category),
+    ("phone", _phone),
+    ("kpj", _kpj),
+    ("dtsen_decile", _decile),
     ("address", _address),
 )
 
@@ -344,8 +364,9 @@ def _kelurahan_code(raw: Mapping[str, object], lookups: Lookups) -> str:
     if name:
         return _code_from_names(name, _text(raw.get("kecamatan")), lookups)
     column = "kelurahan_code" if "kelurahan_code" in raw else "kelurahan"
-    raise _Invalid("Kelurahan is required: fill in kode_kelurahan, or kelurahan and kecamatan.",
-                   column)
+    raise _Invalid(
+        "Kelurahan is required: fill in kode_kelurahan, or kelurahan and kecamatan.", column
+    )
 
 
 def _known_code(code: str, lookups: Lookups) -> str:
@@ -356,8 +377,9 @@ def _known_code(code: str, lookups: Lookups) -> str:
     elif not _KELURAHAN_CODE.fullmatch(code):
         raise _Invalid("Kelurahan code must look like 33.74.01.1001.", "kelurahan_code")
     if code not in lookups.kelurahan_codes:
-        raise _Invalid(f"Kelurahan code {code} is not a kelurahan of Kota Semarang.",
-                       "kelurahan_code")
+        raise _Invalid(
+            f"Kelurahan code {code} is not a kelurahan of Kota Semarang.", "kelurahan_code"
+        )
     return code
 
 
@@ -365,8 +387,7 @@ def _code_from_names(kelurahan: str, kecamatan: str, lookups: Lookups) -> str:
     key = normalise_area_name(kelurahan)
     places = lookups.kelurahan_places.get(key)
     if not places:
-        raise _Invalid(f"Kelurahan '{kelurahan}' is not a kelurahan of Kota Semarang.",
-                       "kelurahan")
+        raise _Invalid(f"Kelurahan '{kelurahan}' is not a kelurahan of Kota Semarang.", "kelurahan")
     if kecamatan:
         code = lookups.kelurahan_by_names.get((normalise_area_name(kecamatan), key))
         if code is not None:
@@ -375,14 +396,23 @@ def _code_from_names(kelurahan: str, kecamatan: str, lookups: Lookups) -> str:
         return places[0][1]
     candidates = " or ".join(f"Kecamatan {name}" for name, _ in places)
     if kecamatan:
-        raise _Invalid(f"Kelurahan '{kelurahan}' is not in Kecamatan '{kecamatan}'; "
-                       f"it is in {candidates}.", "kecamatan")
-    raise _Invalid(f"There is a Kelurahan '{kelurahan}' in {candidates}; "
-                   "fill in the kecamatan.", "kecamatan")
+        raise _Invalid(
+            f"Kelurahan '{kelurahan}' is not in Kecamatan '{kecamatan}'; it is in {candidates}.",
+            "kecamatan",
+        )
+    raise _Invalid(
+        f"There is a Kelurahan '{kelurahan}' in {candidates}; fill in the kecamatan.", "kecamatan"
+    )
 
 
-def _check_nik_agrees(row_number: int, nik: str | None, born: date | None, sex: str | None,
-                      today: date, errors: list[RowError]) -> NikFacts | None:
+def _check_nik_agrees(
+    row_number: int,
+    nik: str | None,
+    born: date | None,
+    sex: str | None,
+    today: date,
+    errors: list[RowError],
+) -> NikFacts | None:
     """Parse the NIK once when all is well; on trouble, report NIK, sex and date separately."""
     if nik is None:
         return None
@@ -448,8 +478,9 @@ class RowValidator:
         self.lookups, self.today = lookups, today
         self._dates, self._sexes = self._memo(_birth_date), self._memo(_sex)
         self._categories, self._deciles = self._memo(_category), self._memo(_decile)
-        self._areas = _Memo(lambda cells: _kelurahan_code(
-            dict(zip(_AREA_COLUMNS, cells, strict=True)), lookups))
+        self._areas = _Memo(
+            lambda cells: _kelurahan_code(dict(zip(_AREA_COLUMNS, cells, strict=True)), lookups)
+        )
         self._agreements: dict[tuple[str, date, str], bool] = {}
 
     def __call__(self, row_number: int, raw: Mapping[str, object]) -> ValidRow | list[RowError]:
@@ -474,8 +505,19 @@ class RowValidator:
         nik, name, phone, kpj, address = row
         if not self._nik_agrees(nik, born, sex):
             return None
-        return ValidRow(nik, name, born, sex, category, phone, kpj, decile, address, area,
-                        nik.startswith(SEMARANG_PREFIX))
+        return ValidRow(
+            nik,
+            name,
+            born,
+            sex,
+            category,
+            phone,
+            kpj,
+            decile,
+            address,
+            area,
+            nik.startswith(SEMARANG_PREFIX),
+        )
 
     def _area(self, raw: Mapping[str, object]) -> Any:
         code = raw.get("kelurahan_code")
@@ -488,9 +530,13 @@ class RowValidator:
         """The cells that differ from row to row, checked as validate_row checks them."""
         get, lookups, today = raw.get, self.lookups, self.today
         try:
-            return (_nik(get("nik"), lookups, today), _name(get("name"), lookups, today),
-                    _phone(get("phone"), lookups, today), _kpj(get("kpj"), lookups, today),
-                    _address(get("address"), lookups, today))
+            return (
+                _nik(get("nik"), lookups, today),
+                _name(get("name"), lookups, today),
+                _phone(get("phone"), lookups, today),
+                _kpj(get("kpj"), lookups, today),
+                _address(get("address"), lookups, today),
+            )
         except _Invalid:
             return None
 

@@ -22,8 +22,18 @@ _ALLOWED = {
     WorkerStatus.ELIGIBLE: {WorkerStatus.REGISTERED, WorkerStatus.INACTIVE},
     WorkerStatus.INACTIVE: {WorkerStatus.REGISTERED},
 }
-EDITABLE = ("full_name", "birth_date", "sex", "category_id", "kelurahan_code", "address",
-            "kpj", "dtsen_decile", "domicile_flag", "other_membership")
+EDITABLE = (
+    "full_name",
+    "birth_date",
+    "sex",
+    "category_id",
+    "kelurahan_code",
+    "address",
+    "kpj",
+    "dtsen_decile",
+    "domicile_flag",
+    "other_membership",
+)
 
 
 @dataclass(frozen=True)
@@ -67,17 +77,27 @@ def update_worker(worker: Worker, details: WorkerDetails, actor: User) -> None:
     db.session.flush()
     after = {name: _plain(getattr(worker, name)) for name in EDITABLE}
     changed = {k for k in EDITABLE if before[k] != after[k]}
-    record_event("worker.update", worker, actor=actor,
-                 before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    record_event(
+        "worker.update",
+        worker,
+        actor=actor,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
 
 
 def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def change_worker_status(worker: Worker, target: WorkerStatus, actor: User, note: str,
-                         reason: InactiveReason | None = None, today: date | None = None
-                         ) -> WorkerStatusChange:
+def change_worker_status(
+    worker: Worker,
+    target: WorkerStatus,
+    actor: User,
+    note: str,
+    reason: InactiveReason | None = None,
+    today: date | None = None,
+) -> WorkerStatusChange:
     """The one place a worker's status changes. Raises IllegalStatusChange."""
     current = WorkerStatus(worker.status)
     if target not in _ALLOWED[current]:
@@ -88,17 +108,28 @@ def change_worker_status(worker: Worker, target: WorkerStatus, actor: User, note
         month = (today or date.today()).replace(day=1)
         reasons = ineligibility_reasons(facts_of(worker), month, check_status=False)
         if reasons:
-            raise IllegalStatusChange("the worker does not meet the rules",
-                                      [str(r) for r in reasons])
-    change = WorkerStatusChange(worker_id=worker.id, from_status=current, to_status=target,
-                                reason=reason, note=note.strip(), actor_id=actor.id)
+            raise IllegalStatusChange(
+                "the worker does not meet the rules", [str(r) for r in reasons]
+            )
+    change = WorkerStatusChange(
+        worker_id=worker.id,
+        from_status=current,
+        to_status=target,
+        reason=reason,
+        note=note.strip(),
+        actor_id=actor.id,
+    )
     worker.status = target
     worker.inactive_reason = reason
     db.session.add(change)
     db.session.flush()
-    record_event("worker.status", worker, actor=actor,
-                 before={"status": current.value},
-                 after={"status": target.value, "reason": reason, "note": note.strip()[:200]})
+    record_event(
+        "worker.status",
+        worker,
+        actor=actor,
+        before={"status": current.value},
+        after={"status": target.value, "reason": reason, "note": note.strip()[:200]},
+    )
     return change
 
 
@@ -108,7 +139,9 @@ def rotate_worker_keys(batch: int = 2_000) -> int:
     changed, last_id = 0, 0
     while rows := db.session.execute(
         select(Worker.id, Worker.nik_encrypted, Worker.phone_encrypted)
-        .where(Worker.id > last_id).order_by(Worker.id).limit(batch)
+        .where(Worker.id > last_id)
+        .order_by(Worker.id)
+        .limit(batch)
     ).all():
         last_id = rows[-1].id
         updates = [_reencrypted(cipher, row) for row in rows if _stale(cipher, row)]
@@ -126,5 +159,8 @@ def _stale(cipher: PiiCipher, row: Any) -> bool:
 
 def _reencrypted(cipher: PiiCipher, row: Any) -> dict[str, object]:
     phone = cipher.decrypt(row.phone_encrypted) if row.phone_encrypted else None
-    return {"id": row.id, "nik_encrypted": cipher.encrypt(cipher.decrypt(row.nik_encrypted)),
-            "phone_encrypted": cipher.encrypt(phone) if phone else None}
+    return {
+        "id": row.id,
+        "nik_encrypted": cipher.encrypt(cipher.decrypt(row.nik_encrypted)),
+        "phone_encrypted": cipher.encrypt(phone) if phone else None,
+    }

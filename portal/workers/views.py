@@ -33,10 +33,16 @@ def _month() -> date:
 @require(Permission.WORKER_READ)
 def register():  # type: ignore[no-untyped-def]
     filters = queries.RegisterFilters.from_args(request.args)
-    page = paginate_rows(queries.register_select(filters, _month()),
-                         request.args.get("page", 1, type=int))
-    return render_template("workers/register.html", page=page, filters=filters,
-                           choices=queries.filter_choices(), month=_month())
+    page = paginate_rows(
+        queries.register_select(filters, _month()), request.args.get("page", 1, type=int)
+    )
+    return render_template(
+        "workers/register.html",
+        page=page,
+        filters=filters,
+        choices=queries.filter_choices(),
+        month=_month(),
+    )
 
 
 @bp.get("/staff/workers/<int:worker_id>")
@@ -50,10 +56,14 @@ def detail(worker_id: int):  # type: ignore[no-untyped-def]
         db.session.commit()
     reasons = ineligibility_reasons(facts_of(worker), _month())
     return render_template(
-        "workers/detail.html", worker=worker, pii=pii,
+        "workers/detail.html",
+        worker=worker,
+        pii=pii,
         reasons=[label(f"ineligible.{r}") for r in reasons],
-        history=queries.worker_history(worker.id), trail=queries.worker_audit_trail(worker.id),
-        coverage=queries.worker_coverage(worker.id), status_form=StatusForm(),
+        history=queries.worker_history(worker.id),
+        trail=queries.worker_audit_trail(worker.id),
+        coverage=queries.worker_coverage(worker.id),
+        status_form=StatusForm(),
     )
 
 
@@ -82,16 +92,22 @@ def _fill_choices(form: WorkerForm) -> None:
     choices = queries.filter_choices()
     form.category_id.choices = [(c.id, c.name_id) for c in choices["categories"]]
     form.kelurahan_code.choices = [
-        (k.code, f"{k.name} ({k.kecamatan.name})") for k in choices["kelurahan"]]
+        (k.code, f"{k.name} ({k.kecamatan.name})") for k in choices["kelurahan"]
+    ]
 
 
 def _details(form: WorkerForm) -> services.WorkerDetails:
     return services.WorkerDetails(
-        full_name=form.full_name.data.strip(), birth_date=form.birth_date.data,
-        sex=form.sex.data, category_id=form.category_id.data,
-        kelurahan_code=form.kelurahan_code.data, address=(form.address.data or "").strip(),
-        phone=form.phone.data or None, kpj=form.kpj.data or None,
-        dtsen_decile=form.dtsen_decile.data, domicile_flag=form.domicile_flag.data,
+        full_name=form.full_name.data.strip(),
+        birth_date=form.birth_date.data,
+        sex=form.sex.data,
+        category_id=form.category_id.data,
+        kelurahan_code=form.kelurahan_code.data,
+        address=(form.address.data or "").strip(),
+        phone=form.phone.data or None,
+        kpj=form.kpj.data or None,
+        dtsen_decile=form.dtsen_decile.data,
+        domicile_flag=form.domicile_flag.data,
         other_membership=form.other_membership.data,
     )
 
@@ -106,21 +122,27 @@ def change_status(worker_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("workers.detail", worker_id=worker.id))
     reason = InactiveReason(form.reason.data) if form.reason.data else None
     try:
-        services.change_worker_status(worker, WorkerStatus(form.status.data), current_user,
-                                      form.note.data, reason=reason)
+        services.change_worker_status(
+            worker, WorkerStatus(form.status.data), current_user, form.note.data, reason=reason
+        )
     except IllegalStatusChange as error:
         details = ", ".join(label(f"ineligible.{r}") for r in error.reasons)
-        flash(gettext("The status was not changed: %(why)s", why=details or str(error)),
-              "danger")
+        flash(gettext("The status was not changed: %(why)s", why=details or str(error)), "danger")
         return redirect(url_for("workers.detail", worker_id=worker.id))
     # R7: the worker's coverage from next month on passes to the next worker on the list.
     handed = pass_on_coverage(current_user, worker_ids=[worker.id])
     db.session.commit()
     flash(gettext("Status changed to %(status)s.", status=label(worker.status)), "success")
     if handed.passed_on or handed.released:
-        flash(gettext("Coverage from next month on: %(moved)s month(s) passed to the next worker "
-                      "on the list, %(released)s released.", moved=handed.months_moved,
-                      released=handed.released), "info")
+        flash(
+            gettext(
+                "Coverage from next month on: %(moved)s month(s) passed to the next worker "
+                "on the list, %(released)s released.",
+                moved=handed.months_moved,
+                released=handed.released,
+            ),
+            "info",
+        )
     return redirect(url_for("workers.detail", worker_id=worker.id))
 
 
@@ -132,11 +154,24 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
         abort(404)
     filters = queries.RegisterFilters.from_args(request.args)
     body, count = export_register(filters, _month(), fmt)
-    record_event("worker.export", actor=current_user,
-                 after={"format": fmt, "rows": count, "filters": filters.as_args()})
+    record_event(
+        "worker.export",
+        actor=current_user,
+        after={"format": fmt, "rows": count, "filters": filters.as_args()},
+    )
     db.session.commit()
-    mimetype = ("text/csv" if fmt == "csv" else
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="register-pekerja-{_month():%Y-%m}.{fmt}"',
-        "Cache-Control": "no-store"})
+    mimetype = (
+        "text/csv"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="register-pekerja-{_month():%Y-%m}.{fmt}"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )

@@ -30,24 +30,23 @@ EXPECTED = {
     ("GET", "public.index"): row(OK, OK, OK, OK, OK, OK),
     ("GET", "public.healthz"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "public.bench_trivial"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
-    ("GET", "public.bench_trivial_page"): row(MISSING, MISSING, MISSING, MISSING, MISSING,
-                                              MISSING),
-    ("POST", "public.set_language"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
-                                         REDIRECT),
+    ("GET", "public.bench_trivial_page"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
+    ("POST", "public.set_language"): row(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
     ("GET", "auth.login"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "auth.login"): row(OK, OK, OK, OK, OK, OK),
     ("GET", "auth.home"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     ("POST", "auth.logout"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     ("GET", "auth.forgot_password"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "auth.forgot_password"): row(OK, OK, OK, OK, OK, OK),
-    ("GET", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
-                                      REDIRECT),
-    ("POST", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT,
-                                       REDIRECT),
+    ("GET", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ("POST", "auth.set_password"): row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     ("GET", "auth.accounts"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
     ("POST", "auth.create_account"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
-    ("POST", "auth.toggle_account"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT,
-                                         FORBIDDEN),
+    ("POST", "auth.toggle_account"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN
+    ),
     ("GET", "companies.register"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "companies.register"): row(BAD, BAD, BAD, BAD, BAD, BAD),
     ("GET", "companies.mine"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
@@ -64,18 +63,18 @@ EXPECTED = {
     ("GET", "workers.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
-    ("POST", "workers.change_status"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                           FORBIDDEN),
+    ("POST", "workers.change_status"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
+    ),
     ("GET", "workers.export"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("GET", "workers.import_start"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "workers.import_upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "workers.import_job"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
-    ("GET", "workers.import_status"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
-                                          FORBIDDEN),
-    ("GET", "workers.import_rejected"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
-                                            FORBIDDEN),
-    ("POST", "workers.import_run"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
-                                        FORBIDDEN),
+    ("GET", "workers.import_status"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
+    ("GET", "workers.import_rejected"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
+    ),
+    ("POST", "workers.import_run"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
     # Sponsors' own pledges; the pledge in the URL belongs to another company, hence 404.
     ("GET", "pledges.index"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "pledges.new"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
@@ -85,10 +84,10 @@ EXPECTED = {
     ("POST", "pledges.edit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.delete"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.submit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    ("POST", "payments.pay_stripe"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                         FORBIDDEN),
-    ("POST", "payments.pay_transfer"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                           FORBIDDEN),
+    ("POST", "payments.pay_stripe"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "payments.pay_transfer"): row(
+        LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
     ("GET", "payments.returned"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "payments.document_pdf"): row(LOGIN, MISSING, MISSING, OK, OK, MISSING),
     ("POST", "payments.stripe_webhook"): row(BAD, BAD, BAD, BAD, BAD, BAD),
@@ -96,25 +95,29 @@ EXPECTED = {
     ("GET", "payments.staff_pledge"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "payments.refund"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
     ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
-    ("POST", "payments.confirm_transfer"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                               FORBIDDEN),
+    ("POST", "payments.confirm_transfer"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
+    ),
     ("GET", "jobs.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
     ("POST", "jobs.retry"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN),
     ("GET", "payments.issues"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
-    ("POST", "payments.settle_issue"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING,
-                                           FORBIDDEN),
-    ("POST", "payments.send_refunds"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                           FORBIDDEN),
-    ("POST", "payments.unused_wait"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                          FORBIDDEN),
-    ("POST", "payments.unused_return"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                            FORBIDDEN),
-    ("POST", "payments.unused_target"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                            FORBIDDEN),
-    ("POST", "payments.unused_rollover"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN,
-                                              FORBIDDEN),
-    ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD,
-                                               FORBIDDEN),
+    ("POST", "payments.settle_issue"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
+    ),
+    ("POST", "payments.send_refunds"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
+    ),
+    ("POST", "payments.unused_wait"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "payments.unused_return"): row(
+        LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "payments.unused_target"): row(
+        LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "payments.unused_rollover"): row(
+        LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     # Claims: staff record and import; auditors read; an unknown claim id is 404.
     ("GET", "claims.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "claims.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, MISSING),
@@ -123,22 +126,20 @@ EXPECTED = {
     ("GET", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     # Certificates: the PDF for its company and staff (an unknown id here); verify is public.
-    ("GET", "certificates.certificate_pdf"): row(LOGIN, MISSING, MISSING, MISSING, MISSING,
-                                                 MISSING),
+    ("GET", "certificates.certificate_pdf"): row(
+        LOGIN, MISSING, MISSING, MISSING, MISSING, MISSING
+    ),
     ("GET", "certificates.verify"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
     ("GET", "certificates.public_key"): row(OK, OK, OK, OK, OK, OK),
     # Matching and coverage: staff and admins act, auditors read.
     ("GET", "matching.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "matching.propose"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "matching.run"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
-    ("POST", "matching.approve"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                      FORBIDDEN),
-    ("POST", "matching.discard"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                      FORBIDDEN),
+    ("POST", "matching.approve"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
+    ("POST", "matching.discard"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
     ("GET", "matching.rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
-    ("POST", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD,
-                                         FORBIDDEN),
+    ("POST", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
     ("GET", "coverage.months"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "coverage.month"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "coverage.close"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
@@ -146,8 +147,9 @@ EXPECTED = {
     ("GET", "coverage.remittance_file"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "coverage.mark_remitted"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "coverage.lapsing"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
-    ("POST", "coverage.offer_renewals"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT,
-                                             FORBIDDEN),
+    ("POST", "coverage.offer_renewals"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
+    ),
     ("GET", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "coverage.city_import"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     # Reports: the city dashboard for city roles; a pledge's report for its company and staff
@@ -167,7 +169,8 @@ SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission invol
 def _routes(app):  # type: ignore[no-untyped-def]
     """Every (method, rule); logout last, since it ends the session the others need."""
     found = [
-        (method, rule) for rule in app.url_map.iter_rules()
+        (method, rule)
+        for rule in app.url_map.iter_rules()
         if rule.endpoint not in SKIPPED_ENDPOINTS
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
     ]
@@ -175,25 +178,43 @@ def _routes(app):  # type: ignore[no-untyped-def]
 
 
 def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-untyped-def]
-    values = {"company_id": actors.other_owner.company_id, "user_id": actors.staff2.id,
-              "token": "not-a-valid-token", "fmt": "csv",
-              "certificate_id": 987_654, "claim_id": 987_654, "issue_id": 987_654,
-              "event_id": 987_654, "serial": "PJS-2026-0000000000",
-              "month": "2026-01", "funder": "apbd", "name": "sex", **ids}
+    values = {
+        "company_id": actors.other_owner.company_id,
+        "user_id": actors.staff2.id,
+        "token": "not-a-valid-token",
+        "fmt": "csv",
+        "certificate_id": 987_654,
+        "claim_id": 987_654,
+        "issue_id": 987_654,
+        "event_id": 987_654,
+        "serial": "PJS-2026-0000000000",
+        "month": "2026-01",
+        "funder": "apbd",
+        "name": "sex",
+        **ids,
+    }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
 def _objects_of_another_company(actors: Actors) -> dict[str, int]:
     """A worker, and a pledge with an invoice that belong to the other company."""
     company = db.session.get(Company, actors.other_owner.company_id)
-    pledge = pledge_services.create_pledge(company, actors.other_owner, pledge_services.PledgeTerms(
-        2, 3, pledge_services.earliest_start()))
+    pledge = pledge_services.create_pledge(
+        company,
+        actors.other_owner,
+        pledge_services.PledgeTerms(2, 3, pledge_services.earliest_start()),
+    )
     pledge_services.submit_pledge(pledge, company, actors.other_owner)
     payment = payment_services.start_bank_transfer(pledge, company, actors.other_owner)
     document = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
     run = matching_services.propose_run(pledge_services.earliest_start(), actors.staff)
-    return {"worker_id": factories.worker().id, "pledge_id": pledge.id,
-            "payment_id": payment.id, "document_id": document.id, "run_id": run.id}
+    return {
+        "worker_id": factories.worker().id,
+        "pledge_id": pledge.id,
+        "payment_id": payment.id,
+        "document_id": document.id,
+        "run_id": run.id,
+    }
 
 
 def test_every_route_has_an_expected_row(app):

@@ -27,8 +27,11 @@ def test_login_starts_a_server_side_session_and_lands_on_the_role_page(client, a
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/home")
     assert client.get("/home").headers["Location"].endswith("/staff/companies")
-    live = db.session.scalar(select(func.count()).where(
-        UserSession.user_id == actors.staff.id, UserSession.revoked_at.is_(None)))
+    live = db.session.scalar(
+        select(func.count()).where(
+            UserSession.user_id == actors.staff.id, UserSession.revoked_at.is_(None)
+        )
+    )
     assert live == 1
     assert _audit_count("auth.login") == 1
 
@@ -71,8 +74,9 @@ def test_disabling_an_account_ends_its_sessions(app, actors, logged_in):
     staff_client = logged_in(actors.staff)
     admin_client = logged_in(actors.admin)
     token = csrf_token(admin_client, "/admin/accounts")
-    response = admin_client.post(f"/admin/accounts/{actors.staff.id}/active",
-                                 data={"csrf_token": token})
+    response = admin_client.post(
+        f"/admin/accounts/{actors.staff.id}/active", data={"csrf_token": token}
+    )
     assert response.status_code == 302
     assert staff_client.get("/staff/companies").status_code == 302
 
@@ -98,15 +102,32 @@ def test_login_gives_a_new_session_and_drops_what_was_there(client, actors):
         assert "planted" not in session
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example",
-    "http:evil.example", "%2F%2Fevil.example", "javascript:alert(1)", "/%5Cevil.example",
-    "///evil.example", "/\t/evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example",
+        "http:evil.example",
+        "%2F%2Fevil.example",
+        "javascript:alert(1)",
+        "/%5Cevil.example",
+        "///evil.example",
+        "/\t/evil.example",
+    ],
+)
 def test_next_parameter_never_leaves_the_site(client, actors, target):
     token = csrf_token(client)
-    response = client.post("/auth/login", data={
-        "email": actors.staff.email, "password": PASSWORD, "csrf_token": token, "next": target})
+    response = client.post(
+        "/auth/login",
+        data={
+            "email": actors.staff.email,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": target,
+        },
+    )
     location = response.headers["Location"]
     assert location.startswith("/") and not location.startswith("//")
     assert "evil" not in location and "javascript" not in location
@@ -114,9 +135,15 @@ def test_next_parameter_never_leaves_the_site(client, actors, target):
 
 def test_next_parameter_keeps_a_local_path(client, actors):
     token = csrf_token(client)
-    response = client.post("/auth/login", data={
-        "email": actors.admin.email, "password": PASSWORD, "csrf_token": token,
-        "next": "/audit?action=company."})
+    response = client.post(
+        "/auth/login",
+        data={
+            "email": actors.admin.email,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/audit?action=company.",
+        },
+    )
     assert response.headers["Location"] == "/audit?action=company."
 
 
@@ -140,12 +167,15 @@ def test_passwords_are_argon2id_with_owasp_parameters():
     assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
 
 
-@pytest.mark.parametrize("password,problem", [
-    ("short-pass-1", "too_short"),
-    ("passwordpassword", "too_common"),
-    ("aaaaaaaaaaaaaaaaaaaa", "too_common"),
-    ("x" * 300, "too_long"),
-])
+@pytest.mark.parametrize(
+    "password,problem",
+    [
+        ("short-pass-1", "too_short"),
+        ("passwordpassword", "too_common"),
+        ("aaaaaaaaaaaaaaaaaaaa", "too_common"),
+        ("x" * 300, "too_long"),
+    ],
+)
 def test_weak_passwords_are_refused(password, problem):
     assert problem in passwords.password_problems(password, 15, ["user@example.com"])
 
@@ -159,14 +189,17 @@ def test_long_passwords_are_accepted_and_not_truncated():
 
 
 def test_password_reset_link_sets_a_password_once(client, actors, outbox):
-    client.post("/auth/forgot", data={"email": actors.member.email,
-                                      "csrf_token": csrf_token(client, "/auth/forgot")})
+    client.post(
+        "/auth/forgot",
+        data={"email": actors.member.email, "csrf_token": csrf_token(client, "/auth/forgot")},
+    )
     assert len(outbox) == 1
     path = re.search(r"(/auth/password/\S+)", outbox[0].body).group(1)
     new_password = "Jembatan-Berok-Kota-Lama-88"
     token = csrf_token(client, path)
-    response = client.post(path, data={"password": new_password, "confirm": new_password,
-                                       "csrf_token": token})
+    response = client.post(
+        path, data={"password": new_password, "confirm": new_password, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert login(client, actors.member.email, new_password).status_code == 302
     reused = english(client.application.test_client()).get(path)
@@ -174,8 +207,10 @@ def test_password_reset_link_sets_a_password_once(client, actors, outbox):
 
 
 def test_forgot_password_for_unknown_address_sends_nothing_and_says_the_same(client, outbox):
-    response = client.post("/auth/forgot", data={"email": "nobody@example.com",
-                                                 "csrf_token": csrf_token(client, "/auth/forgot")})
+    response = client.post(
+        "/auth/forgot",
+        data={"email": "nobody@example.com", "csrf_token": csrf_token(client, "/auth/forgot")},
+    )
     assert response.status_code == 302
     assert outbox == []
 
@@ -183,7 +218,8 @@ def test_forgot_password_for_unknown_address_sends_nothing_and_says_the_same(cli
 def test_weak_password_on_reset_is_refused_with_a_reason(client, actors):
     path = f"/auth/password/{make_password_token(actors.member)}"
     token = csrf_token(client, path)
-    response = client.post(path, data={"password": "short", "confirm": "short",
-                                       "csrf_token": token})
+    response = client.post(
+        path, data={"password": "short", "confirm": "short", "csrf_token": token}
+    )
     assert response.status_code == 200
     assert "Use at least 15 characters." in response.get_data(as_text=True)

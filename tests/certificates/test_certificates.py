@@ -38,8 +38,12 @@ def active_pledge(actors):  # type: ignore[no-untyped-def]
 
 
 def _pdf_of(certificate: Certificate) -> bytes:
-    return render_certificate(services.json_payload(certificate), certificate.payload,
-                              certificate.signature, f"http://x/verify/{certificate.serial}")
+    return render_certificate(
+        services.json_payload(certificate),
+        certificate.payload,
+        certificate.signature,
+        f"http://x/verify/{certificate.serial}",
+    )
 
 
 def test_issued_certificate_is_valid_and_states_the_facts(actors, active_pledge):
@@ -62,13 +66,18 @@ def test_tampered_payload_fails_verification(actors, active_pledge):
     certificate = services.issue_certificate(active_pledge, CertificateKind.ACTIVE, actors.staff)
     facts = json.loads(certificate.payload)
     facts["workers"] = 2000
-    db.session.execute(update(Certificate).where(Certificate.id == certificate.id)
-                       .values(payload=signing.canonical(facts)))
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id)
+        .values(payload=signing.canonical(facts))
+    )
     db.session.expire_all()
     assert services.verdict_for(certificate.serial).status == "invalid"
     key = services.public_key()
-    assert services.verdict_offline(signing.canonical(facts), certificate.signature,
-                                    key).status == "invalid"
+    assert (
+        services.verdict_offline(signing.canonical(facts), certificate.signature, key).status
+        == "invalid"
+    )
 
 
 def test_refund_revokes_the_certificate_with_when_and_why(actors, active_pledge, client):
@@ -112,7 +121,8 @@ def test_the_qr_code_scans_to_the_verify_page(actors, active_pledge):
     [image] = PdfReader(BytesIO(_pdf_of(certificate))).pages[0].images
     quiet = ImageOps.expand(image.image.convert("L"), border=16, fill=255)  # a scanner's margin
     assert [code.text for code in zxingcpp.read_barcodes(quiet)] == [
-        f"http://x/verify/{certificate.serial}"]
+        f"http://x/verify/{certificate.serial}"
+    ]
 
 
 def test_a_pdf_without_our_data_is_unreadable():
@@ -131,7 +141,8 @@ def test_verify_page_says_valid_and_unknown(actors, active_pledge, client):
 
 
 def test_company_downloads_its_certificate_and_another_company_gets_404(
-        actors, active_pledge, logged_in):
+    actors, active_pledge, logged_in
+):
     certificate = services.issue_certificate(active_pledge, CertificateKind.ACTIVE, actors.staff)
     db.session.commit()
     own = logged_in(actors.owner).get(f"/certificates/{certificate.id}.pdf")

@@ -72,9 +72,16 @@ def test_auditors_see_masked_niks_and_no_names_and_cannot_record(actors, logged_
     assert 'id="death-hint"' not in detail
     assert client.get("/claims/new").status_code == 403
     token = csrf_token(client, "/claims/")
-    response = client.post("/claims/new", data={
-        "csrf_token": token, "nik": worker_nik(worker), "event_date": f"{MONTH:%Y-%m-%d}",
-        "kind": "jkk", "amount": "1000"})
+    response = client.post(
+        "/claims/new",
+        data={
+            "csrf_token": token,
+            "nik": worker_nik(worker),
+            "event_date": f"{MONTH:%Y-%m-%d}",
+            "kind": "jkk",
+            "amount": "1000",
+        },
+    )
     assert response.status_code == 403 and _claims() == 1
     assert client.post("/claims/import", data={"csrf_token": token}).status_code == 403
 
@@ -90,15 +97,27 @@ def test_staff_records_a_claim_with_the_form_and_sees_the_death_hint(actors, log
     client = logged_in(actors.staff)
     html = client.get("/claims/new").get_data(as_text=True)
     assert 'id="claim-form"' in html and "do not write the worker" in html
-    response = client.post("/claims/new", data={
-        "csrf_token": csrf_token(client, "/claims/new"), "nik": worker_nik(worker),
-        "event_date": f"{MONTH:%Y-%m-%d}", "kind": "jkm", "amount": "Rp42.000.000",
-        "story": "Meninggal saat bekerja."})
+    response = client.post(
+        "/claims/new",
+        data={
+            "csrf_token": csrf_token(client, "/claims/new"),
+            "nik": worker_nik(worker),
+            "event_date": f"{MONTH:%Y-%m-%d}",
+            "kind": "jkm",
+            "amount": "Rp42.000.000",
+            "story": "Meninggal saat bekerja.",
+        },
+    )
     claim = db.session.scalar(select(Claim))
     assert response.status_code == 302
     assert response.headers["Location"] == f"/claims/{claim.id}"
     assert (claim.worker_id, claim.kind, claim.amount, claim.pledge_id, claim.recorded_by_id) == (
-        worker.id, "jkm", 42_000_000, pledge.id, actors.staff.id)
+        worker.id,
+        "jkm",
+        42_000_000,
+        pledge.id,
+        actors.staff.id,
+    )
     detail = client.get(f"/claims/{claim.id}").get_data(as_text=True)
     assert f"Claim #{claim.id} recorded." in detail
     assert _text(detail, "amount") == "Rp42,000,000"
@@ -117,8 +136,9 @@ def test_the_death_hint_goes_once_the_worker_is_marked_deceased(actors, logged_i
     assert 'id="death-hint"' not in client.get(f"/claims/{jkk.id}").get_data(as_text=True)
     assert 'id="death-hint"' in client.get(f"/claims/{jkm.id}").get_data(as_text=True)
     worker = db.session.get(Worker, worker.id)  # the request ended the test's session
-    change_worker_status(worker, WorkerStatus.INACTIVE, actors.staff, "JKM claim",
-                         InactiveReason.DECEASED)
+    change_worker_status(
+        worker, WorkerStatus.INACTIVE, actors.staff, "JKM claim", InactiveReason.DECEASED
+    )
     assert 'id="death-hint"' not in client.get(f"/claims/{jkm.id}").get_data(as_text=True)
 
 
@@ -126,10 +146,17 @@ def test_a_worker_not_covered_is_refused_with_a_message_and_the_input_kept(actor
     (worker,) = helpers.city_workers(Funder.APBD, MONTH, 1)
     client = logged_in(actors.staff)
     event = LAST_MONTH + timedelta(days=4)
-    response = client.post("/claims/new", data={
-        "csrf_token": csrf_token(client, "/claims/new"), "nik": worker_nik(worker),
-        "event_date": f"{event:%Y-%m-%d}", "kind": "jkk", "amount": "1.250.000",
-        "story": "Kaki terkilir."})
+    response = client.post(
+        "/claims/new",
+        data={
+            "csrf_token": csrf_token(client, "/claims/new"),
+            "nik": worker_nik(worker),
+            "event_date": f"{event:%Y-%m-%d}",
+            "kind": "jkk",
+            "amount": "1.250.000",
+            "story": "Kaki terkilir.",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and _claims() == 0
     assert f"This worker was not covered in {LAST_MONTH:%B %Y}" in html
@@ -137,19 +164,31 @@ def test_a_worker_not_covered_is_refused_with_a_message_and_the_input_kept(actor
     assert f'value="{event:%Y-%m-%d}"' in html and "Kaki terkilir." in html
 
 
-@pytest.mark.parametrize(("change", "field", "message"), [
-    ({"nik": "3374010101800000"}, "nik", "Not a valid NIK"),
-    ({"nik": "33740101018"}, "nik", "NIK is exactly 16 digits."),
-    ({"amount": "0"}, "amount", "Write the amount in whole rupiah above 0"),
-    ({"event_date": f"{date.today() + timedelta(days=1):%Y-%m-%d}"}, "event_date",
-     "cannot be in the future"),
-    ({"story": "z" * 501}, "story", "500"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"nik": "3374010101800000"}, "nik", "Not a valid NIK"),
+        ({"nik": "33740101018"}, "nik", "NIK is exactly 16 digits."),
+        ({"amount": "0"}, "amount", "Write the amount in whole rupiah above 0"),
+        (
+            {"event_date": f"{date.today() + timedelta(days=1):%Y-%m-%d}"},
+            "event_date",
+            "cannot be in the future",
+        ),
+        ({"story": "z" * 501}, "story", "500"),
+    ],
+)
 def test_field_errors_are_shown_under_their_field(actors, logged_in, change, field, message):
     (worker,) = helpers.city_workers(Funder.APBD, MONTH, 1)
     client = logged_in(actors.staff)
-    data = {"csrf_token": csrf_token(client, "/claims/new"), "nik": worker_nik(worker),
-            "event_date": f"{MONTH:%Y-%m-%d}", "kind": "jkk", "amount": "1000", **change}
+    data = {
+        "csrf_token": csrf_token(client, "/claims/new"),
+        "nik": worker_nik(worker),
+        "event_date": f"{MONTH:%Y-%m-%d}",
+        "kind": "jkk",
+        "amount": "1000",
+        **change,
+    }
     response = client.post("/claims/new", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and _claims() == 0
@@ -165,15 +204,15 @@ def test_an_unknown_nik_and_a_duplicate_are_refused(actors, logged_in):
     db.session.delete(stranger)
     client = logged_in(actors.staff)
     token = csrf_token(client, "/claims/new")
-    base = {"csrf_token": token, "event_date": f"{MONTH:%Y-%m-%d}", "kind": "jkk",
-            "amount": "1000"}
+    base = {"csrf_token": token, "event_date": f"{MONTH:%Y-%m-%d}", "kind": "jkk", "amount": "1000"}
     unknown = client.post("/claims/new", data={**base, "nik": nik})
     assert unknown.status_code == 400
     assert "No worker with this NIK is on the register." in unknown.get_data(as_text=True)
     twice = client.post("/claims/new", data={**base, "nik": worker_nik(worker)})
     assert twice.status_code == 400
-    assert (f"A JKK claim for this worker on {MONTH:%B} {MONTH.day}, {MONTH.year} "
-            "is recorded already.") in twice.get_data(as_text=True)
+    assert (
+        f"A JKK claim for this worker on {MONTH:%B} {MONTH.day}, {MONTH.year} is recorded already."
+    ) in twice.get_data(as_text=True)
     assert _claims() == 1
 
 
@@ -182,8 +221,10 @@ def test_an_unknown_claim_is_404(actors, logged_in):
 
 
 def _upload(client, data: bytes, dry_run: bool):  # type: ignore[no-untyped-def]
-    form = {"csrf_token": csrf_token(client, "/claims/import"),
-            "claims": (io.BytesIO(data), "klaim.csv")}
+    form = {
+        "csrf_token": csrf_token(client, "/claims/import"),
+        "claims": (io.BytesIO(data), "klaim.csv"),
+    }
     if dry_run:
         form["dry_run"] = "y"
     return client.post("/claims/import", data=form, content_type="multipart/form-data")
@@ -194,15 +235,22 @@ def test_upload_dry_run_lists_refused_rows_then_an_import_records(actors, logged
     client = logged_in(actors.staff)
     assert 'id="claim-import-form"' in client.get("/claims/import").get_data(as_text=True)
     day = f"{MONTH:%d/%m/%Y}"
-    bad = claim_csv((worker_nik(worker), day, "jkk", "Rp1.500.000", ""),
-                    (worker_nik(worker), day, "JKK", "900", ""),
-                    (worker_nik(worker), day, "jkx", "900", ""))
+    bad = claim_csv(
+        (worker_nik(worker), day, "jkk", "Rp1.500.000", ""),
+        (worker_nik(worker), day, "JKK", "900", ""),
+        (worker_nik(worker), day, "jkx", "900", ""),
+    )
     html = _upload(client, bad, dry_run=True).get_data(as_text=True)
     assert 'data-ok="no"' in html
-    rows = re.findall(r'<tr data-row="(\d+)" data-reason="(\w+)"><td>\d+</td>'
-                      r'<td class="font-monospace">(\w+)</td><td>(.*?)</td>', html)
-    assert rows == [("3", "duplicate", "nik", "The same worker, type and date as row 2."),
-                    ("4", "bad_type", "jenis", "The type must be jkk or jkm.")]
+    rows = re.findall(
+        r'<tr data-row="(\d+)" data-reason="(\w+)"><td>\d+</td>'
+        r'<td class="font-monospace">(\w+)</td><td>(.*?)</td>',
+        html,
+    )
+    assert rows == [
+        ("3", "duplicate", "nik", "The same worker, type and date as row 2."),
+        ("4", "bad_type", "jenis", "The type must be jkk or jkm."),
+    ]
     assert "2 of 3 rows were refused" in html
     good = claim_csv((worker_nik(worker), day, "jkk", "Rp1.500.000", ""))
     checked = _upload(client, good, dry_run=True).get_data(as_text=True)
@@ -217,8 +265,10 @@ def test_an_unreadable_upload_is_refused_with_its_reason(actors, logged_in):
     client = logged_in(actors.staff)
     response = _upload(client, b"nik;tanggal\r\n", dry_run=True)
     assert response.status_code == 400
-    assert "Nothing was imported: The first row lacks the column(s): jenis/type, " \
-           "jumlah/amount." in response.get_data(as_text=True)
+    assert (
+        "Nothing was imported: The first row lacks the column(s): jenis/type, "
+        "jumlah/amount." in response.get_data(as_text=True)
+    )
 
 
 ROLES = ["anonymous", "sponsor_owner", "sponsor_member", "staff", "admin", "auditor"]

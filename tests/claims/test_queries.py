@@ -57,8 +57,9 @@ def test_a_company_sums_claims_of_all_its_pledges_within_the_months(actors):
     totals = claims_for_company(company.id, LAST_MONTH, MONTH)
     assert totals.by_kind == {"jkk": KindTotal(2, 1, 5_000), "jkm": KindTotal(1, 1, 40_000)}
     assert (totals.claims, totals.workers, totals.amount) == (3, 2, 45_000)
-    assert claims_for_company(company.id, add_months(MONTH, -2), add_months(MONTH, -2)).amount \
-        == 100
+    assert (
+        claims_for_company(company.id, add_months(MONTH, -2), add_months(MONTH, -2)).amount == 100
+    )
 
 
 def test_totals_by_funder_cover_every_funder_of_the_month(actors):

@@ -32,12 +32,22 @@ def test_a_pledge_covered_worker_links_the_pledge_and_its_funder(actors):
     pledge, (worker,) = helpers.covered_pledge(1, 2, LAST_MONTH, names=("Siti Aminah",))
     event = LAST_MONTH + timedelta(days=9)
     claim = record_claim(worker, event, "jkk", 2_750_000, "  Jatuh dari becak.  ", actors.staff)
-    coverage = db.session.scalar(select(Coverage).where(
-        Coverage.worker_id == worker.id, Coverage.month == LAST_MONTH))
+    coverage = db.session.scalar(
+        select(Coverage).where(Coverage.worker_id == worker.id, Coverage.month == LAST_MONTH)
+    )
     assert (claim.worker_id, claim.coverage_id, claim.funder, claim.pledge_id) == (
-        worker.id, coverage.id, "pledge", pledge.id)
+        worker.id,
+        coverage.id,
+        "pledge",
+        pledge.id,
+    )
     assert (claim.event_date, claim.month, claim.kind, claim.amount, claim.story) == (
-        event, LAST_MONTH, ClaimKind.JKK, 2_750_000, "Jatuh dari becak.")
+        event,
+        LAST_MONTH,
+        ClaimKind.JKK,
+        2_750_000,
+        "Jatuh dari becak.",
+    )
     assert claim.recorded_by_id == actors.staff.id
     event_row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "claim.record"))
     assert event_row.object_id == str(claim.id) and event_row.company_id == pledge.company_id
@@ -84,19 +94,29 @@ def test_the_same_worker_type_and_date_twice_is_refused(actors):
 def test_the_database_refuses_a_duplicate_written_around_the_service(actors):
     (worker,) = helpers.city_workers(Funder.APBD, MONTH, 1)
     claim = record_claim(worker, MONTH, "jkk", 500_000, "", actors.staff)
-    twin = Claim(worker_id=worker.id, coverage_id=claim.coverage_id, funder="apbd",
-                 event_date=MONTH, month=MONTH, kind="jkk", amount=1)
+    twin = Claim(
+        worker_id=worker.id,
+        coverage_id=claim.coverage_id,
+        funder="apbd",
+        event_date=MONTH,
+        month=MONTH,
+        kind="jkk",
+        amount=1,
+    )
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.add(twin)
 
 
-@pytest.mark.parametrize(("event", "kind", "amount", "story", "field"), [
-    (date.today() + timedelta(days=1), "jkk", 500_000, "", "event_date"),
-    (MONTH, "jkk", 0, "", "amount"),
-    (MONTH, "jkk", -5, "", "amount"),
-    (MONTH, "jkp", 500_000, "", "kind"),
-    (MONTH, "jkk", 500_000, "x" * 501, "story"),
-])
+@pytest.mark.parametrize(
+    ("event", "kind", "amount", "story", "field"),
+    [
+        (date.today() + timedelta(days=1), "jkk", 500_000, "", "event_date"),
+        (MONTH, "jkk", 0, "", "amount"),
+        (MONTH, "jkk", -5, "", "amount"),
+        (MONTH, "jkp", 500_000, "", "kind"),
+        (MONTH, "jkk", 500_000, "x" * 501, "story"),
+    ],
+)
 def test_impossible_values_are_refused(actors, event, kind, amount, story, field):
     (worker,) = helpers.city_workers(Funder.APBD, MONTH, 1)
     with pytest.raises(InvalidClaim) as caught:

@@ -17,11 +17,16 @@ from tests import factories
 from tests.conftest import csrf_token, login
 
 GOOD = {
-    "legal_name": "PT Kopi Tugu Jaya", "nib": "1234567890123", "npwp": "01.234.567.8-901.000",
-    "address": "Jl. Gajahmada 10, Semarang", "sector": "hospitality",
-    "contact_name": "Dian Lestari", "contact_phone": "0248445566",
+    "legal_name": "PT Kopi Tugu Jaya",
+    "nib": "1234567890123",
+    "npwp": "01.234.567.8-901.000",
+    "address": "Jl. Gajahmada 10, Semarang",
+    "sector": "hospitality",
+    "contact_name": "Dian Lestari",
+    "contact_phone": "0248445566",
     "owner_email": "dian@kopitugu.example.com",
-    "password": "Kapal-Layar-Banjir-Kanal-77", "confirm": "Kapal-Layar-Banjir-Kanal-77",
+    "password": "Kapal-Layar-Banjir-Kanal-77",
+    "confirm": "Kapal-Layar-Banjir-Kanal-77",
 }
 
 
@@ -46,15 +51,18 @@ def test_registration_creates_a_pending_company_and_logs_the_owner_in(client):
     assert {"company.register", "user.create", "auth.login"} <= actions
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("nib", "123456789012", "NIB must be 13 digits."),
-    ("nib", "12345678901234", "NIB must be 13 digits."),
-    ("nib", "12345678901AB", "NIB must be 13 digits."),
-    ("npwp", "01234567890123", "NPWP must be 15 or 16 digits."),
-    ("npwp", "01234567890123456", "NPWP must be 15 or 16 digits."),
-    ("owner_email", "not-an-email", "Invalid email address."),
-    ("confirm", "something-else-entirely", "The passwords differ."),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("nib", "123456789012", "NIB must be 13 digits."),
+        ("nib", "12345678901234", "NIB must be 13 digits."),
+        ("nib", "12345678901AB", "NIB must be 13 digits."),
+        ("npwp", "01234567890123", "NPWP must be 15 or 16 digits."),
+        ("npwp", "01234567890123456", "NPWP must be 15 or 16 digits."),
+        ("owner_email", "not-an-email", "Invalid email address."),
+        ("confirm", "something-else-entirely", "The passwords differ."),
+    ],
+)
 def test_bad_registration_input_is_explained_and_nothing_is_saved(client, field, value, message):
     response = _register(client, **{field: value})
     html = response.get_data(as_text=True)
@@ -106,8 +114,10 @@ def test_staff_verifies_a_company_and_the_owner_is_told(actors, logged_in, outbo
     owner = factories.user(factories.Role.SPONSOR_OWNER, company=company)
     staff = logged_in(actors.staff)
     token = csrf_token(staff, f"/staff/companies/{company.id}")
-    assert staff.post(f"/staff/companies/{company.id}/verify",
-                      data={"csrf_token": token}).status_code == 302
+    assert (
+        staff.post(f"/staff/companies/{company.id}/verify", data={"csrf_token": token}).status_code
+        == 302
+    )
     assert db.session.get(Company, company.id).status == CompanyStatus.VERIFIED
     assert [m.to for m in outbox] == [[owner.email]]
     assert "verified" in outbox[0].subject.lower() or "terverifikasi" in outbox[0].subject
@@ -142,24 +152,33 @@ def test_a_company_cannot_be_verified_twice(actors):
 def test_owner_invites_a_member_who_sets_a_password_and_logs_in(app, actors, logged_in, outbox):
     owner = logged_in(actors.owner)
     token = csrf_token(owner, "/company/members")
-    response = owner.post("/company/members", data={
-        "csrf_token": token, "email": "baru@sejahtera.example.com", "full_name": "Anggota Baru"})
+    response = owner.post(
+        "/company/members",
+        data={
+            "csrf_token": token,
+            "email": "baru@sejahtera.example.com",
+            "full_name": "Anggota Baru",
+        },
+    )
     assert response.status_code == 302
     member = db.session.scalar(select(User).where(User.email == "baru@sejahtera.example.com"))
     assert member.company_id == actors.owner.company_id and member.role == "sponsor_member"
     path = re.search(r"(/auth/password/\S+)", outbox[0].body).group(1)
     client = app.test_client()
     password = "Pisang-Plenet-Wingko-Babat-21"
-    client.post(path, data={"csrf_token": csrf_token(client, path), "password": password,
-                            "confirm": password})
+    client.post(
+        path,
+        data={"csrf_token": csrf_token(client, path), "password": password, "confirm": password},
+    )
     assert login(client, member.email, password).status_code == 302
 
 
 def test_member_cannot_invite(actors, logged_in):
     member = logged_in(actors.member)
     token = csrf_token(member, "/company/members")
-    response = member.post("/company/members", data={
-        "csrf_token": token, "email": "x@example.com", "full_name": "X"})
+    response = member.post(
+        "/company/members", data={"csrf_token": token, "email": "x@example.com", "full_name": "X"}
+    )
     assert response.status_code == 403
 
 

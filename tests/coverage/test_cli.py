@@ -59,8 +59,9 @@ def test_close_month_refuses_bad_and_far_months(app):
 def test_import_city_checks_then_imports(app, tmp_path: Path):
     people = [factories.worker() for _ in range(2)]
     path = tmp_path / "apbd.csv"
-    path.write_text("nik;nama\n" + "".join(f"{worker_nik(w)};x\n" for w in people),
-                    encoding="utf-8-sig")
+    path.write_text(
+        "nik;nama\n" + "".join(f"{worker_nik(w)};x\n" for w in people), encoding="utf-8-sig"
+    )
     month = f"{add_months(MONTH, 1):%Y-%m}"
     args = ["coverage", "import-city", str(path), "--funder", "apbd", "--month", month]
     checked = _run(app, *args, "--months", "3", "--dry-run")
@@ -76,8 +77,7 @@ def test_import_city_lists_refused_rows_and_exits_non_zero(app, tmp_path: Path):
     worker = factories.worker()
     path = tmp_path / "dbhcht.csv"
     path.write_text(f"NIK\n{worker_nik(worker)}\nabc\n", encoding="utf-8")
-    result = _run(app, "coverage", "import-city", str(path), "--funder", "dbhcht",
-                  "--month", KEY)
+    result = _run(app, "coverage", "import-city", str(path), "--funder", "dbhcht", "--month", KEY)
     assert result.exit_code == 1
     assert "row 2" in result.output and "DBHCHT does not fund category becak" in result.output
     assert "row 3, abc: not a valid NIK" in result.output
@@ -89,30 +89,43 @@ def test_offer_renewals_reports_the_pledges(app, outbox):
     pledge, _ = helpers.covered_pledge(1, 1, MONTH)
     assert month_end(MONTH) - date.today() <= timedelta(days=30)
     result = _run(app, "coverage", "offer-renewals")
-    assert result.exit_code == 0 and f"Renewal offered for 1 pledge(s): #{pledge.id}" in \
-        result.output
+    assert (
+        result.exit_code == 0 and f"Renewal offered for 1 pledge(s): #{pledge.id}" in result.output
+    )
     assert len(outbox) == 1
     assert "for 0 pledge(s)." in _run(app, "coverage", "offer-renewals").output
 
 
-def test_remittance_export_writes_the_file_and_mark_books_it(app, tmp_path: Path,
-                                                            monkeypatch):
+def test_remittance_export_writes_the_file_and_mark_books_it(app, tmp_path: Path, monkeypatch):
     helpers.covered_pledge(1, 1, MONTH)
     apbd = helpers.city_workers(Funder.APBD, MONTH, 2)
     refused = _run(app, "remittance", "export", KEY, "--funder", "apbd")
     assert refused.exit_code == 1 and "not closed" in refused.output
     assert _run(app, "coverage", "close-month", KEY).exit_code == 0
     out = tmp_path / "apbd.xlsx"
-    result = _run(app, "remittance", "export", KEY, "--funder", "apbd", "--format", "xlsx",
-                  "--output", str(out))
+    result = _run(
+        app,
+        "remittance",
+        "export",
+        KEY,
+        "--funder",
+        "apbd",
+        "--format",
+        "xlsx",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0 and f"2 workers written to {out}." in result.output
     sheet = load_workbook(out).active
     assert {sheet["A2"].value, sheet["A3"].value} == {worker_nik(w) for w in apbd}
     monkeypatch.chdir(tmp_path)
     default = _run(app, "remittance", "export", KEY, "--funder", "csr")
     assert default.exit_code == 0, default.output
-    rows = list(csv.reader(io.StringIO(
-        (tmp_path / f"remittance-{KEY}-csr.csv").read_text(encoding="utf-8-sig"))))
+    rows = list(
+        csv.reader(
+            io.StringIO((tmp_path / f"remittance-{KEY}-csr.csv").read_text(encoding="utf-8-sig"))
+        )
+    )
     assert len(rows) == 2 and rows[1][4] == "csr"
     marked = _run(app, "remittance", "mark", KEY, "--funder", "apbd", "--reference", "BPD-1")
     assert marked.exit_code == 0

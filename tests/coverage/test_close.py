@@ -59,13 +59,14 @@ def test_close_books_each_pledge_and_each_city_funder(actors):
     assert helpers.booked(f"city:dbhcht:{key}") == 8_400
     assert pledge_balance(two.id) == paid_two - 2 * 16_800
     assert account_balances()[Account.PAYABLE_BPJS] == -(5 * 16_800 + 8_400)
-    assert close.totals == {"apbd": {"workers": 2, "amount": 33_600},
-                            "dbhcht": {"workers": 1, "amount": 8_400},
-                            "pledge": {"workers": 3, "amount": 50_400}}
+    assert close.totals == {
+        "apbd": {"workers": 2, "amount": 33_600},
+        "dbhcht": {"workers": 1, "amount": 8_400},
+        "pledge": {"workers": 3, "amount": 50_400},
+    }
     assert close.closed_by_id == actors.staff.id
     assert check_ledger() == []
-    event = db.session.scalar(select(AuditEvent).where(
-        AuditEvent.action == "coverage.close_month"))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "coverage.close_month"))
     assert event.after["month"] == key and event.after["completed_pledges"] == [one.id]
     assert (one.status, two.status) == (PledgeStatus.COMPLETED, PledgeStatus.ACTIVE)
 
@@ -137,11 +138,25 @@ def test_ledger_check_finds_a_closed_month_whose_coverage_moved(actors):
     close_month(THIS_MONTH, actors.staff)
     nested = db.session.begin_nested()
     extra = factories.worker()
-    db.session.execute(insert(Coverage), [
-        {"worker_id": extra.id, "month": THIS_MONTH, "funder": Funder.PLEDGE, "amount": 16_800,
-         "pledge_id": pledge.id, "slot": 2},
-        {"worker_id": factories.worker().id, "month": THIS_MONTH, "funder": Funder.DBHCHT,
-         "amount": 16_800}])
+    db.session.execute(
+        insert(Coverage),
+        [
+            {
+                "worker_id": extra.id,
+                "month": THIS_MONTH,
+                "funder": Funder.PLEDGE,
+                "amount": 16_800,
+                "pledge_id": pledge.id,
+                "slot": 2,
+            },
+            {
+                "worker_id": factories.worker().id,
+                "month": THIS_MONTH,
+                "funder": Funder.DBHCHT,
+                "amount": 16_800,
+            },
+        ],
+    )
     key = f"{THIS_MONTH:%Y-%m}"
     assert check_ledger() == [
         f"closed city:dbhcht:{key}: coverage of 16800 has no consumption entry",

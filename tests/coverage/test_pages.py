@@ -62,8 +62,11 @@ def test_months_page_marks_closed_and_remitted_funders(actors, logged_in):
     row = re.search(rf'<tr data-month="{KEY}".*?</tr>', html, re.S).group(0)
     assert 'data-closed="yes"' in row
     cells = dict(re.findall(r'data-funder="(\w+)">(.*?)</td>', row, re.S))
-    assert [re.findall(r'data-remitted="(\w+)"', cells[f]) for f in ("apbd", "dbhcht", "csr")] \
-        == [["yes"], [], ["no"]]
+    assert [re.findall(r'data-remitted="(\w+)"', cells[f]) for f in ("apbd", "dbhcht", "csr")] == [
+        ["yes"],
+        [],
+        ["no"],
+    ]
 
 
 def test_staff_closes_a_month_with_its_form(actors, logged_in):
@@ -93,8 +96,9 @@ def test_a_month_too_far_ahead_has_no_close_button_and_is_refused(actors, logged
     later = f"/coverage/months/{add_months(MONTH, 2):%Y-%m}"
     html = client.get(later).get_data(as_text=True)
     assert 'id="close-month"' not in html and "is after next month" in html
-    response = client.post(f"{later}/close", data={"csrf_token": csrf_token(client, later)},
-                           follow_redirects=True)
+    response = client.post(
+        f"{later}/close", data={"csrf_token": csrf_token(client, later)}, follow_redirects=True
+    )
     assert "was not closed" in response.get_data(as_text=True)
     assert _count(MonthClose) == 0
 
@@ -113,16 +117,23 @@ def test_mark_remitted_form_records_the_reference(actors, logged_in):
     token = csrf_token(client, PAGE)
     missing = client.post(f"{PAGE}/remittance/csr", data={"csrf_token": token, "reference": ""})
     assert missing.status_code == 400 and "is-invalid" in missing.get_data(as_text=True)
-    done = client.post(f"{PAGE}/remittance/csr",
-                       data={"csrf_token": token, "reference": "BNI 0099"},
-                       follow_redirects=True)
+    done = client.post(
+        f"{PAGE}/remittance/csr",
+        data={"csrf_token": token, "reference": "BNI 0099"},
+        follow_redirects=True,
+    )
     assert "marked as remitted" in done.get_data(as_text=True)
     remittance = db.session.scalar(select(Remittance))
     assert (remittance.funder, remittance.amount, remittance.reference) == (
-        "csr", 33_600, "BNI 0099")
-    again = client.post(f"{PAGE}/remittance/csr",
-                        data={"csrf_token": token, "reference": "BNI 0100"},
-                        follow_redirects=True)
+        "csr",
+        33_600,
+        "BNI 0099",
+    )
+    again = client.post(
+        f"{PAGE}/remittance/csr",
+        data={"csrf_token": token, "reference": "BNI 0100"},
+        follow_redirects=True,
+    )
     assert "Not marked as remitted" in again.get_data(as_text=True)
     assert _count(Remittance) == 1
 
@@ -140,10 +151,13 @@ def test_staff_downloads_remittance_files_and_each_is_audited(actors, logged_in)
     assert book.active["B2"].value == "'@SUM(A1:A9)"
     assert client.get(f"{PAGE}/remittance/pledge.csv").status_code == 404
     assert client.get(f"{PAGE}/remittance/csr.pdf").status_code == 404
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "coverage.remittance_export")).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coverage.remittance_export")
+    ).all()
     assert [(e.after["funder"], e.after["format"], e.after["rows"]) for e in events] == [
-        ("csr", "csv", 1), ("csr", "xlsx", 1)]
+        ("csr", "csv", 1),
+        ("csr", "xlsx", 1),
+    ]
     assert worker_nik(people[0]) not in str([e.after for e in events])
 
 
@@ -173,8 +187,7 @@ def test_auditor_reads_the_month_but_cannot_download_or_change_it(actors, logged
     assert client.get(f"{PAGE}/remittance/csr.csv").status_code == 403
     assert client.get(f"{PAGE}/remittance/csr.xlsx").status_code == 403
     token = csrf_token(client, PAGE)
-    response = client.post(f"{PAGE}/remittance/csr", data={"csrf_token": token,
-                                                           "reference": "X"})
+    response = client.post(f"{PAGE}/remittance/csr", data={"csrf_token": token, "reference": "X"})
     assert response.status_code == 403
     assert client.get("/coverage/city-import").status_code == 403
     assert _count(Remittance) == 0
@@ -198,9 +211,11 @@ def test_lapsing_page_lists_pledges_and_sends_offers(actors, logged_in, outbox):
     assert re.search(r'id="lapsing-count">\s*1\s*<', html)
     assert re.findall(r'<tr data-pledge="(\d+)"', html) == [str(pledge.id)]
     assert 'data-offered="no"' in html and "data-confirm=" in html
-    response = client.post("/coverage/lapsing/offer-renewals",
-                           data={"csrf_token": csrf_token(client, "/coverage/lapsing")},
-                           follow_redirects=True)
+    response = client.post(
+        "/coverage/lapsing/offer-renewals",
+        data={"csrf_token": csrf_token(client, "/coverage/lapsing")},
+        follow_redirects=True,
+    )
     html = response.get_data(as_text=True)
     assert month_end(MONTH) - date.today() <= timedelta(days=30)  # this month ends within notice
     assert "Renewal offered for 1 pledge(s)." in html and 'data-offered="yes"' in html
@@ -208,9 +223,14 @@ def test_lapsing_page_lists_pledges_and_sends_offers(actors, logged_in, outbox):
 
 
 def _upload(client, data: bytes, **fields):  # type: ignore[no-untyped-def]
-    form = {"csrf_token": csrf_token(client, "/coverage/city-import"), "funder": "apbd",
-            "month": f"{add_months(MONTH, 1):%Y-%m}", "months": "2",
-            "participants": (io.BytesIO(data), "peserta.csv"), **fields}
+    form = {
+        "csrf_token": csrf_token(client, "/coverage/city-import"),
+        "funder": "apbd",
+        "month": f"{add_months(MONTH, 1):%Y-%m}",
+        "months": "2",
+        "participants": (io.BytesIO(data), "peserta.csv"),
+        **fields,
+    }
     return client.post("/coverage/city-import", data=form, content_type="multipart/form-data")
 
 
@@ -238,7 +258,10 @@ def test_city_import_page_lists_every_refused_row_and_keeps_the_form(actors, log
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'data-ok="no"' in html
     assert re.findall(r'<tr data-reason="(\w+)"><td>(\d+)</td>', html) == [
-        ("dbhcht_category", "2"), ("invalid_nik", "3"), ("duplicate", "4")]
+        ("dbhcht_category", "2"),
+        ("invalid_nik", "3"),
+        ("duplicate", "4"),
+    ]
     assert "The same NIK as row 2." in html
     assert '<option selected value="dbhcht">' in html and 'value="3"' in html
     assert _count(Coverage) == 0

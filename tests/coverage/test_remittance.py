@@ -35,7 +35,7 @@ from portal.workers.services import worker_nik
 from tests.coverage import helpers
 
 MONTH = date.today().replace(day=1)
-EVIL = "=HYPERLINK(\"http://evil.example\",\"klik\")"
+EVIL = '=HYPERLINK("http://evil.example","klik")'
 
 
 @pytest.fixture
@@ -52,11 +52,13 @@ def test_rows_hold_full_nik_name_kpj_category_and_pledge(closed):
     pledge, people, apbd = closed
     assert remittance_rows(MONTH, "csr") == [
         RemittanceRow(worker_nik(people[1]), EVIL, "", "becak", "csr", pledge.id, 16_800),
-        RemittanceRow(worker_nik(people[0]), "Ani Lestari", "12345678901", "becak", "csr",
-                      pledge.id, 16_800),
+        RemittanceRow(
+            worker_nik(people[0]), "Ani Lestari", "12345678901", "becak", "csr", pledge.id, 16_800
+        ),
     ]
     assert [(r.nik, r.funder, r.pledge_id) for r in remittance_rows(MONTH, "apbd")] == [
-        (worker_nik(apbd[0]), "apbd", None)]
+        (worker_nik(apbd[0]), "apbd", None)
+    ]
     assert remittance_rows(MONTH, "dbhcht") == []
 
 
@@ -92,7 +94,10 @@ def test_xlsx_escapes_formulas_and_keeps_niks_as_text(closed):
 def test_mark_remitted_books_the_transfer_once(closed, actors):
     remittance = mark_remitted(MONTH, "csr", "  BNI-2026-0001 ", actors.staff)
     assert (remittance.workers, remittance.amount, remittance.reference) == (
-        2, 33_600, "BNI-2026-0001")
+        2,
+        33_600,
+        "BNI-2026-0001",
+    )
     assert helpers.booked(f"remit:pledge:{MONTH:%Y-%m}") == 33_600
     with pytest.raises(AlreadyRemitted):
         mark_remitted(MONTH, "csr", "BNI-2026-0002", actors.staff2)
@@ -100,10 +105,18 @@ def test_mark_remitted_books_the_transfer_once(closed, actors):
     assert account_balances()[Account.PAYABLE_BPJS] == 0  # everything owed was transferred
     assert db.session.scalar(select(func.count(Remittance.id))) == 2
     assert check_ledger() == []
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "coverage.remit",
-                                                       AuditEvent.object_id == str(remittance.id)))
-    assert event.after == {"month": f"{MONTH:%Y-%m}", "funder": "csr", "workers": 2,
-                           "amount": 33_600, "reference": "BNI-2026-0001"}
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "coverage.remit", AuditEvent.object_id == str(remittance.id)
+        )
+    )
+    assert event.after == {
+        "month": f"{MONTH:%Y-%m}",
+        "funder": "csr",
+        "workers": 2,
+        "amount": 33_600,
+        "reference": "BNI-2026-0001",
+    }
 
 
 def test_mark_remitted_refuses_open_empty_and_unreferenced_months(closed, actors):

@@ -35,7 +35,9 @@ def test_ending_pledges_lists_terms_ending_within_the_window_soonest_first():
     today = month_end(add_months(THIS_MONTH, 1)) - timedelta(days=59)
     rows = ending_pledges(today, 60)
     assert [(r.pledge.id, r.workers, r.last_month) for r in rows] == [
-        (sooner.id, 2, THIS_MONTH), (later.id, 3, add_months(THIS_MONTH, 1))]
+        (sooner.id, 2, THIS_MONTH),
+        (later.id, 3, add_months(THIS_MONTH, 1)),
+    ]
     assert rows[0].ends_on == month_end(THIS_MONTH) and rows[0].company_name.startswith("PT")
     assert [r.pledge.id for r in ending_pledges(today, 58)] == [sooner.id]
 
@@ -53,8 +55,12 @@ def test_renewal_offer_is_mailed_once_to_the_active_team(actors, outbox):
     assert offer_renewals(today=ends - timedelta(days=29), actor=actors.staff) == []
     db.session.commit()
     assert len(outbox) == 2
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "pledge.renewal_offered")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "pledge.renewal_offered")
+        )
+        == 1
+    )
 
 
 def test_no_offer_before_the_notice_period(actors, outbox):

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 def _upload(page: Page, name: str, text: str) -> None:
     page.goto("/staff/workers/import")
     page.locator("#roster").set_input_files(
-        {"name": name, "mimeType": "text/csv", "buffer": text.encode("utf-8")})
+        {"name": name, "mimeType": "text/csv", "buffer": text.encode("utf-8")}
+    )
     page.locator('main form button[type="submit"]').click()
     expect(page.locator("#summary")).to_be_visible()
 
@@ -37,9 +38,11 @@ def test_staff_imports_reads_errors_fixes_and_reimports(page: Page, live_db: Any
     seq = secrets.randbelow(9000) + 1
     good = build_nik("337401", date(1985, 3, 12), False, seq)
     fixable = build_nik("337401", date(1990, 7, 15), True, seq)
-    roster = ("nik;nama;tanggal_lahir;jenis_kelamin;kategori;kelurahan;kecamatan\n"
-              f"{good};Slamet Riyadi;12/03/1985;L;becak;Purwosari;Semarang Utara\n"
-              f"{fixable};Sri Wahyuni;;P;pkl;Purwosari;Semarang Utara\n")
+    roster = (
+        "nik;nama;tanggal_lahir;jenis_kelamin;kategori;kelurahan;kecamatan\n"
+        f"{good};Slamet Riyadi;12/03/1985;L;becak;Purwosari;Semarang Utara\n"
+        f"{fixable};Sri Wahyuni;;P;pkl;Purwosari;Semarang Utara\n"
+    )
     log_in(page, staff_email)
     _upload(page, "roster-kelurahan.csv", roster)
     _count(page, "created").to_have_text("1")

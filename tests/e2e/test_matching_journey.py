@@ -30,10 +30,14 @@ def _seed_paid_pledge(live_db: Any) -> dict[str, Any]:
         for _ in range(FISHERS):
             factories.worker(category_code="nelayan", kelurahan_code="33.74.02.1001")
         company = builders.sponsor("PT Bandeng Juwana Elrina")
-        pledge = builders.paid_pledge(company, workers=2, months=3,
-                                      start=earliest_start(), categories=("nelayan",))
-        return {"staff": factories.user(Role.STAFF).email, "pledge": pledge.id,
-                "owner": factories.user(Role.SPONSOR_OWNER, company=company).email}
+        pledge = builders.paid_pledge(
+            company, workers=2, months=3, start=earliest_start(), categories=("nelayan",)
+        )
+        return {
+            "staff": factories.user(Role.STAFF).email,
+            "pledge": pledge.id,
+            "owner": factories.user(Role.SPONSOR_OWNER, company=company).email,
+        }
 
 
 def _log_out(page: Page) -> None:
@@ -41,8 +45,7 @@ def _log_out(page: Page) -> None:
     expect(page.locator('nav a[href$="/auth/login"]')).to_be_visible()
 
 
-def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page,
-                                                                 live_db: Any) -> None:
+def test_staff_proposes_and_approves_and_the_sponsor_sees_counts(page: Page, live_db: Any) -> None:
     seeded = _seed_paid_pledge(live_db)
     pledge_row = f'#pledges tr[data-pledge="{seeded["pledge"]}"]'
 

@@ -128,6 +128,14 @@ def test_bad_nib_shows_an_error_and_keeps_what_was_typed(page: Page) -> None:
     expect(page.locator("#nib")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#nib ~ .invalid-feedback")).to_be_visible()
     expect(page.locator("#legal_name")).not_to_have_class(re.compile(r"\bis-invalid\b"))
-    for name in ("legal_name", "nib", "npwp", "address", "sector", "contact_name",
-                 "contact_phone", "owner_email"):
+    for name in (
+        "legal_name",
+        "nib",
+        "npwp",
+        "address",
+        "sector",
+        "contact_name",
+        "contact_phone",
+        "owner_email",
+    ):
         expect(page.locator(f"#{name}")).to_have_value(company[name])

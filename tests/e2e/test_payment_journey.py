@@ -15,8 +15,9 @@ from tests.e2e.steps import log_in
 pytestmark = pytest.mark.e2e
 
 
-def test_sponsor_pledges_pays_by_card_and_downloads_the_receipt(page: Page, live_db: Any,
-                                                                 tmp_path: Any) -> None:
+def test_sponsor_pledges_pays_by_card_and_downloads_the_receipt(
+    page: Page, live_db: Any, tmp_path: Any
+) -> None:
     with live_db():
         company = factories.company(legal_name="PT Bandeng Presto Juwana", verified=True)
         owner_email = factories.user(Role.SPONSOR_OWNER, company=company).email

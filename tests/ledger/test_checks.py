@@ -56,8 +56,13 @@ _keys = count(1)
 
 def _raw(kind: EntryKind, *lines: tuple[Account, int, dict[str, int]]) -> LedgerEntry:
     """An entry written straight to the tables, past every service check."""
-    entry = LedgerEntry(kind=kind, source_key=f"raw:{next(_keys)}", lines=[
-        LedgerLine(account=account, amount=amount, **refs) for account, amount, refs in lines])
+    entry = LedgerEntry(
+        kind=kind,
+        source_key=f"raw:{next(_keys)}",
+        lines=[
+            LedgerLine(account=account, amount=amount, **refs) for account, amount, refs in lines
+        ],
+    )
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -73,8 +78,9 @@ def _check_constraints_off() -> Iterator[None]:
         finally:
             db.session.execute(text("PRAGMA ignore_check_constraints = 0"))
     else:
-        db.session.execute(text(
-            "ALTER TABLE ledger_line DROP CONSTRAINT ck_ledger_line_amount_non_zero"))
+        db.session.execute(
+            text("ALTER TABLE ledger_line DROP CONSTRAINT ck_ledger_line_amount_non_zero")
+        )
         yield
 
 
@@ -99,15 +105,21 @@ def _zero_line(w: World) -> str:
 
 
 def _company_overdrawn(w: World) -> str:
-    _raw(EntryKind.COVERAGE_CONSUMED, (PREPAID, 900_001, _of(w, pledge_id=w.pledge_id)),
-         (PAYABLE, -900_001, {}))
+    _raw(
+        EntryKind.COVERAGE_CONSUMED,
+        (PREPAID, 900_001, _of(w, pledge_id=w.pledge_id)),
+        (PAYABLE, -900_001, {}),
+    )
     return rf"company {w.a.id}: prepaid balance -100001 is below 0"
 
 
 def _pledge_overdrawn(w: World) -> str:
     record_payment_received(builders.payment(w.a, 5_000_000))
-    _raw(EntryKind.COVERAGE_CONSUMED, (PREPAID, 900_001, _of(w, pledge_id=w.pledge_id)),
-         (PAYABLE, -900_001, {}))
+    _raw(
+        EntryKind.COVERAGE_CONSUMED,
+        (PREPAID, 900_001, _of(w, pledge_id=w.pledge_id)),
+        (PAYABLE, -900_001, {}),
+    )
     assert not any(p.startswith("company") for p in check_ledger())
     return rf"pledge {w.pledge_id}: prepaid balance -100001 is below 0"
 
@@ -201,11 +213,25 @@ def _refunds_beyond_payment(w: World) -> str:
 
 
 BREAKS: list[Callable[[World], str]] = [
-    _unbalanced, _single_line, _zero_line, _company_overdrawn, _pledge_overdrawn,
-    _paid_without_entry, _pending_with_entry, _paid_twice, _paid_wrong_amount,
-    _refund_without_entry, _refund_wrong_amount, _refund_booked_twice, _orphan_entry,
-    _payment_entry_without_payment, _prepaid_without_company, _line_of_another_company_payment,
-    _line_of_another_company_pledge, _line_of_another_company_refund, _refunds_beyond_payment,
+    _unbalanced,
+    _single_line,
+    _zero_line,
+    _company_overdrawn,
+    _pledge_overdrawn,
+    _paid_without_entry,
+    _pending_with_entry,
+    _paid_twice,
+    _paid_wrong_amount,
+    _refund_without_entry,
+    _refund_wrong_amount,
+    _refund_booked_twice,
+    _orphan_entry,
+    _payment_entry_without_payment,
+    _prepaid_without_company,
+    _line_of_another_company_payment,
+    _line_of_another_company_pledge,
+    _line_of_another_company_refund,
+    _refunds_beyond_payment,
 ]
 
 

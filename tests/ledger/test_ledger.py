@@ -50,8 +50,9 @@ def _pair(amount: int) -> list[Line]:
 
 
 def _amounts(entry_id: int) -> list[int]:
-    return sorted(db.session.scalars(
-        select(LedgerLine.amount).where(LedgerLine.entry_id == entry_id)))
+    return sorted(
+        db.session.scalars(select(LedgerLine.amount).where(LedgerLine.entry_id == entry_id))
+    )
 
 
 def _count(model: type) -> int:
@@ -75,22 +76,32 @@ def _paid(amount: int = 1_000_000, company: Company | None = None) -> Payment:
 
 # --- post_entry -------------------------------------------------------------------------
 
+
 def test_balanced_entry_is_posted_with_its_lines():
-    entry = post_entry(EntryKind.REMITTANCE, "remit:test", _pair(16_800), memo="January",
-                       booked_on=JAN)
+    entry = post_entry(
+        EntryKind.REMITTANCE, "remit:test", _pair(16_800), memo="January", booked_on=JAN
+    )
     stored = db.session.get(LedgerEntry, entry.id)
     assert (stored.kind, stored.source_key, stored.memo, stored.booked_on) == (
-        "remittance", "remit:test", "January", JAN)
+        "remittance",
+        "remit:test",
+        "January",
+        JAN,
+    )
     assert _amounts(entry.id) == [-16_800, 16_800]
 
 
-@pytest.mark.parametrize("lines", [
-    [Line(PAYABLE, 100), Line(CASH, -90)],
-    [Line(PAYABLE, 100), Line(CASH, -100), Line(CASH, 0)],
-    [Line(CASH, 0), Line(PAYABLE, 0)],
-    [Line(CASH, 100)],
-    [],
-], ids=["sum-not-zero", "zero-line", "all-zero", "single-line", "no-lines"])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [Line(PAYABLE, 100), Line(CASH, -90)],
+        [Line(PAYABLE, 100), Line(CASH, -100), Line(CASH, 0)],
+        [Line(CASH, 0), Line(PAYABLE, 0)],
+        [Line(CASH, 100)],
+        [],
+    ],
+    ids=["sum-not-zero", "zero-line", "all-zero", "single-line", "no-lines"],
+)
 def test_unbalanced_zero_and_single_line_entries_are_refused(lines):
     with pytest.raises(UnbalancedEntry):
         post_entry(EntryKind.REMITTANCE, "remit:bad", lines)
@@ -129,8 +140,9 @@ def test_a_concurrent_twin_is_caught_by_the_unique_key_inside_a_savepoint(monkey
 
 def test_other_integrity_errors_are_not_reported_as_duplicates():
     with pytest.raises(IntegrityError):
-        post_entry(EntryKind.REMITTANCE, "remit:fk", [Line(CASH, 5, company_id=987_654),
-                                                     Line(PAYABLE, -5)])
+        post_entry(
+            EntryKind.REMITTANCE, "remit:fk", [Line(CASH, 5, company_id=987_654), Line(PAYABLE, -5)]
+        )
     post_entry(EntryKind.REMITTANCE, "remit:fk", _pair(5))  # nothing half-written stays
     assert _count(LedgerLine) == 2
 
@@ -143,6 +155,7 @@ def test_the_same_source_key_may_serve_different_kinds():
 
 # --- domain helpers ---------------------------------------------------------------------
 
+
 def test_payment_received_moves_cash_and_the_sponsor_balance():
     payment = _paid(1_008_000)
     assert sponsor_balance(payment.company_id) == 1_008_000
@@ -152,8 +165,9 @@ def test_payment_received_moves_cash_and_the_sponsor_balance():
     assert (entry.kind, entry.source_key) == ("payment_received", f"payment:{payment.id}")
 
 
-@pytest.mark.parametrize("status", [PaymentStatus.PENDING, PaymentStatus.FAILED,
-                                    PaymentStatus.EXPIRED])
+@pytest.mark.parametrize(
+    "status", [PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.EXPIRED]
+)
 def test_a_payment_that_is_not_paid_is_not_booked(status):
     payment = builders.payment(factories.company(verified=True), status=status)
     with pytest.raises(LedgerError, match="not paid"):
@@ -217,10 +231,13 @@ def test_every_source_is_booked_once_and_a_replay_is_a_duplicate_even_when_spent
     record_refund(refund)
     record_city_coverage("apbd", JAN, 50_000)
     record_remittance(JAN, "apbd", 50_000, "BPJS-2026-01")
-    replays = [lambda: record_payment_received(payment), lambda: record_refund(refund),
-               lambda: record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 1),
-               lambda: record_city_coverage("apbd", JAN, 1),
-               lambda: record_remittance(JAN, "apbd", 1, "again")]
+    replays = [
+        lambda: record_payment_received(payment),
+        lambda: record_refund(refund),
+        lambda: record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 1),
+        lambda: record_city_coverage("apbd", JAN, 1),
+        lambda: record_remittance(JAN, "apbd", 1, "again"),
+    ]
     for replay in replays:
         with pytest.raises(DuplicateEntry):
             replay()

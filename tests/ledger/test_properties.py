@@ -97,8 +97,11 @@ def _consume(model: Model, pick: int, share: int) -> None:
     payment, amount = chosen
     n = model.months[payment.pledge_id]
     args = (payment.company_id, payment.pledge_id, date(2026 + n // 12, n % 12 + 1, 1), amount)
-    if _attempt("consume", lambda: record_coverage_consumed(*args),
-                refused=amount > model.left[payment.pledge_id]):
+    if _attempt(
+        "consume",
+        lambda: record_coverage_consumed(*args),
+        refused=amount > model.left[payment.pledge_id],
+    ):
         model.left[payment.pledge_id] -= amount
         model.consumed[payment.company_id] += amount
         model.months[payment.pledge_id] += 1
@@ -123,11 +126,17 @@ def _refund(model: Model, pick: int, share: int) -> None:
 
 
 def _snapshot(model: Model) -> tuple[Any, ...]:
-    counts = db.session.execute(select(
-        select(func.count()).select_from(LedgerEntry).scalar_subquery(),
-        select(func.count()).select_from(LedgerLine).scalar_subquery())).one()
-    return (tuple(counts), account_balances(),
-            [sponsor_balance(company.id) for company in model.companies])
+    counts = db.session.execute(
+        select(
+            select(func.count()).select_from(LedgerEntry).scalar_subquery(),
+            select(func.count()).select_from(LedgerLine).scalar_subquery(),
+        )
+    ).one()
+    return (
+        tuple(counts),
+        account_balances(),
+        [sponsor_balance(company.id) for company in model.companies],
+    )
 
 
 def _replay(model: Model, pick: int) -> None:
@@ -141,7 +150,10 @@ def _replay(model: Model, pick: int) -> None:
 
 
 APPLY: dict[str, Callable[..., None]] = {
-    "pay": _pay, "consume": _consume, "refund": _refund, "replay": _replay,
+    "pay": _pay,
+    "consume": _consume,
+    "refund": _refund,
+    "replay": _replay,
 }
 
 
@@ -157,10 +169,13 @@ def three_companies() -> list[Company]:
     return [factories.company(legal_name=f"PT Sponsor {n}", verified=True) for n in range(3)]
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(opening=st.lists(st.integers(1, 50_000_000), min_size=3, max_size=3),
-       operations=st.lists(OPERATIONS, min_size=1, max_size=20))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    opening=st.lists(st.integers(1, 50_000_000), min_size=3, max_size=3),
+    operations=st.lists(OPERATIONS, min_size=1, max_size=20),
+)
 def test_random_operations_keep_the_ledger_sound(three_companies, opening, operations):
     nested = db.session.begin_nested()  # each example starts from the same empty ledger
     try:

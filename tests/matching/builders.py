@@ -27,27 +27,47 @@ def sponsor(name: str = "PT Penyandang Dana") -> Company:
     return company
 
 
-def paid_pledge(company: Company, workers: int, months: int, start: date,
-                categories: tuple[str, ...] = (), kecamatan: tuple[str, ...] = (),
-                paid_on: date | None = None) -> Pledge:
+def paid_pledge(
+    company: Company,
+    workers: int,
+    months: int,
+    start: date,
+    categories: tuple[str, ...] = (),
+    kecamatan: tuple[str, ...] = (),
+    paid_on: date | None = None,
+) -> Pledge:
     """A pledge priced from the rate schedule, paid by bank transfer and booked in the ledger."""
     owner = db.session.scalar(select(User).where(User.company_id == company.id))
     lines = price_pledge(workers, months, start)
-    pledge = Pledge(company_id=company.id, created_by_id=owner.id, status=PledgeStatus.PAID,
-                    workers=workers, months=months, start_month=start,
-                    target_categories=sorted(categories), target_kecamatan=sorted(kecamatan),
-                    price_breakdown=[line.as_json() for line in lines], price_total=total(lines))
+    pledge = Pledge(
+        company_id=company.id,
+        created_by_id=owner.id,
+        status=PledgeStatus.PAID,
+        workers=workers,
+        months=months,
+        start_month=start,
+        target_categories=sorted(categories),
+        target_kecamatan=sorted(kecamatan),
+        price_breakdown=[line.as_json() for line in lines],
+        price_total=total(lines),
+    )
     db.session.add(pledge)
     db.session.flush()
     n = next(_seq)
     paid_at = utcnow()
     if paid_on is not None:
         paid_at = paid_at.replace(year=paid_on.year, month=paid_on.month, day=paid_on.day)
-    payment = Payment(pledge_id=pledge.id, company_id=company.id,
-                      method=PaymentMethod.BANK_TRANSFER, status=PaymentStatus.PAID,
-                      amount=pledge.price_total, received_amount=pledge.price_total,
-                      reference=f"PJS-MATCH-{n:06d}", idempotency_key=f"match-test-{n}",
-                      paid_at=paid_at)
+    payment = Payment(
+        pledge_id=pledge.id,
+        company_id=company.id,
+        method=PaymentMethod.BANK_TRANSFER,
+        status=PaymentStatus.PAID,
+        amount=pledge.price_total,
+        received_amount=pledge.price_total,
+        reference=f"PJS-MATCH-{n:06d}",
+        idempotency_key=f"match-test-{n}",
+        paid_at=paid_at,
+    )
     db.session.add(payment)
     db.session.flush()
     record_payment_received(payment)
@@ -68,8 +88,9 @@ def rules(actor: User | None = None, **changes: object) -> int:
     from portal.matching.rules import current_rules
 
     parameters = {**current_rules().parameters(), **changes}
-    version = RuleVersion(parameters=parameters, note="test",
-                          created_by_id=actor.id if actor else None)
+    version = RuleVersion(
+        parameters=parameters, note="test", created_by_id=actor.id if actor else None
+    )
     db.session.add(version)
     db.session.flush()
     return version.id

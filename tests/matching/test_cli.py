@@ -34,24 +34,35 @@ def paid(actors, month):  # type: ignore[no-untyped-def]
     builders.rules(city_quotas={})
     for _ in range(3):
         factories.worker()
-    return builders.paid_pledge(builders.sponsor("PT Lumpia Gang Lombok"), workers=2, months=3,
-                                start=month)
+    return builders.paid_pledge(
+        builders.sponsor("PT Lumpia Gang Lombok"), workers=2, months=3, start=month
+    )
 
 
 def _coverage(pledge_id: int) -> int:
-    return db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge_id))
+    return db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge_id))
 
 
 def test_propose_json_has_the_run_and_its_summary(actors, month, paid, match):
     result = match("propose", "--month", f"{month:%Y-%m}", "--json", "--by", actors.staff.email)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert set(out) == {"run_id", "month", "status", "rule_version", "placed", "coverage_rows",
-                        "summary"}
+    assert set(out) == {
+        "run_id",
+        "month",
+        "status",
+        "rule_version",
+        "placed",
+        "coverage_rows",
+        "summary",
+    }
     run = db.session.get(MatchRun, out["run_id"])
     assert (out["month"], out["status"], out["placed"], out["coverage_rows"]) == (
-        f"{month:%Y-%m}", "proposed", 2, 6)
+        f"{month:%Y-%m}",
+        "proposed",
+        2,
+        6,
+    )
     assert out["rule_version"] == run.rule_version and run.proposed_by_id == actors.staff.id
     pledge_row = out["summary"]["pledges"][0]
     assert (pledge_row["id"], pledge_row["placed"], pledge_row["unfilled"]) == (paid.id, 2, 0)
@@ -104,11 +115,14 @@ def test_discard_closes_the_run(month, paid, match):
     assert _coverage(paid.id) == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (("propose", "--month", "2026-13"), "not a month"),
-    (("propose", "--month", "2001-01"), "not this month or next month"),
-    (("approve", "999999"), "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("propose", "--month", "2026-13"), "not a month"),
+        (("propose", "--month", "2001-01"), "not this month or next month"),
+        (("approve", "999999"), "does not exist"),
+    ],
+)
 def test_errors_exit_non_zero_with_a_message(actors, match, args, message):
     result = match(*args)
     assert result.exit_code != 0

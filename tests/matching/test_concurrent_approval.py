@@ -53,8 +53,9 @@ def _prepare(crossed: bool) -> list[tuple[int, int]]:
         factories.worker(category_code=("becak", "ojek")[n % 2])
     sponsor = builders.sponsor()
     size = WORKERS if crossed else WORKERS // 2
-    pledges = [builders.paid_pledge(sponsor, workers=size, months=months, start=month)
-               for months in (2, 3)]
+    pledges = [
+        builders.paid_pledge(sponsor, workers=size, months=months, start=month) for months in (2, 3)
+    ]
     runs = []
     for pledge in pledges:
         others = [p for p in pledges if p is not pledge] if crossed else []
@@ -102,9 +103,12 @@ def test_two_approvals_at_once_cover_each_worker_month_once(fresh_database_url, 
         db.engine.dispose()
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(len(runs)), context.Queue()
-    workers = [context.Process(target=approve_at_once,
-                               args=(database_url, run_id, actor_id, barrier, results))
-               for run_id, actor_id in runs]
+    workers = [
+        context.Process(
+            target=approve_at_once, args=(database_url, run_id, actor_id, barrier, results)
+        )
+        for run_id, actor_id in runs
+    ]
     for worker in workers:
         worker.start()
     outcomes = dict(results.get(timeout=120) for _ in workers)
@@ -118,21 +122,26 @@ def test_two_approvals_at_once_cover_each_worker_month_once(fresh_database_url, 
     with app.app_context():
         statuses = {run.id: run for run in db.session.scalars(select(MatchRun))}
         for run_id, outcome in outcomes.items():
-            assert statuses[run_id].status == (RunStatus.APPROVED if outcome == "approved"
-                                               else RunStatus.STALE)
+            assert statuses[run_id].status == (
+                RunStatus.APPROVED if outcome == "approved" else RunStatus.STALE
+            )
         loser = next(run for run in statuses.values() if run.status == RunStatus.STALE)
         assert loser.failure, "a stale run says why"
-        assert db.session.execute(
-            select(Coverage.worker_id, Coverage.month).group_by(Coverage.worker_id,
-                                                                Coverage.month)
-            .having(func.count() > 1)).all() == []
+        assert (
+            db.session.execute(
+                select(Coverage.worker_id, Coverage.month)
+                .group_by(Coverage.worker_id, Coverage.month)
+                .having(func.count() > 1)
+            ).all()
+            == []
+        )
         for pledge in db.session.scalars(select(Pledge)):
-            covered = db.session.scalar(select(func.count(Coverage.id)).where(
-                Coverage.pledge_id == pledge.id))
+            covered = db.session.scalar(
+                select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id)
+            )
             assert covered <= pledge.workers * pledge.months
         assert set(db.session.scalars(select(Coverage.run_id).distinct())) == {winner}
-        assert db.session.scalar(select(func.count(Coverage.id))) == \
-            statuses[winner].coverage_rows
+        assert db.session.scalar(select(func.count(Coverage.id))) == statuses[winner].coverage_rows
         assert check_ledger() == []
         db.session.remove()
         db.engine.dispose()

@@ -22,16 +22,20 @@ from tests.matching import builders
 
 
 def _months_of(worker_id: int) -> list:  # type: ignore[type-arg]
-    return list(db.session.scalars(select(Coverage.month).where(
-        Coverage.worker_id == worker_id).order_by(Coverage.month)))
+    return list(
+        db.session.scalars(
+            select(Coverage.month).where(Coverage.worker_id == worker_id).order_by(Coverage.month)
+        )
+    )
 
 
 def _approved_single_slot(actors, months: int = 6):  # type: ignore[no-untyped-def]
     builders.rules(city_quotas={})
     month = earliest_start()
     first = factories.worker(category_code="ojek")
-    pledge = builders.paid_pledge(builders.sponsor(), workers=1, months=months, start=month,
-                                  categories=("ojek",))
+    pledge = builders.paid_pledge(
+        builders.sponsor(), workers=1, months=months, start=month, categories=("ojek",)
+    )
     run = services.propose_run(month, actors.staff)
     services.approve_run(run, actors.staff)
     return month, first, pledge
@@ -41,8 +45,13 @@ def test_death_mid_term_hands_exactly_the_remaining_months_to_the_next_worker(ac
     month, first, pledge = _approved_single_slot(actors)
     later = factories.worker(category_code="ojek")
     factories.worker(category_code="becak")  # outside the target: never chosen
-    change_worker_status(first, WorkerStatus.INACTIVE, actors.staff, "meninggal dunia",
-                         reason=InactiveReason.DECEASED)
+    change_worker_status(
+        first,
+        WorkerStatus.INACTIVE,
+        actors.staff,
+        "meninggal dunia",
+        reason=InactiveReason.DECEASED,
+    )
     died_in = add_months(month, 1)  # the worker keeps the months up to and including this one
     result = pass_on_coverage(actors.staff, from_month=add_months(died_in, 1))
     term = [add_months(month, k) for k in range(6)]
@@ -50,16 +59,18 @@ def test_death_mid_term_hands_exactly_the_remaining_months_to_the_next_worker(ac
     assert _months_of(later.id) == term[2:]
     assert result.passed_on == [(pledge.id, 1, first.id, later.id)]
     assert result.months_moved == 4 and result.released == 0
-    slots = db.session.execute(select(Coverage.slot, Coverage.month).where(
-        Coverage.pledge_id == pledge.id)).all()
+    slots = db.session.execute(
+        select(Coverage.slot, Coverage.month).where(Coverage.pledge_id == pledge.id)
+    ).all()
     assert len(slots) == 6 and {s for s, _ in slots} == {1}
 
 
 def test_without_a_fitting_worker_the_months_are_released(actors):
     month, first, pledge = _approved_single_slot(actors, months=3)
     factories.worker(category_code="becak")  # waiting, but outside the target
-    change_worker_status(first, WorkerStatus.INACTIVE, actors.staff, "pindah",
-                         reason=InactiveReason.MOVED)
+    change_worker_status(
+        first, WorkerStatus.INACTIVE, actors.staff, "pindah", reason=InactiveReason.MOVED
+    )
     result = pass_on_coverage(actors.staff, from_month=add_months(month, 1))
     assert _months_of(first.id) == [month]
     assert result.released == 2 and result.passed_on == []
@@ -78,8 +89,13 @@ def test_city_months_of_an_inactive_worker_are_released(actors):
     worker = factories.worker()
     for k in range(3):
         builders.city_coverage(worker.id, add_months(month, k), Funder.DBHCHT)
-    change_worker_status(worker, WorkerStatus.INACTIVE, actors.staff, "pekerjaan formal",
-                         reason=InactiveReason.FORMAL_JOB)
+    change_worker_status(
+        worker,
+        WorkerStatus.INACTIVE,
+        actors.staff,
+        "pekerjaan formal",
+        reason=InactiveReason.FORMAL_JOB,
+    )
     result = pass_on_coverage(actors.staff, from_month=add_months(month, 1))
     assert result.released == 2
     assert _months_of(worker.id) == [month]
@@ -91,9 +107,16 @@ def test_status_page_passes_coverage_on(actors, logged_in):
     db.session.commit()
     client = logged_in(actors.staff)
     path = f"/staff/workers/{first.id}"
-    response = client.post(f"{path}/status", data={
-        "csrf_token": csrf_token(client, path), "status": "inactive", "reason": "deceased",
-        "note": "meninggal dunia"}, follow_redirects=True)
+    response = client.post(
+        f"{path}/status",
+        data={
+            "csrf_token": csrf_token(client, path),
+            "status": "inactive",
+            "reason": "deceased",
+            "note": "meninggal dunia",
+        },
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "passed to the next worker" in response.get_data(as_text=True)
     # next month is the first month that may move: the term started next month, so all of it
@@ -105,13 +128,16 @@ def test_closing_a_month_hands_on_the_months_of_a_worker_who_turned_too_old(acto
     builders.rules(city_quotas={})
     month = earliest_start()
     ageing = factories.worker(category_code="ojek", birth_date=youngest_over_age_birth(month))
-    pledge = builders.paid_pledge(builders.sponsor(), workers=1, months=3, start=month,
-                                  categories=("ojek",))
+    pledge = builders.paid_pledge(
+        builders.sponsor(), workers=1, months=3, start=month, categories=("ojek",)
+    )
     services.approve_run(services.propose_run(month, actors.staff), actors.staff)
     younger = factories.worker(category_code="ojek")
     close_month(date.today().replace(day=1), actors.staff)
     close_month(month, actors.staff)  # the sweep runs from the month being closed
     assert _months_of(ageing.id) == [month]
     assert _months_of(younger.id) == [add_months(month, 1), add_months(month, 2)]
-    assert len(db.session.scalars(select(Coverage.id).where(
-        Coverage.pledge_id == pledge.id)).all()) == 3
+    assert (
+        len(db.session.scalars(select(Coverage.id).where(Coverage.pledge_id == pledge.id)).all())
+        == 3
+    )

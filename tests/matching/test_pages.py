@@ -42,24 +42,24 @@ def _text(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def _coverage_rows(pledge_id: int) -> int:
-    return db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge_id))
+    return db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge_id))
 
 
-def _proposal(actors, month, workers: int = 2, slots: int = 2, months: int = 3,
-              company=None, **target):  # type: ignore[no-untyped-def]
+def _proposal(
+    actors, month, workers: int = 2, slots: int = 2, months: int = 3, company=None, **target
+):  # type: ignore[no-untyped-def]
     for _ in range(workers):
         factories.worker()
-    pledge = builders.paid_pledge(company or builders.sponsor(), workers=slots, months=months,
-                                  start=month, **target)
+    pledge = builders.paid_pledge(
+        company or builders.sponsor(), workers=slots, months=months, start=month, **target
+    )
     return pledge, services.propose_run(month, actors.staff)
 
 
 # Runs -------------------------------------------------------------------------------------
 
 
-def test_index_lists_runs_newest_first_with_a_propose_form(actors, logged_in, month,
-                                                            no_city_quota):
+def test_index_lists_runs_newest_first_with_a_propose_form(actors, logged_in, month, no_city_quota):
     _, first = _proposal(actors, month)
     services.discard_run(first, actors.staff)
     second = services.propose_run(month, actors.staff)
@@ -80,7 +80,11 @@ def test_propose_creates_a_run_and_redirects_to_it(actors, logged_in, month, no_
     run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
     assert response.headers["Location"].endswith(f"/matching/runs/{run.id}")
     assert (run.status, run.month, run.placed, run.proposed_by_id) == (
-        RunStatus.PROPOSED, month, 1, actors.staff.id)
+        RunStatus.PROPOSED,
+        month,
+        1,
+        actors.staff.id,
+    )
     assert _coverage_rows(pledge.id) == 0
 
 
@@ -101,12 +105,21 @@ def test_propose_without_a_month_is_a_bad_request(actors, logged_in):
     assert db.session.scalar(select(func.count(MatchRun.id))) == 0
 
 
-def test_run_page_shows_per_pledge_numbers_and_why_slots_are_unfilled(actors, logged_in, month,
-                                                                     no_city_quota):
-    workers = [factories.worker(category_code="ojek", full_name="Bambang Sutrisno"),
-               factories.worker(category_code="becak", full_name="Siti Aminah")]
-    pledge = builders.paid_pledge(builders.sponsor(), workers=3, months=2, start=month,
-                                  categories=("ojek",), kecamatan=("33.74.01",))
+def test_run_page_shows_per_pledge_numbers_and_why_slots_are_unfilled(
+    actors, logged_in, month, no_city_quota
+):
+    workers = [
+        factories.worker(category_code="ojek", full_name="Bambang Sutrisno"),
+        factories.worker(category_code="becak", full_name="Siti Aminah"),
+    ]
+    pledge = builders.paid_pledge(
+        builders.sponsor(),
+        workers=3,
+        months=2,
+        start=month,
+        categories=("ojek",),
+        kecamatan=("33.74.01",),
+    )
     run = services.propose_run(month, actors.staff)
     html = _text(logged_in(actors.staff).get(f"/matching/runs/{run.id}"))
     row = re.search(rf'<tr data-pledge="{pledge.id}">(.*?)</tr>', html, re.S).group(1)
@@ -129,8 +142,9 @@ def test_unknown_run_is_404(actors, logged_in):
     assert logged_in(actors.staff).get("/matching/runs/999999").status_code == 404
 
 
-def test_approve_writes_coverage_and_activates_the_pledge(actors, logged_in, month,
-                                                          no_city_quota, outbox):
+def test_approve_writes_coverage_and_activates_the_pledge(
+    actors, logged_in, month, no_city_quota, outbox
+):
     pledge, run = _proposal(actors, month, workers=2, slots=2, months=3)
     response = _post(logged_in(actors.staff2), f"/matching/runs/{run.id}/approve")
     assert response.status_code == 302
@@ -146,18 +160,25 @@ def test_approve_writes_coverage_and_activates_the_pledge(actors, logged_in, mon
 def test_approval_flashes_the_rows_written(actors, logged_in, month, no_city_quota, outbox):
     _, run = _proposal(actors, month, workers=1, slots=1, months=2)
     client = logged_in(actors.staff)
-    response = client.post(f"/matching/runs/{run.id}/approve", follow_redirects=True,
-                           data={"csrf_token": csrf_token(client, "/matching/")})
+    response = client.post(
+        f"/matching/runs/{run.id}/approve",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(client, "/matching/")},
+    )
     assert "Run approved: 2 coverage rows written." in _text(response)
 
 
-def test_stale_approval_shows_the_reasons_and_writes_nothing(actors, logged_in, month,
-                                                             no_city_quota):
+def test_stale_approval_shows_the_reasons_and_writes_nothing(
+    actors, logged_in, month, no_city_quota
+):
     pledge, run = _proposal(actors, month)
     builders.rules(city_quotas={}, lapse_window_days=45)
     client = logged_in(actors.staff)
-    response = client.post(f"/matching/runs/{run.id}/approve", follow_redirects=True,
-                           data={"csrf_token": csrf_token(client, "/matching/")})
+    response = client.post(
+        f"/matching/runs/{run.id}/approve",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(client, "/matching/")},
+    )
     html = _text(response)
     assert "the rules changed" in html
     assert 'class="alert alert-danger"' in html and 'id="failure"' in html
@@ -172,23 +193,28 @@ def test_same_approver_is_refused_and_the_run_stays_open(actors, logged_in, mont
     builders.rules(city_quotas={}, require_second_approver=True)
     pledge, run = _proposal(actors, month)
     client = logged_in(actors.staff)
-    response = client.post(f"/matching/runs/{run.id}/approve", follow_redirects=True,
-                           data={"csrf_token": csrf_token(client, "/matching/")})
+    response = client.post(
+        f"/matching/runs/{run.id}/approve",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(client, "/matching/")},
+    )
     assert "different staff member" in _text(response)
     db.session.expire_all()
     assert db.session.get(MatchRun, run.id).status == RunStatus.PROPOSED
     assert _coverage_rows(pledge.id) == 0
 
 
-def test_discard_closes_the_run_and_it_cannot_be_approved(actors, logged_in, month,
-                                                         no_city_quota):
+def test_discard_closes_the_run_and_it_cannot_be_approved(actors, logged_in, month, no_city_quota):
     pledge, run = _proposal(actors, month)
     client = logged_in(actors.staff)
     assert _post(client, f"/matching/runs/{run.id}/discard").status_code == 302
     db.session.expire_all()
     assert db.session.get(MatchRun, run.id).status == RunStatus.DISCARDED
-    response = client.post(f"/matching/runs/{run.id}/approve", follow_redirects=True,
-                           data={"csrf_token": csrf_token(client, "/matching/")})
+    response = client.post(
+        f"/matching/runs/{run.id}/approve",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(client, "/matching/")},
+    )
     assert "not approved" in _text(response)
     assert _coverage_rows(pledge.id) == 0
 
@@ -201,10 +227,15 @@ def test_auditors_see_runs_but_cannot_act(actors, logged_in, month, no_city_quot
     page = client.get(f"/matching/runs/{run.id}")
     assert page.status_code == 200 and 'id="approve"' not in _text(page)
     token = csrf_token(client, "/matching/")
-    for path in ("/matching/runs", f"/matching/runs/{run.id}/approve",
-                 f"/matching/runs/{run.id}/discard"):
-        assert client.post(path, data={"csrf_token": token,
-                                       "month": month.isoformat()}).status_code == 403
+    for path in (
+        "/matching/runs",
+        f"/matching/runs/{run.id}/approve",
+        f"/matching/runs/{run.id}/discard",
+    ):
+        assert (
+            client.post(path, data={"csrf_token": token, "month": month.isoformat()}).status_code
+            == 403
+        )
     db.session.expire_all()
     assert db.session.get(MatchRun, run.id).status == RunStatus.PROPOSED
 
@@ -212,8 +243,12 @@ def test_auditors_see_runs_but_cannot_act(actors, logged_in, month, no_city_quot
 def test_sponsors_cannot_see_matching_or_rules(actors, logged_in, month, no_city_quota):
     _, run = _proposal(actors, month)
     client = logged_in(actors.owner)
-    for path in ("/matching/", f"/matching/runs/{run.id}", "/matching/rules",
-                 "/matching/rules/edit"):
+    for path in (
+        "/matching/",
+        f"/matching/runs/{run.id}",
+        "/matching/rules",
+        "/matching/rules/edit",
+    ):
         assert client.get(path).status_code == 403
 
 
@@ -221,8 +256,12 @@ def test_sponsors_cannot_see_matching_or_rules(actors, logged_in, month, no_city
 
 
 def test_rules_page_shows_the_parameters_and_history(actors, logged_in):
-    builders.rules(actors.admin, city_quotas={"2026": {"apbd": 7_500, "dbhcht": 1_000}},
-                   dbhcht_categories=["petani"], category_weights={"becak": 7})
+    builders.rules(
+        actors.admin,
+        city_quotas={"2026": {"apbd": 7_500, "dbhcht": 1_000}},
+        dbhcht_categories=["petani"],
+        category_weights={"becak": 7},
+    )
     html = _text(logged_in(actors.auditor).get("/matching/rules"))
     quota = re.search(r'<tr data-year="2026">(.*?)</tr>', html, re.S).group(1)
     assert "7,500" in quota and "1,000" in quota
@@ -241,10 +280,13 @@ def test_admin_changes_the_rules_and_sees_the_new_version(actors, logged_in):
     client = logged_in(actors.admin)
     form = client.get("/matching/rules/edit")
     assert form.status_code == 200
-    data = _rules_input(apbd_this="8000", dbhcht_next="1200", weight_becak="9",
-                        note="Anggaran perubahan 2026")
-    response = client.post("/matching/rules/edit", data={
-        "csrf_token": csrf_token(client, "/matching/rules/edit"), **data})
+    data = _rules_input(
+        apbd_this="8000", dbhcht_next="1200", weight_becak="9", note="Anggaran perubahan 2026"
+    )
+    response = client.post(
+        "/matching/rules/edit",
+        data={"csrf_token": csrf_token(client, "/matching/rules/edit"), **data},
+    )
     assert response.status_code == 302
     rules = current_rules()
     assert rules.version == before + 1
@@ -261,9 +303,15 @@ def test_admin_changes_the_rules_and_sees_the_new_version(actors, logged_in):
 def _rules_input(**overrides: str) -> dict[str, object]:
     """A complete edit form: no quota, DBHCHT for farmers, weight 1 everywhere, a note."""
     data: dict[str, object] = {
-        "apbd_this": "0", "dbhcht_this": "0", "apbd_next": "0", "dbhcht_next": "0",
-        "dbhcht_categories": ["petani"], "require_second_approver": "y",
-        "renewal_notice_days": "21", "lapse_window_days": "60", "note": "Perubahan uji",
+        "apbd_this": "0",
+        "dbhcht_this": "0",
+        "apbd_next": "0",
+        "dbhcht_next": "0",
+        "dbhcht_categories": ["petani"],
+        "require_second_approver": "y",
+        "renewal_notice_days": "21",
+        "lapse_window_days": "60",
+        "note": "Perubahan uji",
     }
     data |= {f"weight_{code}": "1" for code in db.session.scalars(select(Category.code))}
     return data | overrides
@@ -274,8 +322,10 @@ def test_staff_cannot_change_the_rules(actors, logged_in):
     assert client.get("/matching/rules").status_code == 200
     assert client.get("/matching/rules/edit").status_code == 403
     before = current_rules().version
-    response = client.post("/matching/rules/edit", data={
-        "csrf_token": csrf_token(client, "/matching/"), **_rules_input()})
+    response = client.post(
+        "/matching/rules/edit",
+        data={"csrf_token": csrf_token(client, "/matching/"), **_rules_input()},
+    )
     assert response.status_code == 403
     assert current_rules().version == before
 
@@ -283,9 +333,13 @@ def test_staff_cannot_change_the_rules(actors, logged_in):
 def test_invalid_rules_input_keeps_the_form_with_an_error(actors, logged_in):
     before = current_rules().version
     client = logged_in(actors.admin)
-    response = client.post("/matching/rules/edit", data={
-        "csrf_token": csrf_token(client, "/matching/rules/edit"),
-        **_rules_input(weight_becak="12", apbd_this="4321", note="Salah ketik bobot")})
+    response = client.post(
+        "/matching/rules/edit",
+        data={
+            "csrf_token": csrf_token(client, "/matching/rules/edit"),
+            **_rules_input(weight_becak="12", apbd_this="4321", note="Salah ketik bobot"),
+        },
+    )
     html = _text(response)
     assert response.status_code == 400
     assert re.search(r'id="weight_becak"[^>]*is-invalid|is-invalid[^>]*id="weight_becak"', html)
@@ -297,9 +351,13 @@ def test_rules_the_service_refuses_are_reported_and_the_input_kept(actors, logge
     builders.rules(city_quotas={"1999": {"apbd": 5, "dbhcht": 0}})  # stored before the check
     before = current_rules().version
     client = logged_in(actors.admin)
-    response = client.post("/matching/rules/edit", data={
-        "csrf_token": csrf_token(client, "/matching/rules/edit"),
-        **_rules_input(apbd_next="777", note="Kuota tahun depan")})
+    response = client.post(
+        "/matching/rules/edit",
+        data={
+            "csrf_token": csrf_token(client, "/matching/rules/edit"),
+            **_rules_input(apbd_next="777", note="Kuota tahun depan"),
+        },
+    )
     html = _text(response)
     assert response.status_code == 200
     assert "The rules were not changed" in html and "is not a year" in html
@@ -310,12 +368,14 @@ def test_rules_the_service_refuses_are_reported_and_the_input_kept(actors, logge
 # What the sponsor sees --------------------------------------------------------------------
 
 
-def test_sponsor_sees_placement_counts_never_who(actors, logged_in, month, no_city_quota,
-                                                 outbox):
+def test_sponsor_sees_placement_counts_never_who(actors, logged_in, month, no_city_quota, outbox):
     company = db.session.get(factories.Company, actors.owner.company_id)
-    workers = [factories.worker(category_code="ojek", full_name="Joko Susilo"),
-               factories.worker(category_code="pkl", full_name="Sri Rahayu",
-                                kelurahan_code="33.74.02.1001")]
+    workers = [
+        factories.worker(category_code="ojek", full_name="Joko Susilo"),
+        factories.worker(
+            category_code="pkl", full_name="Sri Rahayu", kelurahan_code="33.74.02.1001"
+        ),
+    ]
     pledge = builders.paid_pledge(company, workers=2, months=3, start=month)
     owner = logged_in(actors.owner)
     before = _text(owner.get(f"/pledges/{pledge.id}"))

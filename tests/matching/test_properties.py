@@ -33,16 +33,33 @@ KECAMATAN = ("33.74.01", "33.74.02", "33.74.03")
 candidates = st.lists(
     st.builds(
         lambda worker_id, category, kecamatan, lapsing, weight, decile, days: engine.Candidate(
-            worker_id, category, kecamatan, lapsing, weight, decile,
-            date(2025, 1, 1) + timedelta(days=days)),
-        st.integers(1, 10_000), st.sampled_from(CATEGORIES), st.sampled_from(KECAMATAN),
-        st.booleans(), st.integers(1, 3), st.none() | st.integers(1, 10), st.integers(0, 30)),
-    max_size=30, unique_by=lambda c: c.worker_id)
+            worker_id,
+            category,
+            kecamatan,
+            lapsing,
+            weight,
+            decile,
+            date(2025, 1, 1) + timedelta(days=days),
+        ),
+        st.integers(1, 10_000),
+        st.sampled_from(CATEGORIES),
+        st.sampled_from(KECAMATAN),
+        st.booleans(),
+        st.integers(1, 3),
+        st.none() | st.integers(1, 10),
+        st.integers(0, 30),
+    ),
+    max_size=30,
+    unique_by=lambda c: c.worker_id,
+)
 
 targets = st.frozensets(st.sampled_from(CATEGORIES), max_size=2)
 areas = st.frozensets(st.sampled_from(KECAMATAN), max_size=2)
-demands = st.lists(st.builds(engine.Demand, st.integers(1, 10**6), st.integers(0, 8), targets,
-                             areas), max_size=6, unique_by=lambda d: d.pledge_id)
+demands = st.lists(
+    st.builds(engine.Demand, st.integers(1, 10**6), st.integers(0, 8), targets, areas),
+    max_size=6,
+    unique_by=lambda d: d.pledge_id,
+)
 
 
 def max_placements(demands: list[engine.Demand], waiting: list[engine.Candidate]) -> int:
@@ -87,8 +104,15 @@ def test_fill_city_keeps_quotas_categories_continuity_and_rank(waiting, data):
     ids = [c.worker_id for c in waiting]
     quotas = {"apbd": data.draw(st.integers(0, 12)), "dbhcht": data.draw(st.integers(0, 12))}
     already = {"apbd": data.draw(st.integers(0, 6)), "dbhcht": data.draw(st.integers(0, 6))}
-    continuing = data.draw(st.dictionaries(st.sampled_from(ids), st.sampled_from(
-        ["apbd", "dbhcht"]), max_size=len(ids))) if ids else {}
+    continuing = (
+        data.draw(
+            st.dictionaries(
+                st.sampled_from(ids), st.sampled_from(["apbd", "dbhcht"]), max_size=len(ids)
+            )
+        )
+        if ids
+        else {}
+    )
     dbhcht_categories = data.draw(st.frozensets(st.sampled_from(CATEGORIES)))
     ranked = engine.by_priority(waiting)
     by_id = {c.worker_id: c for c in waiting}
@@ -102,12 +126,15 @@ def test_fill_city_keeps_quotas_categories_continuity_and_rank(waiting, data):
     for funder, workers in fill.placed.items():
         assert len(workers) <= room[funder], "quota exceeded"
         assert all(by_id[w].category in allowed[funder] for w in workers)
-        kept = workers[:fill.continuing[funder]]
-        new = [by_id[w] for w in workers[fill.continuing[funder]:]]
+        kept = workers[: fill.continuing[funder]]
+        new = [by_id[w] for w in workers[fill.continuing[funder] :]]
         assert all(continuing.get(w) == funder for w in kept)
         for c in waiting:  # continuing workers keep their funder first
-            if continuing.get(c.worker_id) == funder and c.category in allowed[funder] \
-                    and c.worker_id not in kept:
+            if (
+                continuing.get(c.worker_id) == funder
+                and c.category in allowed[funder]
+                and c.worker_id not in kept
+            ):
                 assert len(kept) == room[funder]
                 assert all(by_id[w].priority < c.priority for w in kept)
         for c in waiting:  # then the city takes the best-ranked of those left
@@ -119,14 +146,26 @@ def test_fill_city_keeps_quotas_categories_continuity_and_rank(waiting, data):
 # ---------------------------------------------------------------- propose + approve, in the db
 
 KELURAHAN = ("33.74.01.1001", "33.74.01.1002", "33.74.02.1001", "33.74.03.1001")
-workers_spec = st.lists(st.tuples(
-    st.sampled_from(CATEGORIES[:3]), st.sampled_from(KELURAHAN),
-    st.sampled_from(["waiting", "waiting", "waiting", "lapsing", "covered", "covered_later",
-                     "registered"])), max_size=14)
-pledges_spec = st.lists(st.tuples(
-    st.integers(1, 5), st.sampled_from([1, 2, 3]),
-    st.frozensets(st.sampled_from(CATEGORIES[:3]), max_size=2),
-    st.frozensets(st.sampled_from(KECAMATAN), max_size=1)), min_size=1, max_size=4)
+workers_spec = st.lists(
+    st.tuples(
+        st.sampled_from(CATEGORIES[:3]),
+        st.sampled_from(KELURAHAN),
+        st.sampled_from(
+            ["waiting", "waiting", "waiting", "lapsing", "covered", "covered_later", "registered"]
+        ),
+    ),
+    max_size=14,
+)
+pledges_spec = st.lists(
+    st.tuples(
+        st.integers(1, 5),
+        st.sampled_from([1, 2, 3]),
+        st.frozensets(st.sampled_from(CATEGORIES[:3]), max_size=2),
+        st.frozensets(st.sampled_from(KECAMATAN), max_size=1),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -146,35 +185,62 @@ def _check_approved_run(spec_workers, spec_pledges) -> None:  # type: ignore[no-
     assert db.session.scalar(select(func.count(Worker.id))) == 0, "an example saw another's rows"
     waiting = []
     for category, kelurahan, state in spec_workers:
-        worker = factories.worker(category_code=category, kelurahan_code=kelurahan,
-                                  status="registered" if state == "registered" else "eligible")
+        worker = factories.worker(
+            category_code=category,
+            kelurahan_code=kelurahan,
+            status="registered" if state == "registered" else "eligible",
+        )
         covered = {"lapsing": -1, "covered": 0, "covered_later": 2}.get(state)
         if covered is not None:
             builders.city_coverage(worker.id, add_months(month, covered))
         if state in ("waiting", "lapsing"):
             waiting.append(engine.Candidate(worker.id, category, kelurahan[:8]))
     company = builders.sponsor()
-    pledges = [builders.paid_pledge(company, workers=n, months=months, start=month,
-                                    categories=tuple(cats), kecamatan=tuple(kecs))
-               for n, months, cats, kecs in spec_pledges]
+    pledges = [
+        builders.paid_pledge(
+            company,
+            workers=n,
+            months=months,
+            start=month,
+            categories=tuple(cats),
+            kecamatan=tuple(kecs),
+        )
+        for n, months, cats, kecs in spec_pledges
+    ]
 
     run = services.propose_run(month, staff)
     services.approve_run(run, staff)
 
     assert _duplicate_worker_months() == []
     profiles = queries.run_placement_profiles(run.id)
-    assert profiles == {p.id: queries.placement_profile(p.id) for p in pledges
-                        if p.id in profiles or queries.covered_slot_months(p.id)}
-    best = max_placements([engine.Demand(p.id, p.workers, frozenset(p.target_categories),
-                                         frozenset(p.target_kecamatan)) for p in pledges],
-                          waiting)
+    assert profiles == {
+        p.id: queries.placement_profile(p.id)
+        for p in pledges
+        if p.id in profiles or queries.covered_slot_months(p.id)
+    }
+    best = max_placements(
+        [
+            engine.Demand(
+                p.id, p.workers, frozenset(p.target_categories), frozenset(p.target_kecamatan)
+            )
+            for p in pledges
+        ],
+        waiting,
+    )
     rows = db.session.execute(
-        select(Coverage.pledge_id, Coverage.slot, Coverage.worker_id, Coverage.month,
-               Category.code, Kelurahan.kecamatan_code)
+        select(
+            Coverage.pledge_id,
+            Coverage.slot,
+            Coverage.worker_id,
+            Coverage.month,
+            Category.code,
+            Kelurahan.kecamatan_code,
+        )
         .join(Worker, Worker.id == Coverage.worker_id)
         .join(Category, Category.id == Worker.category_id)
         .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
-        .where(Coverage.funder == Funder.PLEDGE)).all()
+        .where(Coverage.funder == Funder.PLEDGE)
+    ).all()
     assert len({r.worker_id for r in rows}) == best
     assert {r.worker_id for r in rows} <= {c.worker_id for c in waiting}
     for pledge in pledges:
@@ -185,14 +251,23 @@ def _check_approved_run(spec_workers, spec_pledges) -> None:  # type: ignore[no-
             assert months == [add_months(month, k) for k in range(pledge.months)]
             assert len({r.worker_id for r in mine if r.slot == slot}) == 1
         assert {r.slot for r in mine} <= set(range(1, pledge.workers + 1))
-        demand = engine.Demand(pledge.id, pledge.workers, frozenset(pledge.target_categories),
-                               frozenset(pledge.target_kecamatan))
+        demand = engine.Demand(
+            pledge.id,
+            pledge.workers,
+            frozenset(pledge.target_categories),
+            frozenset(pledge.target_kecamatan),
+        )
         assert all(demand.fits(r.code, r.kecamatan_code) for r in mine), "target ignored"
     written = db.session.scalars(select(Coverage.created_at).where(Coverage.run_id == run.id))
     assert all(at.tzinfo is not None for at in written)
 
 
 def _duplicate_worker_months() -> list[tuple[int, date]]:
-    return [tuple(row) for row in db.session.execute(
-        select(Coverage.worker_id, Coverage.month).group_by(Coverage.worker_id, Coverage.month)
-        .having(func.count() > 1))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Coverage.worker_id, Coverage.month)
+            .group_by(Coverage.worker_id, Coverage.month)
+            .having(func.count() > 1)
+        )
+    ]

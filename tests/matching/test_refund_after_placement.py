@@ -40,8 +40,7 @@ def test_refund_of_a_placed_pledge_releases_its_coverage(actors):
     [refund] = refund_pledge(pledge, actors.staff, "sponsor withdrew")
     assert refund.amount == pledge.price_total
     assert pledge.status == PledgeStatus.REFUNDED
-    left = db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge.id))
+    left = db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id))
     assert left == 0
 
 

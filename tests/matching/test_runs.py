@@ -30,9 +30,13 @@ def no_city_quota(actors):  # type: ignore[no-untyped-def]
 
 
 def _coverage(pledge_id: int) -> list[tuple[int, object, int]]:
-    return list(db.session.execute(select(Coverage.worker_id, Coverage.month, Coverage.slot)
-                                   .where(Coverage.pledge_id == pledge_id)
-                                   .order_by(Coverage.slot, Coverage.month)))
+    return list(
+        db.session.execute(
+            select(Coverage.worker_id, Coverage.month, Coverage.slot)
+            .where(Coverage.pledge_id == pledge_id)
+            .order_by(Coverage.slot, Coverage.month)
+        )
+    )
 
 
 def test_propose_writes_placements_only(actors, month, no_city_quota):
@@ -42,8 +46,9 @@ def test_propose_writes_placements_only(actors, month, no_city_quota):
     assert run.status == RunStatus.PROPOSED
     assert run.placed == 2 and run.coverage_rows == 6
     assert db.session.scalar(select(func.count(Coverage.id))) == 0
-    placed = set(db.session.scalars(select(MatchPlacement.worker_id)
-                                    .where(MatchPlacement.run_id == run.id)))
+    placed = set(
+        db.session.scalars(select(MatchPlacement.worker_id).where(MatchPlacement.run_id == run.id))
+    )
     assert placed <= {w.id for w in workers}
     assert run.summary["pledges"][0]["placed"] == 2
     assert pledge.status == PledgeStatus.PAID
@@ -70,8 +75,9 @@ def test_approve_covers_the_whole_term_and_activates(actors, month, no_city_quot
 def test_target_is_honoured_and_unfilled_slots_have_a_reason(actors, month, no_city_quota):
     factories.worker(category_code="becak")
     factories.worker(category_code="ojek")
-    pledge = builders.paid_pledge(builders.sponsor(), workers=3, months=1, start=month,
-                                  categories=("ojek",))
+    pledge = builders.paid_pledge(
+        builders.sponsor(), workers=3, months=1, start=month, categories=("ojek",)
+    )
     run = services.propose_run(month, actors.staff)
     row = next(p for p in run.summary["pledges"] if p["id"] == pledge.id)
     assert (row["placed"], row["unfilled"], row["reason"]) == (1, 2, services.NO_FIT)
@@ -83,8 +89,13 @@ def test_city_quota_is_filled_before_pledges(actors, month):
     pledge = builders.paid_pledge(builders.sponsor(), workers=2, months=1, start=month)
     run = services.propose_run(month, actors.staff)
     services.approve_run(run, actors.staff)
-    funders = dict(db.session.execute(select(Coverage.worker_id, Coverage.funder).where(
-        Coverage.worker_id.in_([w.id for w in workers]))).all())
+    funders = dict(
+        db.session.execute(
+            select(Coverage.worker_id, Coverage.funder).where(
+                Coverage.worker_id.in_([w.id for w in workers])
+            )
+        ).all()
+    )
     assert sorted(funders.values()) == [Funder.APBD, Funder.PLEDGE]
     assert len(_coverage(pledge.id)) == 1
 
@@ -120,8 +131,10 @@ def test_approve_fails_cleanly_when_a_worker_was_covered_since(actors, month, no
     db.session.commit()
     assert db.session.get(type(run), run.id).status == RunStatus.STALE
     assert db.session.get(type(pledge), pledge.id).status == PledgeStatus.PAID
-    assert db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge.id)) == 0
+    assert (
+        db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id))
+        == 0
+    )
 
 
 def test_rule_change_between_proposal_and_approval_is_detected(actors, month, no_city_quota):
@@ -149,11 +162,13 @@ def test_closed_or_far_months_cannot_be_matched(actors, month):
         services.propose_run(add_months(month, 2), actors.staff)
 
 
-def test_a_later_run_fills_the_slots_left_empty_for_the_rest_of_the_term(actors, month,
-                                                                        no_city_quota):
+def test_a_later_run_fills_the_slots_left_empty_for_the_rest_of_the_term(
+    actors, month, no_city_quota
+):
     first = factories.worker(category_code="ojek")
-    pledge = builders.paid_pledge(builders.sponsor(), workers=3, months=3, start=month,
-                                  categories=("ojek",))
+    pledge = builders.paid_pledge(
+        builders.sponsor(), workers=3, months=3, start=month, categories=("ojek",)
+    )
     services.approve_run(services.propose_run(month, actors.staff), actors.staff)
     assert {r[0] for r in _coverage(pledge.id)} == {first.id}
     newcomers = [factories.worker(category_code="ojek") for _ in range(3)]
@@ -170,8 +185,9 @@ def test_a_later_run_fills_the_slots_left_empty_for_the_rest_of_the_term(actors,
 
 def test_filling_the_same_empty_slots_twice_is_stale(actors, month, no_city_quota):
     factories.worker(category_code="ojek")
-    pledge = builders.paid_pledge(builders.sponsor(), workers=2, months=1, start=month,
-                                  categories=("ojek",))
+    pledge = builders.paid_pledge(
+        builders.sponsor(), workers=2, months=1, start=month, categories=("ojek",)
+    )
     services.approve_run(services.propose_run(month, actors.staff), actors.staff)
     factories.worker(category_code="ojek")
     factories.worker(category_code="ojek")

@@ -93,18 +93,34 @@ def _card_paid_pledge(company: Company, workers: int, months: int, start: date) 
     booked in the ledger, as builders.paid_pledge does for a transfer."""
     owner = db.session.scalars(select(User).where(User.company_id == company.id)).one()
     lines = price_pledge(workers, months, start)
-    pledge = Pledge(company_id=company.id, created_by_id=owner.id, status=PledgeStatus.PAID,
-                    workers=workers, months=months, start_month=start, target_categories=[],
-                    target_kecamatan=[], price_breakdown=[line.as_json() for line in lines],
-                    price_total=total(lines))
+    pledge = Pledge(
+        company_id=company.id,
+        created_by_id=owner.id,
+        status=PledgeStatus.PAID,
+        workers=workers,
+        months=months,
+        start_month=start,
+        target_categories=[],
+        target_kecamatan=[],
+        price_breakdown=[line.as_json() for line in lines],
+        price_total=total(lines),
+    )
     db.session.add(pledge)
     db.session.flush()
     n = next(_seq)
-    payment = Payment(pledge_id=pledge.id, company_id=company.id, method=PaymentMethod.STRIPE,
-                      status=PaymentStatus.PAID, amount=pledge.price_total,
-                      received_amount=pledge.price_total, reference=f"PJS-CONC-{n:06d}",
-                      idempotency_key=f"conc-money-{n}", stripe_session_id=f"cs_conc_{n}",
-                      stripe_payment_intent=f"pi_conc_{n}", paid_at=utcnow())
+    payment = Payment(
+        pledge_id=pledge.id,
+        company_id=company.id,
+        method=PaymentMethod.STRIPE,
+        status=PaymentStatus.PAID,
+        amount=pledge.price_total,
+        received_amount=pledge.price_total,
+        reference=f"PJS-CONC-{n:06d}",
+        idempotency_key=f"conc-money-{n}",
+        stripe_session_id=f"cs_conc_{n}",
+        stripe_payment_intent=f"pi_conc_{n}",
+        paid_at=utcnow(),
+    )
     db.session.add(payment)
     db.session.flush()
     record_payment_received(payment)
@@ -122,21 +138,34 @@ def _prepare(pledges: int) -> list[Prepared]:
     payments = []
     for _ in range(pledges):
         factories.worker()
-        payments.append(_card_paid_pledge(builders.sponsor(), workers=1, months=MONTHS,
-                                          start=month))
+        payments.append(
+            _card_paid_pledge(builders.sponsor(), workers=1, months=MONTHS, start=month)
+        )
     services.approve_run(services.propose_run(month, staff), staff)
     db.session.commit()
     prepared = []
     for payment in payments:
-        costs: dict[date, int] = {first: int(amount) for first, amount in db.session.execute(
-            select(Coverage.month, func.sum(Coverage.amount))
-            .where(Coverage.pledge_id == payment.pledge_id).group_by(Coverage.month))}
+        costs: dict[date, int] = {
+            first: int(amount)
+            for first, amount in db.session.execute(
+                select(Coverage.month, func.sum(Coverage.amount))
+                .where(Coverage.pledge_id == payment.pledge_id)
+                .group_by(Coverage.month)
+            )
+        }
         assert len(costs) == MONTHS, "the worker is placed for the whole term"
         assert db.session.get_one(Pledge, payment.pledge_id).status == PledgeStatus.ACTIVE
-        prepared.append(Prepared(
-            pledge_id=payment.pledge_id, payment_id=payment.id, staff_id=staff.id,
-            intent=str(payment.stripe_payment_intent), paid=payment.amount, month=month,
-            costs=tuple(costs[m] for m in sorted(costs))))
+        prepared.append(
+            Prepared(
+                pledge_id=payment.pledge_id,
+                payment_id=payment.id,
+                staff_id=staff.id,
+                intent=str(payment.stripe_payment_intent),
+                paid=payment.amount,
+                month=month,
+                costs=tuple(costs[m] for m in sorted(costs)),
+            )
+        )
     return prepared
 
 
@@ -151,13 +180,25 @@ def _prepared_database(url: str, pledges: int = 1) -> list[Prepared]:
 
 def charge_refunded(prepared: Prepared, event_id: str, refunded: int) -> dict[str, Any]:
     """Stripe's charge.refunded for the card payment: `refunded` rupiah in total so far."""
-    charge = {"id": f"ch_{prepared.intent}", "object": "charge",
-              "payment_intent": prepared.intent, "amount": to_stripe_amount(prepared.paid),
-              "amount_refunded": to_stripe_amount(refunded), "currency": "idr",
-              "metadata": {"portal": METADATA_MARK, "pledge_id": str(prepared.pledge_id),
-                           "payment_id": str(prepared.payment_id)}}
-    return {"id": event_id, "object": "event", "type": "charge.refunded",
-            "data": {"object": charge}}
+    charge = {
+        "id": f"ch_{prepared.intent}",
+        "object": "charge",
+        "payment_intent": prepared.intent,
+        "amount": to_stripe_amount(prepared.paid),
+        "amount_refunded": to_stripe_amount(refunded),
+        "currency": "idr",
+        "metadata": {
+            "portal": METADATA_MARK,
+            "pledge_id": str(prepared.pledge_id),
+            "payment_id": str(prepared.payment_id),
+        },
+    }
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "data": {"object": charge},
+    }
 
 
 # In each process ------------------------------------------------------------------------
@@ -170,8 +211,11 @@ def _close(month: str) -> str:
 
 
 def _refund(pledge_id: int, staff_id: int) -> str:
-    refunds = refund_pledge(db.session.get_one(Pledge, pledge_id),
-                            db.session.get_one(User, staff_id), "sponsor withdrew")
+    refunds = refund_pledge(
+        db.session.get_one(Pledge, pledge_id),
+        db.session.get_one(User, staff_id),
+        "sponsor withdrew",
+    )
     db.session.commit()
     assert refunds, "a refund that raised nothing returned something"
     return "refunded"
@@ -192,14 +236,23 @@ def _webhook(event: dict[str, Any]) -> str:
 
 
 OPERATIONS: dict[str, Callable[..., str]] = {
-    "close": _close, "refund": _refund, "webhook": _webhook}
+    "close": _close,
+    "refund": _refund,
+    "webhook": _webhook,
+}
 
 
 Step = tuple[str, tuple[Any, ...]]  # an operation's name and its arguments
 
 
-def run_at_once(url: str, label: str, steps: list[Step], in_step: bool, barrier: Barrier,
-                results: Queue[tuple[str, int, str]]) -> None:
+def run_at_once(
+    url: str,
+    label: str,
+    steps: list[Step],
+    in_step: bool,
+    barrier: Barrier,
+    results: Queue[tuple[str, int, str]],
+) -> None:
     """One process: wait for the others, then run its steps one after another (in_step: each
     step waits for the others' same step), reporting how each ended: a lost race by the
     exception's name, anything unexpected as 'error' and its traceback. The app is made once:
@@ -233,9 +286,10 @@ def _race(url: str, jobs: dict[str, list[Step]], in_step: bool = True) -> dict[s
         assert len({len(steps) for steps in jobs.values()}) == 1, "a step for every round"
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(len(jobs)), context.Queue()
-    workers = [context.Process(target=run_at_once,
-                               args=(url, label, steps, in_step, barrier, results))
-               for label, steps in jobs.items()]
+    workers = [
+        context.Process(target=run_at_once, args=(url, label, steps, in_step, barrier, results))
+        for label, steps in jobs.items()
+    ]
     outcomes = {label: [""] * len(steps) for label, steps in jobs.items()}
     try:
         for worker in workers:
@@ -252,8 +306,12 @@ def _race(url: str, jobs: dict[str, list[Step]], in_step: bool = True) -> dict[s
                 worker.join()
         results.close()
         results.join_thread()
-    errors = [f"{label}, step {number}: {outcome}" for label, found in outcomes.items()
-              for number, outcome in enumerate(found) if outcome.startswith("error")]
+    errors = [
+        f"{label}, step {number}: {outcome}"
+        for label, found in outcomes.items()
+        for number, outcome in enumerate(found)
+        if outcome.startswith("error")
+    ]
     assert not errors, "\n".join(errors)
     return outcomes
 
@@ -288,36 +346,58 @@ def _money(pledge_id: int) -> Money:
     closed = select(MonthClose.month)
     refunds: dict[RefundSource, int] = {}
     for source, amount in db.session.execute(
-            select(Refund.source, func.sum(Refund.amount)).where(Refund.pledge_id == pledge_id)
-            .group_by(Refund.source)):
+        select(Refund.source, func.sum(Refund.amount))
+        .where(Refund.pledge_id == pledge_id)
+        .group_by(Refund.source)
+    ):
         refunds[RefundSource(source)] = int(amount)
     refund_ids = select(Refund.id).where(Refund.pledge_id == pledge_id)
     covered = select(func.coalesce(func.sum(Coverage.amount), 0)).where(
-        Coverage.pledge_id == pledge_id)
+        Coverage.pledge_id == pledge_id
+    )
     return Money(
         balance=pledge_balance(pledge_id),
         refunds=refunds,
-        refund_rows=int(db.session.scalar(select(func.count(Refund.id)).where(
-            Refund.pledge_id == pledge_id)) or 0),
-        refund_entries=int(db.session.scalar(
-            select(func.count(func.distinct(LedgerEntry.id)))
-            .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
-            .where(LedgerEntry.kind == EntryKind.REFUND,
-                   LedgerLine.refund_id.in_(refund_ids))) or 0),
-        consumed_booked=int(db.session.scalar(
-            select(func.coalesce(func.sum(LedgerLine.amount), 0))
-            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-            .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
-                   LedgerLine.account == Account.SPONSOR_PREPAID,
-                   LedgerLine.pledge_id == pledge_id)) or 0),
+        refund_rows=int(
+            db.session.scalar(select(func.count(Refund.id)).where(Refund.pledge_id == pledge_id))
+            or 0
+        ),
+        refund_entries=int(
+            db.session.scalar(
+                select(func.count(func.distinct(LedgerEntry.id)))
+                .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
+                .where(LedgerEntry.kind == EntryKind.REFUND, LedgerLine.refund_id.in_(refund_ids))
+            )
+            or 0
+        ),
+        consumed_booked=int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(LedgerLine.amount), 0))
+                .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+                .where(
+                    LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
+                    LedgerLine.account == Account.SPONSOR_PREPAID,
+                    LedgerLine.pledge_id == pledge_id,
+                )
+            )
+            or 0
+        ),
         consumed_covered=int(db.session.scalar(covered.where(Coverage.month.in_(closed))) or 0),
-        months_left=sorted(db.session.scalars(select(Coverage.month).distinct().where(
-            Coverage.pledge_id == pledge_id))),
+        months_left=sorted(
+            db.session.scalars(
+                select(Coverage.month).distinct().where(Coverage.pledge_id == pledge_id)
+            )
+        ),
         open_coverage=int(db.session.scalar(covered.where(Coverage.month.not_in(closed))) or 0),
-        unbooked=int(db.session.scalar(
-            select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
-                PaymentIssue.pledge_id == pledge_id,
-                PaymentIssue.kind == IssueKind.UNBOOKABLE_REFUND)) or 0),
+        unbooked=int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
+                    PaymentIssue.pledge_id == pledge_id,
+                    PaymentIssue.kind == IssueKind.UNBOOKABLE_REFUND,
+                )
+            )
+            or 0
+        ),
     )
 
 
@@ -337,20 +417,29 @@ def _check_money(prepared: Prepared, money: Money) -> None:
 
 @pytest.mark.own_database
 @pytest.mark.parametrize("attempt", range(CLOSE_ATTEMPTS))
-def test_close_staff_refund_and_dashboard_refund_at_once(fresh_database_url: str,
-                                                         attempt: int) -> None:
+def test_close_staff_refund_and_dashboard_refund_at_once(
+    fresh_database_url: str, attempt: int
+) -> None:
     """Next month's close of every pledge, while staff refund everything of one pledge after
     another (first to last) and Stripe reports the last two months of each refunded (last to
     first): the close meets each pledge before, between or after the others. The close always
     happens; the refunds take what the others left."""
     pledges = _prepared_database(fresh_database_url, ROUNDS)
-    outcomes = _race(fresh_database_url, {
-        "close": [("close", (pledges[0].month.isoformat(),))],
-        "refund": [("refund", (p.pledge_id, p.staff_id)) for p in pledges],
-        "webhook": [("webhook", (charge_refunded(p, f"evt_part_{p.pledge_id}",
-                                                 p.costs[1] + p.costs[2]),))
-                    for p in reversed(pledges)],
-    }, in_step=False)
+    outcomes = _race(
+        fresh_database_url,
+        {
+            "close": [("close", (pledges[0].month.isoformat(),))],
+            "refund": [("refund", (p.pledge_id, p.staff_id)) for p in pledges],
+            "webhook": [
+                (
+                    "webhook",
+                    (charge_refunded(p, f"evt_part_{p.pledge_id}", p.costs[1] + p.costs[2]),),
+                )
+                for p in reversed(pledges)
+            ],
+        },
+        in_step=False,
+    )
 
     assert outcomes["close"] == ["closed"]
     outcomes["webhook"].reverse()
@@ -373,7 +462,8 @@ def test_close_staff_refund_and_dashboard_refund_at_once(fresh_database_url: str
             assert money.months_left in ([], [prepared.month])
             assert money.consumed_covered == (first if money.months_left else 0)
             assert money.refunds.get(RefundSource.STRIPE_DASHBOARD, 0) == (
-                second + third if webhook == "refund_recorded" else 0)
+                second + third if webhook == "refund_recorded" else 0
+            )
             assert (RefundSource.STAFF in money.refunds) == (refund == "refunded")
         assert db.session.scalar(select(func.count()).select_from(MonthClose)) == 1
         assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == ROUNDS
@@ -386,13 +476,23 @@ def test_two_dashboard_refund_events_and_a_staff_refund_at_once(fresh_database_u
     """Stripe reports the last month refunded, then the last two (cumulative totals), while
     staff refund everything: the refunds add up to the payment exactly, each booked once."""
     pledges = _prepared_database(fresh_database_url, ROUNDS)
-    outcomes = _race(fresh_database_url, {
-        "refund": [("refund", (p.pledge_id, p.staff_id)) for p in pledges],
-        "webhook-1": [("webhook", (charge_refunded(p, f"evt_one_{p.pledge_id}",
-                                                   p.costs[2]),)) for p in pledges],
-        "webhook-2": [("webhook", (charge_refunded(p, f"evt_two_{p.pledge_id}",
-                                                   p.costs[1] + p.costs[2]),)) for p in pledges],
-    })
+    outcomes = _race(
+        fresh_database_url,
+        {
+            "refund": [("refund", (p.pledge_id, p.staff_id)) for p in pledges],
+            "webhook-1": [
+                ("webhook", (charge_refunded(p, f"evt_one_{p.pledge_id}", p.costs[2]),))
+                for p in pledges
+            ],
+            "webhook-2": [
+                (
+                    "webhook",
+                    (charge_refunded(p, f"evt_two_{p.pledge_id}", p.costs[1] + p.costs[2]),),
+                )
+                for p in pledges
+            ],
+        },
+    )
 
     app = create_app(_settings(fresh_database_url))
     with app.app_context():
@@ -401,7 +501,10 @@ def test_two_dashboard_refund_events_and_a_staff_refund_at_once(fresh_database_u
             _, second, third = prepared.costs
             assert found["refund"] == "refunded", "the events leave the first month to it"
             assert {found["webhook-1"], found["webhook-2"]} <= {
-                "refund_recorded", "refund_known", "refund_unbookable"}
+                "refund_recorded",
+                "refund_known",
+                "refund_unbookable",
+            }
             money = _money(prepared.pledge_id)
             _check_money(prepared, money)
             assert money.refunded == prepared.paid
@@ -410,9 +513,9 @@ def test_two_dashboard_refund_events_and_a_staff_refund_at_once(fresh_database_u
             # Stripe's last total is the last two months: booked or, where the unsent staff
             # refund took the money first, an issue for staff.
             assert money.refunds.get(RefundSource.STRIPE_DASHBOARD, 0) + money.unbooked == (
-                second + third)
-            assert db.session.get_one(Pledge, prepared.pledge_id).status == \
-                PledgeStatus.REFUNDED
+                second + third
+            )
+            assert db.session.get_one(Pledge, prepared.pledge_id).status == PledgeStatus.REFUNDED
         assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 2 * ROUNDS
         db.session.remove()
         db.engine.dispose()
@@ -420,28 +523,32 @@ def test_two_dashboard_refund_events_and_a_staff_refund_at_once(fresh_database_u
 
 @pytest.mark.own_database
 def test_one_refund_event_in_three_processes_at_once_is_booked_once(
-        fresh_database_url: str) -> None:
+    fresh_database_url: str,
+) -> None:
     """Stripe delivers the same charge.refunded to three workers: one books it, the other
     two find the event stored (or collide with it) and change nothing."""
     pledges = _prepared_database(fresh_database_url, ROUNDS)
     events = [charge_refunded(p, f"evt_same_{p.pledge_id}", p.costs[-1]) for p in pledges]
-    outcomes = _race(fresh_database_url,
-                     {f"webhook-{n}": [("webhook", (event,)) for event in events]
-                      for n in range(3)})
+    outcomes = _race(
+        fresh_database_url,
+        {f"webhook-{n}": [("webhook", (event,)) for event in events] for n in range(3)},
+    )
 
     app = create_app(_settings(fresh_database_url))
     with app.app_context():
         for number, prepared in enumerate(pledges):
             assert sorted(_round(outcomes, number).values()) == [
-                "duplicate", "duplicate", "refund_recorded"]
+                "duplicate",
+                "duplicate",
+                "refund_recorded",
+            ]
             third = prepared.costs[-1]
             money = _money(prepared.pledge_id)
             _check_money(prepared, money)
             assert money.refunds == {RefundSource.STRIPE_DASHBOARD: third}
             assert money.refund_rows == money.refund_entries == 1
             assert money.balance == prepared.paid - third
-            assert money.months_left == [add_months(prepared.month, n)
-                                         for n in range(MONTHS - 1)]
+            assert money.months_left == [add_months(prepared.month, n) for n in range(MONTHS - 1)]
         assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == ROUNDS
         db.session.remove()
         db.engine.dispose()

@@ -38,17 +38,30 @@ def _breakdown(workers: int = 10) -> list[dict[str, Any]]:
     for month in range(1, 7):
         jkk, jkm = (10_080, 6_720) if month <= 3 else (5_040, 3_360)
         rate = jkk + jkm
-        lines.append({"month": date(2027, month, 1).isoformat(), "jkk": jkk, "jkm": jkm,
-                      "rate": rate, "workers": workers, "subtotal": rate * workers})
+        lines.append(
+            {
+                "month": date(2027, month, 1).isoformat(),
+                "jkk": jkk,
+                "jkm": jkm,
+                "rate": rate,
+                "workers": workers,
+                "subtotal": rate * workers,
+            }
+        )
     return lines
 
 
 def _pledge(company: Company, **changes: Any) -> Pledge:
     owner = factories.user(Role.SPONSOR_OWNER, company=company)
     values: dict[str, Any] = {
-        "company_id": company.id, "created_by_id": owner.id,
-        "status": PledgeStatus.AWAITING_PAYMENT, "workers": 10, "months": 6,
-        "start_month": date(2027, 1, 1), "price_total": TOTAL, "price_breakdown": _breakdown(),
+        "company_id": company.id,
+        "created_by_id": owner.id,
+        "status": PledgeStatus.AWAITING_PAYMENT,
+        "workers": 10,
+        "months": 6,
+        "start_month": date(2027, 1, 1),
+        "price_total": TOTAL,
+        "price_breakdown": _breakdown(),
     }
     pledge = Pledge(**(values | changes))
     db.session.add(pledge)
@@ -56,10 +69,13 @@ def _pledge(company: Company, **changes: Any) -> Pledge:
     return pledge
 
 
-def _payment(pledge: Pledge, method: PaymentMethod = PaymentMethod.BANK_TRANSFER,
-             paid: bool = False) -> Payment:
+def _payment(
+    pledge: Pledge, method: PaymentMethod = PaymentMethod.BANK_TRANSFER, paid: bool = False
+) -> Payment:
     payment = Payment(
-        pledge_id=pledge.id, company_id=pledge.company_id, method=method,
+        pledge_id=pledge.id,
+        company_id=pledge.company_id,
+        method=method,
         amount=pledge.price_total,
         reference=make_transfer_reference(date(2026, 11, 5), secrets.token_hex(3)),
         idempotency_key=f"test-{secrets.token_hex(8)}",
@@ -73,8 +89,9 @@ def _payment(pledge: Pledge, method: PaymentMethod = PaymentMethod.BANK_TRANSFER
     return payment
 
 
-def _setup(legal_name: str = "PT Uji Coba Sejahtera", paid: bool = False,
-           **pledge_changes: Any) -> tuple[Company, Pledge, Payment]:
+def _setup(
+    legal_name: str = "PT Uji Coba Sejahtera", paid: bool = False, **pledge_changes: Any
+) -> tuple[Company, Pledge, Payment]:
     company = factories.company(legal_name=legal_name, verified=True)
     pledge = _pledge(company, **pledge_changes)
     return company, pledge, _payment(pledge, paid=paid)
@@ -106,7 +123,10 @@ def test_document_copies_company_and_amount_from_the_payment():
     company, _, payment = _setup()
     invoice = issue_document(DocumentKind.INVOICE, payment)
     assert (invoice.company_id, invoice.amount, invoice.payment_id) == (
-        company.id, TOTAL, payment.id)
+        company.id,
+        TOTAL,
+        payment.id,
+    )
 
 
 def test_reissue_returns_the_same_document_and_serial():
@@ -115,8 +135,11 @@ def test_reissue_returns_the_same_document_and_serial():
     serial = first.serial
     again = issue_document(DocumentKind.INVOICE, payment)
     assert again.id == first.id and again.serial == serial
-    count = db.session.scalar(select(func.count(Document.id)).where(
-        Document.payment_id == payment.id, Document.kind == DocumentKind.INVOICE))
+    count = db.session.scalar(
+        select(func.count(Document.id)).where(
+            Document.payment_id == payment.id, Document.kind == DocumentKind.INVOICE
+        )
+    )
     assert count == 1
 
 
@@ -134,8 +157,10 @@ def test_issue_that_loses_a_race_returns_the_winners_document(monkeypatch):
     monkeypatch.setattr(documents, "_find_document", counted)
     assert issue_document(DocumentKind.INVOICE, payment).id == winner.id
     assert calls == [DocumentKind.INVOICE]  # only after the insert lost
-    assert db.session.scalar(select(func.count(Document.id)).where(
-        Document.payment_id == payment.id)) == 1
+    assert (
+        db.session.scalar(select(func.count(Document.id)).where(Document.payment_id == payment.id))
+        == 1
+    )
 
 
 def test_serial_year_is_the_year_in_semarang():
@@ -144,17 +169,29 @@ def test_serial_year_is_the_year_in_semarang():
 
 
 def test_invoice_pdf_shows_serial_company_total_reference_and_rate_periods():
-    company, pledge, payment = _setup("PT Sinar & Jaya Abadi", target_categories=["becak"],
-                                      target_kecamatan=["33.74.01"])
+    company, pledge, payment = _setup(
+        "PT Sinar & Jaya Abadi", target_categories=["becak"], target_kecamatan=["33.74.01"]
+    )
     invoice = issue_document(DocumentKind.INVOICE, payment)
     pdf = render_invoice_pdf(invoice, payment, pledge, company, BANK)
     text = _text(pdf)
-    for expected in (invoice.serial, "PT Sinar & Jaya Abadi", company.nib, company.npwp,
-                     "Rp756.000", payment.reference, "INVOICE / TAGIHAN", "Januari 2027",
-                     "Jan 2027 – Mar 2027: 3 bulan × 10 pekerja × Rp16.800 = Rp504.000",
-                     "Apr 2027 – Jun 2027: 3 bulan × 10 pekerja × Rp8.400 = Rp252.000",
-                     "Bank Jateng", "2-123-45678-9", "becak", "33.74.01",
-                     "Portal Mitra PIJAR SEMAR — Dinas Tenaga Kerja Kota Semarang"):
+    for expected in (
+        invoice.serial,
+        "PT Sinar & Jaya Abadi",
+        company.nib,
+        company.npwp,
+        "Rp756.000",
+        payment.reference,
+        "INVOICE / TAGIHAN",
+        "Januari 2027",
+        "Jan 2027 – Mar 2027: 3 bulan × 10 pekerja × Rp16.800 = Rp504.000",
+        "Apr 2027 – Jun 2027: 3 bulan × 10 pekerja × Rp8.400 = Rp252.000",
+        "Bank Jateng",
+        "2-123-45678-9",
+        "becak",
+        "33.74.01",
+        "Portal Mitra PIJAR SEMAR — Dinas Tenaga Kerja Kota Semarang",
+    ):
         assert expected in text, expected
     metadata = PdfReader(BytesIO(pdf)).metadata
     assert metadata.author == "Pemerintah Kota Semarang"
@@ -171,8 +208,9 @@ def test_invoice_in_english_uses_english_number_format_and_words():
 
 
 def test_single_month_at_a_rate_is_shown_without_a_range():
-    company, pledge, payment = _setup(months=1, price_total=168_000,
-                                      price_breakdown=_breakdown()[:1])
+    company, pledge, payment = _setup(
+        months=1, price_total=168_000, price_breakdown=_breakdown()[:1]
+    )
     invoice = issue_document(DocumentKind.INVOICE, payment)
     text = _text(render_invoice_pdf(invoice, payment, pledge, company, BANK))
     assert "Jan 2027: 1 bulan × 10 pekerja × Rp16.800 = Rp168.000" in text
@@ -182,9 +220,17 @@ def test_receipt_pdf_says_lunas_with_the_paid_date_and_method():
     company, pledge, payment = _setup(paid=True)
     receipt = issue_document(DocumentKind.RECEIPT, payment)
     text = _text(render_receipt_pdf(receipt, payment, pledge, company))
-    for expected in (receipt.serial, "KWITANSI / RECEIPT", "LUNAS", company.legal_name,
-                     "Rp756.000", payment.reference, "Transfer bank", "20 November 2026",
-                     "semua pekerja yang memenuhi syarat"):
+    for expected in (
+        receipt.serial,
+        "KWITANSI / RECEIPT",
+        "LUNAS",
+        company.legal_name,
+        "Rp756.000",
+        payment.reference,
+        "Transfer bank",
+        "20 November 2026",
+        "semua pekerja yang memenuhi syarat",
+    ):
         assert expected in text, expected
     assert "Berita transfer" not in text
 

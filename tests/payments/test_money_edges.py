@@ -51,8 +51,11 @@ def _start_card(client, pledge: Pledge):  # type: ignore[no-untyped-def]
 
 def _payments(pledge: Pledge) -> list[Payment]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Payment).where(Payment.pledge_id == pledge.id)
-                                   .order_by(Payment.id)))
+    return list(
+        db.session.scalars(
+            select(Payment).where(Payment.pledge_id == pledge.id).order_by(Payment.id)
+        )
+    )
 
 
 def _paid_by_card(actors, logged_in, sandbox, workers: int = 3, months: int = 2):  # type: ignore[no-untyped-def]
@@ -71,8 +74,11 @@ def _intent(sandbox, payment: Payment) -> str:
 def _refund_in_stripe(app, sandbox, payment: Payment, amount: int) -> None:
     """A refund made in the Stripe dashboard: Stripe knows it, the portal has no row for it."""
     app.extensions["stripe_gateway"].refund(
-        payment_intent=_intent(sandbox, payment), amount=amount,
-        idempotency_key=f"dashboard-{payment.id}-{amount}-{time.time_ns()}", metadata={})
+        payment_intent=_intent(sandbox, payment),
+        amount=amount,
+        idempotency_key=f"dashboard-{payment.id}-{amount}-{time.time_ns()}",
+        metadata={},
+    )
     sandbox.flush()
     db.session.expire_all()
 
@@ -84,8 +90,10 @@ def _place(actors, month=None) -> int:  # type: ignore[no-untyped-def]
 
 # -- one open payment per pledge --------------------------------------------------------------
 
+
 def test_a_second_card_start_expires_the_first_which_can_no_longer_be_paid(
-        actors, logged_in, stripe_sandbox):
+    actors, logged_in, stripe_sandbox
+):
     pledge = _pledge(actors)
     client = logged_in(actors.owner)
     assert _start_card(client, pledge).status_code == 303
@@ -114,7 +122,8 @@ def _customer_refused(sandbox, payment: Payment) -> None:  # type: ignore[no-unt
 
 
 def test_a_race_that_pays_two_sessions_keeps_one_payment_and_refunds_the_other(
-        actors, logged_in, stripe_sandbox, outbox):
+    actors, logged_in, stripe_sandbox, outbox
+):
     pledge = _pledge(actors)
     client = logged_in(actors.owner)
     _start_card(client, pledge)
@@ -132,7 +141,10 @@ def test_a_race_that_pays_two_sessions_keeps_one_payment_and_refunds_the_other(
     assert (first.status, second.status) == (PaymentStatus.PAID, PaymentStatus.PAID)
     [refund] = db.session.scalars(select(Refund).where(Refund.pledge_id == pledge.id)).all()
     assert (refund.payment_id, refund.amount, refund.source) == (
-        second.id, second.amount, RefundSource.DUPLICATE)
+        second.id,
+        second.amount,
+        RefundSource.DUPLICATE,
+    )
     assert refund.stripe_refund_id is not None
     charge = stripe_sandbox.charges[_intent(stripe_sandbox, second)]
     assert charge["amount_refunded"] == to_stripe_amount(second.amount)
@@ -143,7 +155,8 @@ def test_a_race_that_pays_two_sessions_keeps_one_payment_and_refunds_the_other(
 
 
 def test_paying_by_card_voids_the_open_invoice_and_a_transfer_voids_open_card_sessions(
-        actors, logged_in, stripe_sandbox):
+    actors, logged_in, stripe_sandbox
+):
     pledge = _pledge(actors)
     client = logged_in(actors.owner)
     token = csrf_token(client, f"/pledges/{pledge.id}")
@@ -155,12 +168,16 @@ def test_paying_by_card_voids_the_open_invoice_and_a_transfer_voids_open_card_se
     assert (invoice.status, card.status) == (PaymentStatus.VOID, PaymentStatus.PENDING)
     client.post(f"/pledges/{pledge.id}/pay/transfer", data={"csrf_token": token})
     assert [p.status for p in _payments(pledge)] == [
-        PaymentStatus.VOID, PaymentStatus.VOID, PaymentStatus.PENDING]
+        PaymentStatus.VOID,
+        PaymentStatus.VOID,
+        PaymentStatus.PENDING,
+    ]
     assert stripe_sandbox.sessions[card.stripe_session_id]["status"] == "expired"
 
 
 def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
-        actors, logged_in, stripe_sandbox):
+    actors, logged_in, stripe_sandbox
+):
     pledge = _pledge(actors)
     company = db.session.get(factories.Company, pledge.company_id)
     invoice = services.start_bank_transfer(pledge, company, actors.owner)
@@ -172,16 +189,27 @@ def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/transfers")
     assert invoice.reference in staff.get("/staff/transfers").get_data(as_text=True)
-    staff.post(f"/staff/transfers/{invoice.id}/confirm",
-               data={"csrf_token": token, "amount": str(invoice.amount)})
+    staff.post(
+        f"/staff/transfers/{invoice.id}/confirm",
+        data={"csrf_token": token, "amount": str(invoice.amount)},
+    )
     [issue] = db.session.scalars(select(PaymentIssue)).all()
     assert (issue.kind, issue.amount, issue.payment_id) == (
-        IssueKind.OVERPAYMENT, invoice.amount, invoice.id)
+        IssueKind.OVERPAYMENT,
+        invoice.amount,
+        invoice.id,
+    )
     page = staff.get("/staff/payment-issues").get_data(as_text=True)
     assert f"Refund exactly Rp{invoice.amount:,}" in page
-    staff.post(f"/staff/payment-issues/{issue.id}", data={
-        "csrf_token": token, "action": "refund", "note": "sent back",
-        "bank_reference": "BCA-123"})
+    staff.post(
+        f"/staff/payment-issues/{issue.id}",
+        data={
+            "csrf_token": token,
+            "action": "refund",
+            "note": "sent back",
+            "bank_reference": "BCA-123",
+        },
+    )
     db.session.expire_all()
     assert db.session.get(PaymentIssue, issue.id).status == IssueStatus.RESOLVED
     refund = db.session.scalars(select(Refund).where(Refund.payment_id == invoice.id)).one()
@@ -200,6 +228,7 @@ def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
 
 # -- transfers short, long and twice ----------------------------------------------------------
 
+
 def _transfer(actors, pledge: Pledge) -> Payment:  # type: ignore[no-untyped-def]
     company = db.session.get(factories.Company, pledge.company_id)
     payment = services.start_bank_transfer(pledge, company, actors.owner)
@@ -209,8 +238,9 @@ def _transfer(actors, pledge: Pledge) -> Payment:  # type: ignore[no-untyped-def
 
 def _confirm(staff, payment: Payment, amount: int) -> str:  # type: ignore[no-untyped-def]
     token = csrf_token(staff, "/staff/transfers")
-    response = staff.post(f"/staff/transfers/{payment.id}/confirm",
-                          data={"csrf_token": token, "amount": str(amount)})
+    response = staff.post(
+        f"/staff/transfers/{payment.id}/confirm", data={"csrf_token": token, "amount": str(amount)}
+    )
     return staff.get(response.headers["Location"]).get_data(as_text=True)
 
 
@@ -237,8 +267,10 @@ def test_a_short_transfer_waits_until_staff_accept_it(actors, logged_in):
     issue = db.session.scalars(select(PaymentIssue)).one()
     assert (issue.kind, issue.amount) == (IssueKind.UNDERPAYMENT, payment.amount - short)
     token = csrf_token(staff, "/staff/payment-issues")
-    staff.post(f"/staff/payment-issues/{issue.id}",
-               data={"csrf_token": token, "action": "accept", "note": "agreed by phone"})
+    staff.post(
+        f"/staff/payment-issues/{issue.id}",
+        data={"csrf_token": token, "action": "accept", "note": "agreed by phone"},
+    )
     db.session.expire_all()
     assert db.session.get(Pledge, pledge.id).status == PledgeStatus.PAID
     assert _place(actors) == 1 * 2  # the money pays for one full slot only, not two
@@ -252,8 +284,10 @@ def test_a_short_transfer_topped_up_pays_the_pledge(actors, logged_in, outbox):
     _confirm(staff, payment, payment.amount - 20_000)
     issue = db.session.scalars(select(PaymentIssue)).one()
     token = csrf_token(staff, "/staff/payment-issues")
-    staff.post(f"/staff/payment-issues/{issue.id}",
-               data={"csrf_token": token, "action": "top_up", "note": "asked by e-mail"})
+    staff.post(
+        f"/staff/payment-issues/{issue.id}",
+        data={"csrf_token": token, "action": "top_up", "note": "asked by e-mail"},
+    )
     top_up = _payments(pledge)[-1]
     assert (top_up.status, top_up.amount) == (PaymentStatus.PENDING, 20_000)
     assert any("kekurangan" in m.subject for m in outbox)
@@ -266,8 +300,10 @@ def test_a_short_transfer_topped_up_pays_the_pledge(actors, logged_in, outbox):
 
 # -- every refund path ------------------------------------------------------------------------
 
+
 def test_a_full_refund_in_stripe_of_a_paid_pledge_ends_it_and_matching_skips_it(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     builders.rules(city_quotas={})
     factories.worker()
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
@@ -281,7 +317,8 @@ def test_a_full_refund_in_stripe_of_a_paid_pledge_ends_it_and_matching_skips_it(
 
 
 def test_a_partial_refund_in_stripe_of_a_paid_pledge_shrinks_what_matching_places(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     builders.rules(city_quotas={})
     for _ in range(5):
         factories.worker()
@@ -293,8 +330,11 @@ def test_a_partial_refund_in_stripe_of_a_paid_pledge_shrinks_what_matching_place
     close_month(month, None)
     close_month(add_months(month, 1), None, today=month)
     assert pledge_balance(pledge.id) == 0
-    certificate = db.session.scalars(select(Certificate).where(
-        Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None))).first()
+    certificate = db.session.scalars(
+        select(Certificate).where(
+            Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None)
+        )
+    ).first()
     facts = json.loads(certificate.payload)
     assert (facts["worker_months"], facts["amount"]) == (4, 4 * 16_800)
     assert (facts["paid"], facts["refunded"]) == (payment.amount, 2 * 16_800)
@@ -302,31 +342,36 @@ def test_a_partial_refund_in_stripe_of_a_paid_pledge_shrinks_what_matching_place
 
 
 def test_a_partial_refund_in_stripe_of_an_active_pledge_releases_months_from_the_end(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     builders.rules(city_quotas={})
     for _ in range(3):
         factories.worker()
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox, workers=3, months=3)
     assert _place(actors) == 9
-    before = db.session.scalars(select(Certificate).where(
-        Certificate.pledge_id == pledge.id)).one()
+    before = db.session.scalars(select(Certificate).where(Certificate.pledge_id == pledge.id)).one()
     _refund_in_stripe(app, stripe_sandbox, payment, 3 * 16_800)  # the last month
     month = earliest_start()
-    months = sorted(db.session.scalars(select(Coverage.month).where(
-        Coverage.pledge_id == pledge.id).distinct()))
+    months = sorted(
+        db.session.scalars(select(Coverage.month).where(Coverage.pledge_id == pledge.id).distinct())
+    )
     assert months == [month, add_months(month, 1)]
     db.session.expire_all()
     assert db.session.get(Pledge, pledge.id).status == PledgeStatus.ACTIVE
     assert db.session.get(Certificate, before.id).revoked_at is not None
-    current = db.session.scalars(select(Certificate).where(
-        Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None))).one()
+    current = db.session.scalars(
+        select(Certificate).where(
+            Certificate.pledge_id == pledge.id, Certificate.revoked_at.is_(None)
+        )
+    ).one()
     assert json.loads(current.payload)["worker_months"] == 6
     close_month(month, None)
     assert check_ledger() == []
 
 
 def test_a_refund_of_months_already_used_becomes_an_issue_and_is_acknowledged(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     builders.rules(city_quotas={})
     factories.worker()
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox, workers=1, months=2)
@@ -353,15 +398,19 @@ def _refund_resend_changes_nothing(sandbox) -> None:  # type: ignore[no-untyped-
 
 
 def test_staff_refund_of_an_active_pledge_then_the_month_closes(
-        actors, logged_in, stripe_sandbox, outbox):
+    actors, logged_in, stripe_sandbox, outbox
+):
     builders.rules(city_quotas={})
     factories.worker()
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox, workers=1, months=3)
     _place(actors)
     staff = logged_in(actors.staff)
     token = csrf_token(staff, f"/staff/pledges/{pledge.id}")
-    page = staff.post(f"/staff/pledges/{pledge.id}/refund", data={
-        "csrf_token": token, "reason": "sponsor withdrew"}, follow_redirects=True)
+    page = staff.post(
+        f"/staff/pledges/{pledge.id}/refund",
+        data={"csrf_token": token, "reason": "sponsor withdrew"},
+        follow_redirects=True,
+    )
     assert "Refund of Rp50,400 booked" in page.get_data(as_text=True)
     stripe_sandbox.flush()
     db.session.expire_all()
@@ -375,20 +424,44 @@ def test_staff_refund_of_an_active_pledge_then_the_month_closes(
 
 # -- disputes ---------------------------------------------------------------------------------
 
-def _dispute_event(client, sandbox, payment: Payment, status: str, kind: str,  # type: ignore[no-untyped-def]
-                   event_id: str):
-    dispute = {"id": "dp_1", "object": "dispute", "amount": to_stripe_amount(payment.amount),
-               "currency": "idr", "charge": "ch_1", "payment_intent": _intent(sandbox, payment),
-               "reason": "fraudulent", "status": status, "metadata": {}}
-    event = {"id": event_id, "object": "event", "type": f"charge.dispute.{kind}",
-             "data": {"object": dispute}}
+
+def _dispute_event(
+    client,
+    sandbox,
+    payment: Payment,
+    status: str,
+    kind: str,  # type: ignore[no-untyped-def]
+    event_id: str,
+):
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": to_stripe_amount(payment.amount),
+        "currency": "idr",
+        "charge": "ch_1",
+        "payment_intent": _intent(sandbox, payment),
+        "reason": "fraudulent",
+        "status": status,
+        "metadata": {},
+    }
+    event = {
+        "id": event_id,
+        "object": "event",
+        "type": f"charge.dispute.{kind}",
+        "data": {"object": dispute},
+    }
     body = json.dumps(event).encode()
-    return client.post(WEBHOOK, data=body, content_type="application/json", headers={
-        "Stripe-Signature": sign_payload(body, sandbox.webhook_secret)})
+    return client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, sandbox.webhook_secret)},
+    )
 
 
 def test_a_dispute_holds_the_pledge_and_a_lost_one_returns_the_money(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     builders.rules(city_quotas={})
     factories.worker()
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox, workers=1, months=2)
@@ -410,13 +483,16 @@ def test_a_dispute_holds_the_pledge_and_a_lost_one_returns_the_money(
     assert check_ledger() == []
 
 
-def test_a_won_dispute_releases_the_hold_and_moves_no_money(
-        app, actors, logged_in, stripe_sandbox):
+def test_a_won_dispute_releases_the_hold_and_moves_no_money(app, actors, logged_in, stripe_sandbox):
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
     hook = app.test_client()
     _dispute_event(hook, stripe_sandbox, payment, "needs_response", "created", "evt_w1")
-    assert _dispute_event(hook, stripe_sandbox, payment, "won", "closed",
-                          "evt_w2").get_json()["outcome"] == "dispute_won"
+    assert (
+        _dispute_event(hook, stripe_sandbox, payment, "won", "closed", "evt_w2").get_json()[
+            "outcome"
+        ]
+        == "dispute_won"
+    )
     db.session.expire_all()
     assert not db.session.get(Pledge, pledge.id).on_hold
     assert db.session.scalar(select(func.count(Refund.id))) == 0
@@ -424,44 +500,79 @@ def test_a_won_dispute_releases_the_hold_and_moves_no_money(
 
 # -- events answered by what they mean --------------------------------------------------------
 
+
 def test_a_signed_but_malformed_event_is_400_and_a_future_signature_is_refused(
-        app, stripe_sandbox, client):
-    body = json.dumps({"id": "evt_m", "object": "event", "type": "charge.refunded",
-                       "data": {"object": {"object": "charge", "amount_refunded": "lots",
-                                           "metadata": {}}}}).encode()
-    response = client.post(WEBHOOK, data=body, content_type="application/json", headers={
-        "Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret)})
+    app, stripe_sandbox, client
+):
+    body = json.dumps(
+        {
+            "id": "evt_m",
+            "object": "event",
+            "type": "charge.refunded",
+            "data": {"object": {"object": "charge", "amount_refunded": "lots", "metadata": {}}},
+        }
+    ).encode()
+    response = client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret)},
+    )
     assert response.status_code == 200  # not ours: ignored, whatever it holds
-    broken = json.dumps({"id": "evt_b", "object": "event", "type": "charge.refunded",
-                         "data": {}}).encode()
-    response = client.post(WEBHOOK, data=broken, content_type="application/json", headers={
-        "Stripe-Signature": sign_payload(broken, stripe_sandbox.webhook_secret)})
+    broken = json.dumps(
+        {"id": "evt_b", "object": "event", "type": "charge.refunded", "data": {}}
+    ).encode()
+    response = client.post(
+        WEBHOOK,
+        data=broken,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(broken, stripe_sandbox.webhook_secret)},
+    )
     assert response.status_code == 400
     ahead = int(time.time()) + 3600
-    response = client.post(WEBHOOK, data=body, content_type="application/json", headers={
-        "Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret, ahead)})
+    response = client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret, ahead)},
+    )
     assert response.status_code == 400
 
 
 def test_a_signed_refund_event_naming_a_transfer_payment_is_not_booked(
-        actors, logged_in, stripe_sandbox, client):
+    actors, logged_in, stripe_sandbox, client
+):
     pledge = _pledge(actors)
     payment = _transfer(actors, pledge)
     _confirm(logged_in(actors.staff), payment, payment.amount)
-    charge = {"id": "ch_t", "object": "charge", "payment_intent": "pi_elsewhere",
-              "amount": to_stripe_amount(payment.amount),
-              "amount_refunded": to_stripe_amount(payment.amount), "currency": "idr",
-              "metadata": {"portal": "pijar-semar", "pledge_id": str(pledge.id),
-                           "payment_id": str(payment.id)}}
-    body = json.dumps({"id": "evt_t", "object": "event", "type": "charge.refunded",
-                       "data": {"object": charge}}).encode()
-    response = client.post(WEBHOOK, data=body, content_type="application/json", headers={
-        "Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret)})
+    charge = {
+        "id": "ch_t",
+        "object": "charge",
+        "payment_intent": "pi_elsewhere",
+        "amount": to_stripe_amount(payment.amount),
+        "amount_refunded": to_stripe_amount(payment.amount),
+        "currency": "idr",
+        "metadata": {
+            "portal": "pijar-semar",
+            "pledge_id": str(pledge.id),
+            "payment_id": str(payment.id),
+        },
+    }
+    body = json.dumps(
+        {"id": "evt_t", "object": "event", "type": "charge.refunded", "data": {"object": charge}}
+    ).encode()
+    response = client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret)},
+    )
     assert response.get_json()["outcome"] == "ignored_mismatch"
     assert db.session.scalar(select(func.count(Refund.id))) == 0
 
 
 # -- money no slot uses -----------------------------------------------------------------------
+
 
 def _run_with_empty_slots(actors, logged_in, sandbox, outbox):  # type: ignore[no-untyped-def]
     builders.rules(city_quotas={})
@@ -474,7 +585,8 @@ def _run_with_empty_slots(actors, logged_in, sandbox, outbox):  # type: ignore[n
 
 
 def test_a_run_that_leaves_slots_empty_tells_the_sponsor_and_keeps_the_money(
-        actors, logged_in, stripe_sandbox, outbox):
+    actors, logged_in, stripe_sandbox, outbox
+):
     pledge, _ = _run_with_empty_slots(actors, logged_in, stripe_sandbox, outbox)
     assert pledge.unused_notice_at is not None
     assert unassigned(pledge.id) == 2 * 2 * 16_800
@@ -522,20 +634,35 @@ def test_unused_money_rolls_into_a_new_paid_pledge(actors, logged_in, stripe_san
     pledge, _ = _run_with_empty_slots(actors, logged_in, stripe_sandbox, outbox)
     client = logged_in(actors.owner)
     token = csrf_token(client, f"/pledges/{pledge.id}")
-    too_big = client.post(f"/pledges/{pledge.id}/unused/rollover", data={
-        "csrf_token": token, "workers": "5", "months": "2",
-        "start_month": earliest_start().isoformat()}, follow_redirects=True)
+    too_big = client.post(
+        f"/pledges/{pledge.id}/unused/rollover",
+        data={
+            "csrf_token": token,
+            "workers": "5",
+            "months": "2",
+            "start_month": earliest_start().isoformat(),
+        },
+        follow_redirects=True,
+    )
     assert "cannot be rolled over" in too_big.get_data(as_text=True)
-    client.post(f"/pledges/{pledge.id}/unused/rollover", data={
-        "csrf_token": token, "workers": "1", "months": "4",
-        "start_month": earliest_start().isoformat()})
+    client.post(
+        f"/pledges/{pledge.id}/unused/rollover",
+        data={
+            "csrf_token": token,
+            "workers": "1",
+            "months": "4",
+            "start_month": earliest_start().isoformat(),
+        },
+    )
     new = db.session.scalars(select(Pledge).where(Pledge.id != pledge.id)).one()
     assert (new.status, new.workers, new.months) == (PledgeStatus.PAID, 1, 4)
     assert pledge_balance(new.id) == 4 * 16_800
     assert unassigned(pledge.id) == 0
     assert sponsor_balance(pledge.company_id) == pledge.price_total - 0  # nothing left the city
-    assert db.session.scalar(select(func.count(Refund.id)).where(
-        Refund.stripe_refund_id.is_not(None))) == 0
+    assert (
+        db.session.scalar(select(func.count(Refund.id)).where(Refund.stripe_refund_id.is_not(None)))
+        == 0
+    )
     assert check_ledger() == []
 
 
@@ -543,8 +670,10 @@ def test_widening_the_target_clears_the_notice(actors, logged_in, stripe_sandbox
     pledge, _ = _run_with_empty_slots(actors, logged_in, stripe_sandbox, outbox)
     client = logged_in(actors.owner)
     token = csrf_token(client, f"/pledges/{pledge.id}")
-    client.post(f"/pledges/{pledge.id}/unused/target",
-                data={"csrf_token": token, "categories": ["ojek", "becak"]})
+    client.post(
+        f"/pledges/{pledge.id}/unused/target",
+        data={"csrf_token": token, "categories": ["ojek", "becak"]},
+    )
     db.session.expire_all()
     changed = db.session.get(Pledge, pledge.id)
     assert changed.target_categories == ["ojek", "becak"]
@@ -556,12 +685,12 @@ def test_another_companys_unused_money_is_404(actors, logged_in, stripe_sandbox,
     other = logged_in(actors.other_owner)
     token = csrf_token(other, "/pledges")
     for action in ("wait", "return", "target", "rollover"):
-        response = other.post(f"/pledges/{pledge.id}/unused/{action}",
-                              data={"csrf_token": token})
+        response = other.post(f"/pledges/{pledge.id}/unused/{action}", data={"csrf_token": token})
         assert response.status_code == 404
 
 
 # -- honest promises --------------------------------------------------------------------------
+
 
 def test_a_closed_month_is_never_offered_as_a_start(actors, logged_in):
     month = earliest_start()
@@ -574,12 +703,20 @@ def test_a_closed_month_is_never_offered_as_a_start(actors, logged_in):
 
 # -- the command line -------------------------------------------------------------------------
 
+
 def test_sync_stripe_sends_a_refund_stripe_did_not_take_and_lists_issues(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
-    refund = Refund(payment_id=payment.id, pledge_id=pledge.id, company_id=pledge.company_id,
-                    amount=16_800, worker_months=0, reason="left unsent",
-                    source=RefundSource.UNUSED)
+    refund = Refund(
+        payment_id=payment.id,
+        pledge_id=pledge.id,
+        company_id=pledge.company_id,
+        amount=16_800,
+        worker_months=0,
+        reason="left unsent",
+        source=RefundSource.UNUSED,
+    )
     db.session.add(refund)
     db.session.flush()
     record_refund(refund)
@@ -596,6 +733,7 @@ def test_sync_stripe_sends_a_refund_stripe_did_not_take_and_lists_issues(
 
 
 # -- refusals say why and change nothing ------------------------------------------------------
+
 
 def _flashes(client, response) -> str:  # type: ignore[no-untyped-def]
     return client.get(response.headers["Location"]).get_data(as_text=True)
@@ -622,8 +760,7 @@ def test_card_payment_refusals_change_nothing(actors, logged_in, stripe_sandbox)
         stripe_sandbox.start(port=port)  # where the gateway looks for it
 
 
-def test_decisions_that_do_not_apply_are_refused_with_a_reason(
-        actors, logged_in, stripe_sandbox):
+def test_decisions_that_do_not_apply_are_refused_with_a_reason(actors, logged_in, stripe_sandbox):
     pledge, _ = _paid_by_card(actors, logged_in, stripe_sandbox)
     pledge_id = pledge.id
     client = logged_in(actors.owner)
@@ -646,10 +783,12 @@ def test_decisions_that_do_not_apply_are_refused_with_a_reason(
 
 
 def test_issue_actions_are_checked_and_a_settled_issue_stays_settled(
-        app, actors, logged_in, stripe_sandbox):
+    app, actors, logged_in, stripe_sandbox
+):
     pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
-    _dispute_event(app.test_client(), stripe_sandbox, payment, "needs_response", "created",
-                   "evt_i1")
+    _dispute_event(
+        app.test_client(), stripe_sandbox, payment, "needs_response", "created", "evt_i1"
+    )
     issue = db.session.scalars(select(PaymentIssue)).one()
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/payment-issues")
@@ -657,8 +796,9 @@ def test_issue_actions_are_checked_and_a_settled_issue_stays_settled(
     assert "Write a note" in _flashes(staff, staff.post(url, data={"csrf_token": token}))
     wrong = staff.post(url, data={"csrf_token": token, "action": "accept", "note": "not so"})
     assert "cannot be settled that way" in _flashes(staff, wrong)
-    done = staff.post(url, data={"csrf_token": token, "action": "resolve",
-                                 "note": "the bank settled it"})
+    done = staff.post(
+        url, data={"csrf_token": token, "action": "resolve", "note": "the bank settled it"}
+    )
     assert "Issue resolved" in _flashes(staff, done)
     db.session.expire_all()
     assert not db.session.get(Pledge, pledge.id).on_hold

@@ -45,8 +45,11 @@ def test_conversion_round_trips_every_whole_rupiah(rupiah):
 
 def _pledge(actors, workers: int = 3, months: int = 2) -> Pledge:  # type: ignore[no-untyped-def]
     company = db.session.get(factories.Company, actors.owner.company_id)
-    pledge = pledge_services.create_pledge(company, actors.owner, pledge_services.PledgeTerms(
-        workers, months, pledge_services.earliest_start()))
+    pledge = pledge_services.create_pledge(
+        company,
+        actors.owner,
+        pledge_services.PledgeTerms(workers, months, pledge_services.earliest_start()),
+    )
     pledge_services.submit_pledge(pledge, company, actors.owner)
     return pledge
 
@@ -82,12 +85,17 @@ def _entries(kind: EntryKind) -> int:
 
 def _state(pledge: Pledge, payment: Payment) -> tuple:  # type: ignore[type-arg]
     db.session.expire_all()
-    return (db.session.get(Pledge, pledge.id).status, db.session.get(Payment, payment.id).status,
-            _entries(EntryKind.PAYMENT_RECEIVED), _entries(EntryKind.REFUND))
+    return (
+        db.session.get(Pledge, pledge.id).status,
+        db.session.get(Payment, payment.id).status,
+        _entries(EntryKind.PAYMENT_RECEIVED),
+        _entries(EntryKind.REFUND),
+    )
 
 
-def test_card_payment_pays_the_pledge_once_even_when_events_repeat(actors, logged_in,
-                                                                   stripe_sandbox, outbox):
+def test_card_payment_pays_the_pledge_once_even_when_events_repeat(
+    actors, logged_in, stripe_sandbox, outbox
+):
     pledge = _pledge(actors)
     client = logged_in(actors.owner)
     payment = _checkout(client, pledge)
@@ -103,44 +111,74 @@ def test_card_payment_pays_the_pledge_once_even_when_events_repeat(actors, logge
         assert stripe_sandbox.resend(completed) == 200
     assert _state(pledge, payment) == ("paid", "paid", 1, 0)
     assert sponsor_balance(pledge.company_id) == payment.amount
-    assert db.session.scalar(select(func.count(Document.id)).where(
-        Document.payment_id == payment.id)) == 1  # the receipt
+    assert (
+        db.session.scalar(select(func.count(Document.id)).where(Document.payment_id == payment.id))
+        == 1
+    )  # the receipt
     assert any("pembayaran diterima" in m.subject for m in outbox)
     assert check_ledger() == []
 
 
 def _post_event(client, event: dict, secret: str, timestamp: int | None = None):  # type: ignore[no-untyped-def]
     body = json.dumps(event).encode()
-    return client.post(WEBHOOK, data=body, content_type="application/json",
-                       headers={"Stripe-Signature": sign_payload(body, secret, timestamp)})
+    return client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, secret, timestamp)},
+    )
 
 
-def _completed_event(payment: Payment, amount: int | None = None, event_id: str = "evt_x",
-                     **metadata: str) -> dict:  # type: ignore[type-arg]
-    meta = {"portal": "pijar-semar", "pledge_id": str(payment.pledge_id),
-            "payment_id": str(payment.id), **metadata}
-    return {"id": event_id, "object": "event", "type": "checkout.session.completed",
-            "data": {"object": {"id": payment.stripe_session_id, "object": "checkout.session",
-                                "payment_status": "paid", "currency": "idr",
-                                "amount_total": to_stripe_amount(amount or payment.amount),
-                                "payment_intent": "pi_test_manual", "metadata": meta}}}
+def _completed_event(
+    payment: Payment, amount: int | None = None, event_id: str = "evt_x", **metadata: str
+) -> dict:  # type: ignore[type-arg]
+    meta = {
+        "portal": "pijar-semar",
+        "pledge_id": str(payment.pledge_id),
+        "payment_id": str(payment.id),
+        **metadata,
+    }
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": payment.stripe_session_id,
+                "object": "checkout.session",
+                "payment_status": "paid",
+                "currency": "idr",
+                "amount_total": to_stripe_amount(amount or payment.amount),
+                "payment_intent": "pi_test_manual",
+                "metadata": meta,
+            }
+        },
+    }
 
 
-def test_forged_stale_and_unsigned_webhooks_are_refused(actors, logged_in, stripe_sandbox,
-                                                        client):
+def test_forged_stale_and_unsigned_webhooks_are_refused(actors, logged_in, stripe_sandbox, client):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
     event = _completed_event(payment)
     assert _post_event(client, event, "whsec_wrong").status_code == 400
     stale = int(time.time()) - 301
     assert _post_event(client, event, stripe_sandbox.webhook_secret, stale).status_code == 400
-    assert client.post(WEBHOOK, data=json.dumps(event),
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post(WEBHOOK, data=json.dumps(event), content_type="application/json").status_code
+        == 400
+    )
     body = json.dumps(event).encode()
     signature = sign_payload(body, stripe_sandbox.webhook_secret)
     tampered = body.replace(b'"paid"', b'"PAID"', 1)
-    assert client.post(WEBHOOK, data=tampered, content_type="application/json",
-                       headers={"Stripe-Signature": signature}).status_code == 400
+    assert (
+        client.post(
+            WEBHOOK,
+            data=tampered,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        ).status_code
+        == 400
+    )
     assert _state(pledge, payment) == ("awaiting_payment", "pending", 0, 0)
     assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
 
@@ -148,36 +186,49 @@ def test_forged_stale_and_unsigned_webhooks_are_refused(actors, logged_in, strip
 def test_events_that_are_not_ours_are_ignored_with_200(actors, logged_in, stripe_sandbox, client):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
-    response = _post_event(client, _completed_event(payment, portal="another-shop"),
-                           stripe_sandbox.webhook_secret)
+    response = _post_event(
+        client, _completed_event(payment, portal="another-shop"), stripe_sandbox.webhook_secret
+    )
     assert response.status_code == 200 and response.get_json()["outcome"] == "ignored_not_ours"
     assert _state(pledge, payment) == ("awaiting_payment", "pending", 0, 0)
 
 
-def test_an_amount_that_differs_from_the_pledge_is_not_accepted(actors, logged_in,
-                                                                stripe_sandbox, client):
+def test_an_amount_that_differs_from_the_pledge_is_not_accepted(
+    actors, logged_in, stripe_sandbox, client
+):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
-    response = _post_event(client, _completed_event(payment, amount=payment.amount - 100),
-                           stripe_sandbox.webhook_secret)
+    response = _post_event(
+        client,
+        _completed_event(payment, amount=payment.amount - 100),
+        stripe_sandbox.webhook_secret,
+    )
     assert response.get_json()["outcome"] == "amount_mismatch"
     assert _state(pledge, payment) == ("awaiting_payment", "pending", 0, 0)
 
 
-def test_two_different_events_about_the_same_payment_have_one_effect(actors, logged_in,
-                                                                     stripe_sandbox, client):
+def test_two_different_events_about_the_same_payment_have_one_effect(
+    actors, logged_in, stripe_sandbox, client
+):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
     secret = stripe_sandbox.webhook_secret
-    assert _post_event(client, _completed_event(payment, event_id="evt_a"),
-                       secret).get_json()["outcome"] == "paid"
-    assert _post_event(client, _completed_event(payment, event_id="evt_b"),
-                       secret).get_json()["outcome"] == "already_settled"
+    assert (
+        _post_event(client, _completed_event(payment, event_id="evt_a"), secret).get_json()[
+            "outcome"
+        ]
+        == "paid"
+    )
+    assert (
+        _post_event(client, _completed_event(payment, event_id="evt_b"), secret).get_json()[
+            "outcome"
+        ]
+        == "already_settled"
+    )
     assert _state(pledge, payment) == ("paid", "paid", 1, 0)
 
 
-def test_an_abandoned_checkout_expires_and_a_new_one_can_start(actors, logged_in,
-                                                               stripe_sandbox):
+def test_an_abandoned_checkout_expires_and_a_new_one_can_start(actors, logged_in, stripe_sandbox):
     pledge = _pledge(actors)
     client = logged_in(actors.owner)
     payment = _checkout(client, pledge)
@@ -187,8 +238,9 @@ def test_an_abandoned_checkout_expires_and_a_new_one_can_start(actors, logged_in
     token = csrf_token(client, f"/pledges/{pledge.id}")
     response = client.post(f"/pledges/{pledge.id}/pay/stripe", data={"csrf_token": token})
     assert response.status_code == 303
-    assert db.session.scalar(select(func.count(Payment.id)).where(
-        Payment.pledge_id == pledge.id)) == 2
+    assert (
+        db.session.scalar(select(func.count(Payment.id)).where(Payment.pledge_id == pledge.id)) == 2
+    )
 
 
 def test_a_failed_delayed_payment_leaves_the_pledge_unpaid(actors, logged_in, stripe_sandbox):
@@ -209,8 +261,9 @@ def test_async_success_before_completion_ends_as_in_order(actors, logged_in, str
     assert _state(pledge, payment) == ("paid", "paid", 1, 0)
 
 
-def test_a_refund_arriving_before_its_payment_ends_as_in_order(actors, logged_in,
-                                                               stripe_sandbox, app):
+def test_a_refund_arriving_before_its_payment_ends_as_in_order(
+    actors, logged_in, stripe_sandbox, app
+):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
     _customer(stripe_sandbox, payment, "pay")
@@ -218,8 +271,9 @@ def test_a_refund_arriving_before_its_payment_ends_as_in_order(actors, logged_in
     stripe_sandbox.pending.clear()
     intent = stripe_sandbox.sessions[payment.stripe_session_id]["payment_intent"]
     gateway = app.extensions["stripe_gateway"]
-    gateway.refund(payment_intent=intent, amount=payment.amount, idempotency_key="dash-1",
-                   metadata={})  # a refund made in the Stripe dashboard
+    gateway.refund(
+        payment_intent=intent, amount=payment.amount, idempotency_key="dash-1", metadata={}
+    )  # a refund made in the Stripe dashboard
     stripe_sandbox.pending.extend(held)  # charge.refunded first, then completed
     stripe_sandbox.flush()
     # The full refund made in Stripe leaves the pledge nothing to fund: it ends refunded.
@@ -228,16 +282,19 @@ def test_a_refund_arriving_before_its_payment_ends_as_in_order(actors, logged_in
     assert check_ledger() == []
 
 
-def test_staff_refund_returns_the_months_not_started_through_stripe(actors, logged_in,
-                                                                    stripe_sandbox):
+def test_staff_refund_returns_the_months_not_started_through_stripe(
+    actors, logged_in, stripe_sandbox
+):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
     _customer(stripe_sandbox, payment, "pay")
     stripe_sandbox.flush()
     staff = logged_in(actors.staff)
     token = csrf_token(staff, f"/staff/pledges/{pledge.id}")
-    response = staff.post(f"/staff/pledges/{pledge.id}/refund",
-                          data={"csrf_token": token, "reason": "Perusahaan membatalkan"})
+    response = staff.post(
+        f"/staff/pledges/{pledge.id}/refund",
+        data={"csrf_token": token, "reason": "Perusahaan membatalkan"},
+    )
     assert response.status_code == 302
     stripe_sandbox.flush()  # charge.refunded for the refund we made
     refund = db.session.scalar(select(Refund))
@@ -265,9 +322,11 @@ def test_bank_transfer_gets_an_invoice_and_a_statement_confirms_it(actors, logge
     )
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/transfers")
-    html = staff.post("/staff/transfers/statement", data={
-        "csrf_token": token, "statement": (io.BytesIO(statement.encode()), "mutasi.csv")},
-        content_type="multipart/form-data").get_data(as_text=True)
+    html = staff.post(
+        "/staff/transfers/statement",
+        data={"csrf_token": token, "statement": (io.BytesIO(statement.encode()), "mutasi.csv")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert 'data-outcome="matched"' in html and 'data-outcome="duplicate"' in html
     assert 'data-outcome="unknown_reference"' in html
     assert _state(pledge, payment) == ("paid", "paid", 1, 0)
@@ -280,9 +339,11 @@ def test_a_wrong_transfer_amount_is_flagged_not_applied(actors, logged_in):
     staff = logged_in(actors.staff)
     token = csrf_token(staff, "/staff/transfers")
     statement = f"date,description,amount\n2026-12-01,{payment.reference},{payment.amount - 1}\n"
-    html = staff.post("/staff/transfers/statement", data={
-        "csrf_token": token, "statement": (io.BytesIO(statement.encode()), "s.csv")},
-        content_type="multipart/form-data").get_data(as_text=True)
+    html = staff.post(
+        "/staff/transfers/statement",
+        data={"csrf_token": token, "statement": (io.BytesIO(statement.encode()), "s.csv")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert 'data-outcome="underpaid"' in html
     assert db.session.get(Payment, payment.id).status == PaymentStatus.PENDING
 

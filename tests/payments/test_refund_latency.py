@@ -78,14 +78,24 @@ def _paid_by_card(app: Flask) -> tuple[int, str]:
         pledge = create_pledge(company, owner, PledgeTerms(2, 3, earliest_start()))
         submit_pledge(pledge, company, owner)
         payment = services.prepare_card_payment(pledge, company, owner, allowed=True)
-        params = {"amount": payment.amount, "quantity": 6, "name": "PIJAR SEMAR test",
-                  "metadata": {"portal": services.METADATA_MARK, "pledge_id": str(pledge.id),
-                               "payment_id": str(payment.id)},
-                  "success_url": "http://127.0.0.1/ok", "cancel_url": "http://127.0.0.1/no",
-                  "idempotency_key": payment.idempotency_key, "reference": payment.reference}
+        params = {
+            "amount": payment.amount,
+            "quantity": 6,
+            "name": "PIJAR SEMAR test",
+            "metadata": {
+                "portal": services.METADATA_MARK,
+                "pledge_id": str(pledge.id),
+                "payment_id": str(payment.id),
+            },
+            "success_url": "http://127.0.0.1/ok",
+            "cancel_url": "http://127.0.0.1/no",
+            "idempotency_key": payment.idempotency_key,
+            "reference": payment.reference,
+        }
         session = outbound.open_checkout(payment.id, params)
-        services.record_checkout_session(db.session.get_one(Payment, payment.id), session.id,
-                                         session.url)
+        services.record_checkout_session(
+            db.session.get_one(Payment, payment.id), session.id, session.url
+        )
         pledge_id, email = pledge.id, staff.email
         db.session.commit()  # and no transaction after it: the sandbox delivers right away
         gateway()  # the sandbox is this app's
@@ -101,15 +111,19 @@ def test_a_staff_card_refund_answers_within_a_second_and_every_delivery_lands(se
     login(client, staff_email)
     token = csrf_token(client, f"/staff/pledges/{pledge_id}")
     started = time.perf_counter()
-    response = client.post(f"/staff/pledges/{pledge_id}/refund",
-                           data={"csrf_token": token, "reason": "sponsor withdrew"})
+    response = client.post(
+        f"/staff/pledges/{pledge_id}/refund",
+        data={"csrf_token": token, "reason": "sponsor withdrew"},
+    )
     elapsed = time.perf_counter() - started
     assert response.status_code == 302
     print(f"staff card refund answered in {elapsed * 1000:.0f} ms")
     assert elapsed < 1.0, f"the refund took {elapsed:.2f} s"
-    refunded = [status for event_id, status in sandbox.deliveries
-                if any(e["id"] == event_id and e["type"] == "charge.refunded"
-                       for e in sandbox.events)]
+    refunded = [
+        status
+        for event_id, status in sandbox.deliveries
+        if any(e["id"] == event_id and e["type"] == "charge.refunded" for e in sandbox.events)
+    ]
     assert refunded == [200]  # delivered once, answered at once: no retry on a locked database
     with served.app_context():
         assert db.session.get_one(Pledge, pledge_id).status == PledgeStatus.REFUNDED

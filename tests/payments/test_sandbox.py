@@ -77,14 +77,16 @@ def _params(sandbox: StripeSandbox, **changes: Any) -> dict[str, Any]:
         "cancel_url": f"{sandbox.url}/cancelled",
         "client_reference_id": "pledge-7",
         "metadata": {"pledge_id": "7", "portal": "pijar-semar"},
-        "line_items": [{
-            "quantity": 1,
-            "price_data": {
-                "currency": "idr",
-                "unit_amount": 1680000,
-                "product_data": {"name": "BPJS TK, 1 pekerja x 1 bulan"},
-            },
-        }],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": "idr",
+                    "unit_amount": 1680000,
+                    "product_data": {"name": "BPJS TK, 1 pekerja x 1 bulan"},
+                },
+            }
+        ],
     }
     params.update(changes)
     return params
@@ -96,8 +98,9 @@ def _session(client: stripe.StripeClient, sandbox: StripeSandbox, key: str = "k1
     )
 
 
-def _request(url: str, method: str, path: str,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    url: str, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """One raw HTTP request that does not follow redirects; the connection is closed after."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=10)
@@ -125,7 +128,9 @@ def test_create_session_returns_an_open_idr_session(client, sandbox):
     assert session.object == "checkout.session"
     assert (session.amount_total, session.currency) == (1680000, "idr")
     assert (session.status, session.payment_status, session.payment_intent) == (
-        "open", "unpaid", None,
+        "open",
+        "unpaid",
+        None,
     )
     assert session.url == f"{sandbox.url}/checkout/{session.id}"
     assert session.metadata.to_dict() == {"pledge_id": "7", "portal": "pijar-semar"}
@@ -181,18 +186,21 @@ def test_request_without_authorization_gets_a_stripe_shaped_401(sandbox):
     assert json.loads(body)["error"]["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("line_items", 0, "price_data", "currency"), "usd"),
-    (("line_items", 0, "price_data", "currency"), "IDR"),
-    (("line_items", 0, "price_data", "unit_amount"), 1680050),
-    (("line_items", 0, "price_data", "unit_amount"), 0),
-    (("line_items", 0, "quantity"), 0),
-    (("line_items", 0, "price_data", "product_data", "name"), ""),
-    (("mode",), "subscription"),
-    (("success_url",), None),
-    (("expires_at",), 1),
-    (("customer",), "cus_123"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("line_items", 0, "price_data", "currency"), "usd"),
+        (("line_items", 0, "price_data", "currency"), "IDR"),
+        (("line_items", 0, "price_data", "unit_amount"), 1680050),
+        (("line_items", 0, "price_data", "unit_amount"), 0),
+        (("line_items", 0, "quantity"), 0),
+        (("line_items", 0, "price_data", "product_data", "name"), ""),
+        (("mode",), "subscription"),
+        (("success_url",), None),
+        (("expires_at",), 1),
+        (("customer",), "cus_123"),
+    ],
+)
 def test_invalid_session_parameters_are_refused(client, sandbox, path, value):
     params = _params(sandbox)
     node = params
@@ -309,7 +317,8 @@ def test_fail_completes_unpaid_then_fails_and_goes_to_success_url(client, sandbo
 
     assert (status, headers["Location"]) == (303, f"{sandbox.url}/done?session={session.id}")
     assert inbox.types() == [
-        "checkout.session.completed", "checkout.session.async_payment_failed",
+        "checkout.session.completed",
+        "checkout.session.async_payment_failed",
     ]
     assert [e.data.object.payment_status for e in inbox.events()] == ["unpaid", "unpaid"]
     unpaid_intent = inbox.events()[0].data.object.payment_intent
@@ -356,10 +365,15 @@ def test_expire_endpoint_expires_only_open_sessions(client, sandbox, inbox):
 def test_refunds_send_charge_refunded_with_cumulative_amount(client, sandbox, inbox):
     session = _paid(client, sandbox, payment_intent_data={"metadata": {"pledge_id": "7"}})
 
-    first = client.v1.refunds.create(params={
-        "payment_intent": session.payment_intent, "amount": 500000,
-        "metadata": {"refund_id": "3"}, "reason": "requested_by_customer",
-    }, options={"idempotency_key": "refund-3"})
+    first = client.v1.refunds.create(
+        params={
+            "payment_intent": session.payment_intent,
+            "amount": 500000,
+            "metadata": {"refund_id": "3"},
+            "reason": "requested_by_customer",
+        },
+        options={"idempotency_key": "refund-3"},
+    )
     second = client.v1.refunds.create(params={"payment_intent": session.payment_intent})
 
     assert re.fullmatch(r"re_[A-Za-z0-9]{24}", first.id)
@@ -369,7 +383,9 @@ def test_refunds_send_charge_refunded_with_cumulative_amount(client, sandbox, in
     charge = partly.data.object
     assert re.fullmatch(r"ch_[A-Za-z0-9]{24}", charge.id)
     assert (charge.payment_intent, charge.amount, charge.currency) == (
-        session.payment_intent, 1680000, "idr",
+        session.payment_intent,
+        1680000,
+        "idr",
     )
     assert (charge.amount_refunded, charge.refunded) == (500000, False)
     assert (fully.data.object.amount_refunded, fully.data.object.refunded) == (1680000, True)
@@ -411,10 +427,13 @@ def test_unmodelled_payment_intent_data_is_refused(client, sandbox):
     assert caught.value.param == "payment_intent_data[capture_method]"
 
 
-@pytest.mark.parametrize("params", [
-    {"payment_intent": "pi_test_unknown"},
-    {"amount": 100},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"payment_intent": "pi_test_unknown"},
+        {"amount": 100},
+    ],
+)
 def test_refund_needs_a_known_payment_intent(client, params):
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.refunds.create(params=params)
@@ -440,9 +459,10 @@ def test_failed_delivery_is_retried_three_times(client, sandbox, inbox):
     sandbox.resend(sandbox.events[0]["id"])
 
     event_id = sandbox.events[0]["id"]
-    assert sandbox.deliveries == [(event_id, 500), (event_id, 503), (event_id, 200)] + [
-        (event_id, 500)
-    ] * 4
+    assert (
+        sandbox.deliveries
+        == [(event_id, 500), (event_id, 503), (event_id, 200)] + [(event_id, 500)] * 4
+    )
 
 
 def test_held_back_events_wait_for_flush(client, sandbox, inbox):
@@ -471,11 +491,21 @@ def test_reset_forgets_state_and_idempotency_keys_but_keeps_serving(client, sand
 
 
 def test_checkout_page_shows_amount_product_notice_and_buttons(client, sandbox):
-    session = client.v1.checkout.sessions.create(params=_params(sandbox, line_items=[{
-        "quantity": 1,
-        "price_data": {"currency": "idr", "unit_amount": 1680000,
-                       "product_data": {"name": "Iuran <BPJS> & JKK"}},
-    }]))
+    session = client.v1.checkout.sessions.create(
+        params=_params(
+            sandbox,
+            line_items=[
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "idr",
+                        "unit_amount": 1680000,
+                        "product_data": {"name": "Iuran <BPJS> & JKK"},
+                    },
+                }
+            ],
+        )
+    )
 
     status, headers, body = _request(str(sandbox.url), "GET", f"/checkout/{session.id}")
 
@@ -533,9 +563,21 @@ def test_http_delivery_posts_signed_events_to_webhook_url(monkeypatch):
 def test_unreachable_webhook_url_is_recorded_as_status_zero(inbox):
     with StripeSandbox(SECRET, webhook_url="http://127.0.0.1:9/hook") as box:
         session = box.create_checkout_session(
-            {"mode": "payment", "success_url": "http://x/s", "cancel_url": "http://x/c",
-             "line_items": [{"quantity": "1", "price_data": {
-                 "currency": "idr", "unit_amount": "1680000", "product_data": {"name": "x"}}}]}
+            {
+                "mode": "payment",
+                "success_url": "http://x/s",
+                "cancel_url": "http://x/c",
+                "line_items": [
+                    {
+                        "quantity": "1",
+                        "price_data": {
+                            "currency": "idr",
+                            "unit_amount": "1680000",
+                            "product_data": {"name": "x"},
+                        },
+                    }
+                ],
+            }
         )
         box.expire_checkout_session(session["id"])
 
@@ -556,8 +598,7 @@ def test_stop_closes_the_port(sandbox):
         _request(url, "GET", "/checkout/cs_test_x")
 
 
-def test_refund_in_dashboard_refunds_the_rest_with_the_dashboards_request(client, sandbox,
-                                                                          inbox):
+def test_refund_in_dashboard_refunds_the_rest_with_the_dashboards_request(client, sandbox, inbox):
     session = _paid(client, sandbox)
     client.v1.refunds.create(params={"payment_intent": session.payment_intent, "amount": 500000})
 
@@ -565,8 +606,7 @@ def test_refund_in_dashboard_refunds_the_rest_with_the_dashboards_request(client
 
     refunded = inbox.events()[-1]
     assert refunded.type == "charge.refunded"
-    assert (refunded.data.object.amount_refunded, refunded.data.object.refunded) == (
-        1680000, True)
+    assert (refunded.data.object.amount_refunded, refunded.data.object.refunded) == (1680000, True)
     assert re.fullmatch(r"req_[A-Za-z0-9]{14}", refunded.request.id)
     assert sandbox.refunds[refund_id]["amount"] == 1180000
     assert sandbox.refunds[refund_id]["metadata"] == {}
@@ -593,12 +633,17 @@ def test_dispute_is_opened_then_lost_and_blocks_refunds(client, sandbox, inbox):
 
     created, closed = inbox.events()[1:]
     assert re.fullmatch(r"dp_[A-Za-z0-9]{24}", dispute_id)
-    assert (created.type, created.data.object.status) == ("charge.dispute.created",
-                                                          "needs_response")
+    assert (created.type, created.data.object.status) == (
+        "charge.dispute.created",
+        "needs_response",
+    )
     assert created.data.object.payment_intent == session.payment_intent
     assert created.data.object.reason == "product_not_received"
     assert (closed.id, closed.type, closed.data.object.status) == (
-        closed_id, "charge.dispute.closed", "lost")
+        closed_id,
+        "charge.dispute.closed",
+        "lost",
+    )
     assert sandbox.charges[session.payment_intent]["disputed"] is True
     assert caught.value.code == "charge_disputed"
 
@@ -639,10 +684,10 @@ def test_dispute_needs_a_stripe_reason_and_a_paid_intent(client, sandbox):
 def test_api_events_carry_the_request_id_and_idempotency_key(client, sandbox, inbox):
     session = _paid(client, sandbox)
 
-    refund = client.v1.refunds.create(params={"payment_intent": session.payment_intent},
-                                      options={"idempotency_key": "refund-9"})
+    refund = client.v1.refunds.create(
+        params={"payment_intent": session.payment_intent}, options={"idempotency_key": "refund-9"}
+    )
 
     request = inbox.events()[-1].request
-    assert (request.id, request.idempotency_key) == (refund.last_response.request_id,
-                                                     "refund-9")
+    assert (request.id, request.idempotency_key) == (refund.last_response.request_id, "refund-9")
     assert inbox.events()[0].request.id is None  # paid on the checkout page: no API request

@@ -62,8 +62,10 @@ METADATA_MAX_KEYS, METADATA_KEY_MAX_LENGTH, METADATA_VALUE_MAX_LENGTH = 50, 40, 
 CLIENT_REFERENCE_ID_MAX_LENGTH = 200
 STRING_MAX_LENGTHS = {
     "/v1/checkout/sessions": {
-        "client_reference_id": CLIENT_REFERENCE_ID_MAX_LENGTH, "success_url": 5000,
-        "cancel_url": 5000, "expand[0]": 5000,
+        "client_reference_id": CLIENT_REFERENCE_ID_MAX_LENGTH,
+        "success_url": 5000,
+        "cancel_url": 5000,
+        "expand[0]": 5000,
         "line_items[0][price_data][product_data][name]": 5000,
     },
     "/v1/refunds": {"payment_intent": 5000, "reason": 5000, "expand[0]": 5000},
@@ -71,6 +73,7 @@ STRING_MAX_LENGTHS = {
 
 
 # -- one journey through the sandbox, recording every body the portal can see -------------
+
 
 class Journey:
     """Drives the sandbox as the portal and Stripe would; keeps every raw JSON body."""
@@ -92,8 +95,12 @@ class Journey:
         return obj
 
     def session(self, label: str, **changes: Any) -> Any:
-        return self.keep(label, self.client.v1.checkout.sessions.create(
-            params=session_params(self.sandbox, **changes), options={"idempotency_key": label}))
+        return self.keep(
+            label,
+            self.client.v1.checkout.sessions.create(
+                params=session_params(self.sandbox, **changes), options={"idempotency_key": label}
+            ),
+        )
 
     def act(self, session_id: str, action: str, query: str = "") -> None:
         """The customer presses a button on the sandbox checkout page."""
@@ -113,12 +120,22 @@ def session_params(sandbox: StripeSandbox, **changes: Any) -> dict[str, Any]:
     """What the portal's gateway sends (portal/payments/stripe_gateway.py)."""
     metadata = {"portal": "pijar-semar", "payment_id": "7", "pledge_id": "3"}
     params: dict[str, Any] = {
-        "mode": "payment", "success_url": f"{sandbox.url}/ok?s={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{sandbox.url}/cancelled", "client_reference_id": "PJS-7",
-        "metadata": metadata, "payment_intent_data": {"metadata": dict(metadata)},
-        "line_items": [{"quantity": 2, "price_data": {
-            "currency": "idr", "unit_amount": 1680000,
-            "product_data": {"name": "BPJS TK, 1 pekerja x 2 bulan"}}}],
+        "mode": "payment",
+        "success_url": f"{sandbox.url}/ok?s={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{sandbox.url}/cancelled",
+        "client_reference_id": "PJS-7",
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": dict(metadata)},
+        "line_items": [
+            {
+                "quantity": 2,
+                "price_data": {
+                    "currency": "idr",
+                    "unit_amount": 1680000,
+                    "product_data": {"name": "BPJS TK, 1 pekerja x 2 bulan"},
+                },
+            }
+        ],
     }
     params.update(changes)
     return params
@@ -130,18 +147,29 @@ def walk(journey: Journey) -> None:
     paid = journey.session("created")
     journey.keep("retrieved open", client.v1.checkout.sessions.retrieve(paid.id))
     journey.act(paid.id, "pay")
-    intent = journey.keep("retrieved paid",
-                          client.v1.checkout.sessions.retrieve(paid.id)).payment_intent
-    journey.keep("refund", client.v1.refunds.create(
-        params={"payment_intent": intent, "amount": 1000000, "reason": "requested_by_customer",
-                "metadata": {"portal": "pijar-semar", "refund_id": "1"}},
-        options={"idempotency_key": "refund-1"}))
+    intent = journey.keep(
+        "retrieved paid", client.v1.checkout.sessions.retrieve(paid.id)
+    ).payment_intent
+    journey.keep(
+        "refund",
+        client.v1.refunds.create(
+            params={
+                "payment_intent": intent,
+                "amount": 1000000,
+                "reason": "requested_by_customer",
+                "metadata": {"portal": "pijar-semar", "refund_id": "1"},
+            },
+            options={"idempotency_key": "refund-1"},
+        ),
+    )
     sandbox.refund_in_dashboard(intent)
     journey.act(journey.session("created async").id, "pay", "?async=1")
     journey.act(journey.session("created failing").id, "fail")
     expiring = journey.session("created to expire")
-    journey.keep("expired", client.v1.checkout.sessions.expire(
-        expiring.id, options={"idempotency_key": "expire-4"}))
+    journey.keep(
+        "expired",
+        client.v1.checkout.sessions.expire(expiring.id, options={"idempotency_key": "expire-4"}),
+    )
     journey.act(journey.session("created abandoned").id, "abandon")
     for label, won in (("lost", False), ("won", True)):
         disputed = journey.session(f"created, dispute {label}")
@@ -151,8 +179,11 @@ def walk(journey: Journey) -> None:
 
 
 RESPONSES = {  # label: schema
-    "created": "checkout.session", "retrieved open": "checkout.session",
-    "retrieved paid": "checkout.session", "refund": "refund", "expired": "checkout.session",
+    "created": "checkout.session",
+    "retrieved open": "checkout.session",
+    "retrieved paid": "checkout.session",
+    "refund": "refund",
+    "expired": "checkout.session",
 }
 EVENTS = [  # (type, what caused it), in the order walk() causes them
     ("checkout.session.completed", "paid at once"),
@@ -178,8 +209,12 @@ def journey() -> Iterator[Journey]:
     with pytest.MonkeyPatch.context() as patch, StripeSandbox(SECRET) as sandbox:
         patch.setattr(stripe, "enable_telemetry", False)
         http_client = stripe.RequestsClient()
-        client = stripe.StripeClient(API_KEY, base_addresses={"api": str(sandbox.url)},
-                                     http_client=http_client, max_network_retries=0)
+        client = stripe.StripeClient(
+            API_KEY,
+            base_addresses={"api": str(sandbox.url)},
+            http_client=http_client,
+            max_network_retries=0,
+        )
         recorded = Journey(sandbox, client)
         sandbox.deliver = recorded.deliver
         try:
@@ -195,8 +230,9 @@ def test_every_api_response_conforms(journey, label, schema_name):
     assert re.fullmatch(REQUEST_ID, journey.request_ids[label])
 
 
-@pytest.mark.parametrize("index", range(len(EVENTS)),
-                         ids=[f"{i}-{kind}-{why}" for i, (kind, why) in enumerate(EVENTS)])
+@pytest.mark.parametrize(
+    "index", range(len(EVENTS)), ids=[f"{i}-{kind}-{why}" for i, (kind, why) in enumerate(EVENTS)]
+)
 def test_every_event_body_conforms(journey, index):
     event = journey.events()[index]
 
@@ -216,10 +252,14 @@ def test_the_journey_sends_exactly_the_expected_events(journey):
 def test_events_caused_by_an_api_request_name_it(journey):
     events = journey.events()
 
-    assert events[1]["request"] == {"id": journey.request_ids["refund"],
-                                    "idempotency_key": "refund-1"}
-    assert events[7]["request"] == {"id": journey.request_ids["expired"],
-                                    "idempotency_key": "expire-4"}
+    assert events[1]["request"] == {
+        "id": journey.request_ids["refund"],
+        "idempotency_key": "refund-1",
+    }
+    assert events[7]["request"] == {
+        "id": journey.request_ids["expired"],
+        "idempotency_key": "expire-4",
+    }
     dashboard = events[2]["request"]
     assert re.fullmatch(REQUEST_ID, dashboard["id"])
     assert dashboard["idempotency_key"] and dashboard["id"] not in journey.request_ids.values()
@@ -236,7 +276,10 @@ def test_refunded_charges_carry_totals_and_intent_metadata_but_no_refund_list(jo
     by_api, by_dashboard = (journey.events()[i]["data"]["object"] for i in (1, 2))
 
     assert (by_api["amount"], by_api["amount_refunded"], by_api["refunded"]) == (
-        3360000, 1000000, False)
+        3360000,
+        1000000,
+        False,
+    )
     assert (by_dashboard["amount_refunded"], by_dashboard["refunded"]) == (3360000, True)
     assert by_api["metadata"] == {"portal": "pijar-semar", "payment_id": "7", "pledge_id": "3"}
     assert "refunds" not in by_api
@@ -252,7 +295,10 @@ def test_disputes_point_at_the_payment_intent_and_mark_the_charge(journey):
     assert (created["status"], lost["status"], won["status"]) == ("needs_response", "lost", "won")
     assert created["payment_intent"] == charge["payment_intent"]
     assert (created["amount"], created["metadata"], created["reason"]) == (
-        3360000, {}, "fraudulent")
+        3360000,
+        {},
+        "fraudulent",
+    )
     assert charge["disputed"] is True
     assert lost["id"] == created["id"] != won["id"]
 
@@ -260,12 +306,23 @@ def test_disputes_point_at_the_payment_intent_and_mark_the_charge(journey):
 # -- the checks can fail ------------------------------------------------------------------
 
 BEFORE = {  # a checkout.session as the sandbox returned it before it was held to the spec
-    "id": "cs_test_4f9QZx1y2z3A4B5C6D7E8F9G", "object": "checkout.session", "livemode": False,
-    "amount_subtotal": 1680000, "amount_total": 1680000, "currency": "idr",
-    "client_reference_id": "pledge-7", "metadata": {"pledge_id": "7"}, "mode": "payment",
-    "status": "open", "payment_status": "unpaid", "payment_intent": None,
-    "url": "http://127.0.0.1:1/checkout/x", "success_url": "http://127.0.0.1:1/ok",
-    "cancel_url": "http://127.0.0.1:1/no", "expires_at": 1_900_000_000, "created": 1_899_990_000,
+    "id": "cs_test_4f9QZx1y2z3A4B5C6D7E8F9G",
+    "object": "checkout.session",
+    "livemode": False,
+    "amount_subtotal": 1680000,
+    "amount_total": 1680000,
+    "currency": "idr",
+    "client_reference_id": "pledge-7",
+    "metadata": {"pledge_id": "7"},
+    "mode": "payment",
+    "status": "open",
+    "payment_status": "unpaid",
+    "payment_intent": None,
+    "url": "http://127.0.0.1:1/checkout/x",
+    "success_url": "http://127.0.0.1:1/ok",
+    "cancel_url": "http://127.0.0.1:1/no",
+    "expires_at": 1_900_000_000,
+    "created": 1_899_990_000,
 }
 
 
@@ -280,32 +337,64 @@ def _set(name: str, value: Any) -> Any:
 BREAKAGES = [  # (response or event index, schema, breakage, what must be reported)
     ("created", "checkout.session", _without("automatic_tax"), "automatic_tax: missing"),
     ("created", "checkout.session", _without("shipping_options"), "shipping_options: missing"),
-    ("created", "checkout.session", _set("payment_method_types", None),
-     "payment_method_types: null, but List[str] is not Optional"),
-    ("created", "checkout.session", _set("shipping_details", None),
-     "shipping_details: unknown field"),
+    (
+        "created",
+        "checkout.session",
+        _set("payment_method_types", None),
+        "payment_method_types: null, but List[str] is not Optional",
+    ),
+    (
+        "created",
+        "checkout.session",
+        _set("shipping_details", None),
+        "shipping_details: unknown field",
+    ),
     ("created", "checkout.session", _set("status", "paid"), "status: 'paid' is not one of"),
     ("created", "checkout.session", _set("line_items", None), "line_items: present, but"),
     ("created", "checkout.session", _set("id", "cs_test_short"), "does not look like"),
-    ("created", "checkout.session", lambda s: s["automatic_tax"].update(rate=1),
-     "automatic_tax.rate: unknown field"),
-    ("created", "checkout.session", lambda s: s["automatic_tax"].pop("liability"),
-     "automatic_tax.liability: missing"),
-    ("created", "checkout.session", lambda s: s["custom_text"].update(submit={"text": 5}),
-     "custom_text.submit.message: missing"),
-    ("created", "checkout.session", _set("metadata", {"pledge_id": 7}),
-     "metadata.pledge_id: 7 is not str"),
+    (
+        "created",
+        "checkout.session",
+        lambda s: s["automatic_tax"].update(rate=1),
+        "automatic_tax.rate: unknown field",
+    ),
+    (
+        "created",
+        "checkout.session",
+        lambda s: s["automatic_tax"].pop("liability"),
+        "automatic_tax.liability: missing",
+    ),
+    (
+        "created",
+        "checkout.session",
+        lambda s: s["custom_text"].update(submit={"text": 5}),
+        "custom_text.submit.message: missing",
+    ),
+    (
+        "created",
+        "checkout.session",
+        _set("metadata", {"pledge_id": 7}),
+        "metadata.pledge_id: 7 is not str",
+    ),
     ("created", "checkout.session", _set("payment_intent", 7), "payment_intent: 7 is not"),
     ("refund", "refund", _set("amount", "1000000"), "amount: '1000000' is not int"),
     ("refund", "refund", _set("id", "re_test_123456789012345678901234"), "does not look like"),
     (1, "charge", _without("billing_details"), "billing_details: missing"),
     (1, "charge", _without("disputed"), "disputed: missing"),
-    (1, "charge", _set("refunds", {"object": "list", "data": [], "has_more": False,
-                                   "url": "/v1/refunds"}), "refunds: present, but Stripe"),
+    (
+        1,
+        "charge",
+        _set("refunds", {"object": "list", "data": [], "has_more": False, "url": "/v1/refunds"}),
+        "refunds: present, but Stripe",
+    ),
     (1, "charge", _set("outcome", {"type": 3}), "outcome.type: 3 is not str"),
     (1, "charge", _set("captured", 1), "captured: 1 is not bool"),
-    (1, "charge", lambda c: c["payment_method_details"].update(ach_debit={}),
-     "payment_method_details.ach_debit: present, but Stripe leaves it out"),
+    (
+        1,
+        "charge",
+        lambda c: c["payment_method_details"].update(ach_debit={}),
+        "payment_method_details.ach_debit: present, but Stripe leaves it out",
+    ),
     (10, "dispute", _set("status", "open"), "status: 'open' is not one of"),
     (10, "dispute", _without("evidence_details"), "evidence_details: missing"),
     (10, "event", _set("request", {"id": 7, "idempotency_key": None}), "request.id: 7 is not"),
@@ -313,8 +402,11 @@ BREAKAGES = [  # (response or event index, schema, breakage, what must be report
 ]
 
 
-@pytest.mark.parametrize(("source", "schema_name", "breakage", "reported"), BREAKAGES,
-                         ids=[f"{b[1]}-{i}" for i, b in enumerate(BREAKAGES)])
+@pytest.mark.parametrize(
+    ("source", "schema_name", "breakage", "reported"),
+    BREAKAGES,
+    ids=[f"{b[1]}-{i}" for i, b in enumerate(BREAKAGES)],
+)
 def test_the_checks_catch_a_broken_object(journey, source, schema_name, breakage, reported):
     if isinstance(source, str):
         obj = copy.deepcopy(journey.responses[source])
@@ -327,7 +419,8 @@ def test_the_checks_catch_a_broken_object(journey, source, schema_name, breakage
 
     found = problems(obj, schema_name)
     assert any(problem.startswith(reported) or f" {reported}" in problem for problem in found), (
-        found)
+        found
+    )
 
 
 def test_the_event_check_catches_another_api_version_and_a_broken_object(journey):
@@ -337,8 +430,9 @@ def test_the_event_check_catches_another_api_version_and_a_broken_object(journey
 
     found = event_problems(event)
 
-    assert found[0] == (f"api_version '2023-08-16', but stripe=={stripe.VERSION} pins "
-                        f"'{stripe.api_version}'")
+    assert found[0] == (
+        f"api_version '2023-08-16', but stripe=={stripe.VERSION} pins '{stripe.api_version}'"
+    )
     assert found[1].startswith("data.object.ui_mode: 'popup' is not one of [")
     assert len(found) == 2
 
@@ -348,22 +442,32 @@ def test_the_error_check_catches_a_broken_error():
 
     assert problems({"error": good}, "error") == []
     assert problems({"error": {**good, "code": None}}, "error") == [
-        "error.code: null; Stripe leaves a null field out of an error"]
+        "error.code: null; Stripe leaves a null field out of an error"
+    ]
     assert problems({"error": {**good, "param": 3}}, "error") == [
-        "error.param: 3 is not Optional[str]"]
+        "error.param: 3 is not Optional[str]"
+    ]
     assert problems({"error": {**good, "status": 400}}, "error") == [
-        "error.status: unknown field, ErrorObject has no status"]
+        "error.status: unknown field, ErrorObject has no status"
+    ]
     assert problems({"error": {**good, "type": "card_declined"}}, "error") == [
         "error.type: 'card_declined' is not one of ['api_error', 'card_error', "
-        "'idempotency_error', 'invalid_request_error']"]
+        "'idempotency_error', 'invalid_request_error']"
+    ]
     assert problems({**good}, "error") != []
 
 
 def test_the_sandbox_session_of_before_fails_the_checks():
     found = problems(BEFORE, "checkout.session")
 
-    for required in ("automatic_tax", "custom_fields", "custom_text", "payment_method_types",
-                     "shipping_options", "ui_mode"):
+    for required in (
+        "automatic_tax",
+        "custom_fields",
+        "custom_text",
+        "payment_method_types",
+        "shipping_options",
+        "ui_mode",
+    ):
         assert any(problem.startswith(f"{required}: missing (Session.") for problem in found)
     assert "id cs_test_4f9QZx1y2z3A4B5C6D7E8F9G does not look like Stripe's" in found
 
@@ -387,11 +491,13 @@ def test_forward_references_and_nested_classes_are_resolved():
     assert session["customer"] == str | stripe.Customer | None  # ExpandableField
     assert session["line_items"] == stripe.ListObject[stripe.LineItem] | None
     assert type_name(session["status"]) == (
-        "Union[Literal['complete', 'expired', 'open'], str, NoneType]")
+        "Union[Literal['complete', 'expired', 'open'], str, NoneType]"
+    )
     assert fields(stripe.checkout.Session.CurrencyConversion)["fx_rate"] is Decimal
 
 
 # -- request rules, as Stripe enforces them ------------------------------------------------
+
 
 @pytest.fixture
 def sandbox() -> Iterator[StripeSandbox]:
@@ -403,8 +509,12 @@ def sandbox() -> Iterator[StripeSandbox]:
 def client(sandbox: StripeSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(stripe, "enable_telemetry", False)
     http_client = stripe.RequestsClient()
-    yield stripe.StripeClient(API_KEY, base_addresses={"api": str(sandbox.url)},
-                              http_client=http_client, max_network_retries=0)
+    yield stripe.StripeClient(
+        API_KEY,
+        base_addresses={"api": str(sandbox.url)},
+        http_client=http_client,
+        max_network_retries=0,
+    )
     http_client.close()
 
 
@@ -426,43 +536,77 @@ def _line_item(**changes: Any) -> list[dict[str, Any]]:
 
 LIMIT = CLIENT_REFERENCE_ID_MAX_LENGTH
 TOO_MANY, KEY_TOO_LONG, VALUE_TOO_LONG = (
-    {"keys": METADATA_MAX_KEYS + 1}, {"key_length": METADATA_KEY_MAX_LENGTH + 1},
-    {"value_length": METADATA_VALUE_MAX_LENGTH + 1})
-AT_THE_LIMITS = {"keys": METADATA_MAX_KEYS, "key_length": METADATA_KEY_MAX_LENGTH,
-                 "value_length": METADATA_VALUE_MAX_LENGTH}
+    {"keys": METADATA_MAX_KEYS + 1},
+    {"key_length": METADATA_KEY_MAX_LENGTH + 1},
+    {"value_length": METADATA_VALUE_MAX_LENGTH + 1},
+)
+AT_THE_LIMITS = {
+    "keys": METADATA_MAX_KEYS,
+    "key_length": METADATA_KEY_MAX_LENGTH,
+    "value_length": METADATA_VALUE_MAX_LENGTH,
+}
 SESSION_REFUSALS = {  # name: (changes, code, param)
-    "client_reference_id too long": ({"client_reference_id": "x" * (LIMIT + 1)}, None,
-                                     "client_reference_id"),
+    "client_reference_id too long": (
+        {"client_reference_id": "x" * (LIMIT + 1)},
+        None,
+        "client_reference_id",
+    ),
     "51 metadata keys": ({"metadata": _metadata(**TOO_MANY)}, None, "metadata"),
     "metadata key of 41": ({"metadata": _metadata(**KEY_TOO_LONG)}, None, "metadata"),
     "metadata value of 501": ({"metadata": _metadata(**VALUE_TOO_LONG)}, None, "metadata"),
-    "51 intent metadata keys": ({"payment_intent_data": {"metadata": _metadata(**TOO_MANY)}},
-                                None, "payment_intent_data[metadata]"),
-    "intent metadata key of 41": ({"payment_intent_data": {"metadata": _metadata(
-        **KEY_TOO_LONG)}}, None, "payment_intent_data[metadata]"),
-    "intent metadata value of 501": ({"payment_intent_data": {"metadata": _metadata(
-        **VALUE_TOO_LONG)}}, None, "payment_intent_data[metadata]"),
+    "51 intent metadata keys": (
+        {"payment_intent_data": {"metadata": _metadata(**TOO_MANY)}},
+        None,
+        "payment_intent_data[metadata]",
+    ),
+    "intent metadata key of 41": (
+        {"payment_intent_data": {"metadata": _metadata(**KEY_TOO_LONG)}},
+        None,
+        "payment_intent_data[metadata]",
+    ),
+    "intent metadata value of 501": (
+        {"payment_intent_data": {"metadata": _metadata(**VALUE_TOO_LONG)}},
+        None,
+        "payment_intent_data[metadata]",
+    ),
     "unknown at the top": ({"foo": "1"}, "parameter_unknown", "foo"),
-    "unknown in a line item": ({"line_items": _line_item(foo="1")}, "parameter_unknown",
-                               "line_items[0][foo]"),
-    "unknown in price_data": ({"line_items": _line_item(price_data__bar="1")},
-                              "parameter_unknown", "line_items[0][price_data][bar]"),
-    "unknown in product_data": ({"line_items": _line_item(price_data__product_data__baz="1")},
-                                "parameter_unknown",
-                                "line_items[0][price_data][product_data][baz]"),
-    "unknown in payment_intent_data": ({"payment_intent_data": {"foo": "1"}},
-                                       "parameter_unknown", "payment_intent_data[foo]"),
-    "below Rp10.000": ({"line_items": _line_item(price_data__unit_amount=999900)},
-                       "amount_too_small", "line_items"),
-    "below Rp10.000 in all": ({"line_items": _line_item(price_data__unit_amount=400000,
-                                                        quantity=2)},
-                              "amount_too_small", "line_items"),
+    "unknown in a line item": (
+        {"line_items": _line_item(foo="1")},
+        "parameter_unknown",
+        "line_items[0][foo]",
+    ),
+    "unknown in price_data": (
+        {"line_items": _line_item(price_data__bar="1")},
+        "parameter_unknown",
+        "line_items[0][price_data][bar]",
+    ),
+    "unknown in product_data": (
+        {"line_items": _line_item(price_data__product_data__baz="1")},
+        "parameter_unknown",
+        "line_items[0][price_data][product_data][baz]",
+    ),
+    "unknown in payment_intent_data": (
+        {"payment_intent_data": {"foo": "1"}},
+        "parameter_unknown",
+        "payment_intent_data[foo]",
+    ),
+    "below Rp10.000": (
+        {"line_items": _line_item(price_data__unit_amount=999900)},
+        "amount_too_small",
+        "line_items",
+    ),
+    "below Rp10.000 in all": (
+        {"line_items": _line_item(price_data__unit_amount=400000, quantity=2)},
+        "amount_too_small",
+        "line_items",
+    ),
 }
 SESSION_LIMITS = {  # name: changes that are just within Stripe's limits
     "client_reference_id of the maximum length": {"client_reference_id": "x" * LIMIT},
     "50 metadata keys of 40, values of 500": {
         "metadata": _metadata(**AT_THE_LIMITS),
-        "payment_intent_data": {"metadata": _metadata(**AT_THE_LIMITS)}},
+        "payment_intent_data": {"metadata": _metadata(**AT_THE_LIMITS)},
+    },
     "exactly Rp10.000": {"line_items": _line_item(price_data__unit_amount=500000, quantity=2)},
 }
 
@@ -476,11 +620,11 @@ def _refused(call: Any, **kwargs: Any) -> stripe.InvalidRequestError:
     return error
 
 
-@pytest.mark.parametrize(("changes", "code", "param"), SESSION_REFUSALS.values(),
-                         ids=SESSION_REFUSALS.keys())
+@pytest.mark.parametrize(
+    ("changes", "code", "param"), SESSION_REFUSALS.values(), ids=SESSION_REFUSALS.keys()
+)
 def test_session_requests_stripe_refuses_are_refused(client, sandbox, changes, code, param):
-    error = _refused(client.v1.checkout.sessions.create,
-                     params=session_params(sandbox, **changes))
+    error = _refused(client.v1.checkout.sessions.create, params=session_params(sandbox, **changes))
 
     assert (error.code, error.param) == (code, param)
     assert sandbox.sessions == {}
@@ -502,8 +646,9 @@ REFUND_REFUSALS = {
 }
 
 
-@pytest.mark.parametrize(("changes", "code", "param"), REFUND_REFUSALS.values(),
-                         ids=REFUND_REFUSALS.keys())
+@pytest.mark.parametrize(
+    ("changes", "code", "param"), REFUND_REFUSALS.values(), ids=REFUND_REFUSALS.keys()
+)
 def test_refund_requests_stripe_refuses_are_refused(client, sandbox, changes, code, param):
     session = client.v1.checkout.sessions.create(params=session_params(sandbox))
     sandbox.complete_checkout(session.id, "pay")
@@ -517,11 +662,16 @@ def test_refund_requests_stripe_refuses_are_refused(client, sandbox, changes, co
 
 def test_a_raw_form_with_an_unknown_nested_parameter_is_refused(sandbox):
     body = "mode=payment&line_items[0][quantity]=1&line_items[0][price_data][bar]=1"
-    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(str(sandbox.url)).port,
-                                            timeout=10)
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", urlsplit(str(sandbox.url)).port, timeout=10
+    )
     try:
-        connection.request("POST", "/v1/checkout/sessions", body=body, headers={
-            "Authorization": f"Bearer {API_KEY}", "Content-Type": FORM})
+        connection.request(
+            "POST",
+            "/v1/checkout/sessions",
+            body=body,
+            headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": FORM},
+        )
         response = connection.getresponse()
         status, error = response.status, json.loads(response.read())
     finally:
@@ -529,7 +679,9 @@ def test_a_raw_form_with_an_unknown_nested_parameter_is_refused(sandbox):
 
     assert status == 400 and problems(error, "error") == []
     assert (error["error"]["code"], error["error"]["param"]) == (
-        "parameter_unknown", "line_items[0][price_data][bar]")
+        "parameter_unknown",
+        "line_items[0][price_data][bar]",
+    )
     assert re.fullmatch(REQUEST_ID, response.getheader("Request-Id") or "")
 
 
@@ -548,7 +700,8 @@ def _is_scalar(hint: Any) -> bool:
 def _takes_metadata(hint: Any) -> bool:
     kinds = get_args(hint) if get_origin(hint) is Union else (hint,)
     return dict[str, str] in kinds or any(
-        get_origin(kind) is dict and get_args(kind) == (str, str) for kind in kinds)
+        get_origin(kind) is dict and get_args(kind) == (str, str) for kind in kinds
+    )
 
 
 def _is_hash(hint: Any) -> bool:
@@ -561,8 +714,11 @@ def shape_problems(shape: Shape, hint: Any, name: str, lengths: dict[str, int]) 
     if isinstance(shape, Scalar):
         found = [] if _is_scalar(hint) else [f"{name}: Stripe takes {type_name(hint)}"]
         stripe_max = lengths.get(name)
-        return found + ([] if shape.max_length == stripe_max else [
-            f"{name}: sandbox max length {shape.max_length}, Stripe {stripe_max}"])
+        return found + (
+            []
+            if shape.max_length == stripe_max
+            else [f"{name}: sandbox max length {shape.max_length}, Stripe {stripe_max}"]
+        )
     if isinstance(shape, Metadata):
         return [] if _takes_metadata(hint) else [f"{name}: Stripe does not take metadata here"]
     if isinstance(shape, ArrayOf):
@@ -582,19 +738,27 @@ def shape_problems(shape: Shape, hint: Any, name: str, lengths: dict[str, int]) 
     return found
 
 
-@pytest.mark.parametrize(("shape", "path"), [
-    (SESSION_PARAMS, "/v1/checkout/sessions"), (REFUND_PARAMS, "/v1/refunds")])
+@pytest.mark.parametrize(
+    ("shape", "path"), [(SESSION_PARAMS, "/v1/checkout/sessions"), (REFUND_PARAMS, "/v1/refunds")]
+)
 def test_the_sandbox_takes_only_stripe_parameters_with_stripe_lengths(shape, path):
     assert shape_problems(shape, PARAMS[path], "", STRING_MAX_LENGTHS[path]) == []
 
 
 def test_the_shape_check_can_fail():
-    shape = {"mode": Scalar(), "foo": Scalar(), "client_reference_id": Scalar(),
-             "metadata": Scalar(), "line_items": {"quantity": Scalar()},
-             "payment_intent_data": {"metadata": ArrayOf(Scalar())}, "expand": Metadata()}
+    shape = {
+        "mode": Scalar(),
+        "foo": Scalar(),
+        "client_reference_id": Scalar(),
+        "metadata": Scalar(),
+        "line_items": {"quantity": Scalar()},
+        "payment_intent_data": {"metadata": ArrayOf(Scalar())},
+        "expand": Metadata(),
+    }
 
-    assert shape_problems(shape, SessionCreateParams, "",
-                          STRING_MAX_LENGTHS["/v1/checkout/sessions"]) == [
+    assert shape_problems(
+        shape, SessionCreateParams, "", STRING_MAX_LENGTHS["/v1/checkout/sessions"]
+    ) == [
         "foo: not a Stripe parameter",
         "client_reference_id: sandbox max length None, Stripe 200",
         "metadata: Stripe takes Union[Dict[str, str], UntypedStripeObject[str]]",
@@ -606,8 +770,9 @@ def test_the_shape_check_can_fail():
 
 def test_refund_reasons_are_stripe_s():
     reason = request_params(RefundCreateParams)["reason"]
-    listed = [value for arg in get_args(reason) if get_origin(arg) is Literal
-              for value in get_args(arg)]
+    listed = [
+        value for arg in get_args(reason) if get_origin(arg) is Literal for value in get_args(arg)
+    ]
 
     assert set(REFUND_REASONS) == set(listed)
 

@@ -30,12 +30,17 @@ EMAILS = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
 def _deliver(stripe, event: dict, secret: str):  # type: ignore[no-untyped-def,type-arg]
     body = json.dumps(event).encode()
-    return stripe.post(WEBHOOK, data=body, content_type="application/json",
-                       headers={"Stripe-Signature": sign_payload(body, secret)})
+    return stripe.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, secret)},
+    )
 
 
-def test_the_company_users_are_mailed_once_after_a_paid_checkout(app, actors, logged_in,
-                                                                 stripe_sandbox, outbox):
+def test_the_company_users_are_mailed_once_after_a_paid_checkout(
+    app, actors, logged_in, stripe_sandbox, outbox
+):
     company = db.session.get(factories.Company, actors.owner.company_id)
     factories.user(Role.SPONSOR_MEMBER, company=company, active=False)  # told nothing
     pledge = _pledge(actors)  # 3 workers x 2 months
@@ -44,38 +49,49 @@ def test_the_company_users_are_mailed_once_after_a_paid_checkout(app, actors, lo
     event = _completed_event(payment)
     outbox.clear()
     assert _deliver(stripe, event, stripe_sandbox.webhook_secret).get_json()["outcome"] == "paid"
-    assert sorted(m.to for m in outbox) == sorted([[actors.owner.email],
-                                                   [actors.member.email]])
+    assert sorted(m.to for m in outbox) == sorted([[actors.owner.email], [actors.member.email]])
     link = f"{app.config['PUBLIC_BASE_URL']}/pledges/{pledge.id}"
-    for message, user in zip(sorted(outbox, key=lambda m: m.to),
-                             sorted([actors.owner, actors.member], key=lambda u: [u.email]),
-                             strict=True):
+    for message, user in zip(
+        sorted(outbox, key=lambda m: m.to),
+        sorted([actors.owner, actors.member], key=lambda u: [u.email]),
+        strict=True,
+    ):
         assert message.subject == "PIJAR SEMAR: pembayaran diterima"
         assert message.body.startswith(f"Yth. Bapak/Ibu {user.full_name},\n")
-        assert (f"Kami telah menerima pembayaran untuk komitmen pendanaan #{pledge.id} "
-                "(Rp100.800).") in message.body
+        assert (
+            f"Kami telah menerima pembayaran untuk komitmen pendanaan #{pledge.id} (Rp100.800)."
+        ) in message.body
         assert message.body.rstrip().endswith(link)
-    assert _deliver(stripe, event, stripe_sandbox.webhook_secret).get_json()["outcome"] == \
-        "duplicate"
+    assert (
+        _deliver(stripe, event, stripe_sandbox.webhook_secret).get_json()["outcome"] == "duplicate"
+    )
     assert len(outbox) == 2  # a repeated event mails nobody
 
 
-def test_a_paid_checkout_leaves_a_receipt_and_an_audit_trail(app, actors, logged_in,
-                                                             stripe_sandbox):
+def test_a_paid_checkout_leaves_a_receipt_and_an_audit_trail(
+    app, actors, logged_in, stripe_sandbox
+):
     pledge = _pledge(actors)
     payment = _checkout(logged_in(actors.owner), pledge)
     before = db.session.scalar(select(func.max(AuditEvent.id))) or 0
     event = _completed_event(payment, event_id="evt_trail")
     assert _deliver(app.test_client(), event, stripe_sandbox.webhook_secret).status_code == 200
-    receipt = db.session.scalar(select(Document).where(
-        Document.payment_id == payment.id, Document.kind == DocumentKind.RECEIPT))
+    receipt = db.session.scalar(
+        select(Document).where(
+            Document.payment_id == payment.id, Document.kind == DocumentKind.RECEIPT
+        )
+    )
     assert re.fullmatch(rf"KWT/20\d\d/{receipt.id:06d}", receipt.serial)
     assert receipt.amount == payment.amount
     stored = db.session.get(StripeEvent, "evt_trail")
     assert (stored.type, stored.object_id, stored.outcome) == (
-        "checkout.session.completed", payment.stripe_session_id, "paid")
-    trail = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)
-                               .order_by(AuditEvent.id)).all()
+        "checkout.session.completed",
+        payment.stripe_session_id,
+        "paid",
+    )
+    trail = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)
+    ).all()
     assert [(e.action, e.object_type, e.object_id) for e in trail] == [
         ("payment.paid", "payment", str(payment.id)),
         ("pledge.paid", "pledge", str(pledge.id)),
@@ -83,18 +99,27 @@ def test_a_paid_checkout_leaves_a_receipt_and_an_audit_trail(app, actors, logged
     ]
     assert {e.company_id for e in trail} == {pledge.company_id}
     assert {e.actor_id for e in trail} == {None}
-    assert trail[0].after == {"amount": payment.amount, "received": payment.amount,
-                              "source": "stripe"}
+    assert trail[0].after == {
+        "amount": payment.amount,
+        "received": payment.amount,
+        "source": "stripe",
+    }
     assert trail[1].before == {"status": "awaiting_payment"}
-    assert trail[2].after == {"event": "evt_trail", "type": "checkout.session.completed",
-                              "outcome": "paid"}
+    assert trail[2].after == {
+        "event": "evt_trail",
+        "type": "checkout.session.completed",
+        "outcome": "paid",
+    }
 
 
 def test_a_signed_body_that_is_not_an_event_object_is_refused(app, stripe_sandbox):
     body = b"[1, 2, 3]"
-    response = app.test_client().post(WEBHOOK, data=body, content_type="application/json",
-                                      headers={"Stripe-Signature": sign_payload(
-                                          body, stripe_sandbox.webhook_secret)})
+    response = app.test_client().post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign_payload(body, stripe_sandbox.webhook_secret)},
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
 
@@ -102,23 +127,28 @@ def test_a_signed_body_that_is_not_an_event_object_is_refused(app, stripe_sandbo
 def test_an_audit_row_is_written_at_once_and_goes_with_a_rollback(app):
     with app.test_request_context("/"):
         kept = record_event("test.kept", after={"n": 1})
-        assert kept.id == db.session.scalar(select(AuditEvent.id).where(
-            AuditEvent.action == "test.kept"))
+        assert kept.id == db.session.scalar(
+            select(AuditEvent.id).where(AuditEvent.action == "test.kept")
+        )
         savepoint = db.session.begin_nested()
         record_event("test.undone")
         savepoint.rollback()
-    actions = set(db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.action.like("test.%"))))
+    actions = set(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("test.%")))
+    )
     assert actions == {"test.kept"}
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_an_email_renders_as_the_page_renderer_would(app: Flask, lang: str):
-    context = {"pledge": SimpleNamespace(id=7, price_total=1_008_000),
-               "user": SimpleNamespace(full_name="Sri Lestari")}
+    context = {
+        "pledge": SimpleNamespace(id=7, price_total=1_008_000),
+        "user": SimpleNamespace(full_name="Sri Lestari"),
+    }
     with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
         assert _render("emails/payment_received.txt", context) == render_template(
-            "emails/payment_received.txt", **context)
+            "emails/payment_received.txt", **context
+        )
 
 
 def test_email_templates_use_no_page_context(app: Flask):
@@ -135,7 +165,8 @@ def test_email_templates_use_no_page_context(app: Flask):
 
 
 def test_an_integrity_failure_that_is_no_twin_delivery_is_not_acknowledged(
-        app, actors, logged_in, stripe_sandbox, monkeypatch):
+    app, actors, logged_in, stripe_sandbox, monkeypatch
+):
     """Only a racing copy of the same event may be answered 200 after a unique-key clash;
     any other clash answers 500 so that Stripe delivers the event again."""
     pledge = _pledge(actors)
@@ -143,8 +174,11 @@ def test_an_integrity_failure_that_is_no_twin_delivery_is_not_acknowledged(
 
     def clashing(payment, obj):  # type: ignore[no-untyped-def]
         for _ in range(2):  # a real unique-key violation from the database
-            db.session.execute(insert(StripeEvent).values(
-                id="evt_clash", type="x", object_id="", outcome="", received_at=utcnow()))
+            db.session.execute(
+                insert(StripeEvent).values(
+                    id="evt_clash", type="x", object_id="", outcome="", received_at=utcnow()
+                )
+            )
         return "paid"
 
     monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", clashing)

@@ -23,8 +23,13 @@ NEXT = services.earliest_start()
 
 
 def _terms(workers: int = 10, months: int = 6, start: date = NEXT, **target):  # type: ignore[no-untyped-def]
-    return services.PledgeTerms(workers, months, start, tuple(target.get("categories", ())),
-                                tuple(target.get("kecamatan", ())))
+    return services.PledgeTerms(
+        workers,
+        months,
+        start,
+        tuple(target.get("categories", ())),
+        tuple(target.get("kecamatan", ())),
+    )
 
 
 def test_price_is_workers_times_months_times_the_rate():
@@ -37,8 +42,15 @@ def test_a_rate_change_inside_the_term_is_priced_month_by_month():
     current = db.session.scalar(select(RateSchedule))
     change = add_months(NEXT, 3)
     current.effective_to = change
-    db.session.add(RateSchedule(effective_from=change, declared_income=1_000_000,
-                                jkk_amount=5_000, jkm_amount=3_400, legal_basis="PP 50/2025"))
+    db.session.add(
+        RateSchedule(
+            effective_from=change,
+            declared_income=1_000_000,
+            jkk_amount=5_000,
+            jkm_amount=3_400,
+            legal_basis="PP 50/2025",
+        )
+    )
     db.session.flush()
     lines = price_pledge(2, 6, NEXT)
     assert [line.rate for line in lines] == [16_800] * 3 + [8_400] * 3
@@ -46,19 +58,39 @@ def test_a_rate_change_inside_the_term_is_priced_month_by_month():
 
 
 def test_a_csr_specific_rate_wins_over_the_general_one():
-    db.session.add(RateSchedule(effective_from=date(2025, 1, 1), funding_source="csr",
-                                declared_income=1_000_000, jkk_amount=10_000, jkm_amount=6_800,
-                                legal_basis="CSR"))
-    db.session.add(RateSchedule(effective_from=date(2025, 1, 1), funding_source="apbd",
-                                declared_income=1_000_000, jkk_amount=1, jkm_amount=1,
-                                legal_basis="APBD only"))
+    db.session.add(
+        RateSchedule(
+            effective_from=date(2025, 1, 1),
+            funding_source="csr",
+            declared_income=1_000_000,
+            jkk_amount=10_000,
+            jkm_amount=6_800,
+            legal_basis="CSR",
+        )
+    )
+    db.session.add(
+        RateSchedule(
+            effective_from=date(2025, 1, 1),
+            funding_source="apbd",
+            declared_income=1_000_000,
+            jkk_amount=1,
+            jkm_amount=1,
+            legal_basis="APBD only",
+        )
+    )
     db.session.flush()
     assert total(price_pledge(1, 1, NEXT)) == 16_800
 
 
-@pytest.mark.parametrize("workers,months,start", [
-    (0, 6, NEXT), (10, 0, NEXT), (10, 25, NEXT), (10, 6, add_months(NEXT, -1)),
-])
+@pytest.mark.parametrize(
+    "workers,months,start",
+    [
+        (0, 6, NEXT),
+        (10, 0, NEXT),
+        (10, 25, NEXT),
+        (10, 6, add_months(NEXT, -1)),
+    ],
+)
 def test_terms_outside_the_programme_are_refused(workers, months, start):
     with pytest.raises(InvalidPledge):
         services.check_terms(_terms(workers, months, start))
@@ -86,8 +118,13 @@ def test_an_unverified_company_can_draft_but_not_commit(actors):
 
 
 def _wizard(client, **values):  # type: ignore[no-untyped-def]
-    data = {"csrf_token": csrf_token(client, "/pledges/new"), "workers": "5", "months": "6",
-            "start_month": NEXT.isoformat(), **values}
+    data = {
+        "csrf_token": csrf_token(client, "/pledges/new"),
+        "workers": "5",
+        "months": "6",
+        "start_month": NEXT.isoformat(),
+        **values,
+    }
     return client.post("/pledges/new", data=data)
 
 
@@ -107,8 +144,7 @@ def test_the_estimate_leaves_out_what_the_city_and_paid_pledges_ahead_take(actor
     builders.rules(city_quotas={str(NEXT.year): {"apbd": 2, "dbhcht": 0}})
     for n in range(10):
         factories.worker(category_code="ojek" if n < 6 else "becak")
-    builders.paid_pledge(builders.sponsor(), workers=3, months=2, start=NEXT,
-                         categories=("ojek",))
+    builders.paid_pledge(builders.sponsor(), workers=3, months=2, start=NEXT, categories=("ojek",))
     assert expected_available(NEXT, ("ojek",)) == 1
     assert expected_available(NEXT) == 10 - 2 - 3
     client = logged_in(actors.owner)
@@ -124,8 +160,16 @@ def test_wizard_saves_a_draft_that_can_be_edited_and_deleted(actors, logged_in):
     assert response.status_code == 302
     pledge_id = int(re.search(r"/pledges/(\d+)", response.headers["Location"]).group(1))
     edit = f"/pledges/{pledge_id}/edit"
-    client.post(edit, data={"csrf_token": csrf_token(client, edit), "workers": "7",
-                            "months": "3", "start_month": NEXT.isoformat(), "save": "1"})
+    client.post(
+        edit,
+        data={
+            "csrf_token": csrf_token(client, edit),
+            "workers": "7",
+            "months": "3",
+            "start_month": NEXT.isoformat(),
+            "save": "1",
+        },
+    )
     assert db.session.get(Pledge, pledge_id).price_total == 7 * 3 * 16_800
     token = csrf_token(client, f"/pledges/{pledge_id}")
     client.post(f"/pledges/{pledge_id}/delete", data={"csrf_token": token})
@@ -144,11 +188,14 @@ def test_another_companys_pledge_is_404_everywhere(actors, logged_in):
     pledge = services.create_pledge(other, actors.other_owner, _terms())
     client = logged_in(actors.owner)
     token = csrf_token(client, "/pledges")
-    for method, path in [("get", f"/pledges/{pledge.id}"), ("get", f"/pledges/{pledge.id}/edit"),
-                         ("post", f"/pledges/{pledge.id}/submit"),
-                         ("post", f"/pledges/{pledge.id}/delete"),
-                         ("post", f"/pledges/{pledge.id}/pay/stripe"),
-                         ("post", f"/pledges/{pledge.id}/pay/transfer"),
-                         ("get", f"/pledges/{pledge.id}/paid")]:
+    for method, path in [
+        ("get", f"/pledges/{pledge.id}"),
+        ("get", f"/pledges/{pledge.id}/edit"),
+        ("post", f"/pledges/{pledge.id}/submit"),
+        ("post", f"/pledges/{pledge.id}/delete"),
+        ("post", f"/pledges/{pledge.id}/pay/stripe"),
+        ("post", f"/pledges/{pledge.id}/pay/transfer"),
+        ("get", f"/pledges/{pledge.id}/paid"),
+    ]:
         response = getattr(client, method)(path, data={"csrf_token": token})
         assert response.status_code == 404, path

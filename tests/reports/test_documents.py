@@ -27,36 +27,57 @@ from portal.reports.figures import (
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
-EVIL = "=HYPERLINK(\"http://x\",\"y\")"
+EVIL = '=HYPERLINK("http://x","y")'
 
 
 def build_report(company: str = "PT Maju Bersama") -> ImpactReport:
     """A report as services would hand it over: small groups already SMALL."""
     months = [date(2025, m, 1) for m in range(1, 7)]
     return ImpactReport(
-        scope="pledge", title="Impact report", company_name=company, pledge_id=7,
-        first_month=months[0], last_month=months[-1], generated_on=date(2025, 7, 2),
-        workers_covered=42, worker_months_delivered=230, worker_months_paid=252,
+        scope="pledge",
+        title="Impact report",
+        company_name=company,
+        pledge_id=7,
+        first_month=months[0],
+        last_month=months[-1],
+        generated_on=date(2025, 7, 2),
+        workers_covered=42,
+        worker_months_delivered=230,
+        worker_months_paid=252,
         breakdowns=(
-            Breakdown("category", "By category", (
-                Row("pkl", "Street vendors", 30, 170),
-                Row("ojek", "Motorbike taxi <script>alert(1)</script>", 8, 40),
-                Row("nelayan", "Fishers", SMALL, SMALL),
-                Row("pemulung", "=cmd|' /C calc'!A0", SMALL, SMALL),
-            )),
-            Breakdown("sex", "By sex", (
-                Row("L", "Male", 25, 140),
-                Row("P", "Female", 17, 90),
-            )),
+            Breakdown(
+                "category",
+                "By category",
+                (
+                    Row("pkl", "Street vendors", 30, 170),
+                    Row("ojek", "Motorbike taxi <script>alert(1)</script>", 8, 40),
+                    Row("nelayan", "Fishers", SMALL, SMALL),
+                    Row("pemulung", "=cmd|' /C calc'!A0", SMALL, SMALL),
+                ),
+            ),
+            Breakdown(
+                "sex",
+                "By sex",
+                (
+                    Row("L", "Male", 25, 140),
+                    Row("P", "Female", 17, 90),
+                ),
+            ),
         ),
-        monthly=(MonthPoint(months[0], SMALL), *(MonthPoint(m, 40 + i)
-                                                  for i, m in enumerate(months[1:]))),
-        claims=(ClaimRow("jkk", "JKK (work accident)", 6, 12_500_000),
-                ClaimRow("jkm", "JKM (death)", SMALL, None)),
+        monthly=(
+            MonthPoint(months[0], SMALL),
+            *(MonthPoint(m, 40 + i) for i, m in enumerate(months[1:])),
+        ),
+        claims=(
+            ClaimRow("jkk", "JKK (work accident)", 6, 12_500_000),
+            ClaimRow("jkm", "JKM (death)", SMALL, None),
+        ),
         money=Money(paid=4_233_600, used=3_864_000, refunded=0),
         renewal="Renew before 1 July 2025 to keep these workers covered.",
-        pseudonyms=(PseudonymRow("W-7F3KQ", 6, months[0], months[-1]),
-                    PseudonymRow("W-2B9XZ", 3, months[3], months[-1])),
+        pseudonyms=(
+            PseudonymRow("W-7F3KQ", 6, months[0], months[-1]),
+            PseudonymRow("W-2B9XZ", 3, months[3], months[-1]),
+        ),
     )
 
 
@@ -69,8 +90,11 @@ def ctx(app: Flask) -> Iterator[None]:
 
 
 def rects(svg: str, cls: str) -> list[dict[str, str]]:
-    return [dict(e.attrib) for e in ElementTree.fromstring(svg).iter(f"{SVG}rect")
-            if e.get("class") == cls]
+    return [
+        dict(e.attrib)
+        for e in ElementTree.fromstring(svg).iter(f"{SVG}rect")
+        if e.get("class") == cls
+    ]
 
 
 def texts(svg: str) -> list[str]:
@@ -89,8 +113,9 @@ def test_geometry_scales_to_the_largest_shown_value_and_gives_small_no_length(ct
 
 
 def test_bar_chart_draws_small_rows_as_identical_labelled_stubs(ctx: None) -> None:
-    svg = str(charts.bar_chart_svg(build_report().breakdown("category").rows,
-                                   title="Workers by category"))
+    svg = str(
+        charts.bar_chart_svg(build_report().breakdown("category").rows, title="Workers by category")
+    )
     stubs = rects(svg, "small")
     assert len(stubs) == 2
     assert len({(s["width"], s["height"]) for s in stubs}) == 1
@@ -103,16 +128,15 @@ def test_bar_chart_draws_small_rows_as_identical_labelled_stubs(ctx: None) -> No
 
 
 def test_stub_is_the_same_whatever_the_other_values(ctx: None) -> None:
-    small = str(charts.bar_chart_svg([Row("a", "A", 6, 6), Row("b", "B", SMALL, SMALL)],
-                                     title="t"))
-    large = str(charts.bar_chart_svg([Row("a", "A", 9000, 9000), Row("b", "B", SMALL, SMALL)],
-                                     title="t"))
+    small = str(charts.bar_chart_svg([Row("a", "A", 6, 6), Row("b", "B", SMALL, SMALL)], title="t"))
+    large = str(
+        charts.bar_chart_svg([Row("a", "A", 9000, 9000), Row("b", "B", SMALL, SMALL)], title="t")
+    )
     assert rects(small, "small") == rects(large, "small")
 
 
 def test_chart_labels_are_escaped(ctx: None) -> None:
-    svg = str(charts.bar_chart_svg(build_report().breakdown("category").rows,
-                                   title="<b>Title</b>"))
+    svg = str(charts.bar_chart_svg(build_report().breakdown("category").rows, title="<b>Title</b>"))
     assert "<script>" not in svg and "<b>" not in svg
     assert "&lt;script&gt;" in svg and "&lt;b&gt;Title&lt;/b&gt;" in svg
     ElementTree.fromstring(svg)  # still well-formed
@@ -144,8 +168,11 @@ def test_crowded_months_still_show_every_value(ctx: None) -> None:
 
 def test_series_chart_stacks_named_series(ctx: None) -> None:
     months = [date(2025, 1, 1), date(2025, 2, 1)]
-    svg = str(charts.series_chart_svg(
-        months, [("APBD", [10, 12]), ("PT <Evil> & Co", [5, 0])], title="Coverage by funder"))
+    svg = str(
+        charts.series_chart_svg(
+            months, [("APBD", [10, 12]), ("PT <Evil> & Co", [5, 0])], title="Coverage by funder"
+        )
+    )
     assert "PT &lt;Evil&gt; &amp; Co" in svg
     assert len(rects(svg, "bar")) == 2 + 3  # two legend swatches, three non-empty segments
     assert {"15", "12"} <= set(texts(svg))
@@ -186,10 +213,12 @@ def test_pdf_states_the_report_with_small_groups_hidden(ctx: None) -> None:
 
 def test_pdf_without_pseudonyms_or_claims(ctx: None) -> None:
     report = build_report()
-    bare = replace(report, pseudonyms=(), claims=(), workers_covered=SMALL,
-                   worker_months_delivered=SMALL)
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(documents.report_pdf(bare)))
-                   .pages)
+    bare = replace(
+        report, pseudonyms=(), claims=(), workers_covered=SMALL, worker_months_delivered=SMALL
+    )
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(documents.report_pdf(bare))).pages
+    )
     assert "W-7F3KQ" not in text and "No benefit claims" in text
 
 
@@ -217,8 +246,9 @@ def test_csv_keeps_small_as_text_and_escapes_formulas(ctx: None) -> None:
 
 
 def test_xlsx_sheets_keep_small_as_text_and_escape_formulas(ctx: None) -> None:
-    book = load_workbook(io.BytesIO(documents.report_xlsx(build_report(company=EVIL))),
-                         read_only=True)
+    book = load_workbook(
+        io.BytesIO(documents.report_xlsx(build_report(company=EVIL))), read_only=True
+    )
     assert book.sheetnames == ["Summary", "Breakdowns", "Monthly", "Claims", "Pseudonyms"]
     summary = {row[0]: row[2] for row in book["Summary"].iter_rows(values_only=True)}
     assert summary["company"] == "'" + EVIL

@@ -19,8 +19,9 @@ THIS_MONTH = date.today().replace(day=1)
 def test_certificate_issued_mail_links_the_pdf_and_the_verify_page(actors, outbox):
     pledge = placed_pledge(actors, men=2, women=0, months=1)
     db.session.commit()  # mail leaves after the commit
-    certificate = db.session.scalars(select(Certificate)
-                                     .where(Certificate.pledge_id == pledge.id)).one()
+    certificate = db.session.scalars(
+        select(Certificate).where(Certificate.pledge_id == pledge.id)
+    ).one()
     mails = [m for m in outbox if certificate.serial in m.subject]
     assert sorted(m.to[0] for m in mails) == sorted([actors.owner.email, actors.member.email])
     body = mails[0].body

@@ -13,8 +13,11 @@ from portal.extensions import db
 from tests.reports.test_reports import placed_pledge
 
 REPORT_URLS = (
-    "/reports/pledges/{id}", "/reports/pledges/{id}.pdf", "/reports/pledges/{id}.csv",
-    "/reports/pledges/{id}.xlsx", "/reports/pledges/{id}/charts/sex.svg",
+    "/reports/pledges/{id}",
+    "/reports/pledges/{id}.pdf",
+    "/reports/pledges/{id}.csv",
+    "/reports/pledges/{id}.xlsx",
+    "/reports/pledges/{id}/charts/sex.svg",
     "/reports/pledges/{id}/charts/monthly.svg",
 )
 

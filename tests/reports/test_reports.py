@@ -30,16 +30,29 @@ from tests.matching import builders
 KELURAHAN_A, KELURAHAN_B = "33.74.01.1001", "33.74.02.1001"
 
 
-def placed_pledge(actors, men: int = 7, women: int = 2, months: int = 3,  # type: ignore[no-untyped-def]
-                  running: bool = False):
+def placed_pledge(
+    actors,
+    men: int = 7,
+    women: int = 2,
+    months: int = 3,  # type: ignore[no-untyped-def]
+    running: bool = False,
+):
     """Men in one kecamatan and women (nelayan) in another, placed in one pledge: by a match
     run from next month, or (running) covered since last month as an approved run leaves it."""
     builders.rules(city_quotas={})
-    people = [factories.worker(kelurahan_code=KELURAHAN_A, birth_date=date(1990, 1, 1 + n))
-              for n in range(men)]
-    people += [factories.worker(female=True, kelurahan_code=KELURAHAN_B,
-                                category_code="nelayan", birth_date=date(1965, 2, 1 + n))
-               for n in range(women)]
+    people = [
+        factories.worker(kelurahan_code=KELURAHAN_A, birth_date=date(1990, 1, 1 + n))
+        for n in range(men)
+    ]
+    people += [
+        factories.worker(
+            female=True,
+            kelurahan_code=KELURAHAN_B,
+            category_code="nelayan",
+            birth_date=date(1965, 2, 1 + n),
+        )
+        for n in range(women)
+    ]
     company = db.session.get(Company, actors.owner.company_id)
     if not running:
         month = earliest_start()
@@ -48,10 +61,20 @@ def placed_pledge(actors, men: int = 7, women: int = 2, months: int = 3,  # type
         return pledge
     start = add_months(date.today().replace(day=1), -1)
     pledge = builders.paid_pledge(company, workers=men + women, months=months, start=start)
-    db.session.add_all([
-        Coverage(worker_id=worker.id, month=add_months(start, k), funder=Funder.PLEDGE,
-                 amount=16_800, pledge_id=pledge.id, slot=slot)
-        for slot, worker in enumerate(people, 1) for k in range(months)])
+    db.session.add_all(
+        [
+            Coverage(
+                worker_id=worker.id,
+                month=add_months(start, k),
+                funder=Funder.PLEDGE,
+                amount=16_800,
+                pledge_id=pledge.id,
+                slot=slot,
+            )
+            for slot, worker in enumerate(people, 1)
+            for k in range(months)
+        ]
+    )
     pledge.coverage_start = start
     transition_pledge(pledge, PledgeStatus.ACTIVE, None, note="test")
     return pledge
@@ -76,7 +99,8 @@ def test_report_figures_equal_a_recount_of_the_coverage_rows(app, placed):
         .join(Worker, Worker.id == Coverage.worker_id)
         .join(Category, Category.id == Worker.category_id)
         .join(Kelurahan, Kelurahan.code == Worker.kelurahan_code)
-        .where(Coverage.pledge_id == placed.id)).all()
+        .where(Coverage.pledge_id == placed.id)
+    ).all()
     assert report.workers_covered == len({r.worker_id for r in rows}) == 9
     assert report.worker_months_delivered == len(rows) == 27
     assert report.worker_months_paid == 27
@@ -121,8 +145,9 @@ def test_groups_under_five_workers_never_show_their_count(app, placed):
 def test_pseudonyms_are_stable_per_company_and_unlinkable_across_companies(app, placed):
     with app.test_request_context():
         report = _report(placed)
-        worker_id = db.session.scalar(select(Coverage.worker_id)
-                                      .where(Coverage.pledge_id == placed.id).limit(1))
+        worker_id = db.session.scalar(
+            select(Coverage.worker_id).where(Coverage.pledge_id == placed.id).limit(1)
+        )
         again = services.pseudonym(placed.company_id, worker_id)
         elsewhere = services.pseudonym(placed.company_id + 1, worker_id)
     names = [p.pseudonym for p in report.pseudonyms]
@@ -142,10 +167,21 @@ def test_a_report_of_fewer_than_five_workers_hides_totals_and_list(actors, app):
 
 
 def test_claims_of_few_workers_are_hidden_with_their_amount(actors, app, placed):
-    worker = db.session.scalar(select(Worker).join(Coverage, Coverage.worker_id == Worker.id)
-                               .where(Coverage.pledge_id == placed.id).limit(1))
-    record_claim(worker, placed.coverage_start.replace(day=3), "jkk", 2_500_000, "",
-                 actors.staff, today=placed.coverage_start.replace(day=20))
+    worker = db.session.scalar(
+        select(Worker)
+        .join(Coverage, Coverage.worker_id == Worker.id)
+        .where(Coverage.pledge_id == placed.id)
+        .limit(1)
+    )
+    record_claim(
+        worker,
+        placed.coverage_start.replace(day=3),
+        "jkk",
+        2_500_000,
+        "",
+        actors.staff,
+        today=placed.coverage_start.replace(day=20),
+    )
     with app.test_request_context():
         report = _report(placed)
     jkk = next(row for row in report.claims if row.kind == "jkk")
@@ -186,8 +222,9 @@ def test_suppression_leaves_no_hidden_group_recoverable_from_the_total(sizes):
         elif row.workers != SMALL:
             assert (row.workers, row.worker_months) == (group.workers, group.worker_months)
     hidden = sum(1 for row in rows if row.workers == SMALL)
-    visible = sum(1 for row, g in zip(rows, groups, strict=True)
-                  if row.workers != SMALL and g.workers > 0)
+    visible = sum(
+        1 for row, g in zip(rows, groups, strict=True) if row.workers != SMALL and g.workers > 0
+    )
     assert hidden != 1 or visible == 0  # one hidden group next to shown ones = total minus rest
 
 

@@ -40,12 +40,13 @@ from stripe._stripe_object import UntypedStripeObject
 
 RESOURCES: dict[str, type[stripe.StripeObject]] = {
     cls.OBJECT_NAME: cls
-    for cls in (stripe.checkout.Session, stripe.Charge, stripe.Refund, stripe.Dispute,
-                stripe.Event)
+    for cls in (stripe.checkout.Session, stripe.Charge, stripe.Refund, stripe.Dispute, stripe.Event)
 }
 ID_FORMATS = {
-    "checkout.session": r"cs_test_a1[A-Za-z0-9]{56}", "charge": r"ch_[A-Za-z0-9]{24}",
-    "refund": r"re_[A-Za-z0-9]{24}", "dispute": r"dp_[A-Za-z0-9]{24}",
+    "checkout.session": r"cs_test_a1[A-Za-z0-9]{56}",
+    "charge": r"ch_[A-Za-z0-9]{24}",
+    "refund": r"re_[A-Za-z0-9]{24}",
+    "dispute": r"dp_[A-Za-z0-9]{24}",
     "event": r"evt_[A-Za-z0-9]{24}",
 }
 # ErrorObject.type is a plain `str`; its docstring names the values.
@@ -63,8 +64,11 @@ _SET = "only when the session was created with this parameter"
 OMITTED: dict[type[stripe.StripeObject], dict[str, str]] = {
     stripe.checkout.Session: {
         "line_items": _EXPAND,
-        "allowed_payment_method_types": _SET, "excluded_payment_method_types": _SET,
-        "branding_settings": _SET, "name_collection": _SET, "optional_items": _SET,
+        "allowed_payment_method_types": _SET,
+        "excluded_payment_method_types": _SET,
+        "branding_settings": _SET,
+        "name_collection": _SET,
+        "optional_items": _SET,
         "tax_id_collection": _SET,
         "presentment_details": "only when Adaptive Pricing converted the currency",
         "redirect_on_completion": "only for ui_mode embedded_page (the sandbox's is hosted)",
@@ -74,18 +78,21 @@ OMITTED: dict[type[stripe.StripeObject], dict[str, str]] = {
     stripe.Charge: {
         "refunds": _EXPAND + " (not included by default since API version 2022-11-15)",
         "authorization_code": "not in Stripe's example charge; the card's is in "
-                              "payment_method_details.card",
+        "payment_method_details.card",
         "level3": "only when Level III data was sent",
         "presentment_details": "only when Adaptive Pricing converted the currency",
         "radar_options": "only when created with radar_options",
         "transfer": "only for destination charges (Connect)",
     },
-    stripe.Charge.FraudDetails: {"stripe_report": "only once Stripe reports the charge",
-                                 "user_report": "only once you report the charge"},
+    stripe.Charge.FraudDetails: {
+        "stripe_report": "only once Stripe reports the charge",
+        "user_report": "only once you report the charge",
+    },
     stripe.Charge.Outcome: {"rule": "only when a Radar rule matched"},
     stripe.Charge.PaymentMethodDetails.Card: {
         "capture_before": "only for manual capture",
-        "description": "internal use only", "iin": "internal use only",
+        "description": "internal use only",
+        "iin": "internal use only",
         "issuer": "internal use only",
         "moto": "only for payments marked MOTO",
         "setup_credential_usage": "only when passed with setup_future_usage",
@@ -101,13 +108,16 @@ OMITTED: dict[type[stripe.StripeObject], dict[str, str]] = {
         "presentment_details": "only when Adaptive Pricing converted the currency",
     },
     stripe.Refund.DestinationDetails.Card: {
-        "reference": "only once the acquirer's reference is available (the sandbox's is "
-                     "pending)",
+        "reference": "only once the acquirer's reference is available (the sandbox's is pending)",
     },
-    stripe.Dispute: {"network_reason_code": "not in Stripe's example dispute; the network's "
-                                            "code is in payment_method_details.card"},
-    stripe.Event: {"account": "Connect accounts' events only",
-                   "context": "only when fetching needs an authentication context"},
+    stripe.Dispute: {
+        "network_reason_code": "not in Stripe's example dispute; the network's "
+        "code is in payment_method_details.card"
+    },
+    stripe.Event: {
+        "account": "Connect accounts' events only",
+        "context": "only when fetching needs an authentication context",
+    },
     stripe.Event.Data: {"previous_attributes": "*.updated events only"},
 }
 # Hashes that hold a key only for what applies: the payment methods given options, the
@@ -122,7 +132,8 @@ SPARSE: dict[type[stripe.StripeObject], str] = {
 # says the same of `destination_details`, and a dispute's works alike): of the per-method
 # hashes only that one is sent.
 TYPED: tuple[type[stripe.StripeObject], ...] = (
-    stripe.Charge.PaymentMethodDetails, stripe.Refund.DestinationDetails,
+    stripe.Charge.PaymentMethodDetails,
+    stripe.Refund.DestinationDetails,
     stripe.Dispute.PaymentMethodDetails,
 )
 
@@ -134,12 +145,18 @@ def omitted(cls: type[stripe.StripeObject], value: dict[str, Any]) -> dict[str, 
         left_out.update(dict.fromkeys(fields(cls), SPARSE[cls]))
     if cls in TYPED:
         kind = value.get("type")
-        left_out.update({name: f"only the hash named by type ({kind!r}) is sent"
-                         for name in fields(cls) if name not in ("type", kind)})
+        left_out.update(
+            {
+                name: f"only the hash named by type ({kind!r}) is sent"
+                for name in fields(cls)
+                if name not in ("type", kind)
+            }
+        )
     return left_out
 
 
 # -- reading the annotations ----------------------------------------------------------------
+
 
 @cache
 def deferred_imports(module_name: str) -> dict[str, Any]:
@@ -167,19 +184,24 @@ def fields(cls: type) -> dict[str, Any]:
     localns = {**deferred_imports(cls.__module__), **vars(cls)}
     hints = get_type_hints(cls, localns=localns, include_extras=True)
     remap: dict[str, str] = getattr(cls, "_field_remappings", {})
-    return {remap.get(name, name): hint for name, hint in hints.items()
-            if not name.startswith("_") and get_origin(hint) is not ClassVar}
+    return {
+        remap.get(name, name): hint
+        for name, hint in hints.items()
+        if not name.startswith("_") and get_origin(hint) is not ClassVar
+    }
 
 
 def type_name(hint: Any) -> str:
     """A readable annotation: `Optional[Session.AutomaticTax]`, `int`."""
     if isinstance(hint, type) and get_origin(hint) is None:
         return hint.__qualname__
-    return re.sub(r"\b(?:typing|typing_extensions|decimal|stripe)\.(?:[a-z_][a-z0-9_]*\.)*",
-                  "", repr(hint))
+    return re.sub(
+        r"\b(?:typing|typing_extensions|decimal|stripe)\.(?:[a-z_][a-z0-9_]*\.)*", "", repr(hint)
+    )
 
 
 # -- checking values against them -----------------------------------------------------------
+
 
 def check(value: Any, hint: Any, where: str) -> list[str]:
     """Every way value (parsed JSON) is not of the annotated type; [] when it is."""
@@ -189,8 +211,7 @@ def check(value: Any, hint: Any, where: str) -> list[str]:
     if origin in (Union, UnionType):
         return _check_union(value, hint, where)
     if value is None:
-        return [] if hint is NoneType else [f"{where}: null, but {type_name(hint)} is not "
-                                            "Optional"]
+        return [] if hint is NoneType else [f"{where}: null, but {type_name(hint)} is not Optional"]
     if origin is Literal:
         return [] if _listed(value, args) else [_unlisted(value, args, where)]
     if origin is list:
@@ -259,8 +280,12 @@ def _check_list_object(value: Any, item: Any, where: str) -> list[str]:
     shape = {"object": Literal["list"], "data": list[item], "has_more": bool, "url": str}
     found = [f"{where}.{name}: missing" for name in shape if name not in value]
     found += [f"{where}.{name}: unknown field of a list" for name in set(value) - set(shape)]
-    return found + [p for name, sub in shape.items() if name in value
-                    for p in check(value[name], sub, f"{where}.{name}")]
+    return found + [
+        p
+        for name, sub in shape.items()
+        if name in value
+        for p in check(value[name], sub, f"{where}.{name}")
+    ]
 
 
 def _listed(value: Any, allowed: Any) -> bool:
@@ -286,7 +311,8 @@ def _kind_fits(value: Any, hint: Any) -> bool:
     if origin is Literal:
         return any(type(value) is type(v) for v in get_args(hint))
     if origin in (dict, UntypedStripeObject, stripe.ListObject) or (
-            isinstance(origin, type) and issubclass(origin, stripe.StripeObject)):
+        isinstance(origin, type) and issubclass(origin, stripe.StripeObject)
+    ):
         return isinstance(value, dict)
     if origin is list:
         return isinstance(value, list)
@@ -299,6 +325,7 @@ def _wrong(value: Any, hint: Any, where: str) -> str:
 
 
 # -- what the tests call --------------------------------------------------------------------
+
 
 def problems(obj: dict[str, Any], name: str) -> list[str]:
     """Every way obj breaks the pinned package's type of the object `name` (`charge`, ...,
@@ -316,8 +343,10 @@ def event_problems(event: dict[str, Any]) -> list[str]:
     own class (`Event.Data.object` is typed only as an untyped object)."""
     found = problems(event, "event")
     if event.get("api_version") != stripe.api_version:
-        found.append(f"api_version {event.get('api_version')!r}, but stripe=={stripe.VERSION} "
-                     f"pins {stripe.api_version!r}")
+        found.append(
+            f"api_version {event.get('api_version')!r}, but stripe=={stripe.VERSION} "
+            f"pins {stripe.api_version!r}"
+        )
     inner = event.get("data", {}).get("object", {})
     if inner.get("object") not in RESOURCES:
         return [*found, f"data.object: no resource {inner.get('object')!r} here"]
@@ -330,8 +359,10 @@ def error_problems(body: dict[str, Any]) -> list[str]:
     if set(body) != {"error"} or not isinstance(body["error"], dict):
         return [f"<root>: {sorted(body)} is not an error body {{'error': ...}}"]
     error, annotated = body["error"], fields(stripe.ErrorObject)
-    found = [f"error.{name}: unknown field, ErrorObject has no {name}"
-             for name in sorted(set(error) - set(annotated))]
+    found = [
+        f"error.{name}: unknown field, ErrorObject has no {name}"
+        for name in sorted(set(error) - set(annotated))
+    ]
     for name, value in error.items():
         if name in annotated and value is None:
             found.append(f"error.{name}: null; Stripe leaves a null field out of an error")
@@ -344,12 +375,17 @@ def error_problems(body: dict[str, Any]) -> list[str]:
 
 # -- request parameters -------------------------------------------------------------------
 
+
 @cache
 def request_params(params_class: type) -> dict[str, Any]:
     """Name -> type of each parameter a generated `...Params` TypedDict takes, less the
     request options every method takes (api_key, idempotency_key, ...)."""
-    own = {name: hint for name, hint in params_class.__annotations__.items()
-           if name not in RequestOptions.__annotations__}
-    holder = type(params_class.__name__, (), {"__annotations__": own,
-                                               "__module__": params_class.__module__})
+    own = {
+        name: hint
+        for name, hint in params_class.__annotations__.items()
+        if name not in RequestOptions.__annotations__
+    }
+    holder = type(
+        params_class.__name__, (), {"__annotations__": own, "__module__": params_class.__module__}
+    )
     return get_type_hints(holder, localns=deferred_imports(params_class.__module__))

@@ -15,11 +15,15 @@ DATA_DIR = Path(__file__).parents[2] / "portal" / "reference" / "data"
 def reference_lookups() -> Lookups:
     """Lookups as the import would build them; category ids follow the seed order (1, 2, ...)."""
     with (DATA_DIR / "semarang_wilayah.csv").open(encoding="utf-8") as handle:
-        areas = [(row["kode_kelurahan"], row["nama_kelurahan"], row["nama_kecamatan"])
-                 for row in csv.DictReader(handle)]
+        areas = [
+            (row["kode_kelurahan"], row["nama_kelurahan"], row["nama_kecamatan"])
+            for row in csv.DictReader(handle)
+        ]
     with (DATA_DIR / "categories.csv").open(encoding="utf-8") as handle:
-        categories = [(number, row["code"], row["nama"], row["name_en"])
-                      for number, row in enumerate(csv.DictReader(handle), 1)]
+        categories = [
+            (number, row["code"], row["nama"], row["name_en"])
+            for number, row in enumerate(csv.DictReader(handle), 1)
+        ]
     return Lookups.build(areas, categories)
 
 

@@ -50,8 +50,9 @@ def test_import_creates_workers_with_encrypted_nik_and_history():
     assert current_cipher().decrypt(sri.nik_encrypted) == "3374045507900002"
     assert sri.nik_masked == "3374********0002"
     assert sri.status == WorkerStatus.ELIGIBLE
-    history = db.session.scalars(select(WorkerStatusChange).where(
-        WorkerStatusChange.worker_id == sri.id)).all()
+    history = db.session.scalars(
+        select(WorkerStatusChange).where(WorkerStatusChange.worker_id == sri.id)
+    ).all()
     assert [h.to_status for h in history] == ["eligible"]
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "worker.import")) == 1
 
@@ -82,24 +83,37 @@ def test_registered_nik_is_rejected_unless_update_existing():
 def test_every_batch_writes_its_workers_with_one_history_row_each(monkeypatch):
     monkeypatch.setattr(importer, "BATCH", 2)
     staff = factories.user(Role.STAFF)
-    report = import_roster(_csv(SLAMET, SRI, SRI, OLD), "roster.csv", dry_run=False,
-                           update_existing=False, actor_id=staff.id, today=TODAY)
+    report = import_roster(
+        _csv(SLAMET, SRI, SRI, OLD),
+        "roster.csv",
+        dry_run=False,
+        update_existing=False,
+        actor_id=staff.id,
+        today=TODAY,
+    )
     assert (report.rows, report.created, report.rejected) == (4, 3, 1)
     workers = db.session.scalars(select(Worker).order_by(Worker.id)).all()
     assert [w.full_name for w in workers] == ["Slamet Riyadi", "Sri Wahyuni", "Darmo Sugito"]
     history = db.session.scalars(select(WorkerStatusChange).order_by(WorkerStatusChange.id)).all()
     assert [(h.worker_id, h.to_status, h.from_status, h.note, h.actor_id) for h in history] == [
-        (w.id, w.status, None, "import", staff.id) for w in workers]
+        (w.id, w.status, None, "import", staff.id) for w in workers
+    ]
     assert [w.status for w in workers] == ["eligible", "eligible", "registered"]
-    assert all(h.created_at == w.created_at == w.updated_at and w.created_at.tzinfo
-               for h, w in zip(history, workers, strict=True))
+    assert all(
+        h.created_at == w.created_at == w.updated_at and w.created_at.tzinfo
+        for h, w in zip(history, workers, strict=True)
+    )
 
 
 def test_new_workers_get_the_defaults_and_blank_optional_values_are_null():
     _run(_csv(SRI))
     sri = db.session.scalar(select(Worker))
     assert (sri.phone_encrypted, sri.kpj, sri.dtsen_decile, sri.inactive_reason) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     assert (sri.domicile_flag, sri.other_membership, sri.nik_in_semarang) == (False, False, True)
     assert sri.registered_on == TODAY and sri.address == ""
     _run(_csv(SLAMET))
@@ -129,8 +143,9 @@ def test_a_failure_half_way_leaves_the_database_unchanged(monkeypatch):
 
 def test_rejected_rows_csv_can_be_fixed_and_reimported():
     report = _run(_csv(SLAMET, "3374011203850009;;12/03/1985;L;becak;Miroto;;\n"))
-    text = importer.rejected_rows_csv(report, ["nik", "name", "birth_date", "sex", "category",
-                                               "kelurahan", "kecamatan", "phone"])
+    text = importer.rejected_rows_csv(
+        report, ["nik", "name", "birth_date", "sex", "category", "kelurahan", "kecamatan", "phone"]
+    )
     lines = text.splitlines()
     assert lines[0].startswith("row,nik,name")
     assert lines[1].startswith("3,3374011203850009,,")
@@ -150,10 +165,21 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 def test_cli_imports_xlsx_with_serial_dates_and_prints_json(app, tmp_path):
     path = tmp_path / "roster.xlsx"
-    path.write_bytes(_xlsx([
-        ["3374014101800005", "Siti Aminah", 29221, "P", "Pedagang asongan", "33.74.01.1001"],
-        [3.37401e15, "Tukiyem", 29221, "P", "prt", "33.74.01.1001"],
-    ]))
+    path.write_bytes(
+        _xlsx(
+            [
+                [
+                    "3374014101800005",
+                    "Siti Aminah",
+                    29221,
+                    "P",
+                    "Pedagang asongan",
+                    "33.74.01.1001",
+                ],
+                [3.37401e15, "Tukiyem", 29221, "P", "prt", "33.74.01.1001"],
+            ]
+        )
+    )
     result = app.test_cli_runner().invoke(args=["workers", "import", str(path), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
@@ -168,7 +194,8 @@ def test_cli_dry_run_writes_nothing(app, tmp_path):
     path = tmp_path / "roster.csv"
     path.write_bytes(_csv(SLAMET))
     result = app.test_cli_runner().invoke(
-        args=["workers", "import", str(path), "--dry-run", "--json"])
+        args=["workers", "import", str(path), "--dry-run", "--json"]
+    )
     assert json.loads(result.stdout.strip().splitlines()[-1])["created"] == 1
     assert _workers() == 0
 
@@ -186,7 +213,8 @@ def test_rotate_keys_reencrypts_with_the_new_key(app):
     old = app.extensions["pii_cipher"]
     new_key = "2:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
     app.extensions["pii_cipher"] = PiiCipher.from_config(
-        f"{new_key},{app.config['NIK_ENCRYPTION_KEYS']}", app.config["NIK_HASH_KEY"])
+        f"{new_key},{app.config['NIK_ENCRYPTION_KEYS']}", app.config["NIK_HASH_KEY"]
+    )
     try:
         result = app.test_cli_runner().invoke(args=["workers", "rotate-keys"])
         assert result.exit_code == 0, result.output

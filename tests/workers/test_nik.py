@@ -14,7 +14,11 @@ def test_male_nik_reads_birth_date_region_and_sequence():
     facts = parse_nik(MALE_NIK)
     assert facts == parse_nik(MALE_NIK)
     assert (facts.region, facts.birth_date, facts.female, facts.sequence) == (
-        "337401", date(1980, 1, 15), False, "0001")
+        "337401",
+        date(1980, 1, 15),
+        False,
+        "0001",
+    )
     assert facts.in_semarang
 
 
@@ -30,12 +34,15 @@ def test_two_digit_year_not_after_this_year_is_this_century():
     assert parse_nik(build_nik("337401", date(1999, 6, 1), False, 7)).birth_date == date(1999, 6, 1)
 
 
-@pytest.mark.parametrize("nik", [
-    "3374013102800001",  # 31 February
-    "3374017102800001",  # 31 February for a woman (31 + 40)
-    "3374010013800001",  # day 00, month 13
-    "3374013204800001",  # 32 April
-])
+@pytest.mark.parametrize(
+    "nik",
+    [
+        "3374013102800001",  # 31 February
+        "3374017102800001",  # 31 February for a woman (31 + 40)
+        "3374010013800001",  # day 00, month 13
+        "3374013204800001",  # 32 April
+    ],
+)
 def test_impossible_birth_dates_are_rejected(nik: str):
     with pytest.raises(NikError, match="not a real birth date"):
         parse_nik(nik)

@@ -74,8 +74,10 @@ def test_filters_by_area_category_status_eligibility_and_funder(actors, logged_i
     factories.worker(full_name="Menunggu Dana", kelurahan_code="33.74.02.1004")
     factories.worker(full_name="Belum Layak", status="registered")
     factories.worker(full_name="Terlalu Tua", birth_date=date(month.year - 70, 1, 1))
-    db.session.execute(insert(Coverage), [{"worker_id": covered.id, "month": month,
-                                           "funder": Funder.APBD, "amount": 16_800}])
+    db.session.execute(
+        insert(Coverage),
+        [{"worker_id": covered.id, "month": month, "funder": Funder.APBD, "amount": 16_800}],
+    )
     client = logged_in(actors.staff)
 
     def names(**query: str) -> set[str]:
@@ -105,9 +107,14 @@ def test_edit_refuses_a_birth_date_that_disagrees_with_the_nik(actors, logged_in
     worker = factories.worker(birth_date=date(1980, 5, 17))
     client = logged_in(actors.staff)
     path = f"/staff/workers/{worker.id}/edit"
-    data = {"csrf_token": csrf_token(client, path), "full_name": "Nama Baru",
-            "birth_date": "1981-05-17", "sex": "L", "category_id": str(worker.category_id),
-            "kelurahan_code": worker.kelurahan_code}
+    data = {
+        "csrf_token": csrf_token(client, path),
+        "full_name": "Nama Baru",
+        "birth_date": "1981-05-17",
+        "sex": "L",
+        "category_id": str(worker.category_id),
+        "kelurahan_code": worker.kelurahan_code,
+    }
     response = client.post(path, data=data)
     assert response.status_code == 400
     assert "does not match" in response.get_data(as_text=True)
@@ -129,8 +136,15 @@ def test_status_change_needs_a_reason_to_go_inactive_and_keeps_history(actors, l
     token = csrf_token(client, f"/staff/workers/{worker.id}")
     client.post(path, data={"csrf_token": token, "status": "inactive", "note": "meninggal"})
     assert db.session.get(Worker, worker.id).status == WorkerStatus.ELIGIBLE
-    client.post(path, data={"csrf_token": token, "status": "inactive", "reason": "deceased",
-                            "note": "Meninggal dunia 3 Nov"})
+    client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "status": "inactive",
+            "reason": "deceased",
+            "note": "Meninggal dunia 3 Nov",
+        },
+    )
     changed = db.session.get(Worker, worker.id)
     assert (changed.status, changed.inactive_reason) == ("inactive", "deceased")
     html = client.get(f"/staff/workers/{worker.id}").get_data(as_text=True)
@@ -141,23 +155,27 @@ def test_an_over_age_worker_cannot_be_made_eligible(actors, logged_in):
     worker = factories.worker(status="registered", birth_date=date(1950, 1, 1))
     client = logged_in(actors.staff)
     token = csrf_token(client, f"/staff/workers/{worker.id}")
-    response = client.post(f"/staff/workers/{worker.id}/status", data={
-        "csrf_token": token, "status": "eligible", "note": "cek ulang"}, follow_redirects=True)
+    response = client.post(
+        f"/staff/workers/{worker.id}/status",
+        data={"csrf_token": token, "status": "eligible", "note": "cek ulang"},
+        follow_redirects=True,
+    )
     assert "older than 64 years 11 months" in response.get_data(as_text=True)
     assert db.session.get(Worker, worker.id).status == WorkerStatus.REGISTERED
 
 
 def test_export_needs_a_recent_password_and_escapes_formulas(actors, logged_in):
-    worker = factories.worker(full_name="=HYPERLINK(\"http://evil.example\")")
+    worker = factories.worker(full_name='=HYPERLINK("http://evil.example")')
     client = logged_in(actors.staff)
     with client.session_transaction() as session:
         session["auth_at"] = int(time.time()) - 3600
     response = client.get("/staff/workers/export.csv")
     assert response.status_code == 302 and "/auth/confirm" in response.headers["Location"]
     token = csrf_token(client, "/auth/confirm")
-    confirmed = client.post("/auth/confirm?next=/staff/workers/export.csv",
-                            data={"csrf_token": token, "password": PASSWORD,
-                                  "next": "/staff/workers/export.csv"})
+    confirmed = client.post(
+        "/auth/confirm?next=/staff/workers/export.csv",
+        data={"csrf_token": token, "password": PASSWORD, "next": "/staff/workers/export.csv"},
+    )
     assert confirmed.headers["Location"] == "/staff/workers/export.csv"
     text = client.get("/staff/workers/export.csv").get_data(as_text=True)
     assert worker_nik(worker) in text
@@ -186,9 +204,11 @@ ROSTER = (
 
 def _upload(client, data: bytes, name: str):  # type: ignore[no-untyped-def]
     token = csrf_token(client, "/staff/workers/import")
-    return client.post("/staff/workers/import", data={
-        "csrf_token": token, "roster": (io.BytesIO(data), name)},
-        content_type="multipart/form-data")
+    return client.post(
+        "/staff/workers/import",
+        data={"csrf_token": token, "roster": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_browser_import_checks_first_then_imports_on_confirmation(actors, logged_in):
@@ -220,6 +240,10 @@ def test_an_oversized_upload_is_refused_before_parsing(app, actors, logged_in):
     client = logged_in(actors.staff)
     token = csrf_token(client, "/staff/workers/import")
     big = io.BytesIO(b"x" * (app.config["MAX_CONTENT_LENGTH"] + 10))
-    response = post_oversized(client, "/staff/workers/import", data={
-        "csrf_token": token, "roster": (big, "big.csv")}, content_type="multipart/form-data")
+    response = post_oversized(
+        client,
+        "/staff/workers/import",
+        data={"csrf_token": token, "roster": (big, "big.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 413

@@ -40,9 +40,19 @@ def refused(data: bytes, filename: str, **limits: float) -> str:
 
 
 def test_comma_csv_gives_canonical_keys_and_file_row_numbers():
-    assert csv_rows(f"{HEADER}\n{ROW}\n") == [(2, {
-        "nik": NIK, "name": "Slamet Riyadi", "birth_date": "15/01/1980", "sex": "L",
-        "category": "becak", "kelurahan_code": "33.74.01.1001"})]
+    assert csv_rows(f"{HEADER}\n{ROW}\n") == [
+        (
+            2,
+            {
+                "nik": NIK,
+                "name": "Slamet Riyadi",
+                "birth_date": "15/01/1980",
+                "sex": "L",
+                "category": "becak",
+                "kelurahan_code": "33.74.01.1001",
+            },
+        )
+    ]
 
 
 def test_semicolon_csv_as_saved_by_indonesian_excel():
@@ -87,16 +97,30 @@ def test_header_aliases_in_any_order_case_and_spacing():
     header = " Category ;KELURAHAN; Kecamatan ;Sex;Birth_Date;NAME;Nik;Phone;KPJ;Address;Desil"
     values = "becak;Miroto;Semarang Tengah;L;15/01/1980;Slamet;" + NIK + ";0812;123;Jl;3"
     roster = read_roster(f"{header}\n{values}\n".encode(), "roster.csv")
-    assert set(roster.columns) == {"category", "kelurahan", "kecamatan", "sex", "birth_date",
-                                   "name", "nik", "phone", "kpj", "address", "dtsen_decile"}
+    assert set(roster.columns) == {
+        "category",
+        "kelurahan",
+        "kecamatan",
+        "sex",
+        "birth_date",
+        "name",
+        "nik",
+        "phone",
+        "kpj",
+        "address",
+        "dtsen_decile",
+    }
     assert rows(roster)[0][1]["kecamatan"] == "Semarang Tengah"
 
 
-@pytest.mark.parametrize("header", [
-    "NIK,Name,Birth Date,Sex,Category,Kelurahan Code",
-    "nik,nama,tanggal lahir,jenis kelamin,kategori,kode kelurahan",
-    "nik,nama,tanggal-lahir,jenis-kelamin,kategori,kode-kelurahan",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "NIK,Name,Birth Date,Sex,Category,Kelurahan Code",
+        "nik,nama,tanggal lahir,jenis kelamin,kategori,kode kelurahan",
+        "nik,nama,tanggal-lahir,jenis-kelamin,kategori,kode-kelurahan",
+    ],
+)
 def test_header_words_may_be_separated_by_spaces_or_dashes(header: str):
     assert csv_rows(f"{header}\n{ROW}\n")[0][1]["birth_date"] == "15/01/1980"
 
@@ -104,29 +128,35 @@ def test_header_words_may_be_separated_by_spaces_or_dashes(header: str):
 def test_unknown_columns_are_ignored_with_a_warning():
     roster = read_roster(f"No,{HEADER},Keterangan\n1,{ROW},baru\n".encode(), "roster.csv")
     assert roster.ignored_columns == ("No", "Keterangan")
-    assert roster.warnings == ["The column 'No' is not recognised and was ignored.",
-                               "The column 'Keterangan' is not recognised and was ignored."]
+    assert roster.warnings == [
+        "The column 'No' is not recognised and was ignored.",
+        "The column 'Keterangan' is not recognised and was ignored.",
+    ]
     assert "Keterangan" not in rows(roster)[0][1]
 
 
 def test_missing_required_columns_are_listed():
     message = refused(b"nik,nama,kategori\n1,2,3\n", "roster.csv")
-    assert message.startswith("The file is missing required columns: tanggal_lahir/birth_date, "
-                              "jenis_kelamin/sex, kode_kelurahan/kelurahan_code (or kelurahan "
-                              "and kecamatan).")
+    assert message.startswith(
+        "The file is missing required columns: tanggal_lahir/birth_date, "
+        "jenis_kelamin/sex, kode_kelurahan/kelurahan_code (or kelurahan "
+        "and kecamatan)."
+    )
     assert "Recognised columns found: nik, nama, kategori." in message
 
 
 def test_kelurahan_name_without_kecamatan_column_is_missing_a_column():
     header = HEADER.replace("kode_kelurahan", "kelurahan")
     assert "kecamatan (or kode_kelurahan/kelurahan_code)" in refused(
-        f"{header}\n{ROW}\n".encode(), "roster.csv")
+        f"{header}\n{ROW}\n".encode(), "roster.csv"
+    )
 
 
 def test_duplicate_columns_are_refused():
     message = refused(f"{HEADER},Name\n{ROW},Lagi\n".encode(), "roster.csv")
-    assert message == ("The column nama/name appears more than once (as 'nama' and 'Name'). "
-                       "Keep only one of them.")
+    assert message == (
+        "The column nama/name appears more than once (as 'nama' and 'Name'). Keep only one of them."
+    )
 
 
 def test_header_only_file_has_no_rows():
@@ -183,8 +213,12 @@ def test_zip_that_is_not_a_workbook_is_refused():
 
 
 def test_opendocument_spreadsheet_is_refused_with_advice():
-    data = zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
-                      "content.xml": b"<office:document-content/>"})
+    data = zip_bytes(
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": b"<office:document-content/>",
+        }
+    )
     assert ".ods" in refused(data, "roster.ods")
 
 
@@ -203,12 +237,15 @@ def test_xlsx_name_on_a_text_file_is_refused():
     assert "named 'roster.xlsx' but it is a text (CSV) file" in message
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "old-style Excel .xls"),
-    (b"%PDF-1.7\n...", "PDF"),
-    (bytes(range(256)) * 4, "neither an Excel workbook nor a CSV text file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "neither an Excel workbook nor a CSV text file"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "old-style Excel .xls"),
+        (b"%PDF-1.7\n...", "PDF"),
+        (bytes(range(256)) * 4, "neither an Excel workbook nor a CSV text file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "neither an Excel workbook nor a CSV text file"),
+    ],
+)
 def test_binary_files_are_refused(data: bytes, words: str):
     assert words in refused(data, "roster.csv")
 
@@ -265,8 +302,9 @@ def test_xlsx_roster_validates_dates_as_cells_and_serials_and_catches_excel_niks
     data = with_sheet_xml(data, "<v>3374010000000000</v>", "<v>3.37401E+15</v>")
     roster = rows(read_roster(data, "roster.xlsx"))
     assert type(roster[3][1]["nik"]) is float
-    results = [validate_row(number, raw, reference_lookups(), date(2026, 6, 1))
-               for number, raw in roster]
+    results = [
+        validate_row(number, raw, reference_lookups(), date(2026, 6, 1)) for number, raw in roster
+    ]
     assert [type(result) for result in results[:3]] == [ValidRow, ValidRow, ValidRow]
     assert [row.birth_date for row in results[:3]] == [date(1980, 1, 15)] * 3  # type: ignore[union-attr]
     assert results[0].kelurahan_code == "33.74.14.1005"  # type: ignore[union-attr]
@@ -276,8 +314,11 @@ def test_xlsx_roster_validates_dates_as_cells_and_serials_and_catches_excel_niks
 
 
 def test_xlsx_with_1904_dates_shifts_serial_numbers():
-    data = workbook_bytes(HEADER.split(","), [NIK, "Slamet", 29235 - 1462, "L", "becak",
-                                              "33.74.01.1001"], date1904=True)
+    data = workbook_bytes(
+        HEADER.split(","),
+        [NIK, "Slamet", 29235 - 1462, "L", "becak", "33.74.01.1001"],
+        date1904=True,
+    )
     assert rows(read_roster(data, "roster.xlsx"))[0][1]["birth_date"] == 29235
 
 
@@ -325,12 +366,15 @@ def test_defusedxml_protects_openpyxl():
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.one_of(
-    st.binary(max_size=300),
-    st.text(max_size=300).map(str.encode),
-    st.binary(max_size=200).map(lambda tail: f"{HEADER}\n".encode() + tail),
-    st.binary(max_size=200).map(lambda tail: b"PK\x03\x04" + tail),
-), filename=st.sampled_from(["roster.csv", "roster.xlsx", "roster"]))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        st.binary(max_size=200).map(lambda tail: f"{HEADER}\n".encode() + tail),
+        st.binary(max_size=200).map(lambda tail: b"PK\x03\x04" + tail),
+    ),
+    filename=st.sampled_from(["roster.csv", "roster.xlsx", "roster"]),
+)
 def test_any_bytes_give_rows_or_a_format_error(data: bytes, filename: str):
     try:
         found = rows(read_roster(data, filename))
@@ -340,13 +384,18 @@ def test_any_bytes_give_rows_or_a_format_error(data: bytes, filename: str):
         assert all(isinstance(number, int) and isinstance(raw, dict) for number, raw in found)
 
 
-CELL_TEXT = st.text(st.one_of(st.characters(blacklist_categories=("Cs", "Cc")),
-                              st.sampled_from(',;"\' \n\t')), max_size=12)
+CELL_TEXT = st.text(
+    st.one_of(st.characters(blacklist_categories=("Cs", "Cc")), st.sampled_from(",;\"' \n\t")),
+    max_size=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(cells=st.lists(st.lists(CELL_TEXT, min_size=5, max_size=5), min_size=1, max_size=5),
-       delimiter=st.sampled_from([",", ";"]), bom=st.booleans())
+@given(
+    cells=st.lists(st.lists(CELL_TEXT, min_size=5, max_size=5), min_size=1, max_size=5),
+    delimiter=st.sampled_from([",", ";"]),
+    bom=st.booleans(),
+)
 def test_csv_written_by_the_csv_module_reads_back_trimmed(cells, delimiter, bom):
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
