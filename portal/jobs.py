@@ -232,7 +232,8 @@ def run_pending(include_scheduled: bool = False, limit: int = 100_000) -> int:
             for task in huey.read_schedule(later):
                 task.eta = None  # due now: enqueue() would put a future eta back on the schedule
                 huey.enqueue(task)
-        task = huey.dequeue()
+        # Redis' dequeue waits a second on an empty queue (a worker's blocking read): look first.
+        task = huey.dequeue() if huey.pending_count() else None
         if task is None:
             return ran
         huey.execute(task)

@@ -17,7 +17,7 @@ from portal.payments.exceptions import IssueClosed, NothingToRefund
 from portal.payments.forms import IssueForm
 from portal.payments.issues import open_issues_of, resolve_issue
 from portal.payments.models import IssueKind, IssueStatus, Payment, PaymentIssue, RefundSource
-from portal.payments.refunds import refund_payment
+from portal.payments.refunds import refund_payment, unassigned
 from portal.payments.views import bp
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge
@@ -71,9 +71,13 @@ def _settle(issue: PaymentIssue, form: IssueForm) -> str:
     action, note = form.action.data, form.note.data
     if action == "refund" and issue.kind in _REFUND_SOURCE and issue.payment_id:
         payment = db.session.get_one(Payment, issue.payment_id)
+        # Only money no worker-month uses: an excess never takes placed months with it.
+        amount = min(issue.amount, unassigned(pledge.id))
+        if amount <= 0:
+            raise NothingToRefund(str(issue.id))
         result = refund_payment(
             payment,
-            issue.amount,
+            amount,
             _REFUND_SOURCE[issue.kind],
             current_user,
             note,

@@ -4,7 +4,7 @@ them, resolved by staff with a note; never deleted."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import record_event
@@ -81,3 +81,18 @@ def open_issues_of(pledge_id: int, kind: IssueKind | None = None) -> list[Paymen
     if kind is not None:
         stmt = stmt.where(PaymentIssue.kind == kind)
     return list(db.session.scalars(stmt.order_by(PaymentIssue.id)))
+
+
+def earmarked(pledge_id: int) -> int:
+    """Unassigned money of the pledge already promised back: open over-payment and return
+    request issues (so it is never rolled over or returned a second time)."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(PaymentIssue.amount), 0)).where(
+                PaymentIssue.pledge_id == pledge_id,
+                PaymentIssue.status == IssueStatus.OPEN,
+                PaymentIssue.kind.in_([IssueKind.OVERPAYMENT, IssueKind.REFUND_REQUEST]),
+            )
+        )
+        or 0
+    )

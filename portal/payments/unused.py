@@ -24,7 +24,7 @@ from portal.ledger.queries import pledge_balances
 from portal.ledger.services import received, record_payment_received
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.exceptions import NothingToRefund, PledgeOnHold
-from portal.payments.issues import open_issue
+from portal.payments.issues import earmarked, open_issue
 from portal.payments.mailing import tell_company
 from portal.payments.models import (
     IssueKind,
@@ -51,7 +51,7 @@ class Waiting:
 def mark_unused(pledge: Pledge, why: str) -> int:
     """Mark the pledge as waiting for its sponsor's decision; returns the unassigned money
     (nothing is marked when there is none)."""
-    money = unassigned(pledge.id)
+    money = unassigned(pledge.id) - earmarked(pledge.id)
     if money <= 0:
         return 0
     pledge.unused_notice_at = utcnow()
@@ -82,7 +82,7 @@ def waiting_for_decision(company_id: int | None = None) -> list[Waiting]:
         stmt = stmt.where(Pledge.company_id == company_id)
     ids = list(db.session.scalars(stmt.order_by(Pledge.id)))
     balances, costs = pledge_balances(ids), open_cost(ids)
-    found = [Waiting(i, balances[i] - costs[i]) for i in ids]
+    found = [Waiting(i, balances[i] - costs[i] - earmarked(i)) for i in ids]
     return [w for w in found if w.amount > 0]
 
 
@@ -93,7 +93,7 @@ def _check_decidable(pledge: Pledge) -> int:
         raise PledgeOnHold(str(pledge.id))
     if pledge.status not in DECIDABLE:
         raise IllegalPledgeTransition(pledge.status, "decide")
-    money = unassigned(pledge.id)
+    money = unassigned(pledge.id) - earmarked(pledge.id)
     if money <= 0:
         raise NothingToRefund(str(pledge.id))
     return money

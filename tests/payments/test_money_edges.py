@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -22,6 +23,7 @@ from portal.ledger.queries import pledge_balance, sponsor_balance
 from portal.ledger.services import record_refund
 from portal.matching import services as matching
 from portal.payments import services
+from portal.payments.exceptions import NothingToRefund
 from portal.payments.models import (
     Document,
     IssueKind,
@@ -35,6 +37,7 @@ from portal.payments.models import (
 from portal.payments.refunds import unassigned
 from portal.payments.sandbox import sign_payload
 from portal.payments.stripe_gateway import to_stripe_amount
+from portal.payments.unused import request_return, roll_over
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -806,3 +809,41 @@ def test_issue_actions_are_checked_and_a_settled_issue_stays_settled(
     assert "cannot be settled that way" in _flashes(staff, again)
     resolved = staff.get("/staff/payment-issues?status=resolved").get_data(as_text=True)
     assert "the bank settled it" in resolved
+
+
+def test_a_surplus_queued_for_staff_is_neither_returned_nor_rolled_over_twice(actors, logged_in):
+    """A transfer 16,800 over the price opens an over-payment issue for it; the same money is
+    then not offered again for return or roll-over, and settling the issue never takes a
+    placed month with it."""
+    builders.rules(city_quotas={})
+    factories.worker()
+    pledge = _pledge(actors, workers=1, months=2)
+    payment = _transfer(actors, pledge)
+    _confirm(logged_in(actors.staff), payment, payment.amount + 16_800)
+    _place(actors)
+    db.session.commit()
+    pledge_id = pledge.id
+    pledge = db.session.get_one(Pledge, pledge_id)
+    company = db.session.get_one(factories.Company, pledge.company_id)
+    with pytest.raises(NothingToRefund):
+        request_return(pledge, actors.owner)
+    with pytest.raises(NothingToRefund):
+        roll_over(pledge, company, actors.owner, 1, 1, earliest_start())
+    db.session.rollback()
+    issue = db.session.scalars(select(PaymentIssue)).one()
+    staff = logged_in(actors.staff)
+    token = csrf_token(staff, "/staff/payment-issues")
+    staff.post(
+        f"/staff/payment-issues/{issue.id}",
+        data={
+            "csrf_token": token,
+            "action": "refund",
+            "note": "sent back",
+            "bank_reference": "B-1",
+        },
+    )
+    assert db.session.scalar(select(func.sum(Refund.amount))) == 16_800
+    assert (
+        db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge_id))
+        == 2
+    )

@@ -62,8 +62,15 @@ from tests import factories
 from tests.matching import builders
 
 # What a step may meet without anything being wrong: it is then rolled back, like a request.
-REFUSED = (NothingToRefund, IllegalPledgeTransition, PledgeOnHold, InvalidPledge, StaleProposal,
-           MonthNotOpen, MonthClosed)
+REFUSED = (
+    NothingToRefund,
+    IllegalPledgeTransition,
+    PledgeOnHold,
+    InvalidPledge,
+    StaleProposal,
+    MonthNotOpen,
+    MonthClosed,
+)
 WORKERS = 3  # eligible workers on the waiting list of each example
 _intents = itertools.count(1)
 
@@ -84,9 +91,17 @@ ACTIONS = st.one_of(
 # (company 0 or 1, workers, months) of each pledge submitted for payment, and how it is paid
 # first (or not); with a match run after these payments or not, so that most examples get to
 # placing, closing and refunding
-PLEDGES = st.lists(st.tuples(st.integers(0, 1), st.integers(1, 2), st.integers(1, 3),
-                             st.none() | st.sampled_from(["card", "transfer"]), RECEIVED),
-                   min_size=1, max_size=2)
+PLEDGES = st.lists(
+    st.tuples(
+        st.integers(0, 1),
+        st.integers(1, 2),
+        st.integers(1, 3),
+        st.none() | st.sampled_from(["card", "transfer"]),
+        RECEIVED,
+    ),
+    min_size=1,
+    max_size=2,
+)
 
 
 @dataclass
@@ -106,8 +121,9 @@ class World:
 
 def _world(spec: list[tuple[int, int, int, str | None, str]]) -> World:
     assert db.session.scalar(select(func.count(Pledge.id))) == 0, "an example saw another's rows"
-    companies = [factories.company(legal_name=f"PT Sponsor Uang {n}", verified=True)
-                 for n in range(2)]
+    companies = [
+        factories.company(legal_name=f"PT Sponsor Uang {n}", verified=True) for n in range(2)
+    ]
     owners = {c.id: factories.user(Role.SPONSOR_OWNER, company=c) for c in companies}
     world = World(companies, owners, factories.user(Role.STAFF), factories.user(Role.STAFF))
     builders.rules(city_quotas={})
@@ -115,17 +131,22 @@ def _world(spec: list[tuple[int, int, int, str | None, str]]) -> World:
         factories.worker()
     for index, workers, months, _, _ in spec:
         company = companies[index]
-        pledge = create_pledge(company, owners[company.id],
-                               PledgeTerms(workers, months, earliest_start()))
+        pledge = create_pledge(
+            company, owners[company.id], PledgeTerms(workers, months, earliest_start())
+        )
         submit_pledge(pledge, company, owners[company.id])
         world.pledge_ids.append(pledge.id)
     return world
 
 
-def _opening(spec: list[tuple[int, int, int, str | None, str]],
-             match_first: bool) -> list[tuple[Any, ...]]:
-    paid = [("pay", pick, method, received)
-            for pick, (*_, method, received) in enumerate(spec) if method is not None]
+def _opening(
+    spec: list[tuple[int, int, int, str | None, str]], match_first: bool
+) -> list[tuple[Any, ...]]:
+    paid = [
+        ("pay", pick, method, received)
+        for pick, (*_, method, received) in enumerate(spec)
+        if method is not None
+    ]
     return paid + [("match",)] * match_first
 
 
@@ -175,13 +196,20 @@ def _confirm(payment: Payment, received: str) -> bool:
 
 def _assert_excess_handled(payment: Payment, amount: int) -> None:
     if payment.method == PaymentMethod.STRIPE:
-        refunded = db.session.scalar(select(func.sum(Refund.amount)).where(
-            Refund.payment_id == payment.id, Refund.source == RefundSource.DUPLICATE))
+        refunded = db.session.scalar(
+            select(func.sum(Refund.amount)).where(
+                Refund.payment_id == payment.id, Refund.source == RefundSource.DUPLICATE
+            )
+        )
         assert refunded == amount, f"duplicate card payment {payment.id} not refunded"
     else:
-        issue = db.session.scalar(select(func.sum(PaymentIssue.amount)).where(
-            PaymentIssue.payment_id == payment.id, PaymentIssue.kind == IssueKind.OVERPAYMENT,
-            PaymentIssue.status == IssueStatus.OPEN))
+        issue = db.session.scalar(
+            select(func.sum(PaymentIssue.amount)).where(
+                PaymentIssue.payment_id == payment.id,
+                PaymentIssue.kind == IssueKind.OVERPAYMENT,
+                PaymentIssue.status == IssueStatus.OPEN,
+            )
+        )
         assert issue == amount, f"excess transfer {payment.id} not queued for staff"
 
 
@@ -210,9 +238,13 @@ def _double_pay(world: World, pick: int, received: str, card_first: bool) -> Non
 def _late_money(world: World, pick: int, which: int, received: str) -> None:
     """Money arrives for an attempt left pending, voided or expired."""
     pledge = world.pledge(pick)
-    payable = list(db.session.scalars(select(Payment).where(
-        Payment.pledge_id == pledge.id, Payment.status.in_(PAYABLE_STATUSES))
-        .order_by(Payment.id)))
+    payable = list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.pledge_id == pledge.id, Payment.status.in_(PAYABLE_STATUSES))
+            .order_by(Payment.id)
+        )
+    )
     if not payable:
         event("late money: no open attempt")
         return
@@ -221,28 +253,41 @@ def _late_money(world: World, pick: int, which: int, received: str) -> None:
 
 def _staff_refund(world: World, pick: int) -> None:
     pledge = world.pledge(pick)
-    rows = db.session.scalar(select(func.count(Coverage.id)).where(
-        Coverage.pledge_id == pledge.id))
+    rows = db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id))
     _attempt("staff refund", lambda: refund_pledge(pledge, world.staff, "sponsor withdrew"))
-    if rows != db.session.scalar(select(func.count(Coverage.id)).where(
-            Coverage.pledge_id == pledge.id)):
+    if rows != db.session.scalar(
+        select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id)
+    ):
         event("staff refund: months released")
 
 
 def _dashboard_refund(world: World, pick: int, which: int, share: int) -> None:
     """Someone refunds part or all of what is left of a card payment in Stripe's dashboard."""
     pledge = world.pledge(pick)
-    cards = [(p, left) for p in db.session.scalars(select(Payment).where(
-        Payment.pledge_id == pledge.id, Payment.method == PaymentMethod.STRIPE,
-        Payment.status == PaymentStatus.PAID).order_by(Payment.id))
-        if (left := p.received_amount - refunded_of(p.id)) > 0]
+    cards = [
+        (p, left)
+        for p in db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.pledge_id == pledge.id,
+                Payment.method == PaymentMethod.STRIPE,
+                Payment.status == PaymentStatus.PAID,
+            )
+            .order_by(Payment.id)
+        )
+        if (left := p.received_amount - refunded_of(p.id)) > 0
+    ]
     if not cards:
         event("dashboard refund: no card money left")
         return
     payment, left = cards[which % len(cards)]
     amount = max(1, left * share // 100)
-    result = _attempt("dashboard refund", lambda: refund_payment(
-        payment, amount, RefundSource.STRIPE_DASHBOARD, None, "refunded in Stripe"))
+    result = _attempt(
+        "dashboard refund",
+        lambda: refund_payment(
+            payment, amount, RefundSource.STRIPE_DASHBOARD, None, "refunded in Stripe"
+        ),
+    )
     if result is not None and result.released_rows:
         event("dashboard refund: months released")
     if result is not None and result.unbooked:
@@ -259,16 +304,20 @@ def _match(world: World) -> None:
 
 
 def _close(world: World) -> None:
-    if _attempt("close", lambda: close_month(earliest_start(), None)) is not None and \
-            db.session.scalar(select(func.count(Coverage.id)).where(_closed())):
+    closed = _attempt("close", lambda: close_month(earliest_start(), None))
+    if closed is not None and db.session.scalar(select(func.count(Coverage.id)).where(_closed())):
         event("close: coverage consumed")
 
 
 def _roll_over(world: World, pick: int, workers: int, months: int) -> None:
     pledge = world.pledge(pick)
     owner = world.owners[pledge.company_id]
-    new = _attempt("roll over", lambda: roll_over(
-        pledge, world.company_of(pledge), owner, workers, months, first_open_start()))
+    new = _attempt(
+        "roll over",
+        lambda: roll_over(
+            pledge, world.company_of(pledge), owner, workers, months, first_open_start()
+        ),
+    )
     if new is not None:
         world.pledge_ids.append(new.id)
 
@@ -279,9 +328,15 @@ def _return(world: World, pick: int) -> None:
 
 
 APPLY: dict[str, Callable[..., None]] = {
-    "pay": _pay, "double_pay": _double_pay, "late_money": _late_money,
-    "staff_refund": _staff_refund, "dashboard_refund": _dashboard_refund, "match": _match,
-    "close": _close, "roll_over": _roll_over, "return": _return,
+    "pay": _pay,
+    "double_pay": _double_pay,
+    "late_money": _late_money,
+    "staff_refund": _staff_refund,
+    "dashboard_refund": _dashboard_refund,
+    "match": _match,
+    "close": _close,
+    "roll_over": _roll_over,
+    "return": _return,
 }
 
 
@@ -298,30 +353,62 @@ def _closed() -> Any:
 
 # Per company, then per pledge: the column naming it on payments, refunds, pledges (to reach
 # coverage) and ledger lines, its prepaid balance, and the rows to check.
-LEVELS: tuple[tuple[Any, Any, Any, Any, Callable[[int], int], Callable[[World], list[int]]],
-              ...] = (
-    (Payment.company_id, Refund.company_id, Pledge.company_id, LedgerLine.company_id,
-     sponsor_balance, lambda world: [c.id for c in world.companies]),
-    (Payment.pledge_id, Refund.pledge_id, Pledge.id, LedgerLine.pledge_id,
-     pledge_balance, lambda world: world.pledge_ids),
+LEVELS: tuple[
+    tuple[Any, Any, Any, Any, Callable[[int], int], Callable[[World], list[int]]], ...
+] = (
+    (
+        Payment.company_id,
+        Refund.company_id,
+        Pledge.company_id,
+        LedgerLine.company_id,
+        sponsor_balance,
+        lambda world: [c.id for c in world.companies],
+    ),
+    (
+        Payment.pledge_id,
+        Refund.pledge_id,
+        Pledge.id,
+        LedgerLine.pledge_id,
+        pledge_balance,
+        lambda world: world.pledge_ids,
+    ),
 )
 
 
 def _assert_money_accounted(world: World) -> None:
     problems = check_ledger()
     assert problems == [], problems
-    assert db.session.scalar(select(func.count(Payment.id)).where(
-        Payment.status == PaymentStatus.PAID, Payment.received_amount.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(Payment.id)).where(
+                Payment.status == PaymentStatus.PAID, Payment.received_amount.is_(None)
+            )
+        )
+        == 0
+    )
     for paid_by, refund_of, owner, line_of, balance_of, ids in LEVELS:
-        paid = _by(paid_by, select(paid_by, func.sum(Payment.received_amount))
-                   .where(Payment.status == PaymentStatus.PAID))
+        paid = _by(
+            paid_by,
+            select(paid_by, func.sum(Payment.received_amount)).where(
+                Payment.status == PaymentStatus.PAID
+            ),
+        )
         refunded = _by(refund_of, select(refund_of, func.sum(Refund.amount)))
-        covered = _by(owner, select(owner, func.sum(Coverage.amount))
-                      .join(Pledge, Pledge.id == Coverage.pledge_id).where(_closed()))
-        consumed = _by(line_of, select(line_of, func.sum(LedgerLine.amount))
-                       .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
-                       .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
-                              LedgerLine.account == Account.SPONSOR_PREPAID))
+        covered = _by(
+            owner,
+            select(owner, func.sum(Coverage.amount))
+            .join(Pledge, Pledge.id == Coverage.pledge_id)
+            .where(_closed()),
+        )
+        consumed = _by(
+            line_of,
+            select(line_of, func.sum(LedgerLine.amount))
+            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+            .where(
+                LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
+                LedgerLine.account == Account.SPONSOR_PREPAID,
+            ),
+        )
         for row_id in ids(world):
             what, balance = f"{paid_by.key} {row_id}", balance_of(row_id)
             assert balance >= 0, f"{what}: balance {balance}"
@@ -329,26 +416,36 @@ def _assert_money_accounted(world: World) -> None:
             assert used == covered.get(row_id, 0), (
                 f"{what}: paid {paid.get(row_id, 0)} - refunded {refunded.get(row_id, 0)} - "
                 f"balance {balance} = {used}, but closed months' coverage is "
-                f"{covered.get(row_id, 0)}")
+                f"{covered.get(row_id, 0)}"
+            )
             assert used == consumed.get(row_id, 0), (
-                f"{what}: {used} used but {consumed.get(row_id, 0)} booked as consumed")
-    open_cost = _by(Coverage.pledge_id, select(Coverage.pledge_id, func.sum(Coverage.amount))
-                    .where(Coverage.pledge_id.is_not(None), ~_closed()))
-    waiting = _by(PaymentIssue.pledge_id, select(PaymentIssue.pledge_id,
-                                                 func.sum(PaymentIssue.amount))
-                  .where(PaymentIssue.status == IssueStatus.OPEN,
-                         PaymentIssue.kind.in_([IssueKind.OVERPAYMENT,
-                                                IssueKind.REFUND_REQUEST])))
+                f"{what}: {used} used but {consumed.get(row_id, 0)} booked as consumed"
+            )
+    open_cost = _by(
+        Coverage.pledge_id,
+        select(Coverage.pledge_id, func.sum(Coverage.amount)).where(
+            Coverage.pledge_id.is_not(None), ~_closed()
+        ),
+    )
+    waiting = _by(
+        PaymentIssue.pledge_id,
+        select(PaymentIssue.pledge_id, func.sum(PaymentIssue.amount)).where(
+            PaymentIssue.status == IssueStatus.OPEN,
+            PaymentIssue.kind.in_([IssueKind.OVERPAYMENT, IssueKind.REFUND_REQUEST]),
+        ),
+    )
     for pledge_id in world.pledge_ids:
         pledge, balance = db.session.get(Pledge, pledge_id), pledge_balance(pledge_id)
         assert balance >= open_cost.get(pledge_id, 0), (
             f"pledge {pledge_id}: open coverage {open_cost.get(pledge_id, 0)} costs more than "
-            f"its balance {balance}")
+            f"its balance {balance}"
+        )
         # No money is kept silently: beyond the price, it waits for staff as an open issue.
         assert balance <= pledge.price_total + waiting.get(pledge_id, 0), (
             f"pledge {pledge_id} ({pledge.status}): balance {balance} exceeds its price "
             f"{pledge.price_total} and the open over-payment and return issues "
-            f"{waiting.get(pledge_id, 0)}")
+            f"{waiting.get(pledge_id, 0)}"
+        )
 
 
 @settings(max_examples=50, deadline=None)
