@@ -27,7 +27,6 @@ from typing import Any
 from flask import Flask, has_app_context
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
-from huey.exceptions import RetryTask
 from sqlalchemy import or_, select, update
 
 from config import INSTANCE_DIR
@@ -43,6 +42,7 @@ STALE_AFTER = timedelta(seconds=int(os.environ.get("JOBS_STALE_SECONDS", "300"))
 RELAY_GRACE = timedelta(minutes=1)  # the after-commit hand-over has surely happened by then
 MAX_BACKOFF = timedelta(seconds=RETRY_DELAY * 2 ** (MAX_ATTEMPTS - 1))
 RELAY_BATCH = 1_000
+BATCH = 100  # events per delivery task: one claim statement, one broker round trip
 
 
 def build_huey(broker: str | None = None) -> Huey:
@@ -93,45 +93,49 @@ def in_app(run: Callable[[], Any]) -> Any:
 
 
 def hand_over(event_ids: list[int]) -> bool:
-    """Enqueue a delivery per event (runs after commit: no SQL here); a broker failure leaves
-    them to the relay. Returns whether the broker took them."""
+    """Enqueue the deliveries of committed events, a batch per task (runs after commit: no SQL
+    here); a broker failure leaves them to the relay. Returns whether the broker took them."""
     try:
-        for event_id in event_ids:
-            deliver_event(event_id)
+        for start in range(0, len(event_ids), BATCH):
+            deliver_events(event_ids[start : start + BATCH])
     except Exception:  # noqa: BLE001 - the relay hands them over later; the commit stands
         log.warning("job broker unreachable; %d event(s) left to the relay", len(event_ids))
         return False
     return True
 
 
-@huey.task(retries=MAX_ATTEMPTS - 1, retry_delay=RETRY_DELAY, retry_backoff=2)
-def deliver_event(event_id: int) -> str:
-    """Deliver one event once. Raises RetryTask while attempts remain."""
-    return str(in_app(lambda: _deliver(event_id)))
+@huey.task()
+def deliver_events(event_ids: list[int]) -> list[str]:
+    """Deliver each event once; one that fails is retried on its own after a backoff."""
+    return list(in_app(lambda: _deliver(event_ids)))
 
 
-def _deliver(event_id: int) -> str:
-    row = _claim(event_id)
-    if row is None:
-        return "not_due"  # done already, running elsewhere, or rolled back before commit
-    handler = HANDLERS.get(row.kind)
-    try:
-        if handler is None:
-            raise LookupError(f"no handler for {row.kind}")
-        handler(dict(row.payload))
-    except Exception as error:  # noqa: BLE001 - recorded, then retried or dead-lettered
-        db.session.rollback()
-        return _failed(event_id, row.attempts, error)
-    _finish(event_id, EventStatus.DONE, "")
-    return "done"
+def _deliver(event_ids: list[int]) -> list[str]:
+    claimed = _claim(event_ids)
+    outcomes = []
+    for event_id, kind, payload, attempts in claimed:
+        handler = HANDLERS.get(kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for {kind}")
+            handler(dict(payload))
+        except Exception as error:  # noqa: BLE001 - recorded, then retried or dead-lettered
+            db.session.rollback()
+            outcomes.append(_failed(event_id, attempts, error))
+            continue
+        _finish(event_id, EventStatus.DONE, "")
+        outcomes.append("done")
+    return outcomes
 
 
-def _claim(event_id: int) -> OutboxEvent | None:
+def _claim(event_ids: list[int]) -> list[tuple[int, str, Any, int]]:
+    """Take the events that are due (done, running elsewhere or rolled back are not), in one
+    committed statement, so no other worker delivers them meanwhile."""
     now = utcnow()
     claimed = db.session.execute(
         update(OutboxEvent)
         .where(
-            OutboxEvent.id == event_id,
+            OutboxEvent.id.in_(event_ids),
             or_(
                 OutboxEvent.status.in_([EventStatus.PENDING, EventStatus.RETRYING]),
                 (OutboxEvent.status == EventStatus.RUNNING)
@@ -139,20 +143,22 @@ def _claim(event_id: int) -> OutboxEvent | None:
             ),
         )
         .values(status=EventStatus.RUNNING, started_at=now, attempts=OutboxEvent.attempts + 1)
-    )
+        .returning(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload, OutboxEvent.attempts),
+        execution_options={"synchronize_session": False},
+    ).all()
     db.session.commit()
-    if not claimed.rowcount:  # type: ignore[attr-defined]
-        return None
-    return db.session.get(OutboxEvent, event_id, populate_existing=True)
+    return sorted((int(i), str(k), p, int(a)) for i, k, p, a in claimed)
 
 
 def _failed(event_id: int, attempts: int, error: Exception) -> str:
+    """Out of attempts: dead-lettered. Otherwise retried alone after 2, 4, 8, ... seconds."""
     message = "".join(traceback.format_exception_only(error)).strip()[:2000]
     if attempts >= MAX_ATTEMPTS:
         _finish(event_id, EventStatus.FAILED, message)
         return "failed"
     _finish(event_id, EventStatus.RETRYING, message)
-    raise RetryTask(message)
+    deliver_events.schedule(args=([event_id],), delay=RETRY_DELAY * 2 ** (attempts - 1))
+    return "retrying"
 
 
 def _finish(event_id: int, status: EventStatus, error: str) -> None:
@@ -236,6 +242,9 @@ def run_pending(include_scheduled: bool = False, limit: int = 100_000) -> int:
         task = huey.dequeue() if huey.pending_count() else None
         if task is None:
             return ran
+        if not huey.ready_to_run(task):  # a retry for later: back on the schedule, as a
+            huey.add_schedule(task)  # consumer does
+            continue
         huey.execute(task)
         ran += 1
     return ran

@@ -136,7 +136,7 @@ def test_a_rolled_back_change_sends_nothing_and_a_committed_one_is_not_lost(
     assert huey.pending_count() == 0
     assert db.session.scalar(select(func.count(OutboxEvent.id))) == 0
     # The broker is down at commit time: the event stays in the outbox for the relay.
-    monkeypatch.setattr("portal.jobs.deliver_event", _unreachable)
+    monkeypatch.setattr("portal.jobs.deliver_events", _unreachable)
     event_id = _mail("y@example.com")
     assert huey.pending_count() == 0 and _status(event_id) == (EventStatus.PENDING, 0)
     monkeypatch.undo()
@@ -146,7 +146,7 @@ def test_a_rolled_back_change_sends_nothing_and_a_committed_one_is_not_lost(
     assert _status(event_id) == (EventStatus.DONE, 1)
 
 
-def _unreachable(event_id: int) -> None:
+def _unreachable(event_ids: list[int]) -> None:
     raise ConnectionError("broker down")
 
 
