@@ -36,6 +36,9 @@ class PaymentStatus(enum.StrEnum):
 
 
 OPEN_STATUSES = (PaymentStatus.PENDING,)
+# session.info key: this unit of work left something for Stripe (a card refund to send, a
+# void attempt's session to expire); outbound.sync_stripe runs after the commit only then.
+STRIPE_WORK = "portal_stripe_work"
 # Money that arrives for a voided or expired attempt still arrived: it is recorded as paid.
 PAYABLE_STATUSES = (PaymentStatus.PENDING, PaymentStatus.VOID, PaymentStatus.EXPIRED)
 

@@ -26,6 +26,7 @@ from portal.payments.issues import open_issue, open_issues_of, resolve_issue
 from portal.payments.mailing import tell_company
 from portal.payments.models import (
     PAYABLE_STATUSES,
+    STRIPE_WORK,
     DocumentKind,
     IssueKind,
     Payment,
@@ -102,6 +103,8 @@ def void_open_payments(pledge: Pledge, actor: User | None, keep: int | None = No
     if keep is not None:
         stmt = stmt.where(Payment.id != keep)
     voided = list(db.session.scalars(stmt, execution_options={"synchronize_session": False}))
+    if voided:
+        db.session.info[STRIPE_WORK] = True
     for payment_id in voided:
         record_event(
             "payment.void",

@@ -31,7 +31,7 @@ from portal.payments.documents import (
     render_refund_pdf,
 )
 from portal.payments.exceptions import AmountNotAllowed, GatewayError, InvalidWebhook
-from portal.payments.models import Document, DocumentKind, Payment, Refund
+from portal.payments.models import STRIPE_WORK, Document, DocumentKind, Payment, Refund
 from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import event_recorded, handle_stripe_event
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
@@ -63,7 +63,7 @@ def stripe_webhook():  # type: ignore[no-untyped-def]
     except (KeyError, TypeError, ValueError):
         db.session.rollback()  # signed, but not an event we can read: retrying cannot help
         return jsonify({"error": "malformed event"}), 400
-    if handled.pledge_id is not None:
+    if handled.pledge_id is not None and db.session.info.pop(STRIPE_WORK, False):
         outbound.sync_stripe(handled.pledge_id)
     return jsonify({"received": True, "outcome": handled.outcome})
 
