@@ -138,6 +138,14 @@ def delete_roster_files(now: datetime) -> int:
             )
         )
     )
+    # A file an import still waits for or runs on stays, however old its check is.
+    paths -= set(
+        db.session.scalars(
+            select(ImportJob.stored_path).where(
+                ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING])
+            )
+        )
+    )
     deleted = 0
     for stored in paths:
         for path in Path(stored).parent.glob(Path(stored).name + "*"):

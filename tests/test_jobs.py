@@ -280,8 +280,10 @@ def test_the_lapse_forecast_lists_pledges_ending_soon(app, actors, outbox):
 
 
 def test_roster_files_go_once_imported_or_after_a_day(app, actors, tmp_path):
-    imported, checked, fresh = (tmp_path / name for name in ("a.upload", "b.upload", "c.upload"))
-    for path in (imported, checked, fresh):
+    imported, checked, fresh, waiting = (
+        tmp_path / name for name in ("a.upload", "b.upload", "c.upload", "d.upload")
+    )
+    for path in (imported, checked, fresh, waiting):
         path.write_text("nik,nama\n")
     (tmp_path / "a.upload.run.rejected.csv").write_text("x")
     now = utcnow()
@@ -300,11 +302,14 @@ def test_roster_files_go_once_imported_or_after_a_day(app, actors, tmp_path):
                 (imported, False, ImportState.DONE, now),
                 (checked, True, ImportState.DONE, now - timedelta(hours=25)),
                 (fresh, True, ImportState.DONE, now),
+                (waiting, True, ImportState.DONE, now - timedelta(hours=25)),
+                (waiting, False, ImportState.QUEUED, now),  # imported from an old check
             )
         )
     ]
     db.session.add_all(jobs)
     db.session.flush()
     assert delete_roster_files(now) == 3  # the import's file and its rejected rows, the stale
-    assert not imported.exists() and not checked.exists() and fresh.exists()
-    assert [j.stored_path for j in jobs] == ["", "", str(fresh)]
+    assert not imported.exists() and not checked.exists()
+    assert fresh.exists() and waiting.exists()
+    assert [j.stored_path for j in jobs] == ["", "", str(fresh), str(waiting), str(waiting)]

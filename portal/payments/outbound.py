@@ -158,10 +158,11 @@ def _forget_url(payment_id: int) -> None:
     db.session.commit()
 
 
-def open_checkout(payment_id: int, params: dict[str, object]) -> CheckoutSession:
+def open_checkout(params: dict[str, object]) -> CheckoutSession:
     """Create the Checkout Session of a committed card attempt, outside any transaction.
 
-    Raises AmountNotAllowed, GatewayError; the attempt stays pending and a retry with the same
-    idempotency key gets the same session."""
+    Raises AmountNotAllowed, GatewayError; the attempt then stays pending with no session, and
+    the sponsor's next start voids it (a repeated call with its idempotency key, say after a
+    timeout, gets the same session from Stripe)."""
     db.session.commit()
     return gateway().create_checkout_session(**params)  # type: ignore[arg-type]

@@ -92,7 +92,7 @@ def pay_stripe(pledge_id: int):  # type: ignore[no-untyped-def]
     params = _checkout_params(payment, pledge)
     outbound.sync_stripe(pledge_id)  # commits; the attempts voided above expire at Stripe
     try:
-        session = outbound.open_checkout(payment.id, params)
+        session = outbound.open_checkout(params)
     except (AmountNotAllowed, GatewayError) as error:
         flash(gettext("The card payment could not start: %(why)s", why=str(error)), "danger")
         return redirect(url_for("pledges.detail", pledge_id=pledge_id))

@@ -92,7 +92,7 @@ def _paid_by_card(app: Flask) -> tuple[int, str]:
             "idempotency_key": payment.idempotency_key,
             "reference": payment.reference,
         }
-        session = outbound.open_checkout(payment.id, params)
+        session = outbound.open_checkout(params)
         services.record_checkout_session(
             db.session.get_one(Payment, payment.id), session.id, session.url
         )
