@@ -71,6 +71,36 @@ class MailRequested(Event):
     body: str
 
 
+@dataclass(frozen=True)
+class PledgeActivated(Event):
+    """Coverage of a pledge started (a match run was approved)."""
+
+    kind: ClassVar[str] = "pledge.activated"
+    pledge_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class PledgeCompleted(Event):
+    """The last month of a pledge's term was closed."""
+
+    kind: ClassVar[str] = "pledge.completed"
+    pledge_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class PledgeCoverageCut(Event):
+    """Money went back and months were released; the pledge goes on with less (or, when
+    `ended`, has nothing left to do)."""
+
+    kind: ClassVar[str] = "pledge.coverage_cut"
+    pledge_id: int
+    actor_id: int | None
+    reason: str
+    ended: bool
+
+
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 

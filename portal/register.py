@@ -13,6 +13,7 @@ from portal.audit.views import bp as audit_bp
 from portal.auth.permissions import Permission, can
 from portal.auth.services import load_session_user
 from portal.auth.views import bp as auth_bp
+from portal.certificates import handlers as certificate_handlers  # noqa: F401  (subscribes)
 from portal.certificates.views import bp as certificates_bp
 from portal.claims.views import bp as claims_bp
 from portal.cli import register_commands

@@ -208,6 +208,12 @@ def outbox(app: Flask) -> list:  # type: ignore[type-arg]
     return state.outbox
 
 
+def run_jobs() -> None:
+    """Commit the test's unit of work and run what it queued, as a worker would."""
+    db.session.commit()
+    run_pending()
+
+
 def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
     """Read a CSRF token the way a browser would: from a rendered form."""
     html = client.get(path).get_data(as_text=True)

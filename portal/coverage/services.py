@@ -16,8 +16,6 @@ from sqlalchemy.orm import joinedload
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.auth.permissions import Permission, can
-from portal.certificates.models import CertificateKind
-from portal.certificates.services import issue_certificate
 from portal.coverage import queries
 from portal.coverage.exceptions import (
     CoverageClash,
@@ -32,6 +30,7 @@ from portal.coverage.exceptions import (
 from portal.coverage.models import Coverage, Funder, MonthClose
 from portal.csvtext import csv_reader, decode_upload
 from portal.db import utcnow
+from portal.events import PledgeCompleted, emit
 from portal.extensions import db
 from portal.ledger.services import record_city_coverage, record_coverage_consumed
 from portal.mail import queue_mail
@@ -195,7 +194,7 @@ def _complete_pledges(month: date, actor: User | None) -> list[int]:
             transition_pledge(
                 pledge, PledgeStatus.COMPLETED, actor, note=f"term ended with {month:%Y-%m}"
             )
-            issue_certificate(pledge, CertificateKind.COMPLETED, actor)
+            emit(db.session, PledgeCompleted(pledge.id, actor.id if actor else None))
             notify_unused(
                 pledge,
                 f"term ended with {month:%Y-%m}",

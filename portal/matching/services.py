@@ -13,10 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import record_event
 from portal.auth.models import User
-from portal.certificates.models import CertificateKind
-from portal.certificates.services import issue_certificate
 from portal.coverage.models import Coverage, Funder
 from portal.db import utcnow
+from portal.events import PledgeActivated, emit
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.matching import engine, queries
@@ -200,7 +199,7 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
             continue
         pledge.coverage_start = run.month
         transition_pledge(pledge, PledgeStatus.ACTIVE, actor, note=f"match run #{run.id}")
-        issue_certificate(pledge, CertificateKind.ACTIVE, actor)
+        emit(db.session, PledgeActivated(pledge.id, actor.id if actor else None))
     run.approved_by_id = actor.id if actor else None
     run.decided_at = utcnow()
     run.coverage_rows = len(rows)

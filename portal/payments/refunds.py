@@ -16,8 +16,6 @@ from sqlalchemy import func, select
 
 from portal.audit.services import record_event
 from portal.auth.models import User
-from portal.certificates.models import CertificateKind
-from portal.certificates.services import issue_certificate, revoke_certificates
 from portal.coverage.release import (
     begun_cost,
     first_unstarted_month,
@@ -25,6 +23,7 @@ from portal.coverage.release import (
     open_cost,
     release_to_fit,
 )
+from portal.events import PledgeCoverageCut, emit
 from portal.extensions import db
 from portal.ledger.queries import pledge_balance
 from portal.ledger.services import received, record_refund
@@ -197,14 +196,12 @@ def _settle_pledge(
         if affordable_slots(pledge) == 0:
             transition_pledge(pledge, PledgeStatus.REFUNDED, actor, note=reason)
         return
-    if released_rows:
-        revoke_certificates(pledge, f"refund: {reason.strip()}", actor)
-    if _exhausted(pledge, today):
-        if not released_rows:
-            revoke_certificates(pledge, f"refund: {reason.strip()}", actor)
+    ended = _exhausted(pledge, today)
+    if ended:
         transition_pledge(pledge, PledgeStatus.REFUNDED, actor, note=reason)
-    elif released_rows:
-        issue_certificate(pledge, CertificateKind.ACTIVE, actor)
+    if ended or released_rows:  # the certificates follow (certificates/handlers.py)
+        cut = PledgeCoverageCut(pledge.id, actor.id if actor else None, reason.strip(), ended)
+        emit(db.session, cut)
 
 
 def _exhausted(pledge: Pledge, today: date | None) -> bool:

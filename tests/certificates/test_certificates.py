@@ -21,6 +21,7 @@ from portal.matching import services as matching
 from portal.payments.refunds import refund_pledge
 from portal.pledges.services import earliest_start
 from tests import factories
+from tests.conftest import run_jobs
 from tests.matching import builders
 
 
@@ -83,6 +84,7 @@ def test_tampered_payload_fails_verification(actors, active_pledge):
 def test_refund_revokes_the_certificate_with_when_and_why(actors, active_pledge, client):
     certificate = services.issue_certificate(active_pledge, CertificateKind.ACTIVE, actors.staff)
     refund_pledge(active_pledge, actors.staff, "sponsor withdrew")
+    run_jobs()  # the certificates follow the refund's event
     verdict = services.verdict_for(certificate.serial)
     assert verdict.status == "revoked"
     assert "sponsor withdrew" in verdict.certificate.revoke_reason

@@ -28,6 +28,7 @@ from portal.pledges.models import PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
 from tests import factories
+from tests.conftest import run_jobs
 from tests.coverage import helpers
 from tests.matching import builders
 
@@ -112,6 +113,7 @@ def test_close_completes_only_the_pledges_whose_term_ends_that_month(actors):
     assert ending.status == PledgeStatus.COMPLETED
     assert going_on.status == PledgeStatus.ACTIVE
     assert check_ledger() == []
+    run_jobs()  # certificates follow the completion event
     certificates = pledge_certificates(ending.id)
     assert [c.kind for c in certificates] == [CertificateKind.COMPLETED]
     assert verdict_for(certificates[0].serial).facts["worker_months"] == 2

@@ -16,6 +16,7 @@ from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
 from portal.workers.models import WorkerStatus
 from tests import factories
+from tests.conftest import run_jobs
 from tests.matching import builders
 
 
@@ -66,6 +67,7 @@ def test_approve_covers_the_whole_term_and_activates(actors, month, no_city_quot
     assert {r[2] for r in rows} == {1, 2}
     assert pledge.status == PledgeStatus.ACTIVE and pledge.coverage_start == month
     assert run.status == RunStatus.APPROVED
+    run_jobs()  # the certificate follows the activation event
     [certificate] = pledge_certificates(pledge.id)
     verdict = verdict_for(certificate.serial)
     assert verdict.status == "valid" and verdict.facts["kind"] == "active"
@@ -180,6 +182,7 @@ def test_a_later_run_fills_the_slots_left_empty_for_the_rest_of_the_term(
     assert len(rows) == 9 and {r[2] for r in rows} == {1, 2, 3}
     assert len({r[0] for r in rows} & {w.id for w in newcomers}) == 2
     assert pledge.coverage_start == month and pledge.status == PledgeStatus.ACTIVE
+    run_jobs()
     assert len(pledge_certificates(pledge.id)) == 1
 
 

@@ -42,7 +42,7 @@ from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, run_jobs
 from tests.matching import builders
 from tests.payments.test_payment_flow import WEBHOOK, _checkout, _customer, _pledge
 
@@ -87,8 +87,11 @@ def _refund_in_stripe(app, sandbox, payment: Payment, amount: int) -> None:
 
 
 def _place(actors, month=None) -> int:  # type: ignore[no-untyped-def]
+    """Staff propose and approve a run; a worker then does what the approval queued."""
     run = matching.propose_run(month or earliest_start(), actors.staff)
-    return matching.approve_run(run, actors.staff)
+    placed = matching.approve_run(run, actors.staff)
+    run_jobs()
+    return placed
 
 
 # -- one open payment per pledge --------------------------------------------------------------
@@ -332,6 +335,7 @@ def test_a_partial_refund_in_stripe_of_a_paid_pledge_shrinks_what_matching_place
     month = earliest_start()
     close_month(month, None)
     close_month(add_months(month, 1), None, today=month)
+    run_jobs()
     assert pledge_balance(pledge.id) == 0
     certificate = db.session.scalars(
         select(Certificate).where(

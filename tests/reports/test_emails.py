@@ -10,6 +10,7 @@ from portal.certificates.models import Certificate
 from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.pledges.pricing import add_months
+from tests.conftest import run_jobs
 from tests.coverage import helpers
 from tests.reports.test_reports import placed_pledge
 
@@ -18,7 +19,7 @@ THIS_MONTH = date.today().replace(day=1)
 
 def test_certificate_issued_mail_links_the_pdf_and_the_verify_page(actors, outbox):
     pledge = placed_pledge(actors, men=2, women=0, months=1)
-    db.session.commit()  # mail leaves after the commit
+    run_jobs()  # the certificate, then its mail, follow the activation
     certificate = db.session.scalars(
         select(Certificate).where(Certificate.pledge_id == pledge.id)
     ).one()
