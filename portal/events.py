@@ -101,6 +101,15 @@ class PledgeCoverageCut(Event):
     ended: bool
 
 
+@dataclass(frozen=True)
+class MatchApprovalRequested(Event):
+    """A staff member approved a proposal; a worker writes its coverage."""
+
+    kind: ClassVar[str] = "match.approve"
+    run_id: int
+    actor_id: int | None
+
+
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 

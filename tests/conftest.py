@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import EnvironBuilder, FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -39,6 +39,7 @@ class RequestClient(FlaskClient):
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         db.session.commit()
+        run_pending()  # (also between a redirect's POST and its GET)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         run_pending()  # a job worker at hand: what the request queued is done before the next
@@ -85,6 +86,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     original = db.session
     db.session = session  # type: ignore[assignment]
     limiter.reset()
+    g.pop("_login_user", None)  # the suite's app context outlives tests: no user carries over
     huey.flush()  # jobs queued by an earlier test name rows its rollback removed
     request.getfixturevalue("app").extensions.pop("figures_cache", None)  # ids repeat per test
     try:

@@ -50,6 +50,9 @@ class MatchRun(Model):
     coverage_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     failure: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Approval runs as a job (it writes a term of coverage per placement): asked for here.
+    approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     placements: Mapped[list[MatchPlacement]] = relationship(
         back_populates="run", order_by="MatchPlacement.id", viewonly=True

@@ -15,7 +15,7 @@ from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.coverage.models import Coverage, Funder
 from portal.db import utcnow
-from portal.events import PledgeActivated, emit
+from portal.events import MatchApprovalRequested, PledgeActivated, emit
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.matching import engine, queries
@@ -160,6 +160,38 @@ def _summary(
         "by_kecamatan": dict(Counter(by_id[w].kecamatan for w in chosen)),
         "lapsing_placed": sum(1 for w in chosen if by_id[w].lapsing),
     }
+
+
+def request_approval(run: MatchRun, actor: User) -> None:
+    """Approve a proposal from a page: checked now, written by a job worker (at 250,000
+    workers an approval writes hundreds of thousands of rows). Raises RunNotOpen, SameApprover.
+    """
+    if run.status != RunStatus.PROPOSED or run.approval_requested_at is not None:
+        raise RunNotOpen(f"run {run.id} is not a proposal waiting for approval")
+    _check_approver(run, actor, current_rules())
+    run.approval_requested_at = utcnow()
+    run.approval_requested_by_id = actor.id
+    db.session.flush()
+    record_event("match.approval_requested", run, actor=actor)
+    emit(db.session, MatchApprovalRequested(run.id, actor.id))
+
+
+def approve_requested(run_id: int, actor: User | None) -> str:
+    """The job: approve, or record why the proposal went stale (in its own savepoint, so a
+    stale proposal leaves nothing of the approval). Returns the outcome."""
+    run = db.session.get(MatchRun, run_id)
+    if run is None or run.status != RunStatus.PROPOSED:
+        return "not_open"
+    try:
+        with db.session.begin_nested():
+            approve_run(run, actor)
+    except StaleProposal as error:
+        mark_stale(run_id, error.reasons, actor)
+        return "stale"
+    except (SameApprover, RunNotOpen) as error:
+        mark_stale(run_id, [str(error)], actor)
+        return "refused"
+    return "approved"
 
 
 def approve_run(run: MatchRun, actor: User | None) -> int:

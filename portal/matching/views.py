@@ -20,7 +20,6 @@ from portal.matching.exceptions import (
     MonthNotOpen,
     RunNotOpen,
     SameApprover,
-    StaleProposal,
 )
 from portal.matching.forms import WEIGHT_PREFIX, ProposeForm, RulesForm, rules_form
 from portal.matching.models import MatchRun
@@ -112,26 +111,19 @@ def run(run_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/runs/<int:run_id>/approve")
 @require(Permission.MATCH_RUN)
 def approve(run_id: int):  # type: ignore[no-untyped-def]
+    """Checked now, written by a job worker; the run's page follows it."""
     match_run = db.get_or_404(MatchRun, run_id)
     try:
-        rows = services.approve_run(match_run, current_user)
-    except StaleProposal as error:
-        db.session.rollback()  # nothing of the approval is kept; `match_run` is expired now
-        services.mark_stale(run_id, error.reasons, current_user)
-        db.session.commit()
-        flash(
-            gettext(
-                "The proposal is out of date and was not approved: %(why)s. Propose a new run.",
-                why="; ".join(error.reasons),
-            ),
-            "danger",
-        )
+        services.request_approval(match_run, current_user)
     except (SameApprover, RunNotOpen) as error:
         db.session.rollback()
         flash(gettext("The run was not approved: %(why)s", why=str(error)), "warning")
     else:
         db.session.commit()
-        flash(gettext("Run approved: %(n)s coverage rows written.", n=rows), "success")
+        flash(
+            gettext("Approval started: the coverage is being written. This page follows it."),
+            "info",
+        )
     return redirect(url_for("matching.run", run_id=run_id))
 
 

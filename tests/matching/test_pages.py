@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from portal.coverage.models import Coverage, MonthClose
@@ -157,15 +158,24 @@ def test_approve_writes_coverage_and_activates_the_pledge(
     assert actors.staff2.full_name in page and 'id="approve"' not in page
 
 
-def test_approval_flashes_the_rows_written(actors, logged_in, month, no_city_quota, outbox):
+def test_approval_runs_as_a_job_the_page_follows(actors, logged_in, month, no_city_quota):
     _, run = _proposal(actors, month, workers=1, slots=1, months=2)
     client = logged_in(actors.staff)
-    response = client.post(
-        f"/matching/runs/{run.id}/approve",
-        follow_redirects=True,
-        data={"csrf_token": csrf_token(client, "/matching/")},
-    )
-    assert "Run approved: 2 coverage rows written." in _text(response)
+    token = csrf_token(client, "/matching/")
+    with client.application.app_context():  # the request alone, no worker after it
+        response = FlaskClient.open(
+            client, f"/matching/runs/{run.id}/approve", method="POST", data={"csrf_token": token}
+        )
+    assert response.status_code == 302
+    waiting = db.session.get_one(MatchRun, run.id, populate_existing=True)
+    assert waiting.status == RunStatus.PROPOSED and waiting.approval_requested_at is not None
+    html = _text(FlaskClient.open(client, f"/matching/runs/{run.id}"))
+    assert 'id="approving"' in html and 'http-equiv="refresh"' in html
+    assert "Approval started" in html
+    assert 'id="approve"' not in html
+    again = _post(client, f"/matching/runs/{run.id}/approve")  # a second click changes nothing
+    html = _text(client.get(again.headers["Location"]))
+    assert 'data-status="approved"' in html and 'data-count="coverage-rows">2<' in html
 
 
 def test_stale_approval_shows_the_reasons_and_writes_nothing(
