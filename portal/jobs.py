@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask, has_app_context
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from config import INSTANCE_DIR
 from portal.db import utcnow
@@ -213,6 +213,14 @@ def relay(now: datetime | None = None, force: bool = False) -> int:
         )
     db.session.commit()
     return len(due)
+
+
+def event_counts() -> dict[str, int]:
+    """Events by state (every state, zero when none), for the status command and page."""
+    counts = dict.fromkeys((s.value for s in EventStatus), 0)
+    rows = db.session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
+    counts.update({str(status): int(n) for status, n in rows})
+    return counts
 
 
 def retry_failed(event_id: int) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.db import utcnow
 from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
-from portal.jobs import huey, relay, retry_failed, run_pending, use_app
+from portal.jobs import event_counts, huey, relay, retry_failed, run_pending, use_app
 from portal.schedule import JOBS, run_job
 
 jobs_cli = AppGroup("jobs", help="Background jobs (Huey): workers, status, retries.")
@@ -41,15 +41,7 @@ def work_command(burst: bool, workers: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_command(as_json: bool) -> None:
     """Events by state, the oldest pending age in seconds, and what the broker holds."""
-    counts = dict.fromkeys((s.value for s in EventStatus), 0)
-    counts.update(
-        {
-            str(status): int(n)
-            for status, n in db.session.execute(
-                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-            )
-        }
-    )
+    counts = event_counts()
     oldest = db.session.scalar(
         select(func.min(OutboxEvent.created_at)).where(OutboxEvent.status == EventStatus.PENDING)
     )

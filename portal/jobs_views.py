@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal.audit.services import record_event
@@ -13,7 +13,7 @@ from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
 from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
-from portal.jobs import huey, relay, retry_failed
+from portal.jobs import event_counts, huey, relay, retry_failed
 from portal.security import require
 
 bp = Blueprint("jobs", __name__)
@@ -22,15 +22,7 @@ bp = Blueprint("jobs", __name__)
 @bp.get("/admin/jobs")
 @require(Permission.JOBS_MANAGE)
 def index():  # type: ignore[no-untyped-def]
-    counts = dict.fromkeys((s.value for s in EventStatus), 0)
-    counts.update(
-        {
-            str(status): int(n)
-            for status, n in db.session.execute(
-                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-            )
-        }
-    )
+    counts = event_counts()
     failed = db.session.scalars(
         select(OutboxEvent)
         .where(OutboxEvent.status.in_([EventStatus.FAILED, EventStatus.RETRYING]))

@@ -35,7 +35,6 @@ class PaymentStatus(enum.StrEnum):
     VOID = "void"  # replaced by a newer attempt of the same pledge: one open payment per pledge
 
 
-OPEN_STATUSES = (PaymentStatus.PENDING,)
 # session.info key: this unit of work left something for Stripe (a card refund to send, a
 # void attempt's session to expire); outbound.sync_stripe runs after the commit only then.
 STRIPE_WORK = "portal_stripe_work"
