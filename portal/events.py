@@ -110,6 +110,15 @@ class MatchApprovalRequested(Event):
     actor_id: int | None
 
 
+@dataclass(frozen=True)
+class MonthCloseRequested(Event):
+    """Staff closed a month from its page; a worker books it."""
+
+    kind: ClassVar[str] = "month.close"
+    month: str  # YYYY-MM-01
+    actor_id: int | None
+
+
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 

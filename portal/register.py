@@ -18,6 +18,7 @@ from portal.certificates.views import bp as certificates_bp
 from portal.claims.views import bp as claims_bp
 from portal.cli import register_commands
 from portal.companies.views import bp as companies_bp
+from portal.coverage import handlers as coverage_handlers  # noqa: F401  (subscribes)
 from portal.coverage.views import bp as coverage_bp
 from portal.db import start_request
 from portal.extensions import (

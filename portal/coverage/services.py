@@ -30,7 +30,7 @@ from portal.coverage.exceptions import (
 from portal.coverage.models import Coverage, Funder, MonthClose
 from portal.csvtext import csv_reader, decode_upload
 from portal.db import utcnow
-from portal.events import PledgeCompleted, emit
+from portal.events import MonthCloseRequested, PledgeCompleted, emit
 from portal.extensions import db
 from portal.ledger.services import record_city_coverage, record_coverage_consumed
 from portal.mail import queue_mail
@@ -89,6 +89,16 @@ def check_closable(month: date, today: date | None = None) -> None:
 
 
 # Month close ------------------------------------------------------------------------------
+
+
+def request_close(month: date, actor: User) -> None:
+    """Close a month from its page: checked now, booked by a job worker (at full scale the
+    close books thousands of pledges). Raises NotAllowed, InvalidMonth, MonthTooFarAhead,
+    MonthClosed, EarlierMonthOpen."""
+    check_actor(actor)
+    check_closable(month)
+    record_event("coverage.close_requested", actor=actor, after={"month": f"{month:%Y-%m}"})
+    emit(db.session, MonthCloseRequested(month.isoformat(), actor.id))
 
 
 def close_month(month: date, actor: User | None, today: date | None = None) -> MonthClose:

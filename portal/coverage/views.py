@@ -22,7 +22,7 @@ from portal.i18n import month_label, rupiah
 from portal.labels import label
 from portal.ledger.exceptions import LedgerError
 from portal.matching.rules import current_rules
-from portal.pledges.exceptions import IllegalPledgeTransition, NoRateInForce
+from portal.pledges.exceptions import NoRateInForce
 from portal.security import require, require_recent_login
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
@@ -100,6 +100,7 @@ def _month_page(when: date, form: RemittedForm | None = None, failed: str = "", 
         funders=_funder_rows(queries.coverage_totals(when), remitted),
         pledges=queries.pledge_months(when),
         not_closable=_not_closable(when, closed),
+        closing=closed is None and queries.close_pending(when),
         confirm_form=ConfirmForm(),
         remitted_form=form or RemittedForm(),
         failed=failed,
@@ -120,24 +121,20 @@ def _not_closable(when: date, closed: object) -> str:
 @bp.post("/months/<month>/close")
 @require(Permission.COVERAGE_MANAGE)
 def close(month: str):  # type: ignore[no-untyped-def]
+    """Checked now, booked by a job worker; the month's page follows it."""
     when = _month(month)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        close_row = services.close_month(when, current_user)
-    except (CoverageError, LedgerError, IllegalPledgeTransition) as error:
+        services.request_close(when, current_user)
+    except CoverageError as error:
         db.session.rollback()
         flash(gettext("The month was not closed: %(why)s", why=str(error)), "danger")
     else:
         db.session.commit()
-        workers = sum(int(t["workers"]) for t in close_row.totals.values())
         flash(
-            gettext(
-                "%(month)s is closed: %(workers)s worker-months booked.",
-                month=month_label(when),
-                workers=workers,
-            ),
-            "success",
+            gettext("Closing %(month)s: its coverage is being booked.", month=month_label(when)),
+            "info",
         )
     return redirect(url_for("coverage.month", month=f"{when:%Y-%m}"))
 

@@ -7,6 +7,7 @@ import re
 import time
 from datetime import date, timedelta
 
+from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -275,3 +276,20 @@ def test_city_import_page_refuses_bad_input(actors, logged_in):
     bad_month = _upload(client, b"nik\n1\n", month="2026/12")
     assert bad_month.status_code == 400 and "YYYY-MM" in bad_month.get_data(as_text=True)
     assert _count(Coverage) == 0
+
+
+def test_a_close_runs_as_a_job_the_page_follows(actors, logged_in):
+    helpers.covered_pledge(1, 1, MONTH)
+    client = logged_in(actors.staff)
+    token = csrf_token(client, PAGE)
+    with client.application.app_context():  # the request alone, no worker after it
+        response = FlaskClient.open(
+            client, f"{PAGE}/close", method="POST", data={"csrf_token": token}
+        )
+    assert response.status_code == 302 and _count(MonthClose) == 0
+    html = FlaskClient.open(client, PAGE).get_data(as_text=True)
+    assert 'id="closing"' in html and 'http-equiv="refresh"' in html
+    assert 'id="close-month"' not in html and "is being booked" in html
+    html = client.get(PAGE).get_data(as_text=True)  # a worker has run meanwhile
+    assert 'data-closed="yes"' in html and 'id="closing"' not in html
+    assert _count(MonthClose, MonthClose.month == MONTH) == 1
