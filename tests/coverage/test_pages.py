@@ -16,7 +16,9 @@ from portal.coverage.models import Coverage, Funder, MonthClose, Remittance
 from portal.coverage.queries import month_end
 from portal.coverage.remittance import mark_remitted
 from portal.coverage.services import close_month
+from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
+from portal.jobs import run_pending
 from portal.pledges.pricing import add_months
 from portal.workers.services import worker_nik
 from tests import factories
@@ -293,3 +295,25 @@ def test_a_close_runs_as_a_job_the_page_follows(actors, logged_in):
     html = client.get(PAGE).get_data(as_text=True)  # a worker has run meanwhile
     assert 'data-closed="yes"' in html and 'id="closing"' not in html
     assert _count(MonthClose, MonthClose.month == MONTH) == 1
+
+
+def test_a_close_refused_by_the_time_its_job_runs_is_recorded_not_retried(actors, logged_in):
+    client = logged_in(actors.staff)
+    token = csrf_token(client, PAGE)
+    with client.application.app_context():  # queued, not run yet
+        FlaskClient.open(client, f"{PAGE}/close", method="POST", data={"csrf_token": token})
+    close_month(MONTH, actors.staff2)  # someone closed it from the command line meanwhile
+    db.session.commit()
+    run_pending()
+    refused = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coverage.close_refused")
+    ).one()
+    assert "closed already" in refused.after["why"]
+    assert (
+        db.session.scalar(
+            select(func.count(OutboxEvent.id)).where(
+                OutboxEvent.status == EventStatus.DONE, OutboxEvent.kind == "month.close"
+            )
+        )
+        == 1
+    )
