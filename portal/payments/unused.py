@@ -136,12 +136,12 @@ def request_return(pledge: Pledge, actor: User) -> int:
                 "unused money returned at the sponsor's request",
             )
             left -= result.refund.amount if result.refund else 0
-    if left > 0:
-        transfers = _paid(pledge.id, PaymentMethod.BANK_TRANSFER)
+    if left > 0:  # transfer money (or money rolled over from another pledge): by the bank
+        payments = _paid(pledge.id, PaymentMethod.BANK_TRANSFER) or _paid(pledge.id, None)
         open_issue(
             IssueKind.REFUND_REQUEST,
             pledge,
-            transfers[0] if transfers else None,
+            payments[0],
             left,
             detail="the sponsor asked for the unused money back",
         )

@@ -851,3 +851,40 @@ def test_a_surplus_queued_for_staff_is_neither_returned_nor_rolled_over_twice(ac
         db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge_id))
         == 2
     )
+
+
+def test_money_rolled_over_can_be_returned_by_the_bank(actors, logged_in, stripe_sandbox, outbox):
+    """A pledge paid by a roll-over has no card or transfer of its own: its unused money is
+    returned by the bank against the roll-over payment, as a request staff settle."""
+    pledge, _ = _run_with_empty_slots(actors, logged_in, stripe_sandbox, outbox)
+    company = db.session.get_one(factories.Company, pledge.company_id)
+    new = roll_over(pledge, company, actors.owner, 1, 2, add_months(earliest_start(), 1))
+    db.session.commit()
+    returned = request_return(db.session.get_one(Pledge, new.id), actors.owner)
+    db.session.commit()
+    issue = db.session.scalars(select(PaymentIssue)).one()
+    rollover = db.session.get_one(Payment, issue.payment_id)
+    assert (issue.kind, issue.amount, returned) == (
+        IssueKind.REFUND_REQUEST,
+        2 * 16_800,
+        2 * 16_800,
+    )
+    assert rollover.pledge_id == new.id
+    staff = logged_in(actors.staff)
+    token = csrf_token(staff, "/staff/payment-issues")
+    staff.post(
+        f"/staff/payment-issues/{issue.id}",
+        data={
+            "csrf_token": token,
+            "action": "refund",
+            "note": "paid back",
+            "bank_reference": "B-9",
+        },
+    )
+    refund = db.session.scalars(select(Refund).where(Refund.payment_id == rollover.id)).one()
+    assert (refund.amount, refund.source, refund.bank_reference) == (
+        2 * 16_800,
+        RefundSource.UNUSED,
+        "B-9",
+    )
+    assert check_ledger() == []
