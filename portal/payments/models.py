@@ -80,6 +80,16 @@ class RefundSource(enum.StrEnum):
     ROLLOVER = "rollover"  # moved into a new pledge of the same company: no cash
 
 
+# Refunds the portal asks Stripe for itself; the others were made at Stripe (dashboard), by
+# the bank (a lost dispute) or move no money (roll-over), and are never sent.
+SENT_BY_PORTAL = (
+    RefundSource.STAFF,
+    RefundSource.DUPLICATE,
+    RefundSource.OVERPAYMENT,
+    RefundSource.UNUSED,
+)
+
+
 class Refund(Model):
     """Money returned to the company; a separate row, never an edit of a payment."""
 

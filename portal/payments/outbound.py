@@ -19,7 +19,8 @@ from sqlalchemy import or_, select, update
 from portal.db import utcnow
 from portal.extensions import db
 from portal.payments.exceptions import GatewayError
-from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundSource
+from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund
+from portal.payments.queries import UNSENT_CARD_REFUND
 from portal.payments.services import METADATA_MARK
 from portal.payments.stripe_gateway import CheckoutSession, gateway
 
@@ -65,12 +66,7 @@ def _card_refunds(pledge_id: int | None) -> list[_CardRefund]:
             Refund.amount,
         )
         .join(Payment, Payment.id == Refund.payment_id)
-        .where(
-            Refund.stripe_refund_id.is_(None),
-            Payment.method == PaymentMethod.STRIPE,
-            Refund.source != RefundSource.ROLLOVER,
-            Payment.stripe_payment_intent.is_not(None),
-        )
+        .where(UNSENT_CARD_REFUND)
         .order_by(Refund.id)
     )
     if pledge_id is not None:

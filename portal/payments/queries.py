@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.payments.models import (
+    SENT_BY_PORTAL,
     Document,
     IssueStatus,
     Payment,
@@ -14,7 +15,6 @@ from portal.payments.models import (
     PaymentMethod,
     PaymentStatus,
     Refund,
-    RefundSource,
 )
 
 
@@ -86,11 +86,16 @@ def unsent_card_refunds() -> list[Refund]:
         db.session.scalars(
             select(Refund)
             .join(Payment, Payment.id == Refund.payment_id)
-            .where(
-                Refund.stripe_refund_id.is_(None),
-                Payment.method == PaymentMethod.STRIPE,
-                Refund.source != RefundSource.ROLLOVER,
-            )
+            .where(UNSENT_CARD_REFUND)
             .order_by(Refund.id)
         )
     )
+
+
+# A card refund of the portal's own that Stripe has no id for yet (with Payment joined).
+UNSENT_CARD_REFUND = and_(
+    Refund.stripe_refund_id.is_(None),
+    Refund.source.in_([source.value for source in SENT_BY_PORTAL]),
+    Payment.method == PaymentMethod.STRIPE,
+    Payment.stripe_payment_intent.is_not(None),
+)

@@ -32,6 +32,7 @@ from portal.payments.exceptions import NothingToRefund
 from portal.payments.issues import open_issue
 from portal.payments.mailing import tell_company
 from portal.payments.models import (
+    SENT_BY_PORTAL,
     STRIPE_WORK,
     DocumentKind,
     IssueKind,
@@ -175,10 +176,7 @@ def _book(
     db.session.add(refund)
     db.session.flush()
     record_refund(refund)
-    if payment.method == PaymentMethod.STRIPE and source not in (
-        *ALREADY_RETURNED,
-        RefundSource.ROLLOVER,
-    ):
+    if payment.method == PaymentMethod.STRIPE and source in SENT_BY_PORTAL:
         db.session.info[STRIPE_WORK] = True  # to send to Stripe after the commit
     if source != RefundSource.ROLLOVER:  # no money leaves: nothing to note
         issue_document(DocumentKind.REFUND, payment, refund)

@@ -888,3 +888,19 @@ def test_money_rolled_over_can_be_returned_by_the_bank(actors, logged_in, stripe
         "B-9",
     )
     assert check_ledger() == []
+
+
+def test_a_refund_made_in_stripe_is_never_sent_to_stripe_again(
+    app, actors, logged_in, stripe_sandbox
+):
+    """Booked from Stripe's own event, it has no Stripe id of ours; a later sync must not
+    take it for a refund waiting to be sent (that would return the money twice)."""
+    pledge, payment = _paid_by_card(actors, logged_in, stripe_sandbox)
+    _refund_in_stripe(app, stripe_sandbox, payment, 16_800)
+    assert db.session.scalars(select(Refund)).one().source == RefundSource.STRIPE_DASHBOARD
+    result = app.test_cli_runner().invoke(args=["payments", "sync-stripe"])
+    assert "refunds sent: 0" in result.output
+    charge = stripe_sandbox.charges[_intent(stripe_sandbox, payment)]
+    assert charge["amount_refunded"] == to_stripe_amount(16_800)
+    page = logged_in(actors.staff).get("/staff/payment-issues").get_data(as_text=True)
+    assert "not taken by Stripe yet" not in page
