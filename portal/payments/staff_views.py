@@ -15,7 +15,7 @@ from portal.payments import outbound, queries, refunds, services, statement
 from portal.payments.exceptions import NothingToRefund
 from portal.payments.forms import ConfirmTransferForm, IssueForm, StatementForm
 from portal.payments.issues import open_issues_of
-from portal.payments.models import Payment, PaymentMethod
+from portal.payments.models import STRIPE_WORK, Payment, PaymentMethod
 from portal.payments.views import bp
 from portal.pledges import queries as pledge_queries
 from portal.pledges.forms import RefundForm
@@ -133,9 +133,19 @@ def confirm_transfer(payment_id: int):  # type: ignore[no-untyped-def]
             "warning",
         )
     else:
-        db.session.commit()
-        _flash_confirmed(payment, form.amount.data)
+        received = form.amount.data
+        _commit_then_sync()
+        _flash_confirmed(payment, received)
     return redirect(url_for("payments.transfers"))
+
+
+def _commit_then_sync() -> None:
+    """Commit; then, when the confirmations voided a card attempt (its Checkout Session must
+    stop taking money) or booked a card refund, do it at Stripe with no transaction open."""
+    work = db.session.info.pop(STRIPE_WORK, False)
+    db.session.commit()
+    if work:
+        outbound.sync_stripe()
 
 
 def _flash_confirmed(payment: Payment, received: int) -> None:
@@ -176,7 +186,7 @@ def import_statement():  # type: ignore[no-untyped-def]
             results=None,
         ), 400
     results = statement.apply_statement(form.statement.data.read(), current_user)
-    db.session.commit()
+    _commit_then_sync()
     return render_template(
         "payments/transfers.html",
         pending=queries.pending_transfers(),

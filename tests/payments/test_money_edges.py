@@ -904,3 +904,17 @@ def test_a_refund_made_in_stripe_is_never_sent_to_stripe_again(
     assert charge["amount_refunded"] == to_stripe_amount(16_800)
     page = logged_in(actors.staff).get("/staff/payment-issues").get_data(as_text=True)
     assert "not taken by Stripe yet" not in page
+
+
+def test_a_transfer_confirmed_while_a_card_session_is_open_closes_that_session(
+    actors, logged_in, stripe_sandbox
+):
+    pledge = _pledge(actors)
+    invoice = _transfer(actors, pledge)
+    _start_card(logged_in(actors.owner), pledge)  # the invoice is void now, the session open
+    card = _payments(pledge)[1]
+    assert stripe_sandbox.sessions[card.stripe_session_id]["status"] == "open"
+    _confirm(logged_in(actors.staff), invoice, invoice.amount)  # the transfer came anyway
+    assert db.session.get_one(Pledge, pledge.id).status == PledgeStatus.PAID
+    assert stripe_sandbox.sessions[card.stripe_session_id]["status"] == "expired"
+    assert _payments(pledge)[1].status == PaymentStatus.VOID
