@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -112,8 +113,14 @@ def deliver_events(event_ids: list[int]) -> list[str]:
 
 def _deliver(event_ids: list[int]) -> list[str]:
     claimed = _claim(event_ids)
+    started = time.monotonic()
     outcomes = []
-    for event_id, kind, payload, attempts in claimed:
+    for index, (event_id, kind, payload, attempts) in enumerate(claimed):
+        if index and time.monotonic() - started > STALE_AFTER.total_seconds() / 2:
+            # A slow batch hands the rest back before its claim looks stale to the relay
+            # (which would let a second worker deliver them too).
+            _release([row[0] for row in claimed[index:]])
+            break
         handler = HANDLERS.get(kind)
         try:
             if handler is None:
@@ -126,6 +133,17 @@ def _deliver(event_ids: list[int]) -> list[str]:
         _finish(event_id, EventStatus.DONE, "")
         outcomes.append("done")
     return outcomes
+
+
+def _release(event_ids: list[int]) -> None:
+    """Give claimed events back untried, and queue them again."""
+    db.session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(event_ids), OutboxEvent.status == EventStatus.RUNNING)
+        .values(status=EventStatus.PENDING, attempts=OutboxEvent.attempts - 1)
+    )
+    db.session.commit()
+    hand_over(event_ids)
 
 
 def _claim(event_ids: list[int]) -> list[tuple[int, str, Any, int]]:

@@ -313,3 +313,27 @@ def test_roster_files_go_once_imported_or_after_a_day(app, actors, tmp_path):
     assert not imported.exists() and not checked.exists()
     assert fresh.exists() and waiting.exists()
     assert [j.stored_path for j in jobs] == ["", "", str(fresh), str(waiting), str(waiting)]
+
+
+def test_a_slow_batch_hands_its_rest_back_before_its_claim_goes_stale(app, outbox, monkeypatch):
+    for n in range(3):
+        queue_mail(
+            db.session,
+            f"csr{n}@example.com",
+            f"batch {n}",
+            "emails/report_ready.txt",
+            user={"full_name": "Uji"},
+            month=date(2026, 1, 1),
+            company_name="PT Uji",
+        )
+    db.session.commit()
+    assert huey.pending_count() == 1  # one task for the commit's three events
+    monkeypatch.setattr("portal.jobs.STALE_AFTER", timedelta(0))  # every batch is "slow"
+    huey.execute(huey.dequeue())
+    statuses = sorted(str(s) for s in db.session.scalars(select(OutboxEvent.status)))
+    assert statuses == ["done", "pending", "pending"]  # the rest given back, untried
+    assert huey.pending_count() == 1
+    monkeypatch.undo()
+    run_pending()
+    assert sorted(m.subject for m in outbox) == ["batch 0", "batch 1", "batch 2"]
+    assert {row.attempts for row in db.session.scalars(select(OutboxEvent))} == {1}
