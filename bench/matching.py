@@ -39,10 +39,10 @@ from portal.auth.models import Role, User
 from portal.companies.models import Company, CompanyStatus
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
-from portal.ledger.services import record_payment_received
 from portal.matching import services
 from portal.matching.models import MatchPlacement
 from portal.matching.rules import change_rules, current_rules
+from portal.payments.booking import book_payment
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, price_pledge
@@ -229,7 +229,7 @@ def _insert_pledges(
         )
         db.session.add(payment)
         db.session.flush()
-        record_payment_received(payment)
+        book_payment(payment)
         made.append((pledge.id, workers, frozenset(cats), frozenset(kecs)))
     return made
 

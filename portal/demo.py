@@ -22,9 +22,9 @@ from portal.certificates.services import issue_certificate
 from portal.claims.services import record_claim
 from portal.companies.models import Company
 from portal.companies.services import CompanyDetails, register_company, verify_company
+from portal.coverage.closing import close_month
 from portal.coverage.models import Coverage, Funder
 from portal.coverage.remittance import mark_remitted
-from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.payments.services import confirm_payment, start_bank_transfer
 from portal.pledges.models import Pledge, PledgeStatus

@@ -16,11 +16,13 @@ handed over by the relay, which runs every minute.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from sqlalchemy import func, or_, select, update
 
 from config import INSTANCE_DIR
 from portal.db import utcnow
-from portal.events import HANDLERS, EventStatus, OutboxEvent, on_commit
+from portal.events import EventStatus, OutboxEvent, handler_for, on_commit, outcomes
 from portal.extensions import db
 
 MAX_ATTEMPTS = 8  # first try and 7 retries: 2 s, 4 s, ... about 4 minutes in all
@@ -115,17 +117,14 @@ def _deliver(event_ids: list[int]) -> list[str]:
     claimed = _claim(event_ids)
     started = time.monotonic()
     outcomes = []
-    for index, (event_id, kind, payload, attempts) in enumerate(claimed):
+    for index, (event_id, kind, subscriber, payload, attempts) in enumerate(claimed):
         if index and time.monotonic() - started > STALE_AFTER.total_seconds() / 2:
             # A slow batch hands the rest back before its claim looks stale to the relay
             # (which would let a second worker deliver them too).
             _release([row[0] for row in claimed[index:]])
             break
-        handler = HANDLERS.get(kind)
         try:
-            if handler is None:
-                raise LookupError(f"no handler for {kind}")
-            handler(dict(payload))
+            handler_for(kind, subscriber)(dict(payload))
         except Exception as error:  # noqa: BLE001 - recorded, then retried or dead-lettered
             db.session.rollback()
             outcomes.append(_failed(event_id, attempts, error))
@@ -146,7 +145,7 @@ def _release(event_ids: list[int]) -> None:
     hand_over(event_ids)
 
 
-def _claim(event_ids: list[int]) -> list[tuple[int, str, Any, int]]:
+def _claim(event_ids: list[int]) -> list[tuple[int, str, str, Any, int]]:
     """Take the events that are due (done, running elsewhere or rolled back are not), in one
     committed statement, so no other worker delivers them meanwhile."""
     now = utcnow()
@@ -161,11 +160,17 @@ def _claim(event_ids: list[int]) -> list[tuple[int, str, Any, int]]:
             ),
         )
         .values(status=EventStatus.RUNNING, started_at=now, attempts=OutboxEvent.attempts + 1)
-        .returning(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.payload, OutboxEvent.attempts),
+        .returning(
+            OutboxEvent.id,
+            OutboxEvent.kind,
+            OutboxEvent.handler,
+            OutboxEvent.payload,
+            OutboxEvent.attempts,
+        ),
         execution_options={"synchronize_session": False},
     ).all()
     db.session.commit()
-    return sorted((int(i), str(k), p, int(a)) for i, k, p, a in claimed)
+    return sorted((int(i), str(k), str(h), p, int(a)) for i, k, h, p, a in claimed)
 
 
 def _failed(event_id: int, attempts: int, error: Exception) -> str:
@@ -231,6 +236,73 @@ def relay(now: datetime | None = None, force: bool = False) -> int:
         )
     db.session.commit()
     return len(due)
+
+
+# Progress of long jobs ----------------------------------------------------------------------
+
+
+def _progress_key(subject: str) -> str:
+    return f"progress:{subject}"
+
+
+def set_progress(subject: str, done: int, total: int) -> None:
+    """Live progress of a long job, kept in the engine's key-value store: every process sees
+    it, while the job's own database transaction is not committed yet. Best effort: a broker
+    hiccup never fails the job."""
+    try:
+        huey.put(_progress_key(subject), (int(done), int(total)))
+    except Exception:  # noqa: BLE001 - progress is a courtesy; the job goes on
+        log.warning("progress of %s not saved", subject)
+
+
+def progress_of(subject: str) -> tuple[int, int] | None:
+    """(done, total) last reported for the subject, or None."""
+    try:
+        found = huey.get(_progress_key(subject), peek=True)
+    except Exception:  # noqa: BLE001 - the page shows no live figure instead
+        return None
+    return (int(found[0]), int(found[1])) if found else None
+
+
+def clear_progress(subject: str) -> None:
+    with contextlib.suppress(Exception):
+        huey.get(_progress_key(subject))  # reading without peek removes it
+
+
+@dataclass(frozen=True)
+class Work:
+    """What followed one action (a run asked for, a month closed), for its page."""
+
+    live: tuple[int, int] | None  # (done, total) of the job running now
+    outcomes: dict[tuple[str, str], dict[str, int]]  # (kind, subscriber) -> status -> count
+
+    def counts(self, kind: str, subscriber: str | None = None) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for (row_kind, row_subscriber), statuses in self.outcomes.items():
+            if row_kind == kind and subscriber in (None, row_subscriber):
+                for status, count in statuses.items():
+                    found[status] = found.get(status, 0) + count
+        return found
+
+    def state(self, kind: str) -> str:
+        """'' (never asked), 'failed' (dead-lettered: an admin retries it), 'busy' or 'done'."""
+        counts = self.counts(kind)
+        if not counts:
+            return ""
+        if counts.get(EventStatus.FAILED):
+            return "failed"
+        if sum(counts.values()) > counts.get(EventStatus.DONE, 0):
+            return "busy"
+        return "done"
+
+    def done_of(self, kind: str, subscriber: str) -> tuple[int, int]:
+        """(done, all) of one subscriber's deliveries, e.g. certificates issued of due."""
+        counts = self.counts(kind, subscriber)
+        return counts.get(EventStatus.DONE, 0), sum(counts.values())
+
+
+def follow(subject: str) -> Work:
+    return Work(progress_of(subject), outcomes(subject))
 
 
 def event_counts() -> dict[str, int]:

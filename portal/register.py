@@ -37,6 +37,7 @@ from portal.jobs_views import bp as jobs_bp
 from portal.labels import label
 from portal.matching import handlers as matching_handlers  # noqa: F401  (subscribes)
 from portal.matching.views import bp as matching_bp
+from portal.payments import handlers as payment_handlers  # noqa: F401  (subscribes)
 from portal.payments import (  # noqa: F401  (the staff money pages, the sponsor's decisions)
     issue_views,
     staff_views,

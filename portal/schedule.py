@@ -19,7 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.auth.models import Role, User
 from portal.coverage import queries as coverage_queries
-from portal.coverage.services import offer_renewals
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import Model, db
 from portal.jobs import huey, in_app
@@ -29,6 +28,7 @@ from portal.payments.models import Payment, PaymentMethod, PaymentStatus
 from portal.payments.services import settle_payment
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months
+from portal.pledges.renewals import offer_renewals
 from portal.workers.models import ImportJob, ImportState
 
 INVOICE_DAYS = 14  # an unpaid transfer invoice expires after this; the sponsor can start again

@@ -1,5 +1,6 @@
-"""Workers as separate processes: one killed in the middle of sending an e-mail (the e-mail
-still goes out once), and two running a scheduled job at the same moment (it runs once).
+"""Workers as separate processes: one killed in the middle of a job (an e-mail, a roster
+import, a batch of certificates) leaves it to the next worker and its effect happens once;
+two running a scheduled job at the same moment run it once.
 
 The workers are `flask jobs work --burst` processes of the development configuration on
 their own database (a SQLite file, or a new PostgreSQL database in CI) and Huey's SQLite
@@ -16,20 +17,34 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from huey import SqliteHuey
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from config import TestingConfig
 from portal import create_app
+from portal.auth.models import Role
+from portal.certificates.models import Certificate
 from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
+from portal.jobs import huey
+from portal.pledges.services import earliest_start
+from portal.reference.seed import seed_reference
 from portal.schedule import ScheduledRun
+from portal.workers.models import ImportJob, ImportState, Worker
+from portal.workers.nik import build_nik
+from tests import factories
+from tests.coverage.helpers import covered_pledge
 
 pytestmark = pytest.mark.own_database
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -164,4 +179,161 @@ def test_two_workers_running_a_scheduled_job_at_once_run_it_once(tmp_path, fresh
     engine = create_engine(fresh_database_url)
     with Session(engine) as session:
         assert session.scalar(select(func.count(ScheduledRun.id))) == 1
+    engine.dispose()
+
+
+def _prepared(url: str, build: Callable[[], T]) -> T:
+    """Tables and reference data in the workers' database, and what the test needs there;
+    nothing is handed to this process's job engine (the rows are the workers' to deliver)."""
+    settings = TestingConfig()
+    settings.SQLALCHEMY_DATABASE_URI = url
+    app = create_app(settings)
+    with app.app_context():
+        db.create_all()
+        seed_reference()
+        made = build()
+        db.session.commit()
+        huey.flush()
+        db.session.remove()
+        db.engine.dispose()
+    return made
+
+
+def _pending(kind: str, handler: str, payload: dict[str, object]) -> OutboxEvent:
+    row = OutboxEvent(kind=kind, handler=handler, status=EventStatus.PENDING, payload=payload)
+    db.session.add(row)
+    return row
+
+
+def _roster(path: Path, rows: int) -> None:
+    """Valid rows: NIKs that agree with birth date and sex, in Semarang's kelurahan."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("nik,nama,tanggal_lahir,jenis_kelamin,kategori,kode_kelurahan\n")
+        for n in range(rows):
+            born = date(1960 + n % 40, 1 + n % 12, 1 + n % 28)
+            nik = build_nik("337401", born, False, n % 9999 + 1)
+            out.write(f"{nik},Pekerja {n},{born:%d/%m/%Y},L,becak,33.74.01.{1001 + n // 9999}\n")
+
+
+def _burst(env: dict[str, str]) -> None:
+    again = subprocess.run(
+        _flask("jobs", "work", "--burst"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_import_runs_once(
+    tmp_path, fresh_database_url
+):
+    rows = 30_000
+    roster = tmp_path / "roster.csv"
+    _roster(roster, rows)
+
+    def build() -> tuple[int, str]:
+        staff = factories.user(Role.STAFF)
+        job = ImportJob(
+            token="a" * 32,
+            filename="roster.csv",
+            stored_path=str(roster),
+            update_existing=False,
+            dry_run=False,
+            created_by_id=staff.id,
+        )
+        db.session.add(job)
+        db.session.flush()
+        _pending("roster.import", "workers", {"job_id": job.id})
+        return job.id, job.token
+
+    job_id, token = _prepared(fresh_database_url, build)
+    env = _env(tmp_path, fresh_database_url)
+    broker = SqliteHuey("pijar", filename=env["JOBS_SQLITE_PATH"])
+    worker = subprocess.Popen(
+        _flask("jobs", "work", "--burst"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    engine = create_engine(fresh_database_url)
+    deadline = time.monotonic() + 120
+    done = None
+    while time.monotonic() < deadline and not done:
+        done = broker.get(f"import-progress:{token}", peek=True)
+        time.sleep(0.02)
+    assert done and 0 < done < rows, f"never caught the import in the middle ({done})"
+    os.kill(worker.pid, signal.SIGKILL)  # rows read and written, not committed
+    worker.wait(10)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count(Worker.id))) == 0
+        assert session.get_one(ImportJob, job_id).state == ImportState.RUNNING
+    time.sleep(1.2)  # the killed worker's claim goes stale
+    _burst(env)
+    with Session(engine) as session:
+        job = session.get_one(ImportJob, job_id)
+        assert (job.state, job.rows_done) == (ImportState.DONE, rows), job.message
+        assert session.scalar(select(func.count(Worker.id))) == rows
+        event = session.scalars(select(OutboxEvent)).one()
+        assert (event.status, event.attempts) == (EventStatus.DONE, 2)
+    engine.dispose()
+
+
+def test_a_worker_killed_while_issuing_certificates_leaves_each_to_be_issued_once(
+    tmp_path, fresh_database_url
+):
+    pledges = 400
+
+    def build() -> list[int]:
+        month = earliest_start()
+        made = [covered_pledge(1, 2, month)[0] for _ in range(pledges)]
+        for pledge in made:
+            _pending("pledge.activated", "certificates", {"pledge_id": pledge.id, "actor_id": None})
+        return [pledge.id for pledge in made]
+
+    ids = _prepared(fresh_database_url, build)
+    env = _env(tmp_path, fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    worker = subprocess.Popen(
+        _flask("jobs", "work", "--burst"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    issued = 0
+    deadline = time.monotonic() + 120
+    with Session(engine) as session:
+        while time.monotonic() < deadline and not issued:
+            issued = session.scalar(select(func.count(Certificate.id))) or 0
+            session.rollback()
+            time.sleep(0.01)
+    os.kill(worker.pid, signal.SIGKILL)  # in the middle of the batch it claimed
+    worker.wait(10)
+    with Session(engine) as session:
+        at_kill = session.scalar(select(func.count(Certificate.id))) or 0
+        running = session.scalar(
+            select(func.count(OutboxEvent.id)).where(OutboxEvent.status == EventStatus.RUNNING)
+        )
+    assert 0 < at_kill < pledges and running, f"killed too late: {at_kill} issued"
+    time.sleep(1.2)
+    _burst(env)
+    with Session(engine) as session:
+        per_pledge = dict(
+            session.execute(
+                select(Certificate.pledge_id, func.count()).group_by(Certificate.pledge_id)
+            ).all()
+        )
+        assert per_pledge == dict.fromkeys(ids, 1)
+        statuses = session.execute(
+            select(OutboxEvent.status, OutboxEvent.attempts).where(
+                OutboxEvent.kind == "pledge.activated"
+            )
+        ).all()
+        assert {status for status, _ in statuses} == {EventStatus.DONE}
+        assert any(attempts == 2 for _, attempts in statuses)  # delivered again after the kill
     engine.dispose()

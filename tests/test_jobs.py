@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,9 +17,26 @@ from sqlalchemy import func, select
 from portal.companies.models import Company
 from portal.coverage.models import MonthClose
 from portal.db import utcnow
-from portal.events import HANDLERS, EventStatus, MailRequested, OutboxEvent, emit, handles
+from portal.events import (
+    HANDLERS,
+    Event,
+    EventStatus,
+    MailRequested,
+    OutboxEvent,
+    emit,
+    handles,
+)
 from portal.extensions import db
-from portal.jobs import MAX_ATTEMPTS, huey, relay, run_pending
+from portal.jobs import (
+    MAX_ATTEMPTS,
+    clear_progress,
+    follow,
+    huey,
+    progress_of,
+    relay,
+    run_pending,
+    set_progress,
+)
 from portal.mail import queue_mail
 from portal.payments.models import Payment, PaymentStatus
 from portal.payments.services import start_bank_transfer
@@ -181,6 +200,73 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, 
         assert _status(row.id) == (EventStatus.DONE, 1)
     finally:
         HANDLERS.pop("test.flaky", None)
+
+
+def test_each_subscriber_of_an_event_is_delivered_and_retried_on_its_own(app):
+    """One event, two domains: the one that fails is retried alone; the other's effect
+    happened once and is not repeated by the retry."""
+    effects: list[str] = []
+
+    @handles("test.shared", name="first")
+    def first(payload: dict[str, object]) -> None:
+        effects.append(f"first:{payload['n']}")
+
+    failing = [True]
+
+    @handles("test.shared", name="second")
+    def second(payload: dict[str, object]) -> None:
+        if failing[0]:
+            raise RuntimeError("second is down")
+        effects.append(f"second:{payload['n']}")
+
+    @dataclass(frozen=True)
+    class Shared(Event):
+        kind: ClassVar[str] = "test.shared"
+        n: int
+
+    try:
+        rows = emit(db.session, Shared(7), subject="test:7")
+        assert sorted(r.handler for r in rows) == ["first", "second"]
+        db.session.commit()
+        run_pending()
+        assert effects == ["first:7"]
+        failing[0] = False
+        for _ in range(3):
+            run_pending(include_scheduled=True)
+        assert effects == ["first:7", "second:7"]
+        work = follow("test:7")
+        assert work.state("test.shared") == "done"
+        assert work.done_of("test.shared", "second") == (1, 1)
+        assert db.session.scalars(
+            select(OutboxEvent.attempts)
+            .where(OutboxEvent.subject == "test:7")
+            .order_by(OutboxEvent.handler)
+        ).all() == [1, 2]
+    finally:
+        HANDLERS.pop("test.shared", None)
+
+
+def test_an_event_nobody_subscribes_to_is_kept_and_dead_lettered_not_dropped(app):
+    @dataclass(frozen=True)
+    class Orphan(Event):
+        kind: ClassVar[str] = "test.orphan"
+
+    (row,) = emit(db.session, Orphan(), subject="test:orphan")
+    db.session.commit()
+    for _ in range(MAX_ATTEMPTS + 1):
+        run_pending(include_scheduled=True)
+    found = db.session.get_one(OutboxEvent, row.id, populate_existing=True)
+    assert found.status == EventStatus.FAILED and "no handler" in found.last_error
+    assert follow("test:orphan").state("test.orphan") == "failed"
+
+
+def test_progress_is_shared_through_the_engine_and_cleared(app):
+    assert progress_of("test:progress") is None
+    set_progress("test:progress", 3, 8)
+    assert progress_of("test:progress") == (3, 8)
+    assert follow("test:progress").live == (3, 8)
+    clear_progress("test:progress")
+    assert progress_of("test:progress") is None
 
 
 def test_an_event_of_a_worker_that_died_is_handed_over_again_and_done_once(app, outbox):

@@ -9,11 +9,12 @@ from typing import NoReturn
 import click
 from flask.cli import AppGroup
 
-from portal.coverage import remittance, services
+from portal.coverage import city_import, closing, remittance, services
+from portal.coverage.city_import import CityImport, RejectedRow, Rejection
 from portal.coverage.exceptions import CoverageError, InvalidMonth
-from portal.coverage.services import CityImport, RejectedRow, Rejection
 from portal.extensions import db
 from portal.ledger.exceptions import LedgerError
+from portal.pledges import renewals
 from portal.pledges.exceptions import IllegalPledgeTransition, NoRateInForce
 
 coverage_cli = AppGroup("coverage", help="Coverage months: close, city participants, renewals.")
@@ -51,7 +52,7 @@ def _rupiah(amount: int) -> str:
 def close_month_command(month: date) -> None:
     """Close a month: book its coverage in the ledger and complete pledges ending with it."""
     try:
-        close = services.close_month(month, actor=None)
+        close = closing.close_month(month, actor=None)
     except (CoverageError, LedgerError, IllegalPledgeTransition) as error:
         _fail(error)
     db.session.commit()
@@ -82,7 +83,7 @@ def close_month_command(month: date) -> None:
 def import_city_command(path: Path, funder: str, month: date, months: int, dry_run: bool) -> None:
     """Cover the city's participants (CSV with a nik column): every row, or nothing."""
     try:
-        report = services.import_city_participants(
+        report = city_import.import_city_participants(
             path.read_bytes(), funder, month, months, actor=None, dry_run=dry_run
         )
     except (CoverageError, NoRateInForce) as error:
@@ -122,7 +123,7 @@ def describe(row: RejectedRow) -> str:
 def offer_renewals_command() -> None:
     """E-mail a renewal offer for each active pledge ending soon (once per pledge)."""
     try:
-        offered = services.offer_renewals()
+        offered = renewals.offer_renewals()
     except CoverageError as error:
         _fail(error)
     db.session.commit()

@@ -8,8 +8,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
+from portal.coverage.city_import import MAX_IMPORT_MONTHS
 from portal.coverage.remittance import MAX_REFERENCE
-from portal.coverage.services import MAX_IMPORT_MONTHS
 
 
 class RemittedForm(FlaskForm):

@@ -9,7 +9,6 @@ from sqlalchemy import exists, func, select
 
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder, MonthClose, Remittance
-from portal.events import EventStatus, MonthCloseRequested, OutboxEvent
 from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
@@ -196,19 +195,3 @@ def _workers_in_last_month(pledges: list[Pledge]) -> dict[int, int]:
         .group_by(Coverage.pledge_id, Coverage.month)
     )
     return {pledge_id: int(n) for pledge_id, month, n in rows if last[pledge_id] == month}
-
-
-def close_pending(month: date) -> bool:
-    """Whether a close of the month asked for from its page waits for, or runs on, a worker."""
-    return (
-        db.session.scalar(
-            select(func.count(OutboxEvent.id)).where(
-                OutboxEvent.kind == MonthCloseRequested.kind,
-                OutboxEvent.status.in_(
-                    [EventStatus.PENDING, EventStatus.RUNNING, EventStatus.RETRYING]
-                ),
-                OutboxEvent.payload["month"].as_string() == month.isoformat(),
-            )
-        )
-        or 0
-    ) > 0

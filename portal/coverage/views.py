@@ -12,16 +12,23 @@ from flask_login import current_user
 
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
-from portal.coverage import queries, remittance, services
+from portal.coverage import closing, queries, remittance, services
+from portal.coverage.city_import import (
+    CityImport,
+    RejectedRow,
+    Rejection,
+    import_city_participants,
+)
 from portal.coverage.exceptions import CoverageError, InvalidMonth, MonthNotClosed, UnknownFunder
 from portal.coverage.forms import CityImportForm, RemittedForm
 from portal.coverage.models import Remittance, RemittanceFunder
-from portal.coverage.services import CityImport, RejectedRow, Rejection
 from portal.extensions import db
 from portal.i18n import month_label, rupiah
+from portal.jobs import follow
 from portal.labels import label
 from portal.ledger.exceptions import LedgerError
 from portal.matching.rules import current_rules
+from portal.pledges import renewals
 from portal.pledges.exceptions import NoRateInForce
 from portal.security import require, require_recent_login
 
@@ -80,7 +87,7 @@ def months():  # type: ignore[no-untyped-def]
         summaries=queries.month_summaries(),
         columns=columns,
         this_month=date.today().replace(day=1),
-        last_closable=services.last_closable(),
+        last_closable=closing.last_closable(),
     )
 
 
@@ -100,7 +107,7 @@ def _month_page(when: date, form: RemittedForm | None = None, failed: str = "", 
         funders=_funder_rows(queries.coverage_totals(when), remitted),
         pledges=queries.pledge_months(when),
         not_closable=_not_closable(when, closed),
-        closing=closed is None and queries.close_pending(when),
+        work=follow(closing.month_subject(when)),
         confirm_form=ConfirmForm(),
         remitted_form=form or RemittedForm(),
         failed=failed,
@@ -112,7 +119,7 @@ def _not_closable(when: date, closed: object) -> str:
     if closed is not None:
         return ""
     try:
-        services.check_closable(when)
+        closing.check_closable(when)
     except CoverageError as error:
         return str(error)
     return ""
@@ -126,7 +133,7 @@ def close(month: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.request_close(when, current_user)
+        closing.request_close(when, current_user)
     except CoverageError as error:
         db.session.rollback()
         flash(gettext("The month was not closed: %(why)s", why=str(error)), "danger")
@@ -209,7 +216,7 @@ def lapsing():  # type: ignore[no-untyped-def]
 def offer_renewals():  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    offered = services.offer_renewals(actor=current_user)
+    offered = renewals.offer_renewals(actor=current_user)
     db.session.commit()
     if offered:
         flash(gettext("Renewal offered for %(n)s pledge(s).", n=len(offered)), "success")
@@ -221,13 +228,13 @@ def offer_renewals():  # type: ignore[no-untyped-def]
 @bp.route("/city-import", methods=["GET", "POST"])
 @require(Permission.COVERAGE_MANAGE)
 def city_import():  # type: ignore[no-untyped-def]
-    form = CityImportForm(month=f"{services.last_closable():%Y-%m}")
+    form = CityImportForm(month=f"{closing.last_closable():%Y-%m}")
     if form.is_submitted() and not form.validate():
         return _import_page(form, None), 400
     if not form.is_submitted():
         return _import_page(form, None)
     try:
-        report = services.import_city_participants(
+        report = import_city_participants(
             form.participants.data,
             form.funder.data,
             services.parse_month(form.month.data),

@@ -67,7 +67,7 @@ class LedgerLine(Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
     refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"))
 
     entry: Mapped[LedgerEntry] = relationship(back_populates="lines")

@@ -20,7 +20,6 @@ from portal.ledger.exceptions import (
 )
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
 from portal.ledger.queries import pledge_balance, sponsor_balance
-from portal.payments.models import Payment, PaymentStatus, Refund
 from portal.pledges.models import Pledge
 
 SOURCE_KEY_LENGTH = 80
@@ -78,53 +77,64 @@ def post_entry(
     return LedgerEntry(id=entry_id, **values)
 
 
-def record_payment_received(payment: Payment) -> LedgerEntry:
-    """Book a paid payment for what arrived: debit cash, credit the sponsor's prepaid balance.
+def record_payment_received(
+    *, payment_id: int, company_id: int, pledge_id: int, amount: int, reference: str
+) -> LedgerEntry:
+    """Book money that arrived for a payment: debit cash, credit the sponsor's prepaid
+    balance. The payments domain books a payment once it is paid (payments/booking.py).
 
-    Raises LedgerError if the payment is not paid, DuplicateEntry if it is booked already.
+    Raises DuplicateEntry if the payment is booked already.
     """
-    if payment.status != PaymentStatus.PAID:
-        raise LedgerError(f"payment {payment.id} is {payment.status}, not paid")
     lines = _pair(
         Account.CASH,
         Account.SPONSOR_PREPAID,
-        received(payment),
-        company_id=payment.company_id,
-        pledge_id=payment.pledge_id,
-        payment_id=payment.id,
+        amount,
+        company_id=company_id,
+        pledge_id=pledge_id,
+        payment_id=payment_id,
     )
     # A payment becomes paid once (a conditional update), so the key alone guards replays.
     return post_entry(
         EntryKind.PAYMENT_RECEIVED,
-        f"payment:{payment.id}",
+        f"payment:{payment_id}",
         lines,
-        memo=f"Payment {payment.reference}",
+        memo=f"Payment {reference}",
         look_first=False,
     )
 
 
-def record_refund(refund: Refund) -> LedgerEntry:
-    """Book a refund row: debit the sponsor's prepaid balance, credit cash.
+def record_refund(
+    *,
+    refund_id: int,
+    payment_id: int,
+    company_id: int,
+    pledge_id: int,
+    amount: int,
+    reason: str,
+) -> LedgerEntry:
+    """Book money returned against a booked payment: debit the sponsor's prepaid balance,
+    credit cash.
 
-    Raises DuplicateEntry if it is booked already, LedgerError if the refund's company or
-    pledge is not its payment's, and InsufficientBalance if the refunds of the payment would
-    exceed it or the pledge's or company's prepaid balance would go below zero.
+    Raises DuplicateEntry if the refund is booked already, LedgerError if the payment is not
+    booked for that company and pledge, and InsufficientBalance if the refunds of the payment
+    would exceed what it brought or the pledge's or company's prepaid balance would go below
+    zero (all checked against the ledger's own lines).
     """
     lines = _pair(
         Account.SPONSOR_PREPAID,
         Account.CASH,
-        refund.amount,
-        company_id=refund.company_id,
-        pledge_id=refund.pledge_id,
-        payment_id=refund.payment_id,
-        refund_id=_saved_id(refund),
+        amount,
+        company_id=company_id,
+        pledge_id=pledge_id,
+        payment_id=payment_id,
+        refund_id=refund_id,
     )
-    key = f"refund:{refund.id}"
+    key = f"refund:{refund_id}"
     _require_new(EntryKind.REFUND, key)
-    _lock_company(refund.company_id)
-    _require_refundable(refund)
-    _require_prepaid(refund.company_id, refund.pledge_id, refund.amount)
-    return post_entry(EntryKind.REFUND, key, lines, memo=f"Refund: {refund.reason}")
+    _lock_company(company_id)
+    _require_refundable(refund_id, payment_id, company_id, pledge_id, amount)
+    _require_prepaid(company_id, pledge_id, amount)
+    return post_entry(EntryKind.REFUND, key, lines, memo=f"Refund: {reason}")
 
 
 def record_coverage_consumed(
@@ -233,14 +243,6 @@ def _insert(values: dict[str, object], lines: list[Line], kind: EntryKind, sourc
         raise DuplicateEntry(kind, source_key) from None
 
 
-def _saved_id(row: Refund) -> int:
-    if row.id is None:
-        db.session.flush()
-    if row.id is None:
-        raise LedgerError("the refund must be added to the session before it is booked")
-    return row.id
-
-
 def _lock_company(company_id: int) -> None:
     """Serialise balance checks per company on PostgreSQL (SQLite serialises all writers)."""
     db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
@@ -252,25 +254,38 @@ def _require_pledge_of(company_id: int, pledge_id: int) -> None:
         raise LedgerError(f"pledge {pledge_id} does not belong to company {company_id}")
 
 
-def received(payment: Payment) -> int:
-    """What arrived for a payment: the amount received, else the amount asked for."""
-    return payment.amount if payment.received_amount is None else payment.received_amount
-
-
-def _require_refundable(refund: Refund) -> None:
-    payment = db.session.get(Payment, refund.payment_id)
-    if payment is None or (payment.company_id, payment.pledge_id) != (
-        refund.company_id,
-        refund.pledge_id,
-    ):
-        raise LedgerError(f"refund {refund.id} does not match its payment's company and pledge")
-    refunded = int(
-        db.session.scalar(select(func.sum(Refund.amount)).where(Refund.payment_id == payment.id))
+def _require_refundable(
+    refund_id: int, payment_id: int, company_id: int, pledge_id: int, amount: int
+) -> None:
+    booked = db.session.execute(
+        select(LedgerLine.company_id, LedgerLine.pledge_id, LedgerLine.amount)
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(
+            LedgerEntry.kind == EntryKind.PAYMENT_RECEIVED,
+            LedgerLine.payment_id == payment_id,
+            LedgerLine.account == Account.CASH,
+        )
+    ).first()
+    if booked is None or (booked.company_id, booked.pledge_id) != (company_id, pledge_id):
+        raise LedgerError(
+            f"refund {refund_id} does not match its payment's booked company and pledge"
+        )
+    refunded = -int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerLine.amount), 0))
+            .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+            .where(
+                LedgerEntry.kind == EntryKind.REFUND,
+                LedgerLine.payment_id == payment_id,
+                LedgerLine.account == Account.CASH,
+            )
+        )
         or 0
     )
-    if refunded > received(payment):
-        available = received(payment) - (refunded - refund.amount)
-        raise InsufficientBalance(f"payment {payment.id} refundable", available, refund.amount)
+    if refunded + amount > booked.amount:
+        raise InsufficientBalance(
+            f"payment {payment_id} refundable", int(booked.amount) - refunded, amount
+        )
 
 
 def _require_prepaid(company_id: int, pledge_id: int, amount: int) -> None:

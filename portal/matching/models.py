@@ -26,6 +26,7 @@ class RuleVersion(Model):
 
 
 class RunStatus(enum.StrEnum):
+    PREPARING = "preparing"  # asked for from a page; a job worker places the waiting list
     PROPOSED = "proposed"
     APPROVED = "approved"
     STALE = "stale"  # approval found that something it relied on had changed
@@ -49,7 +50,7 @@ class MatchRun(Model):
     placed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     coverage_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    failure: Mapped[str] = mapped_column(Text, default="", server_default="")
+    failure: Mapped[str] = mapped_column(Text, default="", server_default="")  # stale, refused
     # Approval runs as a job (it writes a term of coverage per placement): asked for here.
     approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approval_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

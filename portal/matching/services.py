@@ -15,11 +15,18 @@ from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.coverage.models import Coverage, Funder
 from portal.db import utcnow
-from portal.events import MatchApprovalRequested, PledgeActivated, emit
+from portal.events import MatchApprovalRequested, MatchProposalRequested, PledgeActivated, emit
 from portal.extensions import db
+from portal.jobs import set_progress
 from portal.mail import queue_mail
 from portal.matching import engine, queries
-from portal.matching.exceptions import MonthNotOpen, RunNotOpen, SameApprover, StaleProposal
+from portal.matching.exceptions import (
+    InvalidRules,
+    MonthNotOpen,
+    RunNotOpen,
+    SameApprover,
+    StaleProposal,
+)
 from portal.matching.models import MatchPlacement, MatchRun, RunStatus
 from portal.matching.rules import Rules, current_rules, current_version
 from portal.payments.unused import mark_unused
@@ -58,33 +65,89 @@ def check_month_open(month: date, today: date | None = None) -> None:
         raise MonthNotOpen(f"{month:%Y-%m} is closed")
 
 
+def run_subject(run_id: int) -> str:
+    """What the run's jobs and their follow-ups (certificates, e-mails) are filed under."""
+    return f"match_run:{run_id}"
+
+
+def request_proposal(month: date, actor: User) -> MatchRun:
+    """Ask for a proposal from a page: checked now, placed by a job worker (at full scale the
+    waiting list is hundreds of thousands of workers); the run's page follows it.
+    Raises MonthNotOpen, InvalidRules."""
+    check_month_open(month)
+    run = MatchRun(
+        month=month,
+        status=RunStatus.PREPARING,
+        rule_version=current_rules().version,
+        proposed_by_id=actor.id,
+    )
+    db.session.add(run)
+    db.session.flush()
+    record_event("match.propose_requested", run, actor=actor, after={"month": f"{month:%Y-%m}"})
+    emit(db.session, MatchProposalRequested(run.id, actor.id), subject=run_subject(run.id))
+    return run
+
+
+def prepare_requested(run_id: int, actor: User | None) -> str:
+    """The job: place the waiting list into the run asked for; a month closed meanwhile or
+    rules that no longer hold end the run with the reason. Returns the outcome."""
+    run = db.session.get(MatchRun, run_id)
+    if run is None or run.status != RunStatus.PREPARING:
+        return "not_preparing"  # done already (a second delivery) or discarded meanwhile
+    try:
+        with db.session.begin_nested():
+            _place(run, actor)
+    except (MonthNotOpen, InvalidRules) as error:
+        run.status = RunStatus.DISCARDED
+        run.failure = str(error)[:2000]
+        run.decided_at = utcnow()
+        db.session.flush()
+        record_event("match.propose_refused", run, actor=actor, after={"why": str(error)})
+        return "refused"
+    return "proposed"
+
+
 def propose_run(month: date, actor: User | None, today: date | None = None) -> MatchRun:
-    """Place the waiting list for `month` by R3-R5 and store it as a proposal.
+    """Place the waiting list for `month` by R3-R5 and store it as a proposal, now (the
+    command line; pages ask a job worker through request_proposal).
 
     Writes only the run and its placements: no coverage, no pledge changes.
     Raises MonthNotOpen, InvalidRules.
     """
     check_month_open(month, today)
+    run = MatchRun(
+        month=month,
+        status=RunStatus.PREPARING,
+        rule_version=current_rules().version,
+        proposed_by_id=actor.id if actor else None,
+    )
+    db.session.add(run)
+    db.session.flush()
+    return _place(run, actor, today)
+
+
+PLACE_STEPS = 4  # waiting list read, city quotas filled, pledges filled, proposal saved
+
+
+def _place(run: MatchRun, actor: User | None, today: date | None = None) -> MatchRun:
+    month = run.month
+    check_month_open(month, today)
+    subject = run_subject(run.id)
     rules = current_rules()
     ranked = engine.by_priority(queries.waiting_candidates(month, rules))
+    set_progress(subject, 1, PLACE_STEPS)
     already = queries.city_counts(month)
     quotas = {f: rules.quota(f, month) for f in ("apbd", "dbhcht")}
     city = engine.fill_city(
         ranked, quotas, already, queries.city_last_month(month), rules.dbhcht_categories
     )
+    set_progress(subject, 2, PLACE_STEPS)
     city_taken = {w for workers in city.placed.values() for w in workers}
     rest = [c for c in ranked if c.worker_id not in city_taken]
     pledges = queries.open_pledges(month)
     placed = engine.place([p.demand() for p in pledges], rest)
+    set_progress(subject, 3, PLACE_STEPS)
 
-    run = MatchRun(
-        month=month,
-        status=RunStatus.PROPOSED,
-        rule_version=rules.version,
-        proposed_by_id=actor.id if actor else None,
-    )
-    db.session.add(run)
-    db.session.flush()
     rows: list[tuple[Any, ...]] = [
         (run.id, w, funder, None, None, 1)
         for funder, workers in city.placed.items()
@@ -97,10 +160,13 @@ def propose_run(month: date, actor: User | None, today: date | None = None) -> M
         for slot, w in zip(by_id[pledge_id].slots(), workers, strict=False)
     ]
     _insert_many(MatchPlacement.__table__, PLACEMENT_COLUMNS, rows)
+    run.status = RunStatus.PROPOSED
+    run.rule_version = rules.version
     run.placed = len(rows)
     run.coverage_rows = sum(row_months for *_, row_months in rows)
     run.summary = _summary(ranked, city, already, quotas, pledges, placed, rest)
     db.session.flush()
+    set_progress(subject, 4, PLACE_STEPS)
     record_event(
         "match.propose",
         run,
@@ -173,7 +239,7 @@ def request_approval(run: MatchRun, actor: User) -> None:
     run.approval_requested_by_id = actor.id
     db.session.flush()
     record_event("match.approval_requested", run, actor=actor)
-    emit(db.session, MatchApprovalRequested(run.id, actor.id))
+    emit(db.session, MatchApprovalRequested(run.id, actor.id), subject=run_subject(run.id))
 
 
 def approve_requested(run_id: int, actor: User | None) -> str:
@@ -217,7 +283,12 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     _check_money(rows, pledges)
     try:
         with db.session.begin_nested():
-            _insert_many(Coverage.__table__, COVERAGE_COLUMNS, rows)
+            _insert_many(
+                Coverage.__table__,
+                COVERAGE_COLUMNS,
+                rows,
+                progress=lambda done: set_progress(run_subject(run.id), done, len(rows)),
+            )
     except IntegrityError:
         raise StaleProposal(["a worker in this proposal was covered by another approval"]) from None
     for pledge in pledges.values():
@@ -231,7 +302,11 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
             continue
         pledge.coverage_start = run.month
         transition_pledge(pledge, PledgeStatus.ACTIVE, actor, note=f"match run #{run.id}")
-        emit(db.session, PledgeActivated(pledge.id, actor.id if actor else None))
+        emit(
+            db.session,
+            PledgeActivated(pledge.id, actor.id if actor else None),
+            subject=run_subject(run.id),
+        )
     run.approved_by_id = actor.id if actor else None
     run.decided_at = utcnow()
     run.coverage_rows = len(rows)
@@ -363,7 +438,12 @@ def _stored(column: Any) -> Callable[[Any], Any]:
     return process or (lambda value: value)
 
 
-def _insert_many(table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _insert_many(
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    progress: Callable[[int], object] = lambda done: None,
+) -> None:
     """executemany of plain tuples on the session's connection. At hundreds of thousands of
     rows, SQLAlchemy's per-row parameter and type processing costs more than the inserts, so
     the rows must hold values as the driver takes them (see _stored)."""
@@ -379,6 +459,7 @@ def _insert_many(table: Table, columns: tuple[str, ...], rows: list[tuple[Any, .
         params = [tuple(row[i] for i in order) for row in rows]
     for start in range(0, len(params), INSERT_BATCH):
         connection.exec_driver_sql(str(compiled), params[start : start + INSERT_BATCH])
+        progress(min(start + INSERT_BATCH, len(params)))
 
 
 def mark_stale(run_id: int, reasons: list[str], actor: User | None) -> None:

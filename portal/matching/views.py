@@ -14,6 +14,7 @@ from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
 from portal.extensions import db
 from portal.i18n import current_locale, month_label
+from portal.jobs import follow
 from portal.matching import queries, services
 from portal.matching.exceptions import (
     InvalidRules,
@@ -30,6 +31,7 @@ from portal.workers.eligibility import MAX_AGE_MONTHS
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 
 RUN_STATUS = {
+    "preparing": _l("Being prepared"),
     "proposed": _l("Proposed"),
     "approved": _l("Approved"),
     "stale": _l("Stale"),
@@ -73,18 +75,15 @@ def propose():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _index_page(form, 400)
     try:
-        run = services.propose_run(date.fromisoformat(form.month.data), current_user)
+        run = services.request_proposal(date.fromisoformat(form.month.data), current_user)
     except (MonthNotOpen, InvalidRules) as error:
         db.session.rollback()
         flash(gettext("No run was proposed: %(why)s", why=str(error)), "danger")
         return _index_page(form)
     db.session.commit()
     flash(
-        gettext(
-            "Proposal ready: %(n)s workers placed. Review it, then approve or discard.",
-            n=run.placed,
-        ),
-        "success",
+        gettext("The proposal is being prepared. This page follows it; then review it."),
+        "info",
     )
     return redirect(url_for("matching.run", run_id=run.id))
 
@@ -98,6 +97,7 @@ def run(run_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "matching/run.html",
         run=match_run,
+        work=follow(services.run_subject(run_id)),
         summary=match_run.summary or {},
         people=queries.people([match_run.proposed_by_id, match_run.approved_by_id]),
         categories=categories,

@@ -26,7 +26,7 @@ from portal.coverage.release import (
 from portal.events import PledgeCoverageCut, emit
 from portal.extensions import db
 from portal.ledger.queries import pledge_balance
-from portal.ledger.services import received, record_refund
+from portal.payments.booking import book_refund, received
 from portal.payments.documents import issue_document
 from portal.payments.exceptions import NothingToRefund
 from portal.payments.issues import open_issue
@@ -175,7 +175,7 @@ def _book(
     )
     db.session.add(refund)
     db.session.flush()
-    record_refund(refund)
+    book_refund(refund)
     if payment.method == PaymentMethod.STRIPE and source in SENT_BY_PORTAL:
         db.session.info[STRIPE_WORK] = True  # to send to Stripe after the commit
     if source != RefundSource.ROLLOVER:  # no money leaves: nothing to note

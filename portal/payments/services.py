@@ -18,8 +18,8 @@ from portal.companies.models import Company
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.queries import pledge_balance
-from portal.ledger.services import record_payment_received
 from portal.payments.bank_statement import make_transfer_reference
+from portal.payments.booking import book_payment
 from portal.payments.documents import issue_document
 from portal.payments.exceptions import AmountNotAllowed
 from portal.payments.issues import open_issue, open_issues_of, resolve_issue
@@ -206,7 +206,7 @@ def confirm_payment(
         return False
     for name, value in values.items():
         set_committed_value(payment, name, value)
-    record_payment_received(payment)
+    book_payment(payment)
     issue_document(DocumentKind.RECEIPT, payment)
     record_event(
         "payment.paid",

@@ -21,8 +21,8 @@ from portal.coverage.release import open_cost
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.queries import pledge_balances
-from portal.ledger.services import received, record_payment_received
 from portal.payments.bank_statement import make_transfer_reference
+from portal.payments.booking import book_payment, received
 from portal.payments.exceptions import NothingToRefund, PledgeOnHold
 from portal.payments.issues import earmarked, open_issue
 from portal.payments.mailing import tell_company
@@ -197,7 +197,7 @@ def _pay_by_rollover(new: Pledge, source: Pledge, actor: User) -> None:
     )
     db.session.add(payment)
     db.session.flush()
-    record_payment_received(payment)
+    book_payment(payment)
     transition_pledge(new, PledgeStatus.PAID, actor, note=f"rolled over from #{source.id}")
     record_event(
         "payment.paid",

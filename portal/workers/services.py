@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.events import WorkerStatusChanged, emit
 from portal.extensions import db
 from portal.workers.eligibility import facts_of, ineligibility_reasons
 from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange
@@ -130,6 +131,7 @@ def change_worker_status(
         before={"status": current.value},
         after={"status": target.value, "reason": reason, "note": note.strip()[:200]},
     )
+    emit(db.session, WorkerStatusChanged(worker.id, target.value, actor.id))
     return change
 
 

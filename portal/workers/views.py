@@ -12,7 +12,6 @@ from portal.audit.services import record_event
 from portal.auth.permissions import Permission, can
 from portal.extensions import db
 from portal.labels import label
-from portal.matching.continuity import pass_on_coverage
 from portal.pagination import paginate_rows
 from portal.security import load_owned, require, require_recent_login
 from portal.workers import queries, services
@@ -129,17 +128,13 @@ def change_status(worker_id: int):  # type: ignore[no-untyped-def]
         details = ", ".join(label(f"ineligible.{r}") for r in error.reasons)
         flash(gettext("The status was not changed: %(why)s", why=details or str(error)), "danger")
         return redirect(url_for("workers.detail", worker_id=worker.id))
-    # R7: the worker's coverage from next month on passes to the next worker on the list.
-    handed = pass_on_coverage(current_user, worker_ids=[worker.id])
-    db.session.commit()
+    db.session.commit()  # R7 moves the worker's coverage on a job worker (coverage/handlers.py)
     flash(gettext("Status changed to %(status)s.", status=label(worker.status)), "success")
-    if handed.passed_on or handed.released:
+    if worker.status != WorkerStatus.ELIGIBLE:
         flash(
             gettext(
-                "Coverage from next month on: %(moved)s month(s) passed to the next worker "
-                "on the list, %(released)s released.",
-                moved=handed.months_moved,
-                released=handed.released,
+                "In a moment, this worker's coverage from next month on passes to the next "
+                "worker on the list (rule R7)."
             ),
             "info",
         )

@@ -8,14 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.coverage.city_import import RejectedRow, Rejection, import_city_participants
+from portal.coverage.closing import close_month
 from portal.coverage.exceptions import InvalidCityFile, MonthClosed, UnknownFunder
 from portal.coverage.models import Coverage, Funder
-from portal.coverage.services import (
-    RejectedRow,
-    Rejection,
-    close_month,
-    import_city_participants,
-)
 from portal.extensions import db
 from portal.matching.rules import current_rules
 from portal.pledges.pricing import add_months

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from portal.audit.models import AuditEvent
 from portal.certificates.models import CertificateKind
 from portal.certificates.services import pledge_certificates, verdict_for
+from portal.coverage.closing import close_month
 from portal.coverage.exceptions import (
     EarlierMonthOpen,
     InvalidMonth,
@@ -18,7 +19,7 @@ from portal.coverage.exceptions import (
     NotAllowed,
 )
 from portal.coverage.models import Coverage, Funder, MonthClose
-from portal.coverage.services import close_month, parse_month
+from portal.coverage.services import parse_month
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.models import Account, LedgerEntry

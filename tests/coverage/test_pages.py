@@ -12,13 +12,14 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.coverage import handlers
+from portal.coverage.closing import close_month
 from portal.coverage.models import Coverage, Funder, MonthClose, Remittance
 from portal.coverage.queries import month_end
 from portal.coverage.remittance import mark_remitted
-from portal.coverage.services import close_month
 from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
-from portal.jobs import run_pending
+from portal.jobs import MAX_ATTEMPTS, run_pending
 from portal.pledges.pricing import add_months
 from portal.workers.services import worker_nik
 from tests import factories
@@ -295,6 +296,26 @@ def test_a_close_runs_as_a_job_the_page_follows(actors, logged_in):
     html = client.get(PAGE).get_data(as_text=True)  # a worker has run meanwhile
     assert 'data-closed="yes"' in html and 'id="closing"' not in html
     assert _count(MonthClose, MonthClose.month == MONTH) == 1
+    # the pledge's term ended with the month: its certificate followed, counted on the page
+    assert 'id="certificates" data-done="1" data-due="1"' in html
+
+
+def test_a_close_job_that_keeps_failing_is_shown_failed_and_the_month_stays_open(
+    actors, logged_in, monkeypatch
+):
+    monkeypatch.setattr(handlers, "close_month", _ledger_down)
+    client = logged_in(actors.staff)
+    client.post(f"{PAGE}/close", data={"csrf_token": csrf_token(client, PAGE)})
+    for _ in range(MAX_ATTEMPTS):
+        run_pending(include_scheduled=True)
+    html = client.get(PAGE).get_data(as_text=True)
+    assert 'id="closing"' in html and 'data-job="failed"' in html
+    assert 'http-equiv="refresh"' not in html
+    assert _count(MonthClose) == 0
+
+
+def _ledger_down(month, actor):  # type: ignore[no-untyped-def]
+    raise RuntimeError("ledger down")
 
 
 def test_a_close_refused_by_the_time_its_job_runs_is_recorded_not_retried(actors, logged_in):

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.coverage.closing import close_month
 from portal.coverage.exceptions import (
     AlreadyRemitted,
     InvalidReference,
@@ -26,7 +27,6 @@ from portal.coverage.remittance import (
     remittance_file,
     remittance_rows,
 )
-from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.models import Account

@@ -10,9 +10,9 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import Role, User
 from portal.companies.models import Company
 from portal.coverage.queries import ending_pledges, month_end
-from portal.coverage.services import offer_renewals
 from portal.extensions import db
 from portal.pledges.pricing import add_months
+from portal.pledges.renewals import offer_renewals
 from tests import factories
 from tests.coverage import helpers
 from tests.matching import builders

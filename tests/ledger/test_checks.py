@@ -17,7 +17,8 @@ from portal.companies.models import Company
 from portal.extensions import db
 from portal.ledger.checks import LIMIT, check_ledger
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
-from portal.ledger.services import record_coverage_consumed, record_payment_received, record_refund
+from portal.ledger.services import record_coverage_consumed
+from portal.payments.booking import book_payment, book_refund
 from portal.payments.models import Payment, PaymentStatus
 from tests import factories
 from tests.ledger import builders
@@ -44,7 +45,7 @@ def world() -> Iterator[World]:
     nested = db.session.begin_nested()
     a, b = factories.company(verified=True), factories.company(verified=True)
     payment = builders.payment(a, 1_000_000)
-    record_payment_received(payment)
+    book_payment(payment)
     record_coverage_consumed(a.id, payment.pledge_id, date(2026, 1, 1), 200_000)
     assert check_ledger() == []
     yield World(a, b, payment)
@@ -114,7 +115,7 @@ def _company_overdrawn(w: World) -> str:
 
 
 def _pledge_overdrawn(w: World) -> str:
-    record_payment_received(builders.payment(w.a, 5_000_000))
+    book_payment(builders.payment(w.a, 5_000_000))
     _raw(
         EntryKind.COVERAGE_CONSUMED,
         (PREPAID, 900_001, _of(w, pledge_id=w.pledge_id)),
@@ -163,7 +164,7 @@ def _refund_wrong_amount(w: World) -> str:
 
 def _refund_booked_twice(w: World) -> str:
     refund = builders.refund(w.payment, 100)
-    record_refund(refund)
+    book_refund(refund)
     refs = _of(w, pledge_id=w.pledge_id, payment_id=w.payment.id, refund_id=refund.id)
     _raw(EntryKind.REFUND, (PREPAID, 100, refs), (CASH, -100, refs))
     return rf"refund {refund.id} has 2 refund entries instead of 1"
@@ -200,7 +201,7 @@ def _line_of_another_company_pledge(w: World) -> str:
 
 def _line_of_another_company_refund(w: World) -> str:
     refund = builders.refund(w.payment, 100)
-    record_refund(refund)
+    book_refund(refund)
     refs = _of(w, w.b, refund_id=refund.id)
     _raw(EntryKind.REMITTANCE, (CASH, 5, refs), (PAYABLE, -5, refs))
     return rf"names company {w.b.id} but refund {refund.id} belongs to company {w.a.id}"
@@ -266,8 +267,8 @@ def test_check_ledger_query_count_does_not_grow_with_the_ledger(world):
     assert small > 0
     for _ in range(30):
         payment = builders.payment(world.b, 10_000)
-        record_payment_received(payment)
-        record_refund(builders.refund(payment, 1_000))
+        book_payment(payment)
+        book_refund(builders.refund(payment, 1_000))
     assert queries() == small
 
 

@@ -32,10 +32,9 @@ from portal.ledger.services import (
     post_entry,
     record_city_coverage,
     record_coverage_consumed,
-    record_payment_received,
-    record_refund,
     record_remittance,
 )
+from portal.payments.booking import book_payment, book_refund
 from portal.payments.models import Payment, PaymentStatus
 from tests import factories
 from tests.ledger import builders
@@ -70,7 +69,7 @@ def _refused(error: type[Exception], match: str | None = None) -> Iterator[Any]:
 
 def _paid(amount: int = 1_000_000, company: Company | None = None) -> Payment:
     payment = builders.payment(company or factories.company(verified=True), amount)
-    record_payment_received(payment)
+    book_payment(payment)
     return payment
 
 
@@ -171,7 +170,7 @@ def test_payment_received_moves_cash_and_the_sponsor_balance():
 def test_a_payment_that_is_not_paid_is_not_booked(status):
     payment = builders.payment(factories.company(verified=True), status=status)
     with pytest.raises(LedgerError, match="not paid"):
-        record_payment_received(payment)
+        book_payment(payment)
     assert _count(LedgerEntry) == 0
 
 
@@ -179,19 +178,19 @@ def test_refund_within_the_balance_is_booked_and_beyond_it_refused():
     payment = _paid(1_000_000)
     record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 600_000)
     with _refused(InsufficientBalance) as refused:
-        record_refund(builders.refund(payment, 400_001))
+        book_refund(builders.refund(payment, 400_001))
     assert (refused.value.available, refused.value.requested) == (400_000, 400_001)
     assert _count(LedgerEntry) == 2
-    record_refund(builders.refund(payment, 400_000))
+    book_refund(builders.refund(payment, 400_000))
     assert sponsor_balance(payment.company_id) == 0
     assert account_balances()[CASH] == 600_000
 
 
 def test_refunds_never_exceed_their_payment():
     payment = _paid(1_000_000)
-    record_refund(builders.refund(payment, 700_000))
+    book_refund(builders.refund(payment, 700_000))
     with _refused(InsufficientBalance, match=f"payment {payment.id} refundable"):
-        record_refund(builders.refund(payment, 300_001))
+        book_refund(builders.refund(payment, 300_001))
 
 
 def test_a_refund_that_names_another_company_is_refused():
@@ -199,7 +198,7 @@ def test_a_refund_that_names_another_company_is_refused():
     with _refused(LedgerError, match="does not match"):
         row = builders.refund(payment, 100)
         row.company_id = factories.company().id
-        record_refund(row)
+        book_refund(row)
 
 
 def test_consumption_beyond_the_balance_is_refused():
@@ -228,12 +227,12 @@ def test_every_source_is_booked_once_and_a_replay_is_a_duplicate_even_when_spent
     payment = _paid(100_000)
     record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 60_000)
     refund = builders.refund(payment, 40_000)
-    record_refund(refund)
+    book_refund(refund)
     record_city_coverage("apbd", JAN, 50_000)
     record_remittance(JAN, "apbd", 50_000, "BPJS-2026-01")
     replays = [
-        lambda: record_payment_received(payment),
-        lambda: record_refund(refund),
+        lambda: book_payment(payment),
+        lambda: book_refund(refund),
         lambda: record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 1),
         lambda: record_city_coverage("apbd", JAN, 1),
         lambda: record_remittance(JAN, "apbd", 1, "again"),
@@ -260,7 +259,7 @@ def test_city_coverage_and_remittance_settle_the_payable():
 def test_company_statement_signs_amounts_from_the_sponsor_point_of_view():
     payment = _paid(300_000)
     record_coverage_consumed(payment.company_id, payment.pledge_id, JAN, 100_000)
-    record_refund(builders.refund(payment, 50_000, reason="worker moved away"))
+    book_refund(builders.refund(payment, 50_000, reason="worker moved away"))
     _paid(999, factories.company())  # another sponsor's money stays off this statement
     rows = company_statement(payment.company_id)
     assert [(row.kind, row.amount, row.balance) for row in rows] == [

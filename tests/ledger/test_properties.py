@@ -19,11 +19,8 @@ from portal.ledger.checks import check_ledger
 from portal.ledger.exceptions import DuplicateEntry, InsufficientBalance
 from portal.ledger.models import LedgerEntry, LedgerLine
 from portal.ledger.queries import account_balances, pledge_balance, sponsor_balance
-from portal.ledger.services import (
-    record_coverage_consumed,
-    record_payment_received,
-    record_refund,
-)
+from portal.ledger.services import record_coverage_consumed
+from portal.payments.booking import book_payment, book_refund
 from portal.payments.models import Payment
 from tests import factories
 from tests.ledger import builders
@@ -76,11 +73,11 @@ def _attempt(name: str, action: Callable[[], Any], refused: bool) -> bool:
 def _pay(model: Model, index: int, amount: int) -> None:
     company = model.companies[index]
     payment = builders.payment(company, amount)
-    record_payment_received(payment)
+    book_payment(payment)
     model.paid[company.id] += amount
     model.left[payment.pledge_id] += amount
     model.payments.append(payment)
-    model.applied.append(lambda: record_payment_received(payment))
+    model.applied.append(lambda: book_payment(payment))
 
 
 def _chosen(model: Model, pick: int, share: int) -> tuple[Payment, int] | None:
@@ -117,12 +114,12 @@ def _refund(model: Model, pick: int, share: int) -> None:
 
     def action() -> None:
         rows.append(builders.refund(payment, amount))
-        record_refund(rows[0])
+        book_refund(rows[0])
 
     if _attempt("refund", action, refused=amount > model.left[payment.pledge_id]):
         model.left[payment.pledge_id] -= amount
         model.refunded[payment.company_id] += amount
-        model.applied.append(lambda: record_refund(rows[0]))
+        model.applied.append(lambda: book_refund(rows[0]))
 
 
 def _snapshot(model: Model) -> tuple[Any, ...]:

@@ -12,7 +12,7 @@ from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder
 from portal.db import utcnow
 from portal.extensions import db
-from portal.ledger.services import record_payment_received
+from portal.payments.booking import book_payment
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import price_pledge, total
@@ -70,7 +70,7 @@ def paid_pledge(
     )
     db.session.add(payment)
     db.session.flush()
-    record_payment_received(payment)
+    book_payment(payment)
     return pledge
 
 

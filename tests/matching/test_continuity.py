@@ -6,18 +6,19 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.audit.models import AuditEvent
+from portal.coverage.closing import close_month
+from portal.coverage.continuity import pass_on_coverage
 from portal.coverage.models import Coverage, Funder
-from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.matching import services
-from portal.matching.continuity import pass_on_coverage
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
 from portal.workers.eligibility import youngest_over_age_birth
 from portal.workers.models import InactiveReason, WorkerStatus
 from portal.workers.services import change_worker_status
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, run_jobs
 from tests.matching import builders
 
 
@@ -118,10 +119,28 @@ def test_status_page_passes_coverage_on(actors, logged_in):
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "passed to the next worker" in response.get_data(as_text=True)
+    assert "passes to the next worker on the list" in response.get_data(as_text=True)
+    # a job worker moved it (the client runs queued jobs after each request, as a worker would);
     # next month is the first month that may move: the term started next month, so all of it
     assert _months_of(later.id) == [month, add_months(month, 1)]
     assert _months_of(first.id) == []
+
+
+def test_a_status_change_moves_coverage_through_its_event_and_once(actors):
+    month, first, pledge = _approved_single_slot(actors, months=2)
+    later = factories.worker(category_code="ojek")
+    change_worker_status(
+        first, WorkerStatus.INACTIVE, actors.staff, "pindah", reason=InactiveReason.MOVED
+    )
+    assert _months_of(first.id) == [month, add_months(month, 1)]  # nothing moved in the change
+    run_jobs()
+    run_jobs()
+    assert _months_of(first.id) == []
+    assert _months_of(later.id) == [month, add_months(month, 1)]
+    moves = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coverage.pass_on")
+    ).all()
+    assert len(moves) == 1 and moves[0].after["to_worker_id"] == later.id
 
 
 def test_closing_a_month_hands_on_the_months_of_a_worker_who_turned_too_old(actors):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.coverage.models import Coverage, MonthClose
 from portal.extensions import db
+from portal.jobs import MAX_ATTEMPTS, progress_of, run_pending, set_progress
 from portal.matching import services
 from portal.matching.models import MatchRun, RuleVersion, RunStatus
 from portal.matching.rules import current_rules
@@ -20,7 +21,7 @@ from portal.pledges.services import earliest_start
 from portal.reference.models import Category
 from portal.workers.pii import current_cipher
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, run_jobs
 from tests.matching import builders
 
 
@@ -87,6 +88,72 @@ def test_propose_creates_a_run_and_redirects_to_it(actors, logged_in, month, no_
         actors.staff.id,
     )
     assert _coverage_rows(pledge.id) == 0
+
+
+def test_a_proposal_is_prepared_by_a_job_the_page_follows(actors, logged_in, month, no_city_quota):
+    factories.worker()
+    builders.paid_pledge(builders.sponsor(), workers=1, months=2, start=month)
+    client = logged_in(actors.staff)
+    token = csrf_token(client, "/matching/")
+    with client.application.app_context():  # the request alone, no worker after it
+        response = FlaskClient.open(
+            client, "/matching/runs", method="POST", data={"csrf_token": token, "month": month}
+        )
+    assert response.status_code == 302
+    run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
+    assert run.status == RunStatus.PREPARING and run.placed == 0
+    set_progress(services.run_subject(run.id), 2, services.PLACE_STEPS)  # as the job reports
+    html = _text(FlaskClient.open(client, f"/matching/runs/{run.id}"))
+    assert 'id="preparing"' in html and 'data-job="busy"' in html
+    assert 'http-equiv="refresh"' in html and "2 / 4" in html
+    assert 'id="approve"' not in html and 'id="discard"' not in html
+    assert "being prepared" in html
+    run_jobs()
+    html = _text(client.get(f"/matching/runs/{run.id}"))
+    db.session.expire_all()
+    assert db.session.get_one(MatchRun, run.id).status == RunStatus.PROPOSED
+    assert 'id="approve"' in html and 'http-equiv="refresh"' not in html
+    assert 'data-count="placed">1<' in html
+    assert progress_of(services.run_subject(run.id)) is None
+
+
+def test_a_proposal_job_that_keeps_failing_shows_failed_not_in_progress(
+    actors, logged_in, month, no_city_quota, monkeypatch
+):
+    factories.worker()
+    admin, staff = logged_in(actors.admin), logged_in(actors.staff)
+    monkeypatch.setattr(services.engine, "by_priority", _broken)
+    _post(staff, "/matching/runs", month=month.isoformat())
+    for _ in range(MAX_ATTEMPTS):
+        run_pending(include_scheduled=True)
+    run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
+    html = _text(staff.get(f"/matching/runs/{run.id}"))
+    assert 'data-job="failed"' in html and 'http-equiv="refresh"' not in html
+    assert "an administrator can see why" in html.lower()
+    assert db.session.get_one(MatchRun, run.id).status == RunStatus.PREPARING
+    assert "engine down" in _text(admin.get("/admin/jobs"))
+    assert 'href="/admin/jobs"' in _text(admin.get(f"/matching/runs/{run.id}"))
+
+
+def _broken(candidates):  # type: ignore[no-untyped-def]
+    raise RuntimeError("engine down")
+
+
+def test_a_month_closed_before_the_job_runs_ends_the_proposal_with_the_reason(
+    actors, logged_in, month, no_city_quota
+):
+    client = logged_in(actors.staff)
+    token = csrf_token(client, "/matching/")
+    with client.application.app_context():
+        FlaskClient.open(
+            client, "/matching/runs", method="POST", data={"csrf_token": token, "month": month}
+        )
+    db.session.add(MonthClose(month=month))
+    run_jobs()
+    run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
+    assert run.status == RunStatus.DISCARDED and "is closed" in run.failure
+    html = _text(client.get(f"/matching/runs/{run.id}"))
+    assert 'id="failure"' in html and "is closed" in html and 'id="approve"' not in html
 
 
 def test_propose_for_a_closed_month_shows_why_and_keeps_the_choice(actors, logged_in, month):
@@ -176,6 +243,8 @@ def test_approval_runs_as_a_job_the_page_follows(actors, logged_in, month, no_ci
     again = _post(client, f"/matching/runs/{run.id}/approve")  # a second click changes nothing
     html = _text(client.get(again.headers["Location"]))
     assert 'data-status="approved"' in html and 'data-count="coverage-rows">2<' in html
+    # the certificates that follow the approval are counted on the page
+    assert 'id="certificates" data-done="1" data-due="1"' in html
 
 
 def test_stale_approval_shows_the_reasons_and_writes_nothing(

@@ -27,16 +27,16 @@ from config import TestingConfig
 from portal import create_app
 from portal.auth.models import Role, User
 from portal.companies.models import Company
+from portal.coverage.closing import close_month
 from portal.coverage.exceptions import EarlierMonthOpen, MonthClosed
 from portal.coverage.models import Coverage, MonthClose
-from portal.coverage.services import close_month
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
 from portal.ledger.queries import pledge_balance
-from portal.ledger.services import record_payment_received
 from portal.matching import services
+from portal.payments.booking import book_payment
 from portal.payments.exceptions import NothingToRefund
 from portal.payments.models import (
     IssueKind,
@@ -123,7 +123,7 @@ def _card_paid_pledge(company: Company, workers: int, months: int, start: date) 
     )
     db.session.add(payment)
     db.session.flush()
-    record_payment_received(payment)
+    book_payment(payment)
     return payment
 
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from portal.auth.models import Role
 from portal.companies.models import Company
 from portal.extensions import db
-from portal.ledger.services import record_payment_received
 from portal.payments import documents
 from portal.payments.bank_statement import make_transfer_reference
+from portal.payments.booking import book_payment
 from portal.payments.documents import (
     BankDetails,
     format_serial,
@@ -85,7 +85,7 @@ def _payment(
     db.session.add(payment)
     db.session.flush()
     if paid:
-        record_payment_received(payment)
+        book_payment(payment)
     return payment
 
 

@@ -15,14 +15,14 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.certificates.models import Certificate
+from portal.coverage.closing import close_month
 from portal.coverage.models import Coverage, MonthClose
-from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.queries import pledge_balance, sponsor_balance
-from portal.ledger.services import record_refund
 from portal.matching import services as matching
 from portal.payments import services
+from portal.payments.booking import book_refund
 from portal.payments.exceptions import NothingToRefund
 from portal.payments.models import (
     Document,
@@ -726,7 +726,7 @@ def test_sync_stripe_sends_a_refund_stripe_did_not_take_and_lists_issues(
     )
     db.session.add(refund)
     db.session.flush()
-    record_refund(refund)
+    book_refund(refund)
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["payments", "sync-stripe"])

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.companies.models import Company
+from portal.coverage.closing import close_month
 from portal.coverage.exceptions import MonthClosed
 from portal.coverage.models import Coverage, MonthClose
-from portal.coverage.services import close_month
 from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine

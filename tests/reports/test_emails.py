@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.certificates.models import Certificate
-from portal.coverage.services import close_month
+from portal.coverage.closing import close_month
 from portal.extensions import db
 from portal.pledges.pricing import add_months
 from tests.conftest import run_jobs

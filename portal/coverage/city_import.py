@@ -1,0 +1,290 @@
+"""The city's participants: a file of NIKs becomes city-funded coverage for some months."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from portal.audit.services import record_event
+from portal.auth.models import User
+from portal.coverage import queries
+from portal.coverage.exceptions import (
+    CoverageClash,
+    InvalidCityFile,
+    InvalidMonth,
+    MonthClosed,
+    UnknownFunder,
+)
+from portal.coverage.models import Coverage, Funder
+from portal.coverage.services import check_actor
+from portal.csvtext import csv_reader, decode_upload
+from portal.extensions import db
+from portal.matching.rules import current_rules
+from portal.pledges.pricing import add_months, rate_for
+from portal.workers.eligibility import facts_of, ineligibility_reasons
+from portal.workers.models import Worker
+from portal.workers.nik import NikError, parse_nik
+from portal.workers.pii import current_cipher
+
+CITY = (Funder.APBD, Funder.DBHCHT)
+MAX_IMPORT_MONTHS = 12
+LOOKUP_BATCH = 2_000
+
+
+class Rejection:
+    """Why a row of a participant file was refused (codes; pages and CLI word them)."""
+
+    INVALID_NIK = "invalid_nik"
+    DUPLICATE = "duplicate"
+    UNKNOWN_NIK = "unknown_nik"
+    NOT_ELIGIBLE = "not_eligible"
+    DBHCHT_CATEGORY = "dbhcht_category"
+    ALREADY_COVERED = "already_covered"
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One refused row: the file's row number, the NIK as written, and why; `detail` holds
+    the reason's facts (the first row for a duplicate, months covered, R2 reasons...)."""
+
+    row: int
+    nik: str
+    reason: str
+    detail: tuple[str, ...] = ()
+
+
+@dataclass
+class CityImport:
+    """The outcome of a participant file: nothing is written unless every row is accepted."""
+
+    funder: str
+    months: list[date]
+    dry_run: bool
+    rows: int = 0
+    accepted: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    written: int = 0
+    amount: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    row: int
+    nik: str
+    worker: Worker
+
+
+def import_city_participants(
+    stream: IO[bytes] | bytes,
+    funder: str,
+    month: date,
+    months: int,
+    actor: User | None,
+    *,
+    dry_run: bool = False,
+) -> CityImport:
+    """Cover every worker of the file (a `nik` column) by APBD or DBHCHT for `months` months
+    from `month`, or nobody: any refused row means nothing is written. A dry run only reports.
+
+    Raises NotAllowed, UnknownFunder, InvalidMonth, MonthClosed, InvalidCityFile,
+    CoverageClash (another change covered one of the workers meanwhile), and NoRateInForce.
+    """
+    check_actor(actor)
+    covered_months = _import_months(funder, month, months)
+    rates = {m: rate_for(m, funding_source="city").monthly_amount for m in covered_months}
+    data = stream if isinstance(stream, bytes) else stream.read()
+    report = CityImport(funder=funder, months=covered_months, dry_run=dry_run)
+    candidates = _check_rows(read_niks(data), report)
+    report.accepted = len(candidates)
+    report.amount = len(candidates) * sum(rates.values())
+    if report.rejected or dry_run:
+        report.rejected.sort(key=lambda r: r.row)
+        return report
+    report.written = _write_city_coverage(candidates, funder, rates)
+    record_event(
+        "coverage.import_city",
+        actor=actor,
+        after={
+            "funder": funder,
+            "first_month": f"{month:%Y-%m}",
+            "months": months,
+            "workers": report.accepted,
+            "rows": report.written,
+            "amount": report.amount,
+        },
+    )
+    return report
+
+
+def _import_months(funder: str, month: date, months: int) -> list[date]:
+    if funder not in CITY:
+        raise UnknownFunder(f"{funder!r} is not apbd or dbhcht")
+    if month.day != 1:
+        raise InvalidMonth(f"{month} is not the first day of a month")
+    if not 1 <= months <= MAX_IMPORT_MONTHS:
+        raise InvalidMonth(f"the number of months must be 1-{MAX_IMPORT_MONTHS}")
+    covered = [add_months(month, n) for n in range(months)]
+    closed = [m for m in covered if queries.month_close(m) is not None]
+    if closed:
+        raise MonthClosed(", ".join(f"{m:%Y-%m}" for m in closed) + " closed already")
+    return covered
+
+
+def read_niks(data: bytes) -> Iterator[tuple[int, str]]:
+    """(row number, NIK cell) of each non-empty row; the header row is row 1.
+
+    UTF-8 (with or without BOM) or Windows-1252; comma, semicolon or tab; the `nik` header
+    in any case.
+    Raises InvalidCityFile.
+    """
+    try:
+        reader = csv_reader(decode_upload(data))
+    except UnicodeDecodeError:
+        raise InvalidCityFile("The file is not a CSV text file; save it as CSV.") from None
+    try:
+        header = next((cells for cells in reader if any(c.strip() for c in cells)), None)
+        column = _nik_column(header)
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                yield reader.line_num, cells[column].strip() if column < len(cells) else ""
+    except csv.Error as error:
+        raise InvalidCityFile(f"Line {reader.line_num} is not valid CSV: {error}.") from None
+
+
+def _nik_column(header: list[str] | None) -> int:
+    if header is None:
+        raise InvalidCityFile("The file is empty.")
+    names = [cell.strip().strip('"').casefold() for cell in header]
+    if "nik" not in names:
+        raise InvalidCityFile("The file has no 'nik' column in its first row.")
+    return names.index("nik")
+
+
+def _check_rows(rows: Iterator[tuple[int, str]], report: CityImport) -> list[_Candidate]:
+    """Every row's problem into report.rejected; the rows that pass, in file order."""
+    cipher = current_cipher()
+    first_row: dict[str, int] = {}
+    hashed: list[tuple[int, str, str]] = []
+    for number, raw in rows:
+        report.rows += 1
+        nik = raw.lstrip("'").strip()
+        try:
+            parse_nik(nik)
+        except NikError:
+            report.rejected.append(RejectedRow(number, raw, Rejection.INVALID_NIK))
+            continue
+        if nik in first_row:
+            report.rejected.append(
+                RejectedRow(number, nik, Rejection.DUPLICATE, (str(first_row[nik]),))
+            )
+            continue
+        first_row[nik] = number
+        hashed.append((number, nik, cipher.lookup_hash(nik)))
+    if report.rows == 0:
+        raise InvalidCityFile("The file has no rows below its header.")
+    workers = _workers_by_hash([h for _, _, h in hashed])
+    candidates = []
+    for number, nik, key in hashed:
+        if key not in workers:
+            report.rejected.append(RejectedRow(number, nik, Rejection.UNKNOWN_NIK))
+        else:
+            candidates.append(_Candidate(number, nik, workers[key]))
+    return _check_workers(candidates, report)
+
+
+def _workers_by_hash(hashes: list[str]) -> dict[str, Worker]:
+    found: dict[str, Worker] = {}
+    for start in range(0, len(hashes), LOOKUP_BATCH):
+        batch = hashes[start : start + LOOKUP_BATCH]
+        found.update(
+            (w.nik_hash, w)
+            for w in db.session.scalars(
+                select(Worker)
+                .options(joinedload(Worker.category))
+                .where(Worker.nik_hash.in_(batch))
+            )
+        )
+    return found
+
+
+def _check_workers(candidates: list[_Candidate], report: CityImport) -> list[_Candidate]:
+    dbhcht = set(current_rules().dbhcht_categories)
+    covered = _covered([c.worker.id for c in candidates], report.months)
+    passed = []
+    for c in candidates:
+        reason, detail = _worker_problem(c.worker, report, dbhcht, covered)
+        if reason:
+            report.rejected.append(RejectedRow(c.row, c.nik, reason, detail))
+        else:
+            passed.append(c)
+    return passed
+
+
+def _worker_problem(
+    worker: Worker, report: CityImport, dbhcht: set[str], covered: dict[int, list[str]]
+) -> tuple[str, tuple[str, ...]]:
+    reasons = sorted(
+        {str(r) for m in report.months for r in ineligibility_reasons(facts_of(worker), m)}
+    )
+    if reasons:
+        return Rejection.NOT_ELIGIBLE, tuple(reasons)
+    if report.funder == Funder.DBHCHT and worker.category.code not in dbhcht:
+        return Rejection.DBHCHT_CATEGORY, (worker.category.code,)
+    if worker.id in covered:
+        return Rejection.ALREADY_COVERED, tuple(covered[worker.id])
+    return "", ()
+
+
+def _covered(worker_ids: list[int], months: list[date]) -> dict[int, list[str]]:
+    """Worker -> ['2026-12 apbd', ...] for the workers already funded in one of the months."""
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(worker_ids), LOOKUP_BATCH):
+        rows = db.session.execute(
+            select(Coverage.worker_id, Coverage.month, Coverage.funder)
+            .where(
+                Coverage.worker_id.in_(worker_ids[start : start + LOOKUP_BATCH]),
+                Coverage.month.in_(months),
+            )
+            .order_by(Coverage.worker_id, Coverage.month)
+        )
+        for worker_id, month, funder in rows:
+            found.setdefault(worker_id, []).append(f"{month:%Y-%m} {funder}")
+    return found
+
+
+def _write_city_coverage(candidates: list[_Candidate], funder: str, rates: dict[date, int]) -> int:
+    version = current_rules().version
+    rows: list[dict[str, Any]] = [
+        {
+            "worker_id": c.worker.id,
+            "month": month,
+            "funder": funder,
+            "amount": rate,
+            "rule_version": version,
+            "pledge_id": None,
+            "slot": None,
+            "run_id": None,
+        }
+        for c in candidates
+        for month, rate in rates.items()
+    ]
+    try:
+        with db.session.begin_nested():
+            for start in range(0, len(rows), 10_000):
+                db.session.execute(insert(Coverage), rows[start : start + 10_000])
+    except IntegrityError:
+        raise CoverageClash(
+            "a worker in the file was covered by another change meanwhile; nothing was written"
+        ) from None
+    return len(rows)
