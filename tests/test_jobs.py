@@ -179,7 +179,12 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, 
             raise RuntimeError("downstream refused")
 
     try:
-        row = OutboxEvent(kind="test.flaky", payload={"fail": True}, status=EventStatus.PENDING)
+        row = OutboxEvent(
+            kind="test.flaky",
+            handler="test_jobs",  # the subscriber's name: the domain (here the module) of it
+            payload={"fail": True},
+            status=EventStatus.PENDING,
+        )
         db.session.add(row)
         db.session.commit()
         relay(force=True)
@@ -190,6 +195,7 @@ def test_a_job_that_keeps_failing_is_dead_lettered_and_an_admin_retries_it(app, 
         admin = logged_in(actors.admin)
         page = admin.get("/admin/jobs").get_data(as_text=True)
         assert "downstream refused" in page and 'data-status="failed"' in page
+        assert "<code>test.flaky</code> &rarr; <code>test_jobs</code>" in page  # its subscriber
         row = db.session.get_one(OutboxEvent, row.id)
         row.payload = {"fail": False}  # the cause is fixed
         db.session.commit()
