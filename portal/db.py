@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import g, has_request_context, session
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, event, text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -112,3 +112,30 @@ def session_seen(last_seen: datetime) -> None:
     stamp = int(last_seen.timestamp())
     if has_request_context() and session.get("seen_at") != stamp:
         session["seen_at"] = stamp
+
+
+def sync_sequences(connection: Connection) -> int:
+    """On PostgreSQL, move every table's id sequence past the largest id (rows inserted with
+    explicit ids, as the demo data is, leave the sequence behind, and the next insert would
+    collide). Elsewhere nothing to do. Returns how many sequences were set."""
+    if connection.dialect.name != "postgresql":
+        return 0
+    moved = 0
+    for table in Base.metadata.sorted_tables:
+        column = table.c.get("id")
+        if column is None or not column.primary_key or not column.autoincrement:
+            continue
+        sequence = connection.scalar(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        )
+        if sequence is None:
+            continue
+        connection.execute(
+            text(
+                f"SELECT setval(:sequence, COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) "  # noqa: S608 - a table of our metadata
+                f'FROM "{table.name}"'
+            ),
+            {"sequence": sequence},
+        )
+        moved += 1
+    return moved

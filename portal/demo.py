@@ -25,6 +25,7 @@ from portal.companies.services import CompanyDetails, register_company, verify_c
 from portal.coverage.closing import close_month
 from portal.coverage.models import Coverage, Funder
 from portal.coverage.remittance import mark_remitted
+from portal.db import sync_sequences
 from portal.extensions import db
 from portal.payments.services import confirm_payment, start_bank_transfer
 from portal.pledges.models import Pledge, PledgeStatus
@@ -125,6 +126,7 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     _seed_pledges(today)
     _seed_running_pledge(today)
     _seed_closed_months(today)
+    sync_sequences(db.session.connection())  # the workers were inserted with explicit ids
     return logins
 
 

@@ -13,6 +13,9 @@ from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 from portal.reports.queries import coverage_by_month_and_funder, waiting_by_category_and_kecamatan
+from portal.workers.importer import import_roster
+from portal.workers.models import Worker
+from tests import factories
 
 
 def _count(model) -> int:  # type: ignore[no-untyped-def]
@@ -65,6 +68,23 @@ def test_seed_demo_reproduces_the_programme_figures(app):
     ]
     again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "already present" in again.output
+
+
+def test_a_roster_imports_after_seed_demo(app):
+    """The demo inserts workers with explicit ids; on PostgreSQL their sequence is moved past
+    them, so the next import does not collide with the demo's ids."""
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    before = _count(Worker)
+    roster = (
+        b"nik,nama,tanggal_lahir,jenis_kelamin,kategori,kode_kelurahan\n"
+        b"3374011203850001,Slamet Riyadi,12/03/1985,L,becak,33.74.01.1001\n"
+    )
+    report = import_roster(
+        roster, "roster.csv", dry_run=False, update_existing=False, actor_id=None
+    )
+    assert (report.created, report.rejected) == (1, 0), report.errors
+    assert _count(Worker) == before + 1
+    assert factories.worker().id > before  # and the ORM's inserts too
 
 
 def test_seed_demo_is_refused_in_production_settings(app):
