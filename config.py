@@ -98,8 +98,9 @@ class Config:
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))  # seconds; a worker retries later
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER",
-                                         "PIJAR SEMAR <noreply@semarangkota.go.id>")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "PIJAR SEMAR <noreply@semarangkota.go.id>"
+    )
     MAIL_FILE_PATH = str(INSTANCE_DIR / "outbox")
     MAIL_PRINT = False
 
@@ -109,15 +110,16 @@ class Config:
     # Stripe's IDR maximum is not documented clearly: larger pledges are paid by transfer.
     STRIPE_MAX_AMOUNT = int(os.environ.get("STRIPE_MAX_AMOUNT", "999999999"))
     CITY_BANK_NAME = os.environ.get("CITY_BANK_NAME", "Bank Jateng")
-    CITY_BANK_ACCOUNT_NAME = os.environ.get("CITY_BANK_ACCOUNT_NAME",
-                                            "RKUD Pemerintah Kota Semarang - PIJAR SEMAR")
+    CITY_BANK_ACCOUNT_NAME = os.environ.get(
+        "CITY_BANK_ACCOUNT_NAME", "RKUD Pemerintah Kota Semarang - PIJAR SEMAR"
+    )
     CITY_BANK_ACCOUNT_NUMBER = os.environ.get("CITY_BANK_ACCOUNT_NUMBER", "1-000-00000-0")
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # The job engine's broker (portal/jobs.py reads JOBS_BROKER, REDIS_URL, JOBS_SQLITE_PATH
     # from the environment when it starts): sqlite in development, redis in production.
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
-    RECENT_LOGIN_MINUTES = 15
+    RECENT_LOGIN_MINUTES = 5  # sensitive actions ask for the password again after this
     FORCE_HTTPS = False
     DEMO_DATA_ALLOWED = True
     # A do-nothing POST route that benchmarks compare real routes against (never in production).
@@ -137,8 +139,9 @@ class DevelopmentConfig(Config):
         self.SECRET_KEY = self.SECRET_KEY or local["SECRET_KEY"]
         self.NIK_ENCRYPTION_KEYS = self.NIK_ENCRYPTION_KEYS or local["NIK_ENCRYPTION_KEYS"]
         self.NIK_HASH_KEY = self.NIK_HASH_KEY or local["NIK_HASH_KEY"]
-        self.CERTIFICATE_SIGNING_KEY = (self.CERTIFICATE_SIGNING_KEY
-                                        or local["CERTIFICATE_SIGNING_KEY"])
+        self.CERTIFICATE_SIGNING_KEY = (
+            self.CERTIFICATE_SIGNING_KEY or local["CERTIFICATE_SIGNING_KEY"]
+        )
         # Only the sandbox uses it (no STRIPE_SECRET_KEY): every process must verify the same.
         self.STRIPE_WEBHOOK_SECRET = self.STRIPE_WEBHOOK_SECRET or local["STRIPE_WEBHOOK_SECRET"]
 
@@ -168,9 +171,16 @@ class ProductionConfig(Config):
     DEMO_DATA_ALLOWED = False
     BENCH_ROUTES = False
 
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "NIK_ENCRYPTION_KEYS", "NIK_HASH_KEY",
-                "CERTIFICATE_SIGNING_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
-                "REDIS_URL")
+    REQUIRED = (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "NIK_ENCRYPTION_KEYS",
+        "NIK_HASH_KEY",
+        "CERTIFICATE_SIGNING_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "REDIS_URL",
+    )
 
     def __init__(self) -> None:
         missing = [name for name in self.REQUIRED if not os.environ.get(name)]

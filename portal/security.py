@@ -8,7 +8,8 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.permissions import Permission, can
@@ -51,16 +52,33 @@ def require(permission: Permission) -> Callable[[F], F]:
 
 
 def require_recent_login(view: F) -> F:
-    """The password must have been given within RECENT_LOGIN_MINUTES (sensitive actions)."""
+    """The password must have been given within RECENT_LOGIN_MINUTES (sensitive actions:
+    exports of personal data, approvals, refunds, rule changes). A form sent on a stale login
+    is not acted on: the user confirms the password and is brought back to the page the form
+    was on, to send it again."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         limit = current_app.config["RECENT_LOGIN_MINUTES"] * 60
         if time.time() - session.get("auth_at", 0) > limit:
-            return redirect(url_for("auth.confirm_password", next=request.full_path))
+            if request.method in ("GET", "HEAD"):
+                back = request.full_path
+            else:
+                back = _referring_path()
+                flash(_l("Confirm your password, then send the form again."), "warning")
+            return redirect(url_for("auth.confirm_password", next=back))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def _referring_path() -> str:
+    """The path of the page a form was sent from, when it is this site's; else the home."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return url_for("auth.home")
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return safe_next(path, fallback="auth.home")
 
 
 def load_owned(model: type, object_id: Any, permission: Permission) -> Any:

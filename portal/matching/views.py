@@ -25,7 +25,7 @@ from portal.matching.exceptions import (
 from portal.matching.forms import WEIGHT_PREFIX, ProposeForm, RulesForm, rules_form
 from portal.matching.models import MatchRun
 from portal.matching.rules import Rules, change_rules, current_rules, rule_history
-from portal.security import require
+from portal.security import require, require_recent_login
 from portal.workers.eligibility import MAX_AGE_MONTHS
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
@@ -110,6 +110,7 @@ def run(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/runs/<int:run_id>/approve")
 @require(Permission.MATCH_RUN)
+@require_recent_login
 def approve(run_id: int):  # type: ignore[no-untyped-def]
     """Checked now, written by a job worker; the run's page follows it."""
     match_run = db.get_or_404(MatchRun, run_id)
@@ -162,6 +163,7 @@ def rules():  # type: ignore[no-untyped-def]
 
 @bp.route("/rules/edit", methods=["GET", "POST"])
 @require(Permission.RULES_EDIT)
+@require_recent_login
 def edit_rules():  # type: ignore[no-untyped-def]
     current = current_rules()
     categories, _ = queries.reference_names(current_locale())

@@ -21,7 +21,7 @@ from portal.payments.refunds import refund_payment, unassigned
 from portal.payments.views import bp
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge
-from portal.security import load_owned, require
+from portal.security import load_owned, require, require_recent_login
 
 _REFUND_SOURCE = {
     IssueKind.OVERPAYMENT: RefundSource.OVERPAYMENT,
@@ -44,6 +44,7 @@ def issues():  # type: ignore[no-untyped-def]
 
 @bp.post("/staff/payment-issues/<int:issue_id>")
 @require(Permission.PAYMENT_MANAGE)
+@require_recent_login
 def settle_issue(issue_id: int) -> Response:
     issue = load_owned(PaymentIssue, issue_id, Permission.PAYMENT_MANAGE)
     form = IssueForm()

@@ -22,7 +22,7 @@ from portal.pledges.forms import RefundForm
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import group_periods
 from portal.reports.figures import placement as sponsor_placement
-from portal.security import load_owned, require
+from portal.security import load_owned, require, require_recent_login
 
 
 @bp.get("/staff/pledges")
@@ -65,6 +65,7 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/staff/pledges/<int:pledge_id>/refund")
 @require(Permission.PAYMENT_MANAGE)
+@require_recent_login
 def refund(pledge_id: int):  # type: ignore[no-untyped-def]
     """Book the refund, commit, then send card refunds to Stripe with no transaction open."""
     pledge = load_owned(Pledge, pledge_id, Permission.PAYMENT_MANAGE)

@@ -22,7 +22,7 @@ from portal.pledges.exceptions import IllegalPledgeTransition, InvalidPledge, No
 from portal.pledges.models import Pledge
 from portal.pledges.services import update_target
 from portal.pledges.views import rollover_form, target_form
-from portal.security import load_owned, require
+from portal.security import load_owned, require, require_recent_login
 
 _REFUSED = (PledgeOnHold, NothingToRefund, IllegalPledgeTransition)
 
@@ -50,6 +50,7 @@ def unused_wait(pledge_id: int) -> Response:
 
 @bp.post("/pledges/<int:pledge_id>/unused/return")
 @require(Permission.PLEDGE_MANAGE)
+@require_recent_login
 def unused_return(pledge_id: int) -> Response:
     pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
     if not ConfirmForm().validate_on_submit():
