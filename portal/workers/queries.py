@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import eligible_clause
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
-from portal.workers.pii import current_cipher
+from portal.workers.pii import current_cipher, mask_nik
 
 _NIK = re.compile(r"[0-9]{16}")
 _KPJ = re.compile(r"[0-9]{8,13}")
@@ -31,7 +31,12 @@ SORTS = {
 
 @dataclass(frozen=True)
 class RegisterFilters:
-    """The register's filters, read from the query string; unknown values are ignored."""
+    """The register's filters; unknown values are ignored.
+
+    The search text (a NIK, a KPJ or a name) never travels in a URL as it was typed: the
+    search form is posted, and links carry it encrypted with the register's keys (`s`), so
+    no NIK reaches a browser's history, a proxy or the access log.
+    """
 
     q: str = ""
     kecamatan: str = ""
@@ -43,14 +48,46 @@ class RegisterFilters:
     sort: str = "name"
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> RegisterFilters:
-        values = {f.name: (args.get(f.name) or "").strip()[:100] for f in fields(cls)}
+    def from_form(cls, form: Mapping[str, str]) -> RegisterFilters:
+        """From the posted search form, the search text as typed."""
+        values = {f.name: (form.get(f.name) or "").strip()[:100] for f in fields(cls)}
         if values["sort"] not in SORTS:
             values["sort"] = "name"
         return cls(**values)
 
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> RegisterFilters:
+        """From a link: the search text only from its encrypted form; a plain `q` is ignored
+        (it would already be in the access log, and no page of the portal makes one)."""
+        values = {**args, "q": _open_search(args.get(SEARCH_ARG) or "")}
+        return cls.from_form(values)
+
     def as_args(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+        found = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+        if self.q:
+            found[SEARCH_ARG] = current_cipher().encrypt(found.pop("q"))
+        return found
+
+    def described(self) -> dict[str, str]:
+        """For the audit trail: the filters with a NIK or KPJ searched for masked."""
+        found = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+        if _NIK.fullmatch(self.q):
+            found["q"] = mask_nik(self.q)
+        elif _KPJ.fullmatch(self.q):
+            found["q"] = "*" * (len(self.q) - 4) + self.q[-4:]
+        return found
+
+
+SEARCH_ARG = "s"
+
+
+def _open_search(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return current_cipher().decrypt(token)
+    except Exception:  # noqa: BLE001 - a damaged or foreign link searches for nothing
+        return ""
 
 
 def register_select(filters: RegisterFilters, month: date) -> Select:

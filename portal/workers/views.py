@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from portal.audit.services import record_event
+from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission, can
 from portal.extensions import db
 from portal.labels import label
@@ -42,6 +43,17 @@ def register():  # type: ignore[no-untyped-def]
         choices=queries.filter_choices(),
         month=_month(),
     )
+
+
+@bp.post("/staff/workers")
+@require(Permission.WORKER_READ)
+def search():  # type: ignore[no-untyped-def]
+    """The search form is posted, so the text typed (a NIK) is never in a URL; the result's
+    link carries it encrypted."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    filters = queries.RegisterFilters.from_form(request.form)
+    return redirect(url_for("workers.register", **filters.as_args()))
 
 
 @bp.get("/staff/workers/<int:worker_id>")
@@ -152,7 +164,7 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
     record_event(
         "worker.export",
         actor=current_user,
-        after={"format": fmt, "rows": count, "filters": filters.as_args()},
+        after={"format": fmt, "rows": count, "filters": filters.described()},
     )
     db.session.commit()
     mimetype = (

@@ -60,6 +60,7 @@ EXPECTED = {
     ("GET", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
     ("POST", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
     ("GET", "workers.register"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
+    ("POST", "workers.search"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT),
     ("GET", "workers.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "workers.edit"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from datetime import date
 from typing import Any
@@ -67,6 +68,9 @@ def test_staff_imports_reads_errors_fixes_and_reimports(page: Page, live_db: Any
     page.locator("#confirm-import").click()
     expect(page.locator("#import-done")).to_be_visible()
 
-    page.goto("/staff/workers?q=Sri+Wahyuni")
+    page.goto("/staff/workers")
+    page.fill("#q", "Sri Wahyuni")
+    page.locator("form[role=search] button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile("Wahyuni"))
     expect(page.locator("#register")).to_contain_text("Sri Wahyuni")
     expect(page.locator("#register")).to_contain_text("Purwosari")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from datetime import date
@@ -57,8 +58,12 @@ def test_search_by_exact_nik_name_prefix_and_kpj(actors, logged_in):
     budi.kpj = "12345678901"
     client = logged_in(actors.staff)
 
+    token = csrf_token(client, "/staff/workers")
+
     def found(q: str) -> set[str]:
-        html = client.get("/staff/workers", query_string={"q": q}).get_data(as_text=True)
+        posted = client.post("/staff/workers", data={"csrf_token": token, "q": q})
+        assert posted.status_code == 302 and (len(q) < 3 or q not in posted.headers["Location"])
+        html = client.get(posted.headers["Location"]).get_data(as_text=True)
         return {name for name in ("Siti Aminah", "Budi Santoso") if name in html}
 
     assert found(worker_nik(siti)) == {"Siti Aminah"}
@@ -66,6 +71,35 @@ def test_search_by_exact_nik_name_prefix_and_kpj(actors, logged_in):
     assert found("12345678901") == {"Budi Santoso"}
     assert found("3374000000000000") == set()
     assert found("%") == set()  # wildcards are searched literally
+
+
+def test_a_nik_searched_for_is_in_no_url_link_or_audit_row(actors, logged_in, app):
+    siti = factories.worker(full_name="Siti Aminah", female=True)
+    for n in range(55):
+        factories.worker(full_name=f"Siti {n:03d}")
+    nik = worker_nik(siti)
+    client = logged_in(actors.staff)
+    token = csrf_token(client, "/staff/workers")
+    posted = client.post("/staff/workers", data={"csrf_token": token, "q": nik})
+    assert nik not in posted.headers["Location"]
+    html = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "Siti Aminah" in html and "Siti 000" not in html
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and not [link for link in links if nik in link]
+    export = next(link for link in links if "export.csv" in link).replace("&amp;", "&")
+    assert nik in client.get(export).get_data(as_text=True)  # the file itself has it: staff
+    row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.export")).one()
+    assert nik not in json.dumps(row.after) and row.after["filters"]["q"] == siti.nik_masked
+    # a plain ?q= (not made by any page) searches for nothing
+    plain = client.get("/staff/workers", query_string={"q": nik}).get_data(as_text=True)
+    assert "Siti 000" in plain
+    # names page through with the search kept, encrypted
+    posted = client.post("/staff/workers", data={"csrf_token": token, "q": "siti"})
+    first = client.get(posted.headers["Location"]).get_data(as_text=True)
+    following = re.search(r'href="(/staff/workers\?[^"]*page=2[^"]*)"', first)
+    assert following and "siti" not in following.group(1).lower()
+    second = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Siti 054" in second or "Siti Aminah" in second
 
 
 def test_filters_by_area_category_status_eligibility_and_funder(actors, logged_in):
