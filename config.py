@@ -53,7 +53,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # pool_pre_ping: a connection the database dropped is replaced before a request uses it;
+    # hide_parameters: errors never carry the statement's values (names, birth dates).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     # Personal data protection: AES-GCM keys as "id:base64key[,id:base64key]"; the first encrypts.
     NIK_ENCRYPTION_KEYS = os.environ.get("NIK_ENCRYPTION_KEYS")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, load_config
-from portal import register
+from portal import logs, register
 
 
 def create_app(config: Any = None) -> Flask:
@@ -23,6 +23,7 @@ def create_app(config: Any = None) -> Flask:
     )
     settings = config if config is not None and not isinstance(config, str) else load_config(config)
     app.config.from_object(settings)
+    logs.install()
     register.extensions(app)
     register.blueprints(app)
     register.request_hooks(app)

@@ -51,7 +51,7 @@ REGISTERED_WORKERS = 250
 INACTIVE_WORKERS = 120
 DBHCHT_CATEGORIES = ("petani", "bhl", "serabutan", "kebersihan")
 
-_FIRST = [
+FIRST_NAMES = [
     "Agus",
     "Budi",
     "Siti",
@@ -73,7 +73,7 @@ _FIRST = [
     "Wati",
     "Dwi",
 ]
-_LAST = [
+LAST_NAMES = [
     "Santoso",
     "Wibowo",
     "Rahayu",
@@ -309,7 +309,7 @@ def _worker_row(
         "nik_hash": cipher.lookup_hash(nik),
         "nik_encrypted": cipher.encrypt(nik),
         "nik_masked": mask_nik(nik),
-        "full_name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        "full_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
         "birth_date": birth,
         "sex": "P" if female else "L",
         "category_id": categories[rng.choice(pool)],

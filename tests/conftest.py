@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ os.environ["PORTAL_ENV"] = "testing"
 
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
+from portal.demo import FIRST_NAMES, LAST_NAMES  # noqa: E402
 from portal.extensions import db, limiter  # noqa: E402
 from portal.jobs import huey, run_pending  # noqa: E402
 from portal.ledger.checks import check_ledger  # noqa: E402
@@ -64,6 +67,44 @@ def app() -> Iterator[Flask]:
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+# Personal data that must never reach a log line: a NIK, or a name as the demo and the tests
+# give workers.
+_NAMES = "|".join(f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES)
+PERSONAL_DATA = re.compile(
+    rf"(?<![0-9])[0-9]{{16}}(?![0-9])|{_NAMES}|Slamet Riyadi|Siti Aminah|Sri Wahyuni"
+)
+
+
+class _PersonalDataGuard(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage() + "\n" + (record.exc_text or "")
+        if record.exc_info and record.exc_info[0] is not None:
+            text += "".join(traceback.format_exception(*record.exc_info))
+        if PERSONAL_DATA.search(text):
+            self.leaks.append(f"{record.name}: {text[:500]}")
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_logs() -> Iterator[_PersonalDataGuard]:
+    """Every test runs with a log handler that fails it on a NIK or a worker's name in any
+    log record (at INFO and above, tracebacks included)."""
+    guard = _PersonalDataGuard()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(guard)
+    root.setLevel(min(level, logging.INFO))
+    try:
+        yield guard
+    finally:
+        root.removeHandler(guard)
+        root.setLevel(level)
+    assert guard.leaks == [], f"personal data in the log: {guard.leaks}"
 
 
 @pytest.fixture(autouse=True)
