@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC
@@ -175,10 +176,29 @@ def revoke_certificates(pledge: Pledge, reason: str, actor: User | None) -> int:
     return len(found)
 
 
+_SERIAL = re.compile(r"PJS([0-9]{4})([0-9A-F]{10})")
+
+
+def normalise_serial(typed: str) -> str:
+    """A serial as people type it ('pjs 2026 ab12cd34ef', 'PJS–2026–AB12…') as it is issued
+    ('PJS-2026-AB12CD34EF'); anything else comes back cleaned of spaces and dashes."""
+    compact = re.sub(r"[^0-9A-Za-z]", "", typed or "").upper()[:64]
+    found = _SERIAL.fullmatch(compact)
+    return f"PJS-{found.group(1)}-{found.group(2)}" if found else compact
+
+
 def find(serial: str) -> Certificate | None:
-    if len(serial) > 32:
+    serial = normalise_serial(serial)
+    if not serial or len(serial) > 32:
         return None
     return db.session.scalar(select(Certificate).where(Certificate.serial == serial))
+
+
+def public_revoke_reason(certificate: Certificate) -> str:
+    """What the public verify page says about a revocation: a category, never staff's note."""
+    if (certificate.revoke_reason or "").startswith("refund"):
+        return "refunded"
+    return "withdrawn"
 
 
 def verdict_for(serial: str) -> Verdict:

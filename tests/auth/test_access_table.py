@@ -76,6 +76,11 @@ EXPECTED = {
         LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
     ),
     ("POST", "workers.import_run"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
+    # A worker's rights (UU 27/2022): staff and admins only, never auditors or sponsors.
+    ("GET", "privacy.export_json"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("GET", "privacy.export_pdf"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("GET", "privacy.erase"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "privacy.erase"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     # Sponsors' own pledges; the pledge in the URL belongs to another company, hence 404.
     ("GET", "pledges.index"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "pledges.new"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
@@ -131,6 +136,7 @@ EXPECTED = {
         LOGIN, MISSING, MISSING, MISSING, MISSING, MISSING
     ),
     ("GET", "certificates.verify"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
+    ("GET", "certificates.verify_form"): row(OK, OK, OK, OK, OK, OK),
     ("GET", "certificates.public_key"): row(OK, OK, OK, OK, OK, OK),
     # Matching and coverage: staff and admins act, auditors read.
     ("GET", "matching.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),

@@ -90,7 +90,8 @@ def test_refund_revokes_the_certificate_with_when_and_why(actors, active_pledge,
     assert "sponsor withdrew" in verdict.certificate.revoke_reason
     db.session.commit()
     page = client.get(f"/verify/{certificate.serial}").get_data(as_text=True)
-    assert "Revoked" in page and "sponsor withdrew" in page
+    assert "Revoked" in page and "money was returned" in page
+    assert "sponsor withdrew" not in page  # staff's note stays with staff
 
 
 def test_completion_certificate_supersedes_the_first(actors, active_pledge):
