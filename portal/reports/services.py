@@ -269,8 +269,9 @@ def _report(
             ),
             _breakdown("age_band", _("By age"), workers, months, "age_band", age_labels()),
         ),
+        # Exactly the months asked for; months not begun yet show the workers placed for them.
         monthly=suppress_months(
-            (month, per_month.get(month, 0)) for month in _month_range(first, min(last, this_month))
+            (month, per_month.get(month, 0)) for month in _month_range(first, last)
         ),
         claims=_claim_rows(claims),
         money=Money(paid=money.paid, used=money.used, refunded=money.refunded),

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
@@ -115,7 +115,7 @@ def test_only_months_begun_so_far_count_as_delivered(app, placed):
     with app.test_request_context():
         report = services.pledge_report(placed, company.legal_name, today=placed.coverage_start)
     assert (report.worker_months_delivered, report.worker_months_paid) == (9, 27)
-    assert [p.workers for p in report.monthly] == [9]
+    assert [p.workers for p in report.monthly] == [9, 9, 9]  # the term: placed for every month
     assert report.workers_covered == 9  # placed for the whole term
     assert all(p.months == 3 for p in report.pseudonyms)
 
@@ -246,3 +246,41 @@ def test_a_change_committed_under_a_lower_id_is_still_noticed(actors, app):
         db.session.flush()
         services.cached(("probe",), lambda: computed.append(1))
     assert computed == [1, 1]
+
+
+# The pledge is only read: one for every example is what the health check warns about, and
+# what this test means.
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.dates(min_value=date(2024, 1, 1), max_value=date(2029, 12, 1)),
+    length=st.integers(min_value=1, max_value=30),
+)
+def test_a_period_report_covers_exactly_the_months_asked(app, placed, first, length):
+    """Across year boundaries and into the future: no month more, none less, in order."""
+    first = first.replace(day=1)
+    last = add_months(first, length - 1)
+    company = db.session.get_one(Company, placed.company_id)
+    with app.test_request_context():
+        report = services.period_report(company.id, company.legal_name, first, last)
+    assert [p.month for p in report.monthly] == [add_months(first, k) for k in range(length)]
+    assert (report.first_month, report.last_month) == (first, last)
+    covered = {add_months(placed.coverage_start, k) for k in range(placed.months)}
+    for point in report.monthly:
+        assert point.workers == (9 if point.month in covered else 0)
+
+
+def test_january_to_june_next_year_is_reported_as_asked(actors, logged_in, placed):
+    """The sponsor's period selector, end to end: the chart and the CSV name the months
+    asked for, not the half year before them."""
+    year = date.today().year + 1
+    client = logged_in(actors.owner)
+    query = {"from": f"{year}-01", "to": f"{year}-06"}
+    csv_text = client.get("/reports/period.csv", query_string=query).get_data(as_text=True)
+    months = [line.split(",")[1] for line in csv_text.splitlines() if line.startswith("monthly,")]
+    assert months == [f"{year}-{m:02d}" for m in range(1, 7)]
+    svg = client.get("/reports/period/charts/monthly.svg", query_string=query).get_data(
+        as_text=True
+    )
+    assert f"{year}" in svg and f"{year - 1}" not in svg
