@@ -38,8 +38,10 @@ from portal.jobs import huey
 from portal.pledges.services import earliest_start
 from portal.reference.seed import seed_reference
 from portal.schedule import ScheduledRun
-from portal.workers.models import ImportJob, ImportState, Worker
+from portal.workers.models import ImportJob, ImportState, Worker, WorkerStatusChange
 from portal.workers.nik import build_nik
+from portal.workers.pii import current_cipher
+from portal.workers.sealed import seal_file
 from tests import factories
 from tests.coverage.helpers import covered_pledge
 
@@ -228,19 +230,21 @@ def _burst(env: dict[str, str]) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
 
 
-def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_import_runs_once(
+def test_a_worker_killed_in_the_middle_of_an_import_leaves_whole_batches_and_the_next_resumes(
     tmp_path, fresh_database_url
 ):
     rows = 30_000
     roster = tmp_path / "roster.csv"
     _roster(roster, rows)
+    sealed = tmp_path / "roster.upload"
 
     def build() -> tuple[int, str]:
+        seal_file(current_cipher(), [roster.read_bytes()], sealed)  # as an upload is kept
         staff = factories.user(Role.STAFF)
         job = ImportJob(
             token="a" * 32,
             filename="roster.csv",
-            stored_path=str(roster),
+            stored_path=str(sealed),
             update_existing=False,
             dry_run=False,
             created_by_id=staff.id,
@@ -251,7 +255,11 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_impor
         return job.id, job.token
 
     job_id, token = _prepared(fresh_database_url, build)
-    env = _env(tmp_path, fresh_database_url)
+    env = {
+        **_env(tmp_path, fresh_database_url),
+        "NIK_ENCRYPTION_KEYS": str(TestingConfig.NIK_ENCRYPTION_KEYS),
+        "NIK_HASH_KEY": str(TestingConfig.NIK_HASH_KEY),
+    }
     broker = SqliteHuey("pijar", filename=env["JOBS_SQLITE_PATH"])
     worker = subprocess.Popen(
         _flask("jobs", "work", "--burst"),
@@ -267,19 +275,24 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_impor
         done = broker.get(f"import-progress:{token}", peek=True)
         time.sleep(0.02)
     assert done and 0 < done < rows, f"never caught the import in the middle ({done})"
-    os.kill(worker.pid, signal.SIGKILL)  # rows read and written, not committed
+    os.kill(worker.pid, signal.SIGKILL)  # a batch read and written, not committed
     worker.wait(10)
     with Session(engine) as session:
-        assert session.scalar(select(func.count(Worker.id))) == 0
-        assert session.get_one(ImportJob, job_id).state == ImportState.RUNNING
+        job = session.get_one(ImportJob, job_id)
+        written = session.scalar(select(func.count(Worker.id)))
+        assert job.state == ImportState.RUNNING
+        assert 0 < written == job.rows_done  # whole batches, each with its checkpoint
     time.sleep(1.2)  # the killed worker's claim goes stale
     _burst(env)
     with Session(engine) as session:
         job = session.get_one(ImportJob, job_id)
         assert (job.state, job.rows_done) == (ImportState.DONE, rows), job.message
+        assert (job.summary["created"], job.summary["rejected"]) == (rows, 0)
         assert session.scalar(select(func.count(Worker.id))) == rows
+        assert session.scalar(select(func.count(WorkerStatusChange.id))) == rows
         event = session.scalars(select(OutboxEvent)).one()
         assert (event.status, event.attempts) == (EventStatus.DONE, 2)
+    assert not sealed.exists()  # imported: the upload is gone
     engine.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import enum
 import re
 from collections.abc import Iterator
@@ -25,7 +24,20 @@ from portal.claims.exceptions import (
 )
 from portal.claims.models import MAX_STORY, Claim, ClaimKind
 from portal.coverage.models import Coverage
-from portal.csvtext import csv_reader, decode_upload
+from portal.csvtext import (
+    MAX_CELL_CHARS,
+    MAX_DETAIL,
+    MAX_ROWS,
+    Record,
+    Source,
+    UploadError,
+    Usefulness,
+    cell_problem,
+    check_header,
+    filled,
+    open_csv,
+    too_many_rows,
+)
 from portal.extensions import db
 from portal.pledges.models import Pledge
 from portal.workers.models import Worker
@@ -248,7 +260,8 @@ class RejectedRow:
 
 @dataclass
 class ClaimImport:
-    """The outcome of a claim file: nothing is written unless every row is accepted."""
+    """The outcome of a claim file: nothing is written unless every row is accepted.
+    `rejected` keeps the first MAX_DETAIL refusals; `rejected_rows` counts every refused row."""
 
     dry_run: bool
     rows: int = 0
@@ -256,14 +269,22 @@ class ClaimImport:
     amount: int = 0
     recorded: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    refusals: int = 0
+    refused_rows: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.refused_rows
 
     @property
     def rejected_rows(self) -> int:
-        return len({r.row for r in self.rejected})
+        return self.refused_rows
+
+    def refuse(self, refusals: list[RejectedRow]) -> None:
+        """One row refused, for one reason or more."""
+        self.refused_rows += 1
+        self.refusals += len(refusals)
+        self.rejected.extend(refusals[: max(0, MAX_DETAIL - len(self.rejected))])
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -273,7 +294,7 @@ class ClaimImport:
             "errors": [
                 {"row": r.row, "column": r.column, "message": r.message} for r in self.rejected
             ],
-        }
+        } | ({"errors_total": self.refusals} if self.refusals > len(self.rejected) else {})
 
 
 class _Row(NamedTuple):
@@ -293,7 +314,7 @@ class _Candidate:
 
 
 def import_claims(
-    data: bytes, actor: User | None, dry_run: bool = False, today: date | None = None
+    data: Source, actor: User | None, dry_run: bool = False, today: date | None = None
 ) -> ClaimImport:
     """Record every claim of a CSV file (nik, tanggal/date, jenis/type, jumlah/amount and an
     optional cerita/story), or none: any refused row means nothing is written. A dry run only
@@ -312,7 +333,7 @@ def import_claims(
     report.accepted = len(candidates)
     report.amount = sum(c.row.amount for c in candidates)
     report.rejected.sort(key=lambda r: r.row)
-    if report.rejected or dry_run:
+    if not report.ok or dry_run:
         return report
     for c in candidates:
         _add_claim(
@@ -328,47 +349,64 @@ def import_claims(
     return report
 
 
-def read_claim_rows(data: bytes) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
+def read_claim_rows(
+    data: Source,
+) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
     """The file's columns (canonical name -> name in the file) and its non-empty rows as
-    (row number, canonical name -> cell). UTF-8 (with or without BOM) or Windows-1252;
-    comma, semicolon or tab.
+    (row number, canonical name -> cell). One encoding for the whole file (UTF-8, with or
+    without BOM, or Windows-1252; portal/csvtext.py); comma, semicolon or tab; the limits
+    of every upload.
 
-    Raises InvalidClaimFile (iterating the rows may raise it too, for broken CSV).
+    Raises InvalidClaimFile (iterating the rows may raise it too, for broken CSV, a control
+    character in a cell, or more than MAX_ROWS rows).
     """
     try:
-        reader = csv_reader(decode_upload(data))
-    except UnicodeDecodeError:
-        raise InvalidClaimFile("The file is not a CSV text file; save it as CSV.") from None
-    records = _records(reader)
+        upload = open_csv(data)
+        upload.decoding.refuse_bad_lines()
+    except UploadError as error:
+        raise InvalidClaimFile(str(error)) from None
+    records = _records(upload.records())
     header = next(records, None)
     if header is None:
         raise InvalidClaimFile("The file is empty.")
     positions, columns = _header(header[1])
-    rows = (
-        (
-            number,
-            {key: cells[at].strip() if at < len(cells) else "" for key, at in positions.items()},
-        )
-        for number, cells in records
-    )
-    return columns, rows
+    return columns, _cells(records, positions, columns)
 
 
-def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
+def _records(records: Iterator[Record]) -> Iterator[tuple[int, list[str]]]:
     """Non-empty records with the line each starts on (a story may span lines)."""
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise InvalidClaimFile(f"Line {reader.line_num} is not valid CSV: {error}.") from None
-        if any(cell.strip() for cell in cells):
-            yield start, cells
+    count = 0
+    try:
+        for record in records:
+            if filled(record.cells):
+                count += 1
+                if count > MAX_ROWS + 1:  # and the header
+                    raise too_many_rows()
+                yield record.line, record.cells
+    except UploadError as error:
+        raise InvalidClaimFile(str(error)) from None
+
+
+def _cells(
+    records: Iterator[tuple[int, list[str]]], positions: dict[str, int], columns: dict[str, str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    for number, cells in records:
+        row = {key: cells[at].strip() if at < len(cells) else "" for key, at in positions.items()}
+        for key, cell in row.items():
+            # A story may be long (its own check refuses it past MAX_STORY); no other cell is.
+            problem = cell_problem(cell, None if key == "story" else MAX_CELL_CHARS)
+            if problem:
+                raise InvalidClaimFile(
+                    f"Row {number}, column '{columns[key]}': the value {problem}"
+                )
+        yield number, row
 
 
 def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, str]]:
+    try:
+        check_header(list(cells))
+    except UploadError as error:
+        raise InvalidClaimFile(str(error)) from None
     positions: dict[str, int] = {}
     columns: dict[str, str] = {}
     for at, cell in enumerate(cells):
@@ -400,21 +438,24 @@ def _parse_rows(
     """Each row's own problems into report.rejected; the rows that pass, in file order."""
     first_row: dict[tuple[str, ClaimKind, date], int] = {}
     passed = []
+    usefulness = Usefulness()
     for number, cells in records:
         report.rows += 1
         row, problems = _parse_row(number, cells, columns, today)
+        if row is not None:
+            key = (row.nik, row.kind, row.event_date)
+            if key in first_row:
+                duplicate = (str(first_row[key]),)
+                problems = [RejectedRow(number, columns["nik"], Rejection.DUPLICATE, duplicate)]
+            else:
+                first_row[key] = number
+                passed.append(row)
         if problems:
-            report.rejected.extend(problems)
-            continue
-        assert row is not None
-        key = (row.nik, row.kind, row.event_date)
-        if key in first_row:
-            report.rejected.append(
-                RejectedRow(number, columns["nik"], Rejection.DUPLICATE, (str(first_row[key]),))
-            )
-            continue
-        first_row[key] = number
-        passed.append(row)
+            report.refuse(problems)
+        try:
+            usefulness.count(bool(problems))
+        except UploadError as error:
+            raise InvalidClaimFile(str(error)) from None
     return passed
 
 
@@ -462,7 +503,7 @@ def _check_register(
     for row in rows:
         worker = workers.get(hashes[row.nik])
         if worker is None:
-            report.rejected.append(RejectedRow(row.row, columns["nik"], Rejection.UNKNOWN_NIK))
+            report.refuse([RejectedRow(row.row, columns["nik"], Rejection.UNKNOWN_NIK)])
         else:
             known.append((row, worker))
     coverage = _coverage({(w.id, r.event_date.replace(day=1)) for r, w in known})
@@ -473,12 +514,12 @@ def _check_register(
         covered = coverage.get((worker.id, month))
         claim_id = recorded.get((worker.id, row.kind.value, row.event_date))
         if covered is None:
-            report.rejected.append(
-                RejectedRow(row.row, columns["date"], Rejection.NOT_COVERED, (f"{month:%Y-%m}",))
+            report.refuse(
+                [RejectedRow(row.row, columns["date"], Rejection.NOT_COVERED, (f"{month:%Y-%m}",))]
             )
         elif claim_id is not None:
-            report.rejected.append(
-                RejectedRow(row.row, columns["nik"], Rejection.ALREADY_RECORDED, (str(claim_id),))
+            report.refuse(
+                [RejectedRow(row.row, columns["nik"], Rejection.ALREADY_RECORDED, (str(claim_id),))]
             )
         else:
             passed.append(_Candidate(row, worker, covered))

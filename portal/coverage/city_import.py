@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +23,18 @@ from portal.coverage.exceptions import (
 )
 from portal.coverage.models import Coverage, Funder
 from portal.coverage.services import check_actor
-from portal.csvtext import csv_reader, decode_upload
+from portal.csvtext import (
+    MAX_DETAIL,
+    MAX_ROWS,
+    Source,
+    UploadError,
+    Usefulness,
+    cell_problem,
+    check_header,
+    filled,
+    open_csv,
+    too_many_rows,
+)
 from portal.extensions import db
 from portal.matching.rules import current_rules
 from portal.pledges.pricing import add_months, rate_for
@@ -69,13 +79,19 @@ class CityImport:
     dry_run: bool
     rows: int = 0
     accepted: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)  # the first MAX_DETAIL
+    refused: int = 0  # every refused row
     written: int = 0
     amount: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.refused
+
+    def refuse(self, row: RejectedRow) -> None:
+        self.refused += 1
+        if len(self.rejected) < MAX_DETAIL:
+            self.rejected.append(row)
 
 
 @dataclass(frozen=True)
@@ -103,12 +119,11 @@ def import_city_participants(
     check_actor(actor)
     covered_months = _import_months(funder, month, months)
     rates = {m: rate_for(m, funding_source="city").monthly_amount for m in covered_months}
-    data = stream if isinstance(stream, bytes) else stream.read()
     report = CityImport(funder=funder, months=covered_months, dry_run=dry_run)
-    candidates = _check_rows(read_niks(data), report)
+    candidates = _check_rows(read_niks(stream), report)
     report.accepted = len(candidates)
     report.amount = len(candidates) * sum(rates.values())
-    if report.rejected or dry_run:
+    if not report.ok or dry_run:
         report.rejected.sort(key=lambda r: r.row)
         return report
     report.written = _write_city_coverage(candidates, funder, rates)
@@ -141,30 +156,35 @@ def _import_months(funder: str, month: date, months: int) -> list[date]:
     return covered
 
 
-def read_niks(data: bytes) -> Iterator[tuple[int, str]]:
+def read_niks(data: Source) -> Iterator[tuple[int, str]]:
     """(row number, NIK cell) of each non-empty row; the header row is row 1.
 
-    UTF-8 (with or without BOM) or Windows-1252; comma, semicolon or tab; the `nik` header
-    in any case.
+    One encoding for the whole file (UTF-8, with or without BOM, or Windows-1252;
+    portal/csvtext.py); comma, semicolon or tab; the `nik` header in any case; the limits of
+    every upload.
     Raises InvalidCityFile.
     """
     try:
-        reader = csv_reader(decode_upload(data))
-    except UnicodeDecodeError:
-        raise InvalidCityFile("The file is not a CSV text file; save it as CSV.") from None
-    try:
-        header = next((cells for cells in reader if any(c.strip() for c in cells)), None)
-        column = _nik_column(header)
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                yield reader.line_num, cells[column].strip() if column < len(cells) else ""
-    except csv.Error as error:
-        raise InvalidCityFile(f"Line {reader.line_num} is not valid CSV: {error}.") from None
+        upload = open_csv(data)
+        upload.decoding.refuse_bad_lines()
+        records = (record for record in upload.records() if filled(record.cells))
+        header = next(records, None)
+        column = _nik_column(header.cells if header else None)
+        for count, (number, cells, _) in enumerate(records, 1):
+            if count > MAX_ROWS:
+                raise too_many_rows()
+            nik = cells[column].strip() if column < len(cells) else ""
+            if problem := cell_problem(nik):
+                raise InvalidCityFile(f"Row {number}, column 'nik': the value {problem}")
+            yield number, nik
+    except UploadError as error:
+        raise InvalidCityFile(str(error)) from None
 
 
 def _nik_column(header: list[str] | None) -> int:
     if header is None:
         raise InvalidCityFile("The file is empty.")
+    check_header(list(header))
     names = [cell.strip().strip('"').casefold() for cell in header]
     if "nik" not in names:
         raise InvalidCityFile("The file has no 'nik' column in its first row.")
@@ -176,31 +196,42 @@ def _check_rows(rows: Iterator[tuple[int, str]], report: CityImport) -> list[_Ca
     cipher = current_cipher()
     first_row: dict[str, int] = {}
     hashed: list[tuple[int, str, str]] = []
+    usefulness = Usefulness()
     for number, raw in rows:
         report.rows += 1
-        nik = raw.lstrip("'").strip()
+        refused = _refusal(number, raw, first_row)
+        if refused is None:
+            nik = raw.lstrip("'").strip()
+            first_row[nik] = number
+            hashed.append((number, nik, cipher.lookup_hash(nik)))
+        else:
+            report.refuse(refused)
         try:
-            parse_nik(nik)
-        except NikError:
-            report.rejected.append(RejectedRow(number, raw, Rejection.INVALID_NIK))
-            continue
-        if nik in first_row:
-            report.rejected.append(
-                RejectedRow(number, nik, Rejection.DUPLICATE, (str(first_row[nik]),))
-            )
-            continue
-        first_row[nik] = number
-        hashed.append((number, nik, cipher.lookup_hash(nik)))
+            usefulness.count(refused is not None)
+        except UploadError as error:
+            raise InvalidCityFile(str(error)) from None
     if report.rows == 0:
         raise InvalidCityFile("The file has no rows below its header.")
     workers = _workers_by_hash([h for _, _, h in hashed])
     candidates = []
     for number, nik, key in hashed:
         if key not in workers:
-            report.rejected.append(RejectedRow(number, nik, Rejection.UNKNOWN_NIK))
+            report.refuse(RejectedRow(number, nik, Rejection.UNKNOWN_NIK))
         else:
             candidates.append(_Candidate(number, nik, workers[key]))
     return _check_workers(candidates, report)
+
+
+def _refusal(number: int, raw: str, first_row: dict[str, int]) -> RejectedRow | None:
+    """Why the row is refused by its NIK alone (not a NIK, or one met before), or None."""
+    nik = raw.lstrip("'").strip()
+    try:
+        parse_nik(nik)
+    except NikError:
+        return RejectedRow(number, raw, Rejection.INVALID_NIK)
+    if nik in first_row:
+        return RejectedRow(number, nik, Rejection.DUPLICATE, (str(first_row[nik]),))
+    return None
 
 
 def _workers_by_hash(hashes: list[str]) -> dict[str, Worker]:
@@ -225,7 +256,7 @@ def _check_workers(candidates: list[_Candidate], report: CityImport) -> list[_Ca
     for c in candidates:
         reason, detail = _worker_problem(c.worker, report, dbhcht, covered)
         if reason:
-            report.rejected.append(RejectedRow(c.row, c.nik, reason, detail))
+            report.refuse(RejectedRow(c.row, c.nik, reason, detail))
         else:
             passed.append(c)
     return passed

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
+
+from portal.csvtext import (
+    MAX_DETAIL,
+    MAX_ROWS,
+    Chunks,
+    CsvUpload,
+    Record,
+    Source,
+    UploadError,
+    Usefulness,
+    cell_problem,
+    chunks_of,
+    detect_encoding,
+    filled,
+    too_many_rows,
+)
 
 # Banks insert or drop spaces, dashes and the like inside a quoted reference, and change case.
 _SEP = r"[\s\-_./:]*"
@@ -24,6 +39,11 @@ HEADERS = {
     "amount": ("jumlah", "nominal", "amount", "kredit", "credit"),
 }
 _DELIMITERS = (";", ",", "\t")
+HEADER_SEARCH = 100  # records before the header (account number, period) looked through
+UNDECODABLE = (
+    "the row is not written in the same text encoding as the rest of the file; "
+    "export the statement again"
+)
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
 _AMOUNT = re.compile(
     r"(?P<int>\d{1,3}(?:(?P<sep>[.,])\d{3})(?:(?P=sep)\d{3})*|\d+)"
@@ -99,37 +119,76 @@ class _Skip(Exception):
 # Parsing ---------------------------------------------------------------------------------
 
 
-def parse_statement(data: bytes) -> ParsedStatement:
+def parse_statement(data: Source) -> ParsedStatement:
     """Credit lines from a statement CSV; bad rows are reported, debits noted and skipped.
 
-    Rows before the header (account number, period) are ignored.
+    Rows before the header (account number, period) are ignored; the header must be among
+    the first HEADER_SEARCH records. One encoding for the whole file (portal/csvtext.py): a
+    row that does not decode like the rest is reported, never guessed at. A file over the
+    limits of every upload is one error; errors and notes past MAX_DETAIL are counted in one
+    last entry each.
     """
-    rows, header_row, columns = _table(_decode(data))
-    if columns is None:
-        return ParsedStatement(errors=[StatementError(1, _missing_header_message())])
+    try:
+        found = _table(chunks_of(data))
+        if found is None:
+            return ParsedStatement(errors=[StatementError(1, _missing_header_message())])
+        return _parse_rows(*found)
+    except UploadError as error:
+        return ParsedStatement(errors=[StatementError(1, str(error))])
+
+
+def _table(chunks: Chunks) -> tuple[Iterator[Record], dict[str, int]] | None:
+    """The records after the header, by whichever delimiter yields a recognisable header."""
+    decoding = detect_encoding(chunks)
+    for delimiter in _DELIMITERS:
+        records = CsvUpload(chunks, decoding, delimiter).records()
+        for record in islice(records, HEADER_SEARCH):
+            columns = _columns(record.cells)
+            if columns is not None and not record.undecodable:
+                return records, columns
+    return None
+
+
+def _parse_rows(records: Iterator[Record], columns: dict[str, int]) -> ParsedStatement:
     parsed = ParsedStatement()
-    for number, cells in enumerate(rows[header_row:], start=header_row + 1):
-        if any(cell.strip() for cell in cells):
+    usefulness = Usefulness()
+    count = 0
+    for number, cells, undecodable in records:
+        if not filled(cells):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            raise too_many_rows()
+        errors = len(parsed.errors)
+        problem = UNDECODABLE if undecodable else _cell_problem(cells, columns)
+        if problem:
+            parsed.errors.append(StatementError(number, problem))
+        else:
             _parse_row(number, cells, columns, parsed)
+        usefulness.count(len(parsed.errors) > errors)
+    return _capped(parsed)
+
+
+def _cell_problem(cells: list[str], columns: dict[str, int]) -> str | None:
+    for key, index in columns.items():
+        if index < len(cells) and (problem := cell_problem(cells[index])):
+            return f"{key}: the value {problem}"
+    return None
+
+
+def _capped(parsed: ParsedStatement) -> ParsedStatement:
+    """At most MAX_DETAIL errors and notes, then one entry saying how many more."""
+    if len(parsed.errors) > MAX_DETAIL:
+        row, more = parsed.errors[MAX_DETAIL].row, len(parsed.errors) - MAX_DETAIL
+        parsed.errors[MAX_DETAIL:] = [StatementError(row, _more(more))]
+    if len(parsed.notes) > MAX_DETAIL:
+        row, more = parsed.notes[MAX_DETAIL].row, len(parsed.notes) - MAX_DETAIL
+        parsed.notes[MAX_DETAIL:] = [StatementNote(row, _more(more))]
     return parsed
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _table(text: str) -> tuple[list[list[str]], int, dict[str, int] | None]:
-    """The rows split by whichever delimiter yields a recognisable header row."""
-    for delimiter in _DELIMITERS:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        for number, cells in enumerate(rows, start=1):
-            columns = _columns(cells)
-            if columns is not None:
-                return rows, number, columns
-    return [], 0, None
+def _more(count: int) -> str:
+    return f"{count:,} more rows like these from here on (not listed)"
 
 
 def _columns(cells: list[str]) -> dict[str, int] | None:

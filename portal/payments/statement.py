@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.csvtext import Source
 from portal.payments.bank_statement import match_statement, parse_statement
 from portal.payments.queries import payment_by_reference, pending_transfer_amounts
 from portal.payments.services import confirm_payment
@@ -20,7 +21,7 @@ class StatementResult:
     outcome: str  # matched, underpaid, overpaid, unknown_reference, duplicate, error
 
 
-def apply_statement(data: bytes, actor: User) -> list[StatementResult]:
+def apply_statement(data: Source, actor: User) -> list[StatementResult]:
     """Confirm every exactly-matched pending transfer once; report every other line."""
     parsed = parse_statement(data)
     results = [StatementResult(e.row, "", 0, None, "error: " + e.message) for e in parsed.errors]

@@ -89,5 +89,6 @@ def _print(report: ImportReport, dry_run: bool, as_json: bool) -> None:
         click.echo(f"Warning: {warning}")
     for error in report.errors[:200]:
         click.echo(f"  row {error.row}, {error.column}: {error.message}")
-    if len(report.errors) > 200:
-        click.echo(f"  ... and {len(report.errors) - 200} more (use --json for all)")
+    if report.errors_total > 200:
+        shown = len(report.errors)
+        click.echo(f"  ... and {report.errors_total - 200} more (--json lists the first {shown})")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Response,
     abort,
@@ -11,6 +9,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -18,6 +17,7 @@ from flask_login import current_user
 
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
+from portal.csvtext import MAX_ROWS
 from portal.extensions import db
 from portal.security import require
 from portal.workers import jobs, queries
@@ -37,7 +37,10 @@ def _job(token: str) -> ImportJob:
 @require(Permission.WORKER_IMPORT)
 def import_start():  # type: ignore[no-untyped-def]
     return render_template(
-        "workers/import.html", form=RosterUploadForm(), recent=queries.recent_import_jobs()
+        "workers/import.html",
+        form=RosterUploadForm(),
+        recent=queries.recent_import_jobs(),
+        max_rows=MAX_ROWS,
     )
 
 
@@ -47,13 +50,16 @@ def import_upload():  # type: ignore[no-untyped-def]
     form = RosterUploadForm()
     if not form.validate_on_submit():
         return render_template(
-            "workers/import.html", form=form, recent=queries.recent_import_jobs()
+            "workers/import.html",
+            form=form,
+            recent=queries.recent_import_jobs(),
+            max_rows=MAX_ROWS,
         ), 400
     upload = form.roster.data
     job = jobs.create_import_job(
-        upload.read(), upload.filename or "roster", form.update_existing.data, current_user.id
+        upload.stream, upload.filename or "roster", form.update_existing.data, current_user.id
     )
-    db.session.commit()  # a job worker runs it now
+    db.session.commit()  # a job worker checks it; this request only stored it, sealed
     return redirect(url_for("workers.import_job", token=job.token))
 
 
@@ -78,11 +84,11 @@ def import_status(token: str):  # type: ignore[no-untyped-def]
 @bp.get("/staff/workers/import/<token>/rejected.csv")
 @require(Permission.WORKER_IMPORT)
 def import_rejected(token: str):  # type: ignore[no-untyped-def]
-    path = Path(jobs.rejected_path(_job(token)))
-    if not path.exists():
+    rows = jobs.rejected_rows(_job(token))
+    if rows is None:
         abort(404)
     return Response(
-        path.read_bytes(),
+        stream_with_context(rows),  # opened on the fly, a segment at a time
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.csv"',
@@ -102,6 +108,9 @@ def import_run(token: str):  # type: ignore[no-untyped-def]
     ):
         flash(gettext("This file cannot be imported from here; upload it again."), "warning")
         return redirect(url_for("workers.import_job", token=token))
+    started = jobs.import_of(checked)
+    if started is not None:  # a second click, or another tab
+        return redirect(url_for("workers.import_job", token=started.token))
     job = jobs.create_import_job(
         b"",
         checked.filename,

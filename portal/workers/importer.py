@@ -1,4 +1,4 @@
-"""Roster import: validate every row, then write all valid rows in the caller's transaction."""
+"""Roster import: check every row and write the valid ones, a batch at a time."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Column, Dialect, Table, bindparam, insert, literal, select, update
 from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.csvtext import (
+    CONTROL_CHARACTERS,
+    MAX_CELL_CHARS,
+    MAX_DETAIL,
+    Source,
+    UploadError,
+    Usefulness,
+)
 from portal.db import utcnow
 from portal.exports import safe_cell
 from portal.extensions import db
@@ -22,26 +30,33 @@ from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
-from portal.workers.roster import COLUMN_LABELS, read_roster
+from portal.workers.roster import COLUMN_LABELS, RosterFormatError, read_roster
 from portal.workers.rows import Lookups, RowError, RowValidator, SeenNiks, ValidRow
 
 BATCH = 2_000
-MAX_ERRORS_KEPT = 100_000
 Progress = Callable[[int], None]
+
+
+class RejectedSink(Protocol):
+    """Where the rejected rows go in full (the report keeps only the first MAX_DETAIL)."""
+
+    def add(self, number: int, raw: dict[str, object], reasons: str) -> None: ...
 
 
 @dataclass
 class ImportReport:
-    """What an import did (or, in a dry run, would do)."""
+    """What an import did (or, in a dry run, would do). `errors` and `rejected_rows` hold
+    the first MAX_DETAIL; `errors_total` and `rejected` count them all."""
 
     rows: int = 0
     created: int = 0
     updated: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
     warnings: list[str] = field(default_factory=list)
     rejected_rows: list[tuple[int, dict[str, object], str]] = field(default_factory=list)
-    duplicates_existing: int = 0
+    usefulness: Usefulness = field(default_factory=Usefulness)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,7 +67,29 @@ class ImportReport:
             "errors": [
                 {"row": e.row, "column": e.column, "message": e.message} for e in self.errors
             ],
+            "errors_total": self.errors_total,
         }
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a resumed import needs to carry on (JSON)."""
+        return {
+            **self.as_json(),
+            "warnings": self.warnings,
+            "sampled": [self.usefulness.rows, self.usefulness.invalid],
+        }
+
+    @classmethod
+    def resumed(cls, saved: dict[str, Any]) -> ImportReport:
+        return cls(
+            rows=saved["rows"],
+            created=saved["created"],
+            updated=saved["updated"],
+            rejected=saved["rejected"],
+            errors=[RowError(e["row"], e["column"], e["message"]) for e in saved["errors"]],
+            errors_total=saved["errors_total"],
+            warnings=list(saved["warnings"]),
+            usefulness=Usefulness(*saved["sampled"]),
+        )
 
 
 def load_lookups() -> Lookups:
@@ -70,8 +107,18 @@ def load_lookups() -> Lookups:
     return Lookups.build(kelurahan, categories)
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What a caller hears of an import as it goes: `after_batch` gets the report after each
+    batch's writes (a job commits there, so that the database is not locked for the whole
+    file), `rejected` every rejected row."""
+
+    after_batch: Callable[[ImportReport], None] | None = None
+    rejected: RejectedSink | None = None
+
+
 def import_roster(
-    data: bytes,
+    source: Source,
     filename: str,
     *,
     dry_run: bool,
@@ -79,27 +126,41 @@ def import_roster(
     actor_id: int | None,
     progress: Progress | None = None,
     today: date | None = None,
+    now: datetime | None = None,
+    resume: ImportReport | None = None,
+    hooks: Hooks | None = None,
 ) -> ImportReport:
-    """Check every row and, unless dry_run, write the valid ones (the caller commits once).
+    """Check every row and, unless dry_run, write the valid ones in the caller's transaction
+    (one transaction, unless hooks.after_batch commits after each batch). With `resume`, the
+    report of the batches already done, those rows are read again only to know their NIKs.
 
-    Raises RosterFormatError when the file as a whole cannot be read.
+    Raises RosterFormatError when the file as a whole cannot be read, is over a limit, or
+    more than half of its first rows are invalid.
     """
+    hooks = hooks or Hooks()
     run = _Run(
         current_cipher(),
         today or date.today(),
-        utcnow(),
+        now or utcnow(),
         _active_categories(),
         dry_run,
         update_existing,
         actor_id,
+        hooks.rejected,
     )
-    report = ImportReport()
+    report = resume or ImportReport()
     validate, seen = RowValidator(load_lookups(), run.today), SeenNiks()
-    with read_roster(data, filename) as roster:
+    if hooks.after_batch:
+        hooks.after_batch(report)  # the reference data is read: a job ends its transaction
+    with read_roster(source, filename) as roster:
         report.warnings = roster.warnings
-        for batch in _batches(iter(roster), BATCH):
-            valid = _validate_batch(batch, validate, seen, report)
+        rows = iter(roster)
+        _replay(rows, report.rows, validate, seen)
+        for batch in _batches(rows, BATCH):
+            valid = _validate_batch(batch, validate, seen, report, run)
             _apply_batch(valid, run, report)
+            if hooks.after_batch:
+                hooks.after_batch(report)
             if progress:
                 progress(report.rows)
     if not dry_run:
@@ -108,6 +169,16 @@ def import_roster(
             "worker.import", actor=actor, after={"file": filename[:200], **_counts(report)}
         )
     return report
+
+
+def _replay(
+    rows: Iterator[tuple[int, dict[str, object]]], done: int, validate: RowValidator, seen: SeenNiks
+) -> None:
+    """Read again the rows a resumed import did before, to know which NIKs came first."""
+    for number, raw in islice(rows, done):
+        result = validate(number, raw)
+        if isinstance(result, ValidRow):
+            seen.check(number, result.nik)
 
 
 def _counts(report: ImportReport) -> dict[str, int]:
@@ -130,6 +201,7 @@ class _Run:
     dry_run: bool
     update_existing: bool
     actor_id: int | None
+    rejected: RejectedSink | None
     statuses: dict[tuple[bool, bool, date], str] = field(default_factory=dict)  # see _status
 
 
@@ -157,7 +229,10 @@ def _validate_batch(
     validate: RowValidator,
     seen: SeenNiks,
     report: ImportReport,
+    run: _Run,
 ) -> list[Checked]:
+    """The batch's valid rows; the others rejected. Raises RosterFormatError when the file
+    turns out useless (see Usefulness)."""
     valid: list[Checked] = []
     for number, raw in batch:
         result = validate(number, raw)
@@ -165,21 +240,36 @@ def _validate_batch(
             duplicate = seen.check(number, result.nik)
             if duplicate is None:
                 valid.append((number, raw, result))
+                _count(report, invalid=False)
                 continue
             result = [duplicate]
-        _reject(report, number, raw, result)
+        _reject(report, number, raw, result, run)
+        _count(report, invalid=True)
     report.rows += len(batch)
     return valid
 
 
+def _count(report: ImportReport, invalid: bool) -> None:
+    try:
+        report.usefulness.count(invalid)
+    except UploadError as error:
+        raise RosterFormatError(str(error)) from None
+
+
 def _reject(
-    report: ImportReport, number: int, raw: dict[str, object], errors: list[RowError]
+    report: ImportReport, number: int, raw: dict[str, object], errors: list[RowError], run: _Run
 ) -> None:
     report.rejected += 1
-    if len(report.errors) < MAX_ERRORS_KEPT:
-        report.errors.extend(errors)
-    summary = "; ".join(f"{COLUMN_LABELS.get(e.column, e.column)}: {e.message}" for e in errors)
-    report.rejected_rows.append((number, raw, summary))
+    report.errors_total += len(errors)
+    if len(report.errors) < MAX_DETAIL:
+        report.errors.extend(errors[: MAX_DETAIL - len(report.errors)])
+    reasons = "; ".join(
+        f"{COLUMN_LABELS.get(e.column, e.column or 'row')}: {e.message}" for e in errors
+    )
+    if len(report.rejected_rows) < MAX_DETAIL:
+        report.rejected_rows.append((number, raw, reasons))
+    if run.rejected is not None:
+        run.rejected.add(number, raw, reasons)
 
 
 def _apply_batch(valid: list[Checked], run: _Run, report: ImportReport) -> None:
@@ -194,7 +284,7 @@ def _apply_batch(valid: list[Checked], run: _Run, report: ImportReport) -> None:
         elif run.update_existing:
             changed.append((worker_id, row))
         else:
-            _reject(report, number, raw, [RowError(number, "nik", ALREADY_REGISTERED)])
+            _reject(report, number, raw, [RowError(number, "nik", ALREADY_REGISTERED)], run)
     report.created += len(new)
     report.updated += len(changed)
     if not run.dry_run:
@@ -382,11 +472,31 @@ class _Converted(dict[Any, Any]):
 
 
 def rejected_rows_csv(report: ImportReport, columns: Iterable[str]) -> str:
-    """The rejected rows as a CSV to fix and re-import, with the row number and the reasons."""
+    """The rejected rows the report kept (the first MAX_DETAIL) as a CSV to fix and import
+    again, with the row number and the reasons."""
     columns = list(columns)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", *columns, "errors"])
-    for number, raw, summary in report.rejected_rows:
-        writer.writerow([number, *(safe_cell(raw.get(c)) for c in columns), safe_cell(summary)])
+    out.write(rejected_line(["row", *columns, "errors"]))
+    for number, raw, reasons in report.rejected_rows:
+        out.write(rejected_line(rejected_cells(number, raw, reasons, columns)))
+    return out.getvalue()
+
+
+def rejected_cells(
+    number: int, raw: dict[str, object], reasons: str, columns: Sequence[str]
+) -> list[object]:
+    """A rejected row as the rejected-rows CSV writes it (formulas defused)."""
+    return [number, *(safe_cell(_shown(raw.get(c))) for c in columns), safe_cell(reasons)]
+
+
+def _shown(value: object) -> object:
+    """A cell as the file shows it: cut at MAX_CELL_CHARS, control characters as U+FFFD."""
+    if type(value) is not str:
+        return value
+    return CONTROL_CHARACTERS.sub("\ufffd", value[:MAX_CELL_CHARS])
+
+
+def rejected_line(cells: Sequence[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
     return out.getvalue()

@@ -82,6 +82,14 @@ class PiiCipher:
         mac.update(value.encode())
         return mac.finalize().hex()
 
+    def aead(self, key_id: str) -> AESGCM:
+        """The AES-GCM of one key (files sealed with it: portal/workers/sealed.py).
+
+        Raises KeyConfigError for a key that is not configured."""
+        if key_id not in self.keys:
+            raise KeyConfigError(f"no key with id {key_id!r} is configured")
+        return self._aeads[key_id]
+
     @cached_property
     def _aeads(self) -> dict[str, AESGCM]:
         """One AESGCM per key: building one costs more than an encryption."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -12,21 +9,33 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import openpyxl
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-if TYPE_CHECKING:
-    from _csv import Reader as CsvReader
+from portal.csvtext import (
+    MAX_ROWS,
+    CsvUpload,
+    Record,
+    Source,
+    UploadError,
+    check_header,
+    chunks_of,
+    filled,
+    head,
+    open_csv,
+    too_many_rows,
+)
+from portal.workers.xlsx import MAX_RATIO, MAX_UNCOMPRESSED, check_zip, open_first_sheet
 
 if not openpyxl.DEFUSEDXML:  # openpyxl parses untrusted XML; refuse to run without defusedxml
     raise ImportError("defusedxml must be installed so that XLSX rosters are parsed safely.")
 
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 200
 MAC_1904_SHIFT = 1462  # days between Excel's 1900 and 1904 date systems
+# The key a raw row carries when its line did not decode like the rest of the file: the row
+# is refused as a whole (rows.py), its letters never guessed.
+UNDECODABLE = "_undecodable"
 
 RawRow = tuple[int, dict[str, object]]
 
@@ -140,65 +149,54 @@ class RosterFile:
 
 
 def read_roster(
-    data: bytes,
+    source: Source,
     filename: str,
     *,
     max_uncompressed: int = MAX_UNCOMPRESSED,
     max_ratio: float = MAX_RATIO,
 ) -> RosterFile:
-    """Open a roster, telling CSV from XLSX by content. Raises RosterFormatError."""
+    """Open a roster (bytes, a binary stream, or a function giving its chunks), telling CSV
+    from XLSX by content. Raises RosterFormatError."""
     suffix = PurePosixPath(filename.lower()).suffix
-    if not data or data.isspace():
+    chunks = chunks_of(source)
+    start = head(chunks, _SNIFF)
+    if not start:
         raise RosterFormatError("The file is empty.")
-    if data.startswith(b"PK\x03\x04"):
-        _check_workbook_zip(data, max_uncompressed, max_ratio)
-        if suffix in _TEXT_SUFFIXES:
-            raise RosterFormatError(
-                f"The file is named '{filename}' but it is an Excel workbook, not a CSV file. "
-                "Rename it to .xlsx, or save it from Excel as CSV."
-            )
-        return _read_xlsx(data)
-    _refuse_known_binary(data)
-    text = _decode(data)
-    _refuse_non_csv_text(text, filename, suffix)
-    return _read_csv(text)
+    try:
+        if start.startswith(b"PK\x03\x04"):
+            return _open_workbook(b"".join(chunks()), filename, suffix, max_uncompressed, max_ratio)
+        _refuse_known_binary(start)
+        _refuse_non_csv_text(_sample(start), filename, suffix)
+        return _read_csv(open_csv(chunks))
+    except UploadError as error:
+        raise RosterFormatError(str(error)) from None
 
 
 # --- telling formats apart ---------------------------------------------------------------
 
 
-def _check_workbook_zip(data: bytes, max_uncompressed: int, max_ratio: float) -> None:
+def _open_workbook(
+    data: bytes, filename: str, suffix: str, max_uncompressed: int, max_ratio: float
+) -> RosterFile:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = check_zip(data, max_uncompressed, max_ratio)
+    except UploadError:
+        raise
     except (zipfile.BadZipFile, OSError, ValueError):
         raise RosterFormatError("The file looks like a ZIP or Excel file but is damaged.") from None
-    with archive:
-        names = set(archive.namelist())
-        if "xl/workbook.xml" not in names:
-            kind = (
-                "an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV"
-                if "content.xml" in names
-                else "not an Excel workbook (.xlsx)"
-            )
-            raise RosterFormatError(f"The file is a ZIP archive, {kind}.")
-        _check_zip_limits(archive, max_uncompressed, max_ratio)
-
-
-def _check_zip_limits(archive: zipfile.ZipFile, max_uncompressed: int, max_ratio: float) -> None:
-    """Refuse decompression bombs before any XML is parsed (sizes are enforced on read)."""
-    total = 0
-    for info in archive.infolist():
-        total += info.file_size
-        if info.file_size > max_ratio * max(info.compress_size, 1):
-            raise RosterFormatError(
-                f"The Excel file was refused: its part '{info.filename}' expands more than "
-                f"{max_ratio:g} times when unpacked, which is how 'zip bombs' attack servers."
-            )
-    if total > max_uncompressed:
-        raise RosterFormatError(
-            f"The Excel file was refused: unpacked it would be {total // 2**20} MB, more than "
-            f"the limit of {max_uncompressed // 2**20} MB. Split the roster into smaller files."
+    if "xl/workbook.xml" not in names:
+        kind = (
+            "an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV"
+            if "content.xml" in names
+            else "not an Excel workbook (.xlsx)"
         )
+        raise RosterFormatError(f"The file is a ZIP archive, {kind}.")
+    if suffix in _TEXT_SUFFIXES:
+        raise RosterFormatError(
+            f"The file is named '{filename}' but it is an Excel workbook, not a CSV file. "
+            "Rename it to .xlsx, or save it from Excel as CSV."
+        )
+    return _read_xlsx(data)
 
 
 def _refuse_known_binary(data: bytes) -> None:
@@ -211,24 +209,15 @@ def _refuse_known_binary(data: bytes) -> None:
         raise RosterFormatError("This is a PDF file. Send the roster as CSV or .xlsx.")
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings: tuple[str, ...] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "cp1252")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RosterFormatError(
-        "The file is neither an Excel workbook nor a CSV text file "
-        "(it is not UTF-8 or Windows-1252 text)."
-    )
+def _sample(start: bytes) -> str:
+    """The first bytes as text, to tell text from binary files (the encoding is chosen later,
+    from the whole file)."""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return start.decode("utf-16", "replace")
+    return start.decode("utf-8", "replace")
 
 
-def _refuse_non_csv_text(text: str, filename: str, suffix: str) -> None:
-    sample = text[:_SNIFF]
+def _refuse_non_csv_text(sample: str, filename: str, suffix: str) -> None:
     if "\x00" in sample or len(_CONTROL_CHARS.findall(sample)) > len(sample) // 100:
         raise RosterFormatError("The file is neither an Excel workbook nor a CSV text file.")
     if sample.lstrip().startswith("<"):
@@ -286,38 +275,40 @@ def _check_required(positions: dict[str, int], labels: dict[str, str]) -> None:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _read_csv(text: str) -> RosterFile:
-    header_line = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = _map_header(_first_filled_csv(reader))
-    except csv.Error as exc:
-        raise RosterFormatError(f"The header could not be read as CSV: {exc}.") from exc
-    return RosterFile("csv", header.keys, header.ignored, _csv_rows(reader, header))
+def _read_csv(upload: CsvUpload) -> RosterFile:
+    records = upload.records()
+    cells = _first_filled_csv(records)
+    check_header(list(cells))
+    header = _map_header(cells)
+    return RosterFile("csv", header.keys, header.ignored, _csv_rows(records, header))
 
 
-def _first_filled_csv(reader: Iterator[list[str]]) -> list[str]:
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            return cells
+def _first_filled_csv(records: Iterator[Record]) -> list[str]:
+    for record in records:
+        if filled(record.cells):
+            return record.cells
     raise RosterFormatError("The file is empty.")
 
 
-def _csv_rows(reader: CsvReader, header: _Header) -> Iterator[RawRow]:
+def _csv_rows(records: Iterator[Record], header: _Header) -> Iterator[RawRow]:
     keys, pick, width = header.keys, header.pick, header.width
     padding = [""] * width
-    line = reader.line_num
+    count = 0
     try:
-        for cells in reader:
-            row_number, line = line + 1, reader.line_num
+        for number, cells, undecodable in records:
             if len(cells) < width:
                 cells += padding[len(cells) :]
             values = list(map(str.strip, pick(cells)))
             if any(values):
-                yield row_number, dict(zip(keys, values, strict=True))
-    except csv.Error as exc:
-        raise RosterFormatError(f"Line {line + 1} could not be read as CSV: {exc}.") from exc
+                count += 1
+                if count > MAX_ROWS:
+                    raise too_many_rows()
+                raw: dict[str, object] = dict(zip(keys, values, strict=True))
+                if undecodable:
+                    raw[UNDECODABLE] = True
+                yield number, raw
+    except UploadError as error:
+        raise RosterFormatError(str(error)) from None
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -325,62 +316,56 @@ def _csv_rows(reader: CsvReader, header: _Header) -> Iterator[RawRow]:
 
 def _read_xlsx(data: bytes) -> RosterFile:
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = open_first_sheet(data)
+    except UploadError:
+        raise
     except Exception as exc:  # openpyxl raises many types for malformed files
         raise RosterFormatError("The Excel file could not be read; it may be damaged.") from exc
     try:
-        return _open_first_sheet(book)
+        rows = sheet.rows()
+        header_row, cells = _first_filled_xlsx(rows)
+        check_header(cells)
+        header = _map_header(cells)
+        sheet.width = header.width
     except BaseException:
-        book.close()
+        sheet.close()
         raise
-
-
-def _open_first_sheet(book: openpyxl.Workbook) -> RosterFile:
-    if not book.worksheets:
-        raise RosterFormatError("The Excel file has no worksheet.")
-    sheet = book.worksheets[0]
-    sheet.reset_dimensions()  # stored dimensions are often wrong; read every row present
-    header_row, cells = _first_filled_xlsx(sheet)
-    header = _map_header(cells)
-    rows = sheet.iter_rows(min_row=header_row + 1, max_col=header.width, values_only=True)
-    shift = MAC_1904_SHIFT if book.epoch == CALENDAR_MAC_1904 else 0
+    shift = MAC_1904_SHIFT if sheet.epoch == CALENDAR_MAC_1904 else 0
     return RosterFile(
-        "xlsx",
-        header.keys,
-        header.ignored,
-        _xlsx_rows(rows, header, header_row + 1, shift),
-        book.close,
+        "xlsx", header.keys, header.ignored, _xlsx_rows(rows, header, shift), sheet.close
     )
 
 
-def _first_filled_xlsx(sheet: ReadOnlyWorksheet) -> tuple[int, tuple[object, ...]]:
-    rows = sheet.iter_rows(min_row=1, values_only=True)
-    try:
-        for number, cells in enumerate(rows, 1):
-            if any(cell is not None and str(cell).strip() for cell in cells):
-                return number, cells
-    except Exception as exc:  # malformed sheet XML surfaces while iterating
-        raise RosterFormatError("The Excel sheet could not be read; it may be damaged.") from exc
-    finally:
-        rows.close()
+def _first_filled_xlsx(
+    rows: Iterator[tuple[int, dict[int, object]]],
+) -> tuple[int, list[object]]:
+    for number, cells in rows:
+        if any(value is not None and str(value).strip() for value in cells.values()):
+            return number, [cells.get(column) for column in range(1, max(cells) + 1)]
     raise RosterFormatError("The first sheet of the Excel file is empty.")
 
 
 def _xlsx_rows(
-    rows: Iterator[tuple[object, ...]], header: _Header, first: int, serial_shift: int
+    rows: Iterator[tuple[int, dict[int, object]]], header: _Header, serial_shift: int
 ) -> Iterator[RawRow]:
-    keys, pick = header.keys, header.pick
+    keys = header.keys
+    columns = [position + 1 for position in header.positions]
     date_index = keys.index("birth_date") if serial_shift else -1
-    number = first - 1
+    count = 0
     try:
-        for number, cells in enumerate(rows, first):
-            values = [v.strip() if type(v) is str else v for v in pick(cells)]
+        for number, cells in rows:
+            values = [_trimmed(cells.get(column)) for column in columns]
             if not any(v is not None and v != "" for v in values):
                 continue
+            count += 1
+            if count > MAX_ROWS:
+                raise too_many_rows()
             if date_index >= 0 and type(values[date_index]) in (int, float):
                 values[date_index] += serial_shift  # type: ignore[operator]
             yield number, dict(zip(keys, values, strict=True))
-    except Exception as exc:  # malformed sheet XML surfaces while iterating
-        raise RosterFormatError(
-            f"The Excel sheet could not be read after row {number}; it may be damaged."
-        ) from exc
+    except UploadError as error:
+        raise RosterFormatError(str(error)) from None
+
+
+def _trimmed(value: object) -> object:
+    return value.strip() if type(value) is str else value

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+from portal.csvtext import MAX_CELL_CHARS, cell_problem, control_character
 from portal.workers.nik import (
     SEMARANG_PREFIX,
     NikError,
@@ -15,6 +16,7 @@ from portal.workers.nik import (
     check_nik_matches,
     parse_nik,
 )
+from portal.workers.roster import UNDECODABLE
 
 MAX_NAME = 120
 MAX_ADDRESS = 500
@@ -25,6 +27,11 @@ EXCEL_NIK_MESSAGE = (
     "(or start each NIK with an apostrophe) and export the file again."
 )
 DATE_FORMAT_MESSAGE = "Birth date is not a date; write it as DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."
+UNDECODABLE_MESSAGE = (
+    "This row is not written in the same text encoding as the rest of the file, so its "
+    "letters cannot be read for certain. Retype it, or save the whole file again as "
+    "\u201cCSV UTF-8\u201d."
+)
 
 _NIK = re.compile(r"[0-9]{16}")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
@@ -158,22 +165,48 @@ def validate_row(
 ) -> ValidRow | list[RowError]:
     """Check one raw row (canonical keys, as read_roster yields) and return it clean or all
     of its problems, one RowError per column."""
-    errors: list[RowError] = []
+    if raw.get(UNDECODABLE):
+        return [RowError(row_number, "", UNDECODABLE_MESSAGE)]
+    errors = _cell_problems(row_number, raw)
+    refused = {error.column for error in errors}
     values: list[Any] = []
     for column, check in _CELL_CHECKS:
+        if column in refused:
+            values.append(None)
+            continue
         try:
             values.append(check(raw.get(column), lookups, today))
         except _Invalid as problem:
             values.append(None)
             errors.append(RowError(row_number, column, str(problem)))
-    try:
-        values.append(_kelurahan_code(raw, lookups))
-    except _Invalid as problem:
-        errors.append(RowError(row_number, problem.column, str(problem)))
+    if refused.isdisjoint(_AREA_COLUMNS):
+        try:
+            values.append(_kelurahan_code(raw, lookups))
+        except _Invalid as problem:
+            errors.append(RowError(row_number, problem.column, str(problem)))
     facts = _check_nik_agrees(row_number, values[0], values[2], values[3], today, errors)
     if errors or facts is None:
         return errors
     return ValidRow(*values, facts.in_semarang)  # type: ignore[call-arg]  # field order
+
+
+def _cell_problems(row_number: int, raw: Mapping[str, object]) -> list[RowError]:
+    """Text cells that are no plain text (control characters) or far too long."""
+    errors = []
+    for column, value in raw.items():
+        if type(value) is str and (problem := cell_problem(value)):
+            errors.append(RowError(row_number, column, f"The value {problem}"))
+    return errors
+
+
+def _plain(raw: Mapping[str, object]) -> bool:
+    """No cell of the row has a problem _cell_problems would report (a quick look)."""
+    texts = [value for value in raw.values() if type(value) is str]
+    return (
+        UNDECODABLE not in raw
+        and control_character("".join(texts)) is None
+        and max(map(len, texts), default=0) <= MAX_CELL_CHARS
+    )
 
 
 # --- cells -------------------------------------------------------------------------------
@@ -445,6 +478,7 @@ def _mismatch(nik: str, born: date, female: bool, today: date) -> str:
 # --- a whole file: repeated cells checked once --------------------------------------------
 
 _REFUSED = object()  # a memo's answer where the check refuses the value
+MEMO_SIZE = 50_000  # answers a memo keeps
 _TEXT = {str}
 _TEXT_OR_BLANK = {str, type(None)}
 _AREA_COLUMNS = ("kelurahan_code", "kelurahan", "kecamatan")
@@ -458,6 +492,8 @@ class _Memo(dict[Any, Any]):
         self._check = check
 
     def __missing__(self, value: Any) -> object:
+        if len(self) >= MEMO_SIZE:
+            self.clear()  # a file of ever new values: memory stays bounded, speed is lost
         try:
             answer = self._check(value)
         except _Invalid:
@@ -484,7 +520,7 @@ class RowValidator:
         self._agreements: dict[tuple[str, date, str], bool] = {}
 
     def __call__(self, row_number: int, raw: Mapping[str, object]) -> ValidRow | list[RowError]:
-        row = self._quick(raw)
+        row = self._quick(raw) if _plain(raw) else None
         return validate_row(row_number, raw, self.lookups, self.today) if row is None else row
 
     def _memo(self, check: Callable[[object, Lookups, date], object]) -> _Memo:
@@ -548,6 +584,8 @@ class RowValidator:
         key = (nik[6:12], born, sex)
         agrees = self._agreements.get(key)
         if agrees is None:
+            if len(self._agreements) >= MEMO_SIZE:
+                self._agreements.clear()
             agrees = self._agreements[key] = _agrees(nik, born, sex == "P", self.today)
         return agrees
 
