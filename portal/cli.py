@@ -17,6 +17,7 @@ from portal.jobs_cli import jobs_cli
 from portal.ledger.cli import ledger_cli
 from portal.matching.cli import match_cli
 from portal.payments.cli import payments_cli
+from portal.privacy.cli import privacy_cli
 from portal.reference.seed import seed_reference
 from portal.workers.cli import workers_cli
 
@@ -34,6 +35,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(remittance_cli)
     app.cli.add_command(claims_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(privacy_cli)
 
 
 @click.command("seed-reference")

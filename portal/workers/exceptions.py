@@ -15,3 +15,8 @@ class IllegalStatusChange(WorkerError):
 
 class DetailsDisagreeWithNik(WorkerError):
     """The birth date or sex given does not match what the NIK encodes."""
+
+
+class WorkerErased(DetailsDisagreeWithNik):
+    """The worker's personal data was erased: no NIK is left for details to agree with, and the
+    record no longer changes."""

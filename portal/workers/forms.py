@@ -21,7 +21,9 @@ from portal.workers.models import InactiveReason, WorkerStatus
 
 STATUS_CHOICES = [SelectChoice(s.value, LABELS[s.value]) for s in WorkerStatus]
 REASON_CHOICES = [SelectChoice("", "–")] + [
-    SelectChoice(r.value, LABELS[r.value]) for r in InactiveReason
+    SelectChoice(r.value, LABELS[r.value])
+    for r in InactiveReason
+    if r != InactiveReason.ERASED  # only an erasure (portal/privacy) sets it
 ]
 
 

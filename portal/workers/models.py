@@ -25,6 +25,7 @@ class InactiveReason(enum.StrEnum):
     OVER_AGE = "over_age"
     FORMAL_JOB = "formal_job"
     DUPLICATE = "duplicate"
+    ERASED = "erased"  # personal data erased on request (UU 27/2022); set by erasure only
 
 
 class Sex(enum.StrEnum):
@@ -33,7 +34,11 @@ class Sex(enum.StrEnum):
 
 
 class Worker(Model):
-    """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search."""
+    """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search.
+
+    An erased worker (erased_at set) keeps its id, sex, category, kelurahan and birth month,
+    which coverage, claims and reports count on; the rest is a pseudonym or empty.
+    """
 
     __tablename__ = "worker"
     __table_args__ = (
@@ -45,6 +50,7 @@ class Worker(Model):
         CheckConstraint(
             "dtsen_decile IS NULL OR dtsen_decile BETWEEN 1 AND 10", name="decile_range"
         ),
+        CheckConstraint("erased_at IS NULL OR status = 'inactive'", name="erased_is_inactive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +74,8 @@ class Worker(Model):
         String(16), default=WorkerStatus.REGISTERED, index=True
     )
     inactive_reason: Mapped[InactiveReason | None] = mapped_column(String(16))
+    # Set once when the personal fields were replaced by a pseudonym (portal/privacy).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()

@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.db import utcnow
 from portal.events import WorkerStatusChanged, emit
 from portal.extensions import db
 from portal.workers.eligibility import facts_of, ineligibility_reasons
-from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange
+from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange, WorkerErased
 from portal.workers.models import InactiveReason, Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.nik import NikError, check_nik_matches
 from portal.workers.pii import PiiCipher, current_cipher
@@ -35,6 +36,7 @@ EDITABLE = (
     "domicile_flag",
     "other_membership",
 )
+ERASED_NIK = "*" * 16  # what an erased worker's NIK columns hold instead of the NIK
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ def record_pii_view(worker: Worker, actor: User) -> None:
 
 
 def update_worker(worker: Worker, details: WorkerDetails, actor: User) -> None:
-    """Change a worker's details. Raises DetailsDisagreeWithNik."""
+    """Change a worker's details. Raises DetailsDisagreeWithNik (WorkerErased when erased)."""
+    if worker.erased_at is not None:
+        raise WorkerErased("the personal data of this worker was erased")
     try:
         check_nik_matches(worker_nik(worker), details.birth_date, details.sex == "P")
     except NikError as error:
@@ -78,13 +82,22 @@ def update_worker(worker: Worker, details: WorkerDetails, actor: User) -> None:
     db.session.flush()
     after = {name: _plain(getattr(worker, name)) for name in EDITABLE}
     changed = {k for k in EDITABLE if before[k] != after[k]}
+    # The audit trail is append-only, so it must not keep what an erasure has to remove:
+    # personal fields are recorded as changed, without their values.
     record_event(
         "worker.update",
         worker,
         actor=actor,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
+        before={k: _audited(k, before[k]) for k in changed},
+        after={k: _audited(k, after[k]) for k in changed},
     )
+
+
+PERSONAL_FIELDS = frozenset({"full_name", "birth_date", "address", "kpj"})
+
+
+def _audited(name: str, value: object) -> object:
+    return "(changed)" if name in PERSONAL_FIELDS else value
 
 
 def _plain(value: object) -> object:
@@ -100,6 +113,8 @@ def change_worker_status(
     today: date | None = None,
 ) -> WorkerStatusChange:
     """The one place a worker's status changes. Raises IllegalStatusChange."""
+    if worker.erased_at is not None:
+        raise IllegalStatusChange("the personal data of this worker was erased")
     current = WorkerStatus(worker.status)
     if target not in _ALLOWED[current]:
         raise IllegalStatusChange(f"cannot move a worker from {current} to {target}")
@@ -133,6 +148,52 @@ def change_worker_status(
     )
     emit(db.session, WorkerStatusChanged(worker.id, target.value, actor.id))
     return change
+
+
+def erase_personal_details(worker: Worker, name: str, keep_note_of: int | None = None) -> None:
+    """Replace an inactive worker's personal fields by a pseudonym, once (UU 27/2022).
+
+    What coverage, claims and reports count on stays: the id, sex, category, kelurahan, and
+    the birth month. Earlier status notes (free text) are emptied, but that of keep_note_of.
+    Raises WorkerErased when the worker was erased already, also by a concurrent request.
+    """
+    erased_at = utcnow()
+    claimed = db.session.execute(
+        update(Worker)
+        .where(Worker.id == worker.id, Worker.erased_at.is_(None))
+        .values(erased_at=erased_at),
+        execution_options={"synchronize_session": False},
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+        raise WorkerErased("the personal data of this worker was erased already")
+    cipher = current_cipher()
+    worker.erased_at = erased_at
+    worker.full_name = name
+    worker.nik_hash = cipher.lookup_hash(f"erased:{worker.id}")  # unique, and no NIK's hash
+    worker.nik_encrypted = cipher.encrypt(ERASED_NIK)
+    worker.nik_masked = ERASED_NIK
+    worker.phone_encrypted = None
+    worker.address = ""
+    worker.kpj = None
+    worker.dtsen_decile = None
+    worker.birth_date = _birth_month(worker.birth_date)
+    db.session.execute(
+        update(WorkerStatusChange)
+        .where(
+            WorkerStatusChange.worker_id == worker.id,
+            WorkerStatusChange.id != (keep_note_of or 0),
+        )
+        .values(note=""),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.flush()
+
+
+def _birth_month(born: date) -> date:
+    """Ages are counted on the first of a month (R2, the reports' age bands), where a birthday
+    on the 1st differs from any later one: the day becomes the 1st or the 15th, and every age
+    the portal computes stays the same."""
+    return born if born.day == 1 else born.replace(day=15)
 
 
 def rotate_worker_keys(batch: int = 2_000) -> int:

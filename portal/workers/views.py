@@ -82,6 +82,9 @@ def detail(worker_id: int):  # type: ignore[no-untyped-def]
 @require(Permission.WORKER_EDIT)
 def edit(worker_id: int):  # type: ignore[no-untyped-def]
     worker = load_owned(Worker, worker_id, Permission.WORKER_EDIT)
+    if worker.erased_at is not None:
+        flash(gettext("The personal data of this worker was erased; nothing can be edited."))
+        return redirect(url_for("workers.detail", worker_id=worker.id))
     form = WorkerForm(obj=worker) if request.method == "GET" else WorkerForm()
     _fill_choices(form)
     if request.method == "GET":
