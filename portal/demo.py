@@ -144,7 +144,7 @@ def _seed_accounts() -> list[DemoLogin]:
         CompanyDetails(
             legal_name="PT Semarang Sejahtera Abadi",
             nib="9120001234567",
-            npwp="012345678901000",
+            npwp="012345674901000",
             address="Jl. Pemuda No. 150, Sekayu, Semarang Tengah",
             sector="manufacturing",
             contact_name="Ratna Wijaya",
@@ -166,7 +166,7 @@ def _seed_accounts() -> list[DemoLogin]:
         CompanyDetails(
             legal_name="CV Maju Bersama Jaya",
             nib="9120007654321",
-            npwp="0987654321098000",
+            npwp="0987654324098000",
             address="Jl. Majapahit No. 21, Pedurungan",
             sector="trade",
             contact_name="Hendra Gunawan",

@@ -23,3 +23,15 @@ class WeakPassword(AuthError):
 
 class InvalidToken(AuthError):
     """A reset or invitation link that is wrong, expired or already used."""
+
+
+class InvitationExpired(InvalidToken):
+    """An invitation link older than INVITATION_DAYS."""
+
+
+class InvitationReplaced(InvalidToken):
+    """An invitation link that a newer invitation replaced."""
+
+
+class InvitationUsed(InvalidToken):
+    """An invitation link whose account has its password set already."""

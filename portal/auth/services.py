@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth import passwords
-from portal.auth.exceptions import DuplicateEmail, InvalidCredentials, InvalidToken, WeakPassword
+from portal.auth.exceptions import (
+    DuplicateEmail,
+    InvalidCredentials,
+    InvalidToken,
+    InvitationExpired,
+    InvitationReplaced,
+    InvitationUsed,
+    WeakPassword,
+)
 from portal.auth.models import Role, User, UserSession
 from portal.db import SESSION_TOUCH_SECONDS, reading_only, session_seen, utcnow
 from portal.extensions import db
 from portal.mail import queue_mail
 
 _TOKEN_SALT = "password-set"  # noqa: S105 - a signing salt, not a password
+_INVITATION_SALT = "invitation"
 
 
 def normalise_email(email: str) -> str:
@@ -209,12 +218,15 @@ def set_user_active(user: User, active: bool, actor: User) -> None:
 
 
 def _password_fingerprint(user: User) -> str:
+    """Changes when the password is set or a new invitation is sent, so older links fail."""
     seed = f"{user.password_hash or ''}|{user.password_changed_at or ''}|{user.email}"
+    if user.invited_at is not None:  # absent before the first invitation: older links stay
+        seed += f"|{user.invited_at.astimezone(UTC).isoformat()}"
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+def _serializer(salt: str = _TOKEN_SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
 def send_password_link(user: User, template: str, **context: object) -> None:
@@ -223,3 +235,93 @@ def send_password_link(user: User, template: str, **context: object) -> None:
     with force_locale("id"):
         subject = gettext("PIJAR SEMAR: set your password")
     queue_mail(db.session(), user.email, subject, template, user=user, token=token, **context)
+
+
+def invitation_days() -> int:
+    return int(current_app.config.get("INVITATION_DAYS", 7))
+
+
+def invitation_expires_at(user: User) -> datetime | None:
+    """When the user's latest invitation link stops working (None: no dated invitation)."""
+    if user.invited_at is None:
+        return None
+    return user.invited_at + timedelta(days=invitation_days())
+
+
+def make_invitation_token(user: User) -> str:
+    """A signed invitation token, valid INVITATION_DAYS, until used or replaced."""
+    return _serializer(_INVITATION_SALT).dumps({"uid": user.id, "fp": _password_fingerprint(user)})
+
+
+def user_for_invitation_token(token: str) -> User:
+    """The invited user. Raises InvitationUsed, InvitationReplaced, InvitationExpired, and
+    InvalidToken for a link that was never valid (or names a disabled account)."""
+    serializer = _serializer(_INVITATION_SALT)
+    try:
+        data = serializer.loads(token, max_age=invitation_days() * 86400)
+    except SignatureExpired as exc:
+        data = _decoded(serializer, exc.payload)
+        user = _active_user(data)
+        if user is not None and data.get("fp") != _password_fingerprint(user):
+            raise _spent(user) from exc
+        raise InvitationExpired() from exc
+    except BadSignature as exc:
+        raise InvalidToken() from exc
+    user = _active_user(data)
+    if user is None:
+        raise InvalidToken()
+    if data.get("fp") != _password_fingerprint(user):
+        raise _spent(user)
+    return user
+
+
+def _spent(user: User) -> InvalidToken:
+    """Why a well-signed invitation link no longer fits its account."""
+    return InvitationUsed() if user.password_hash else InvitationReplaced()
+
+
+def _decoded(serializer: URLSafeTimedSerializer, payload: object) -> dict[str, object]:
+    """An expired token's payload, which itsdangerous hands over still encoded."""
+    try:
+        data = serializer.load_payload(payload) if isinstance(payload, bytes) else payload
+    except BadData:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _active_user(data: dict[str, object]) -> User | None:
+    uid = data.get("uid")
+    user = db.session.get(User, uid) if isinstance(uid, int) else None
+    return user if user is not None and user.active else None
+
+
+def send_invitation(user: User, actor: User | None) -> None:
+    """Queue an invitation e-mail for an account without a password; the link works for
+    INVITATION_DAYS and any earlier invitation link of the account stops working."""
+    before = {"invited_at": _isoformat(user.invited_at)}
+    user.invited_at = utcnow()
+    db.session.flush()
+    record_event(
+        "user.invite" if before["invited_at"] is None else "user.invite_again",
+        user,
+        actor=actor,
+        before=before,
+        after={"invited_at": _isoformat(user.invited_at)},
+        company_id=user.company_id,
+    )
+    with force_locale("id"):
+        subject = gettext("PIJAR SEMAR: you are invited to the Partner Portal")
+    queue_mail(
+        db.session(),
+        user.email,
+        subject,
+        "emails/account_invitation.txt",
+        user=user,
+        inviter=actor,
+        token=make_invitation_token(user),
+        days=invitation_days(),
+    )
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None

@@ -58,3 +58,8 @@ class Company(Model):
     @property
     def can_pay(self) -> bool:
         return self.status == CompanyStatus.VERIFIED
+
+    @property
+    def resubmitted(self) -> bool:
+        """Waiting for review again after a rejection (only a review sets reviewed_at)."""
+        return self.status == CompanyStatus.PENDING and self.reviewed_at is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.audit.models import AuditEvent
 from portal.auth.models import Role, User
 from portal.companies.models import Company, CompanyStatus
 from portal.extensions import db
@@ -48,3 +49,27 @@ def company_owners(company: Company) -> list[User]:
             )
         )
     )
+
+
+def review_staff() -> list[User]:
+    """The active accounts that review companies (staff and admins)."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
+        )
+    )
+
+
+def latest_resubmission(company: Company) -> AuditEvent | None:
+    """The audit row of the company's latest correction after a rejection: what changed."""
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.company_id == company.id,
+            AuditEvent.action == "company.resubmit",
+            AuditEvent.object_type == "company",
+            AuditEvent.object_id == str(company.id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()

@@ -1,18 +1,30 @@
-"""Company onboarding: registration, verification, rejection and member invitations."""
+"""Company onboarding: registration, review, correction after a rejection, member invitations."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import or_, select
 
 from portal.audit.services import record_event
 from portal.auth.models import Role, User
-from portal.auth.services import create_user, send_password_link
+from portal.auth.services import create_user, send_invitation
 from portal.companies import queries
-from portal.companies.exceptions import DuplicateCompany, IllegalTransition
+from portal.companies.exceptions import (
+    DuplicateCompany,
+    IllegalTransition,
+    InvalidIdentifier,
+    InvitationAccepted,
+    NothingToResubmit,
+)
+from portal.companies.identifiers import (
+    normalise_nib,
+    normalise_npwp,
+    normalise_phone,
+    npwp_variants,
+)
 from portal.companies.models import Company, CompanyStatus
 from portal.db import utcnow
 from portal.extensions import db
@@ -22,6 +34,11 @@ _ALLOWED = {
     CompanyStatus.PENDING: {CompanyStatus.VERIFIED, CompanyStatus.REJECTED},
     CompanyStatus.REJECTED: {CompanyStatus.PENDING},
     CompanyStatus.VERIFIED: set(),
+}
+_NORMALISERS: dict[str, Callable[[str | None], str]] = {
+    "nib": normalise_nib,
+    "npwp": normalise_npwp,
+    "contact_phone": normalise_phone,
 }
 
 
@@ -35,10 +52,17 @@ class CompanyDetails:
     contact_name: str
     contact_phone: str
 
-
-def digits_only(value: str) -> str:
-    """NIB/NPWP as typed ('01.234.567.8-901.000') reduced to their digits."""
-    return re.sub(r"[\s.\-]", "", value or "")
+    def normalised(self) -> CompanyDetails:
+        """Digits-only NIB and NPWP, the phone in E.164, text trimmed. Raises InvalidIdentifier."""
+        return replace(
+            self,
+            legal_name=self.legal_name.strip(),
+            nib=normalise_nib(self.nib),
+            npwp=normalise_npwp(self.npwp),
+            address=self.address.strip(),
+            contact_name=self.contact_name.strip(),
+            contact_phone=normalise_phone(self.contact_phone),
+        )
 
 
 def register_company(
@@ -46,10 +70,11 @@ def register_company(
 ) -> tuple[Company, User]:
     """Create a pending company with its owner account.
 
-    Raises DuplicateCompany, DuplicateEmail, WeakPassword.
+    Raises InvalidIdentifier, DuplicateCompany, DuplicateEmail, WeakPassword.
     """
+    details = details.normalised()
     _refuse_duplicates(details.nib, details.npwp)
-    company = Company(**details.__dict__, status=CompanyStatus.PENDING)
+    company = Company(**asdict(details), status=CompanyStatus.PENDING)
     db.session.add(company)
     db.session.flush()
     owner = create_user(
@@ -64,12 +89,77 @@ def register_company(
     return company, owner
 
 
-def _refuse_duplicates(nib: str, npwp: str) -> None:
-    existing = db.session.scalars(
-        select(Company).where(or_(Company.nib == nib, Company.npwp == npwp))
-    ).first()
+def _refuse_duplicates(nib: str, npwp: str, company_id: int | None = None) -> None:
+    """Raises DuplicateCompany when another company has the NIB or the NPWP (in either form)."""
+    query = select(Company).where(or_(Company.nib == nib, Company.npwp.in_(npwp_variants(npwp))))
+    if company_id is not None:
+        query = query.where(Company.id != company_id)
+    existing = db.session.scalars(query).first()
     if existing is not None:
         raise DuplicateCompany("nib" if existing.nib == nib else "npwp")
+
+
+def resubmit_company(
+    company: Company, details: CompanyDetails, actor: User, note: str = ""
+) -> dict[str, tuple[str, str]]:
+    """Correct a rejected company and put it back in the review queue; staff are e-mailed.
+
+    Returns the changed fields as {name: (before, after)}. Raises IllegalTransition (the
+    company is not rejected), InvalidIdentifier, DuplicateCompany, NothingToResubmit.
+    """
+    if CompanyStatus(company.status) != CompanyStatus.REJECTED:
+        raise IllegalTransition(company.status, CompanyStatus.PENDING)
+    details, note = details.normalised(), note.strip()
+    changes = {
+        name: (getattr(company, name), value)
+        for name, value in asdict(details).items()
+        if not _same(name, getattr(company, name), value)
+    }
+    if not changes and not note:
+        raise NothingToResubmit()
+    _refuse_duplicates(details.nib, details.npwp, company_id=company.id)
+    reason = company.rejection_reason
+    for name, value in asdict(details).items():
+        setattr(company, name, value)
+    transition_company(company, CompanyStatus.PENDING, actor)
+    record_event(
+        "company.resubmit",
+        company,
+        actor=actor,
+        before={"rejection_reason": reason} | {name: old for name, (old, _) in changes.items()},
+        after={"note": note} | {name: new for name, (_, new) in changes.items()},
+    )
+    _tell_staff(company, changes, note)
+    return changes
+
+
+def _same(name: str, stored: str, typed: str) -> bool:
+    """Equal, or the stored value written another way (a phone kept as 024... before E.164)."""
+    if stored == typed:
+        return True
+    normalise = _NORMALISERS.get(name)
+    try:
+        return normalise is not None and normalise(stored) == typed
+    except InvalidIdentifier:
+        return False
+
+
+def _tell_staff(company: Company, changes: dict[str, tuple[str, str]], note: str) -> None:
+    with force_locale("id"):
+        subject = gettext(
+            "PIJAR SEMAR: %(company)s corrected its registration", company=company.legal_name
+        )
+    for user in queries.review_staff():
+        queue_mail(
+            db.session(),
+            user.email,
+            subject,
+            "emails/company_resubmitted.txt",
+            company=company,
+            user=user,
+            changes=changes,
+            note=note,
+        )
 
 
 def transition_company(
@@ -82,8 +172,9 @@ def transition_company(
     before = {"status": current.value, "rejection_reason": company.rejection_reason}
     company.status = target
     company.rejection_reason = reason if target == CompanyStatus.REJECTED else None
-    company.reviewed_at = utcnow()
-    company.reviewed_by_id = actor.id
+    if target != CompanyStatus.PENDING:  # back to the queue is no review: the last one stays
+        company.reviewed_at = utcnow()
+        company.reviewed_by_id = actor.id
     db.session.flush()
     record_event(
         f"company.{target.value}",
@@ -116,10 +207,23 @@ def _tell_owners(company: Company, subject: str, template: str) -> None:
 
 
 def invite_member(company: Company, email: str, full_name: str, actor: User) -> User:
-    """Create a member account and e-mail a link to set its password.
+    """Create a member account and e-mail an invitation link to set its password.
 
     Raises DuplicateEmail.
     """
     member = create_user(email, full_name, Role.SPONSOR_MEMBER, company_id=company.id, actor=actor)
-    send_password_link(member, "emails/invitation.txt", inviter=actor)
+    send_invitation(member, actor)
     return member
+
+
+def resend_invitation(company: Company, member: User, actor: User) -> None:
+    """E-mail a new invitation link; the earlier link stops working.
+
+    Raises InvitationAccepted when the member has set a password already, ValueError for a
+    member of another company.
+    """
+    if member.company_id != company.id:
+        raise ValueError("the member belongs to another company")
+    if member.password_hash is not None:
+        raise InvitationAccepted()
+    send_invitation(member, actor)

@@ -8,16 +8,52 @@ from flask_login import current_user
 
 from portal.auth.exceptions import DuplicateEmail, WeakPassword
 from portal.auth.forms import ConfirmForm
+from portal.auth.models import User
 from portal.auth.permissions import Permission
+from portal.auth.services import invitation_expires_at
 from portal.auth.views import password_errors, sign_in
 from portal.companies import queries, services
-from portal.companies.exceptions import DuplicateCompany, IllegalTransition
-from portal.companies.forms import CompanyRegistrationForm, InviteMemberForm, RejectCompanyForm
-from portal.companies.models import Company
+from portal.companies.exceptions import (
+    DuplicateCompany,
+    IllegalTransition,
+    InvitationAccepted,
+    NothingToResubmit,
+)
+from portal.companies.forms import (
+    CompanyDetailsForm,
+    CompanyRegistrationForm,
+    InviteMemberForm,
+    RejectCompanyForm,
+    ResubmitCompanyForm,
+)
+from portal.companies.models import Company, CompanyStatus
+from portal.db import utcnow
 from portal.extensions import db
 from portal.security import load_owned, require
 
 bp = Blueprint("companies", __name__)
+
+
+def _details(form: CompanyDetailsForm) -> services.CompanyDetails:
+    """The details as typed; the service puts the numbers in their stored form."""
+    return services.CompanyDetails(
+        legal_name=form.legal_name.data,
+        nib=form.nib.data,
+        npwp=form.npwp.data,
+        address=form.address.data,
+        sector=form.sector.data,
+        contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data,
+    )
+
+
+def _mark_duplicate(form: CompanyDetailsForm, error: DuplicateCompany) -> None:
+    field = form.nib if error.field == "nib" else form.npwp
+    field.errors = [
+        gettext(
+            "This number is registered already. If it is your company, ask its owner to invite you."
+        )
+    ]
 
 
 @bp.route("/companies/register", methods=["GET", "POST"])
@@ -26,27 +62,12 @@ def register():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("companies/register.html", form=form), status
-    details = services.CompanyDetails(
-        legal_name=form.legal_name.data.strip(),
-        nib=form.nib.data,
-        npwp=form.npwp.data,
-        address=form.address.data.strip(),
-        sector=form.sector.data,
-        contact_name=form.contact_name.data.strip(),
-        contact_phone=form.contact_phone.data.strip(),
-    )
     try:
         _company, owner = services.register_company(
-            details, form.owner_email.data, form.contact_name.data, form.password.data
+            _details(form), form.owner_email.data, form.contact_name.data, form.password.data
         )
     except DuplicateCompany as error:
-        field = form.nib if error.field == "nib" else form.npwp
-        field.errors = [
-            gettext(
-                "This number is registered already. If it is your company, "
-                "ask its owner to invite you."
-            )
-        ]
+        _mark_duplicate(form, error)
     except DuplicateEmail:
         form.owner_email.errors = [gettext("An account with this e-mail exists already.")]
     except WeakPassword as error:
@@ -72,16 +93,80 @@ def mine():  # type: ignore[no-untyped-def]
     return render_template("companies/mine.html", company=company)
 
 
+@bp.route("/company/<int:company_id>/resubmit", methods=["GET", "POST"])
+@require(Permission.COMPANY_EDIT_OWN)
+def resubmit(company_id: int):  # type: ignore[no-untyped-def]
+    """A rejected company corrects its details and goes back to the review queue."""
+    company = load_owned(Company, company_id, Permission.COMPANY_EDIT_OWN)
+    if company.status != CompanyStatus.REJECTED:
+        flash(gettext("Only a rejected registration can be corrected and sent again."), "info")
+        return redirect(url_for("companies.mine"))
+    form = ResubmitCompanyForm(obj=company)
+    if form.validate_on_submit():
+        try:
+            services.resubmit_company(company, _details(form), current_user, form.note.data or "")
+        except DuplicateCompany as error:
+            _mark_duplicate(form, error)
+        except NothingToResubmit:
+            form.note.errors = [
+                gettext("Nothing was changed: correct a detail or explain what you did.")
+            ]
+        else:
+            db.session.commit()
+            flash(
+                gettext("Thank you. Your corrected registration is back with Disnaker for review."),
+                "success",
+            )
+            return redirect(url_for("companies.mine"))
+        db.session.rollback()
+    status = 400 if request.method == "POST" else 200
+    return render_template("companies/resubmit.html", company=company, form=form), status
+
+
+def _members_page(company: Company, form: InviteMemberForm, status: int = 200):  # type: ignore[no-untyped-def]
+    members = queries.company_members(company)
+    return render_template(
+        "companies/members.html",
+        company=company,
+        members=members,
+        form=form,
+        resend_form=ConfirmForm(),
+        expires={m.id: invitation_expires_at(m) for m in members if not m.password_hash},
+        now=utcnow(),
+    ), status
+
+
 @bp.get("/company/members")
 @require(Permission.COMPANY_VIEW_OWN)
 def members():  # type: ignore[no-untyped-def]
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
-    return render_template(
-        "companies/members.html",
-        company=company,
-        members=queries.company_members(company),
-        form=InviteMemberForm(),
-    )
+    return _members_page(company, InviteMemberForm())
+
+
+@bp.post("/company/members/<int:user_id>/invitation")
+@require(Permission.COMPANY_MANAGE_MEMBERS)
+def resend_invitation(user_id: int):  # type: ignore[no-untyped-def]
+    """A new invitation link for a colleague who has not set a password; the old one dies."""
+    company = load_owned(Company, current_user.company_id, Permission.COMPANY_MANAGE_MEMBERS)
+    member = load_owned(User, user_id, Permission.COMPANY_MANAGE_MEMBERS)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.resend_invitation(company, member, actor=current_user)
+        except InvitationAccepted:
+            flash(
+                gettext("%(email)s has accepted the invitation already.", email=member.email),
+                "warning",
+            )
+        else:
+            db.session.commit()
+            flash(
+                gettext(
+                    "A new invitation was sent to %(email)s; the earlier link no longer works.",
+                    email=member.email,
+                ),
+                "success",
+            )
+    return redirect(url_for("companies.members"))
 
 
 @bp.post("/company/members")
@@ -100,12 +185,7 @@ def invite():  # type: ignore[no-untyped-def]
             db.session.commit()
             flash(gettext("Invitation sent to %(email)s.", email=member.email), "success")
             return redirect(url_for("companies.members"))
-    return render_template(
-        "companies/members.html",
-        company=company,
-        members=queries.company_members(company),
-        form=form,
-    ), 400
+    return _members_page(company, form, 400)
 
 
 @bp.get("/staff/companies")
@@ -118,17 +198,22 @@ def review_queue():  # type: ignore[no-untyped-def]
     )
 
 
-@bp.get("/staff/companies/<int:company_id>")
-@require(Permission.COMPANY_LIST)
-def detail(company_id: int):  # type: ignore[no-untyped-def]
-    company = load_owned(Company, company_id, Permission.COMPANY_LIST)
+def _detail_page(company: Company, reject_form: RejectCompanyForm, status: int = 200):  # type: ignore[no-untyped-def]
     return render_template(
         "companies/detail.html",
         company=company,
         members=queries.company_members(company),
+        resubmission=queries.latest_resubmission(company) if company.resubmitted else None,
         verify_form=ConfirmForm(),
-        reject_form=RejectCompanyForm(),
-    )
+        reject_form=reject_form,
+    ), status
+
+
+@bp.get("/staff/companies/<int:company_id>")
+@require(Permission.COMPANY_LIST)
+def detail(company_id: int):  # type: ignore[no-untyped-def]
+    company = load_owned(Company, company_id, Permission.COMPANY_LIST)
+    return _detail_page(company, RejectCompanyForm())
 
 
 @bp.post("/staff/companies/<int:company_id>/verify")
@@ -157,13 +242,7 @@ def reject(company_id: int):  # type: ignore[no-untyped-def]
     company = load_owned(Company, company_id, Permission.COMPANY_REVIEW)
     form = RejectCompanyForm()
     if not form.validate_on_submit():
-        return render_template(
-            "companies/detail.html",
-            company=company,
-            members=queries.company_members(company),
-            verify_form=ConfirmForm(),
-            reject_form=form,
-        ), 400
+        return _detail_page(company, form, 400)
     try:
         services.reject_company(company, actor=current_user, reason=form.reason.data)
     except IllegalTransition:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -18,6 +20,9 @@ from sqlalchemy import text
 from portal.auth.forms import LanguageForm
 from portal.db import read_only
 from portal.extensions import csrf, db
+from portal.pledges.exceptions import NoRateInForce
+from portal.pledges.pricing import rate_for
+from portal.reference.models import RateSchedule
 from portal.reports.services import city_figures
 from portal.security import safe_next
 
@@ -35,7 +40,17 @@ def index():  # type: ignore[no-untyped-def]
         covered_total=figures.covered,
         sponsors=figures.sponsors,
         waiting=figures.waiting,
+        rate=_rate_today(),
     )
+
+
+def _rate_today() -> RateSchedule | None:
+    """What a company pays per worker and month today: the general rate in force for sponsors
+    (the one a pledge without a sector is priced at)."""
+    try:
+        return rate_for(date.today())
+    except NoRateInForce:
+        return None
 
 
 @bp.post("/lang")

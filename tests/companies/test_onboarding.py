@@ -19,7 +19,7 @@ from tests.conftest import csrf_token, login
 GOOD = {
     "legal_name": "PT Kopi Tugu Jaya",
     "nib": "1234567890123",
-    "npwp": "01.234.567.8-901.000",
+    "npwp": "01.234.567.4-901.000",  # 4: the Luhn check digit of 01234567
     "address": "Jl. Gajahmada 10, Semarang",
     "sector": "hospitality",
     "contact_name": "Dian Lestari",
@@ -44,7 +44,8 @@ def test_registration_creates_a_pending_company_and_logs_the_owner_in(client):
     assert response.status_code == 302
     company = db.session.scalar(select(Company).where(Company.nib == "1234567890123"))
     assert company.status == CompanyStatus.PENDING
-    assert company.npwp == "012345678901000"
+    assert company.npwp == "012345674901000"
+    assert company.contact_phone == "+62248445566"  # E.164
     page = client.get("/company").get_data(as_text=True)
     assert 'data-status="pending"' in page
     actions = set(db.session.scalars(select(AuditEvent.action)))
@@ -59,6 +60,9 @@ def test_registration_creates_a_pending_company_and_logs_the_owner_in(client):
         ("nib", "12345678901AB", "NIB must be 13 digits."),
         ("npwp", "01234567890123", "NPWP must be 15 or 16 digits."),
         ("npwp", "01234567890123456", "NPWP must be 15 or 16 digits."),
+        ("npwp", "01.234.567.8-901.000", "This NPWP does not add up"),
+        ("contact_phone", "0241", "not a valid Indonesian phone number"),
+        ("contact_phone", "+1 415 555 2671", "Enter an Indonesian phone number"),
         ("owner_email", "not-an-email", "Invalid email address."),
         ("confirm", "something-else-entirely", "The passwords differ."),
     ],
@@ -163,7 +167,8 @@ def test_owner_invites_a_member_who_sets_a_password_and_logs_in(app, actors, log
     assert response.status_code == 302
     member = db.session.scalar(select(User).where(User.email == "baru@sejahtera.example.com"))
     assert member.company_id == actors.owner.company_id and member.role == "sponsor_member"
-    path = re.search(r"(/auth/password/\S+)", outbox[0].body).group(1)
+    path = re.search(r"(/auth/invitation/\S+)", outbox[0].body).group(1)
+    assert "valid for 7 days" in outbox[0].body  # INVITATION_DAYS
     client = app.test_client()
     password = "Pisang-Plenet-Wingko-Babat-21"
     client.post(

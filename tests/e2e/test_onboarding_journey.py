@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.auth.models import Role
+from portal.companies.identifiers import luhn_digit
 from tests import factories
 from tests.e2e.steps import log_in, submit
 
@@ -22,13 +23,19 @@ pytestmark = pytest.mark.e2e
 OWNER_PASSWORD = "Kapal-Layar-Banjir-Kanal-77"
 
 
+def _npwp() -> str:
+    """A random 15-digit NPWP whose 9th digit is its Luhn check digit."""
+    first = f"7{secrets.randbelow(10**7):07d}"
+    return f"{first}{luhn_digit(first)}{secrets.randbelow(10**6):06d}"
+
+
 def _company_details(**overrides: str) -> dict[str, str]:
     """Registration form values; NIB, NPWP and e-mail are unique within the live database."""
     tag = secrets.token_hex(3)
     values = {
         "legal_name": f"PT Jamu Sehat Lestari {tag.upper()}",
         "nib": f"8{secrets.randbelow(10**12):012d}",
-        "npwp": f"7{secrets.randbelow(10**14):014d}",
+        "npwp": _npwp(),
         "address": "Jl. Pemuda No. 150, Sekayu, Semarang Tengah",
         "sector": "manufacturing",
         "contact_name": "Sri Wahyuni",
@@ -91,9 +98,10 @@ def test_company_signs_up_staff_verifies_and_owner_sees_verified_status(
     expect(page.locator("#verify")).to_have_count(0)
     _log_out(page)
 
-    # The owner logs in again and lands on the company page, now verified.
+    # The owner logs in again and lands on the sponsor's home; the company page says verified.
     log_in(page, company["owner_email"], OWNER_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/company$"))
+    expect(page).to_have_url(re.compile(r"/company/home$"))
+    page.goto("/company")
     expect(page.locator("#verified-status")).to_be_visible()
     expect(page.locator('h1 [data-status="verified"]')).to_be_visible()
 
