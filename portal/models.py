@@ -12,6 +12,7 @@ from portal.matching.models import MatchPlacement, MatchRun, RuleVersion
 from portal.payments.models import Document, Payment, Refund, StripeEvent
 from portal.pledges.models import Pledge
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.reports.models import TjslStatement
 from portal.schedule import ScheduledRun
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 
@@ -40,6 +41,7 @@ __all__ = [
     "RuleVersion",
     "ScheduledRun",
     "StripeEvent",
+    "TjslStatement",
     "User",
     "UserSession",
     "Worker",

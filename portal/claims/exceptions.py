@@ -30,3 +30,12 @@ class DuplicateClaim(ClaimError):
 
 class InvalidClaimFile(ClaimError):
     """The claim file cannot be read at all (not text, no header, a column missing, empty)."""
+
+
+class StoryNotAnonymous(ClaimError):
+    """A claim story that may identify the worker (their name, or a long number such as a NIK,
+    KPJ or phone number) cannot be approved for sponsors. `found` names what was seen."""
+
+    def __init__(self, found: tuple[str, ...]) -> None:
+        super().__init__(f"the story may identify the worker ({', '.join(found)})")
+        self.found = found

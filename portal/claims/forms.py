@@ -1,4 +1,4 @@
-"""Claim forms: record one claim, upload a claim file."""
+"""Claim forms: record one claim, upload a claim file, write and approve a claim's story."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from portal.claims.models import MAX_STORY, ClaimKind
@@ -60,3 +68,11 @@ class ClaimUploadForm(FlaskForm):
         validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))],
     )
     dry_run = BooleanField(_l("Check only (write nothing)"), default=True)
+
+
+class StoryForm(FlaskForm):
+    """The story for sponsors' reports: save it, or save and approve it in one step."""
+
+    story = TextAreaField(_l("Story for sponsor reports"), validators=[Length(max=MAX_STORY)])
+    save = SubmitField(_l("Save story"))
+    approve = SubmitField(_l("Save and approve for sponsors"))

@@ -45,6 +45,7 @@ class Claim(Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("(funder = 'pledge') = (pledge_id IS NOT NULL)", name="pledge_funder"),
         CheckConstraint(f"length(story) <= {MAX_STORY}", name="story_length"),
+        CheckConstraint("story_approved_at IS NULL OR story <> ''", name="story_approved_text"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,8 +58,16 @@ class Claim(Model):
     kind: Mapped[ClaimKind] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
     story: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A story reaches sponsors' reports only once staff approved it as anonymised; changing
+    # the text takes the approval back.
+    story_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    story_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     worker: Mapped[Worker] = relationship()
     coverage: Mapped[Coverage] = relationship()
+
+    @property
+    def story_approved(self) -> bool:
+        return self.story_approved_at is not None

@@ -1,4 +1,5 @@
-"""Read-only claim selects: the staff list, and totals by kind for reports (no worker identity)."""
+"""Read-only claim selects: the staff list, and totals by kind and approved stories for
+reports (no worker identity)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from portal.workers.models import Worker
 from portal.workers.pii import current_cipher
 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+STORY_FILTERS = ("pending", "approved")  # stories waiting for approval, or approved
 
 
 @dataclass(frozen=True)
@@ -27,16 +29,19 @@ class ClaimFilters:
     month: str = ""
     kind: str = ""
     funder: str = ""
+    story: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ClaimFilters:
         month = (args.get("month") or "").strip()
         kind = (args.get("kind") or "").strip()
         funder = (args.get("funder") or "").strip()
+        story = (args.get("story") or "").strip()
         return cls(
             month=month if _MONTH.fullmatch(month) else "",
             kind=kind if kind in set(ClaimKind) else "",
             funder=funder if funder in set(Funder) else "",
+            story=story if story in STORY_FILTERS else "",
         )
 
     @property
@@ -62,6 +67,10 @@ def claims_select(filters: ClaimFilters, with_names: bool) -> Select:
         stmt = stmt.where(Claim.kind == filters.kind)
     if filters.funder:
         stmt = stmt.where(Claim.funder == filters.funder)
+    if filters.story == "pending":
+        stmt = stmt.where(Claim.story != "", Claim.story_approved_at.is_(None))
+    elif filters.story == "approved":
+        stmt = stmt.where(Claim.story_approved_at.is_not(None))
     return stmt.order_by(Claim.event_date.desc(), Claim.id.desc())
 
 
@@ -165,3 +174,50 @@ def _key(values: list[Any]) -> str | None:
 
 def _empty() -> ClaimTotals:
     return ClaimTotals({kind.value: KindTotal() for kind in ClaimKind})
+
+
+# Stories --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovedStory:
+    """A story as a sponsor may read it: the text staff approved, with the benefit and month."""
+
+    kind: str
+    month: date
+    text: str
+
+
+def stories_for_pledge(pledge_id: int) -> list[ApprovedStory]:
+    """Approved stories of claims of the workers a pledge covered, in the months it did."""
+    return _stories([Claim.pledge_id == pledge_id])
+
+
+def stories_for_company(
+    company_id: int, first_month: date, last_month: date
+) -> list[ApprovedStory]:
+    """Approved stories of claims of the workers a company's pledges covered, with events in
+    the months given (the same claims as claims_for_company)."""
+    pledges = select(Pledge.id).where(Pledge.company_id == company_id)
+    return _stories(
+        [
+            Claim.pledge_id.in_(pledges),
+            Claim.month.between(first_month.replace(day=1), last_month.replace(day=1)),
+        ]
+    )
+
+
+def _stories(where: list[Any]) -> list[ApprovedStory]:
+    # A worker whose personal data was erased takes their story along (UU 27/2022).
+    rows = db.session.execute(
+        select(Claim.kind, Claim.month, Claim.story)
+        .join(Worker, Worker.id == Claim.worker_id)
+        .where(
+            *where,
+            Claim.story_approved_at.is_not(None),
+            Claim.story != "",
+            Worker.erased_at.is_(None),
+        )
+        .order_by(Claim.month, Claim.id)
+    )
+    return [ApprovedStory(str(kind), month, story) for kind, month, story in rows]

@@ -1,4 +1,5 @@
-"""Staff pages for claims: the list, one claim, record a claim, import a claim file."""
+"""Staff pages for claims: the list, one claim, record a claim, import a claim file, and a
+claim's story for sponsors' reports (write, approve, withdraw)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.auth.models import User
 from portal.auth.permissions import Permission, can
-from portal.claims import queries, services
+from portal.claims import queries, services, stories
 from portal.claims.exceptions import (
     ClaimError,
     DuplicateClaim,
     InvalidClaim,
     InvalidClaimFile,
     NotCovered,
+    StoryNotAnonymous,
 )
-from portal.claims.forms import ClaimForm, ClaimUploadForm
+from portal.claims.forms import ClaimForm, ClaimUploadForm, StoryForm
 from portal.claims.models import Claim, ClaimKind
 from portal.claims.services import ClaimImport, RejectedRow, Rejection
 from portal.coverage.models import Funder
@@ -40,6 +43,11 @@ REASONS = {
     Rejection.BAD_AMOUNT: _l("Not an amount in whole rupiah above 0."),
     Rejection.BAD_TYPE: _l("The type must be jkk or jkm."),
     Rejection.STORY_TOO_LONG: _l("The story is longer than 500 characters."),
+}
+IDENTIFYING = {
+    "name": _l("the worker's name"),
+    "number": _l("a long number (NIK, KPJ or phone)"),
+    "email": _l("an e-mail address"),
 }
 
 
@@ -65,11 +73,16 @@ def index():  # type: ignore[no-untyped-def]
 @require(Permission.CLAIM_READ)
 def detail(claim_id: int):  # type: ignore[no-untyped-def]
     claim = db.get_or_404(Claim, claim_id)
+    return _detail_page(claim, StoryForm(story=claim.story))
+
+
+def _detail_page(claim: Claim, story_form: StoryForm) -> str:
     worker = claim.worker
     deceased = (
         worker.status == WorkerStatus.INACTIVE and worker.inactive_reason == InactiveReason.DECEASED
     )
     pledge = db.session.get(Pledge, claim.pledge_id) if claim.pledge_id else None
+    approver = db.session.get(User, claim.story_approved_by_id) if claim.story_approved else None
     return render_template(
         "claims/detail.html",
         claim=claim,
@@ -77,7 +90,56 @@ def detail(claim_id: int):  # type: ignore[no-untyped-def]
         pledge=pledge,
         with_names=can(current_user, Permission.CLAIM_MANAGE),
         death_hint=claim.kind == ClaimKind.JKM and not deceased,
+        story_form=story_form,
+        approver=approver,
     )
+
+
+@bp.post("/<int:claim_id>/story")
+@require(Permission.CLAIM_MANAGE)
+def story(claim_id: int):  # type: ignore[no-untyped-def]
+    """Save a claim's story, and approve it for sponsors when that button was pressed."""
+    claim = db.get_or_404(Claim, claim_id)
+    form = StoryForm()
+    if not form.validate():
+        return _detail_page(claim, form), 400
+    try:
+        changed = stories.update_story(claim, form.story.data or "", current_user)
+        if form.approve.data:
+            stories.approve_story(claim, current_user)
+    except ClaimError as error:
+        db.session.rollback()
+        form.story.errors.append(_story_error(error, form.story.data or ""))
+        return _detail_page(db.get_or_404(Claim, claim_id), form), 400
+    db.session.commit()
+    if form.approve.data:
+        flash(gettext("The story is approved: sponsors see it in their reports."), "success")
+    elif changed:
+        flash(gettext("Story saved. Sponsors see it once it is approved."), "success")
+    return redirect(url_for("claims.detail", claim_id=claim.id))
+
+
+@bp.post("/<int:claim_id>/story/withdraw")
+@require(Permission.CLAIM_MANAGE)
+def withdraw_story(claim_id: int):  # type: ignore[no-untyped-def]
+    claim = db.get_or_404(Claim, claim_id)
+    stories.withdraw_story(claim, current_user)
+    db.session.commit()
+    flash(gettext("The approval is withdrawn: sponsors no longer see the story."), "success")
+    return redirect(url_for("claims.detail", claim_id=claim.id))
+
+
+def _story_error(error: ClaimError, text: str) -> str:
+    """Why a story was refused, worded for the reader."""
+    if isinstance(error, StoryNotAnonymous):
+        found = ", ".join(str(IDENTIFYING[part]) for part in error.found)
+        return gettext(
+            "Not approved: the story may identify the worker (%(found)s). Remove it and try again.",
+            found=found,
+        )
+    if not text.strip():
+        return gettext("Write a story before approving it.")
+    return gettext("The story is longer than 500 characters.")
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,8 +1,9 @@
 """An impact report as a PDF, a CSV and an XLSX workbook.
 
-Each renders an ImpactReport as it is: a SMALL count stays "<5" in every cell and chart, and
-a suppressed claim amount is shown as a dash. Spreadsheet cells go through safe_cell, so a
-company name or label that starts like a formula stays text.
+Each renders an ImpactReport as it is: small groups arrive merged into "Other", a SMALL count
+stays "<5" in every cell and chart, and a suppressed claim amount is shown as a dash.
+Spreadsheet cells go through safe_cell, so a company name or label that starts like a formula
+stays text.
 """
 
 from __future__ import annotations
@@ -48,17 +49,17 @@ MARGIN = 18 * mm
 _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
-def _shown(value: Shown, fmt: Callable[[int], str]) -> str:
+def count_text(value: Shown, fmt: Callable[[int], str]) -> str:
     """A count as text: SMALL for any hidden count, else the grouped number."""
     return fmt(value) if isinstance(value, int) else SMALL
 
 
-def _cell(value: Shown) -> Shown:
+def count_cell(value: Shown) -> Shown:
     """A count as a spreadsheet cell: the number, or the text SMALL."""
     return value if isinstance(value, int) else SMALL
 
 
-def _amount_cell(claim: ClaimRow) -> int | str:
+def amount_cell(claim: ClaimRow) -> int | str:
     return NO_AMOUNT if claim.amount is None else claim.amount
 
 
@@ -67,11 +68,13 @@ def _period(report: ImpactReport, name: Callable[[date], str]) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def _small_note() -> str:
+def small_note() -> str:
     """What "<5" means (the same sentence as on the report page)."""
     return _(
-        'Groups of fewer than 5 workers are shown as "<5" so that no worker can be '
-        "recognised; when one group is hidden, the next smallest is hidden too."
+        'Groups of fewer than 5 workers are combined into "Other" so that no worker can be '
+        'recognised; while "Other" could still give a group away, the next smallest group '
+        "joins it. %(small)s stands for a count under 5 that cannot be combined.",
+        small=f'"{SMALL}"',
     )
 
 
@@ -84,7 +87,7 @@ def _scope(report: ImpactReport) -> str:
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def pdf_styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     green = colors.HexColor(PRIMARY)
     return {
@@ -124,12 +127,12 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
+def paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped: names and labels are data, not markup)."""
     return Paragraph(html.escape(text, quote=False), style)
 
 
-def _table(
+def striped_table(
     header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float], numeric_from: int
 ) -> Table:
     """A striped table; columns from numeric_from on are right-aligned."""
@@ -157,18 +160,18 @@ def _table(
 def _headline(report: ImpactReport, fmt: Callable[[int], str], width: float) -> Table:
     money = report.money
     rows = [
-        (_("Workers covered"), _shown(report.workers_covered, fmt)),
-        (_("Worker-months delivered"), _shown(report.worker_months_delivered, fmt)),
+        (_("Workers covered"), count_text(report.workers_covered, fmt)),
+        (_("Worker-months delivered"), count_text(report.worker_months_delivered, fmt)),
         (_("Worker-months paid for"), fmt(report.worker_months_paid)),
         (_("Paid"), rupiah(money.paid)),
         (_("Used by closed months"), rupiah(money.used)),
         (_("Refunded"), rupiah(money.refunded)),
         (_("Remaining (prepaid)"), rupiah(money.remaining)),
     ]
-    return _table((_("Figure"), _("Value")), rows, (width * 0.6, width * 0.4), 1)
+    return striped_table((_("Figure"), _("Value")), rows, (width * 0.6, width * 0.4), 1)
 
 
-def _footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+def page_footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
     """Draws the footer line and the page number on every page."""
 
     def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
@@ -187,7 +190,7 @@ def report_pdf(report: ImpactReport) -> bytes:
     the claims and (when there are at least 5 workers) the pseudonyms."""
     fmt = number_formatter()
     wide = month_namer("wide")
-    styles = _styles()
+    styles = pdf_styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -205,7 +208,7 @@ def report_pdf(report: ImpactReport) -> bytes:
         ),
         creator="PIJAR SEMAR",
     )
-    footer = _footer(
+    footer = page_footer(
         _(
             "PIJAR SEMAR impact report · %(company)s · generated %(date)s",
             company=report.company_name,
@@ -214,20 +217,20 @@ def report_pdf(report: ImpactReport) -> bytes:
     )
     width = doc.width
     story: list[Flowable] = [
-        _p(report.title, styles["title"]),
-        _p(report.company_name, styles["company"]),
-        _p(f"{_scope(report)} · {_period(report, wide)}", styles["body"]),
-        _p(_("Generated on %(date)s", date=long_date(report.generated_on)), styles["body"]),
+        paragraph(report.title, styles["title"]),
+        paragraph(report.company_name, styles["company"]),
+        paragraph(f"{_scope(report)} · {_period(report, wide)}", styles["body"]),
+        paragraph(_("Generated on %(date)s", date=long_date(report.generated_on)), styles["body"]),
         Spacer(1, 8),
         _headline(report, fmt, width * 0.7),
     ]
     if report.renewal:
-        story += [Spacer(1, 6), _p(report.renewal, styles["body"])]
+        story += [Spacer(1, 6), paragraph(report.renewal, styles["body"])]
     if report.monthly:
         story.append(
             KeepTogether(
                 [
-                    _p(_("Workers covered per month"), styles["h2"]),
+                    paragraph(_("Workers covered per month"), styles["h2"]),
                     month_chart_drawing(report.monthly, title="", width=width),
                 ]
             )
@@ -235,15 +238,15 @@ def report_pdf(report: ImpactReport) -> bytes:
     for breakdown in report.breakdowns:
         rows = [
             (
-                _p(row.label, styles["cell"]),
-                _shown(row.workers, fmt),
-                _shown(row.worker_months, fmt),
+                paragraph(row.label, styles["cell"]),
+                count_text(row.workers, fmt),
+                count_text(row.worker_months, fmt),
             )
             for row in breakdown.rows
         ]
         parts: list[Flowable] = [
-            _p(breakdown.title, styles["h2"]),
-            _table(
+            paragraph(breakdown.title, styles["h2"]),
+            striped_table(
                 (_("Group"), _("Workers"), _("Worker-months")),
                 rows,
                 (width * 0.5, width * 0.2, width * 0.2),
@@ -254,9 +257,10 @@ def report_pdf(report: ImpactReport) -> bytes:
             parts += [Spacer(1, 6), bar_chart_drawing(breakdown.rows, title="", width=width)]
         story.append(KeepTogether(parts))
     story += _claims(report, styles, fmt, width)
+    story += stories_flowables(report, styles)
     story += _pseudonyms(report, styles, wide, width)
     hidden_amount = _("A hidden claim amount is shown as %(dash)s.", dash=NO_AMOUNT)
-    story.append(_p(f"{_small_note()} {hidden_amount}", styles["note"]))
+    story.append(paragraph(f"{small_note()} {hidden_amount}", styles["note"]))
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
@@ -264,13 +268,13 @@ def report_pdf(report: ImpactReport) -> bytes:
 def _claims(
     report: ImpactReport, styles: dict[str, ParagraphStyle], fmt: Callable[[int], str], width: float
 ) -> list[Flowable]:
-    heading = _p(_("Benefit claims"), styles["h2"])
+    heading = paragraph(_("Benefit claims"), styles["h2"])
     if not report.claims:
-        return [heading, _p(_("No benefit claims in this period."), styles["body"])]
+        return [heading, paragraph(_("No benefit claims in this period."), styles["body"])]
     rows = [
         (
-            _p(claim.label, styles["cell"]),
-            _shown(claim.claims, fmt),
+            paragraph(claim.label, styles["cell"]),
+            count_text(claim.claims, fmt),
             NO_AMOUNT if claim.amount is None else rupiah(claim.amount),
         )
         for claim in report.claims
@@ -279,7 +283,7 @@ def _claims(
         KeepTogether(
             [
                 heading,
-                _table(
+                striped_table(
                     (_("Benefit"), _("Claims"), _("Amount")),
                     rows,
                     (width * 0.5, width * 0.2, width * 0.3),
@@ -288,6 +292,29 @@ def _claims(
             ]
         )
     ]
+
+
+def stories_flowables(report: ImpactReport, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The approved claim stories, each with its benefit and year."""
+    if not report.stories:
+        return []
+    parts: list[Flowable] = [
+        paragraph(_("Stories from covered workers"), styles["h2"]),
+        paragraph(
+            _(
+                "Written and approved by Disnaker staff, without names or other details that "
+                "could identify the worker."
+            ),
+            styles["body"],
+        ),
+    ]
+    for story in report.stories:
+        parts += [
+            Spacer(1, 4),
+            paragraph(story.text, styles["body"]),
+            paragraph(f"{story.label} · {story.year}", styles["cell"]),
+        ]
+    return parts
 
 
 def _pseudonyms(
@@ -303,8 +330,8 @@ def _pseudonyms(
         for row in report.pseudonyms
     ]
     return [
-        _p(_("Covered workers"), styles["h2"]),
-        _p(
+        paragraph(_("Covered workers"), styles["h2"]),
+        paragraph(
             _(
                 "Each worker appears only under a pseudonym that stays the same in all your "
                 "reports."
@@ -312,7 +339,7 @@ def _pseudonyms(
             styles["body"],
         ),
         Spacer(1, 4),
-        _table(
+        striped_table(
             (_("Pseudonym"), _("Months"), _("Covered")),
             rows,
             (width * 0.35, width * 0.15, width * 0.5),
@@ -338,11 +365,11 @@ def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
         ("first_month", _("First month"), _month_key(report.first_month)),
         ("last_month", _("Last month"), _month_key(report.last_month)),
         ("generated_on", _("Generated on"), report.generated_on.isoformat()),
-        ("workers_covered", _("Workers covered"), _cell(report.workers_covered)),
+        ("workers_covered", _("Workers covered"), count_cell(report.workers_covered)),
         (
             "worker_months_delivered",
             _("Worker-months delivered"),
-            _cell(report.worker_months_delivered),
+            count_cell(report.worker_months_delivered),
         ),
         ("worker_months_paid", _("Worker-months paid for"), report.worker_months_paid),
         ("money_paid", _("Paid (Rp)"), money.paid),
@@ -350,13 +377,14 @@ def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
         ("money_refunded", _("Refunded (Rp)"), money.refunded),
         ("money_remaining", _("Remaining (Rp)"), money.remaining),
         ("renewal", _("Renewal"), report.renewal),
-        ("note", _("Note"), _small_note()),
+        ("note", _("Note"), small_note()),
     ]
 
 
 def report_csv(report: ImpactReport) -> bytes:
     """One CSV (UTF-8 with BOM) with a section column: summary, each breakdown, monthly,
-    claims, pseudonyms. Months are YYYY-MM, money whole rupiah."""
+    claims, stories (the year in first_month), pseudonyms. Months are YYYY-MM, money whole
+    rupiah."""
     header = (
         "section",
         "key",
@@ -380,8 +408,8 @@ def report_csv(report: ImpactReport) -> bytes:
                 row.key,
                 row.label,
                 "",
-                _cell(row.workers),
-                _cell(row.worker_months),
+                count_cell(row.workers),
+                count_cell(row.worker_months),
                 "",
                 "",
                 "",
@@ -396,7 +424,7 @@ def report_csv(report: ImpactReport) -> bytes:
             _month_key(point.month),
             wide(point.month),
             "",
-            _cell(point.workers),
+            count_cell(point.workers),
             "",
             "",
             "",
@@ -413,12 +441,16 @@ def report_csv(report: ImpactReport) -> bytes:
             "",
             "",
             "",
-            _cell(claim.claims),
-            _amount_cell(claim),
+            count_cell(claim.claims),
+            amount_cell(claim),
             "",
             "",
         )
         for claim in report.claims
+    ]
+    rows += [
+        ("stories", story.kind, story.label, story.text, "", "", "", "", story.year, "")
+        for story in report.stories
     ]
     rows += [
         (
@@ -438,7 +470,7 @@ def report_csv(report: ImpactReport) -> bytes:
     return csv_bytes(header, rows)
 
 
-def _sheet(
+def add_sheet(
     book: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     sheet = book.create_sheet(title=title.translate(_SHEET_FORBIDDEN).strip()[:31] or "Sheet")
@@ -448,33 +480,46 @@ def _sheet(
 
 
 def report_xlsx(report: ImpactReport) -> bytes:
-    """A workbook with the sheets Summary, Breakdowns, Monthly, Claims and Pseudonyms."""
+    """A workbook with the sheets Summary, Breakdowns, Monthly, Claims, Stories and
+    Pseudonyms."""
     book = Workbook(write_only=True)
-    _sheet(book, _("Summary"), (_("Key"), _("Item"), _("Value")), _summary(report))
-    _sheet(
+    add_sheet(book, _("Summary"), (_("Key"), _("Item"), _("Value")), _summary(report))
+    add_sheet(
         book,
         _("Breakdowns"),
         (_("Breakdown"), _("Key"), _("Group"), _("Workers"), _("Worker-months")),
         (
-            (breakdown.title, row.key, row.label, _cell(row.workers), _cell(row.worker_months))
+            (
+                breakdown.title,
+                row.key,
+                row.label,
+                count_cell(row.workers),
+                count_cell(row.worker_months),
+            )
             for breakdown in report.breakdowns
             for row in breakdown.rows
         ),
     )
     wide = month_namer("wide")
-    _sheet(
+    add_sheet(
         book,
         _("Monthly"),
         (_("Month"), _("Month name"), _("Workers")),
-        ((_month_key(p.month), wide(p.month), _cell(p.workers)) for p in report.monthly),
+        ((_month_key(p.month), wide(p.month), count_cell(p.workers)) for p in report.monthly),
     )
-    _sheet(
+    add_sheet(
         book,
         _("Claims"),
         (_("Kind"), _("Benefit"), _("Claims"), _("Amount (Rp)")),
-        ((c.kind, c.label, _cell(c.claims), _amount_cell(c)) for c in report.claims),
+        ((c.kind, c.label, count_cell(c.claims), amount_cell(c)) for c in report.claims),
     )
-    _sheet(
+    add_sheet(
+        book,
+        _("Stories"),
+        (_("Kind"), _("Benefit"), _("Year"), _("Story")),
+        ((r.kind, r.label, r.year, r.text) for r in report.stories),
+    )
+    add_sheet(
         book,
         _("Pseudonyms"),
         (_("Pseudonym"), _("Months"), _("First month"), _("Last month")),

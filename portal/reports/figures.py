@@ -1,7 +1,8 @@
 """The figures of an impact report, with small groups already suppressed.
 
 Every output (page, chart, PDF, CSV, XLSX) renders an ImpactReport and nothing else, so a
-group of fewer than MIN_GROUP workers can only ever appear as SMALL ("<5").
+group of fewer than MIN_GROUP workers never appears with its own count: in a breakdown it is
+merged into one OTHER row ("Lainnya"), elsewhere it is shown as SMALL ("<5").
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 
 MIN_GROUP = 5
 SMALL = "<5"
+OTHER = "_other"  # the key of a breakdown's merged row; no category or area code starts with _
 Shown = int | str  # a count, or SMALL for a group of fewer than MIN_GROUP workers
 
 
@@ -38,6 +40,11 @@ class Row:
     @property
     def suppressed(self) -> bool:
         return self.workers == SMALL
+
+    @property
+    def other(self) -> bool:
+        """The merged row of the groups too small to show on their own."""
+        return self.key == OTHER
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,16 @@ class ClaimRow:
     label: str
     claims: Shown
     amount: int | None  # None when suppressed
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """An anonymised claim story staff approved for sponsors: the benefit and year, no more."""
+
+    kind: str
+    label: str
+    year: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,7 @@ class ImpactReport:
     money: Money
     renewal: str
     pseudonyms: tuple[PseudonymRow, ...]  # empty when the report covers fewer than 5 workers
+    stories: tuple[StoryRow, ...] = ()  # approved by staff; no names, NIKs or dates
 
     def breakdown(self, name: str) -> Breakdown:
         return next(b for b in self.breakdowns if b.name == name)
@@ -137,6 +155,50 @@ def suppress_groups(groups: Sequence[RawGroup]) -> tuple[Row, ...]:
         else Row(g.key, g.label, g.workers, g.worker_months)
         for g in groups
     )
+
+
+def merge_small_groups(groups: Sequence[RawGroup], other_label: str) -> tuple[Row, ...]:
+    """Rows for the groups of at least MIN_GROUP workers, then one OTHER row for the rest.
+
+    `groups` is every group a reader knows could exist (zeros included: they are never shown,
+    but they are places a hidden worker could be). The rule:
+
+    1. a group of 1-4 workers is never shown; it goes into OTHER;
+    2. when OTHER would then hold 1-4 workers, or 4 in every group without a row of its own
+       (each of them would be known to hold 4), the smallest shown groups (all of that size)
+       join it too: complementary suppression;
+    3. OTHER is shown with its counts, or as SMALL when all the groups together hold fewer
+       than MIN_GROUP workers (the report's total is SMALL then too); without small groups
+       there is no OTHER row.
+
+    Why total minus the shown rows then gives no group away: the rule looks at sizes, never
+    at names, so any reshuffle of the sizes among the groups without a row gives the same
+    rows. After step 2 those sizes mix small and large, so each group could hold either.
+    Without step 2 they are 0-4 each and sum to 5 or more but less than 4 per group, which
+    can be split between them in more than one way.
+    """
+    shown = [g for g in groups if g.workers >= MIN_GROUP]
+    merged = [g for g in groups if 0 < g.workers < MIN_GROUP]
+    unseen = len(groups) - len(shown)
+    if merged and shown and _revealing(sum(g.workers for g in merged), unseen):
+        least = min(g.workers for g in shown)
+        merged += [g for g in shown if g.workers == least]
+        shown = [g for g in shown if g.workers != least]
+    visible = {g.key for g in shown}
+    rows = [Row(g.key, g.label, g.workers, g.worker_months) for g in groups if g.key in visible]
+    if merged:
+        workers = sum(g.workers for g in merged)
+        months = sum(g.worker_months for g in merged)
+        if workers < MIN_GROUP:
+            rows.append(Row(OTHER, other_label, SMALL, SMALL))
+        else:
+            rows.append(Row(OTHER, other_label, workers, months))
+    return tuple(rows)
+
+
+def _revealing(small: int, unseen: int) -> bool:
+    """Whether the small groups alone, over `unseen` groups without a row, give one away."""
+    return small < MIN_GROUP or small == (MIN_GROUP - 1) * unseen
 
 
 def suppress_months(points: Iterable[tuple[date, int]]) -> tuple[MonthPoint, ...]:

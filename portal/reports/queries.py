@@ -12,12 +12,16 @@ from datetime import date
 from sqlalchemy import Select, exists, func, select
 
 from portal.audit.models import AuditEvent
+from portal.certificates.models import Certificate
 from portal.companies.models import Company, CompanyStatus
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
+from portal.payments.models import Document, DocumentKind, Payment
 from portal.pledges.models import Pledge, PledgeStatus
+from portal.pledges.pricing import add_months
 from portal.reference.models import Category, Kelurahan
+from portal.reports.models import TjslStatement
 from portal.workers.models import Worker, WorkerStatus
 
 # Actions that read or sign in and change no figure; every other audited action may.
@@ -30,6 +34,7 @@ READ_ONLY_ACTIONS = (
     "worker.view_pii",
     "worker.export",
     "coverage.remittance_export",
+    "report.tjsl_statement",  # records what the figures were; the list is drawn uncached
 )
 FUNDED = (PledgeStatus.PAID, PledgeStatus.ACTIVE, PledgeStatus.COMPLETED)
 
@@ -136,6 +141,97 @@ def pledge_money(pledge_ids: Sequence[int]) -> MoneyTotals:
         used=sums.get(EntryKind.COVERAGE_CONSUMED.value, 0),
         refunded=sums.get(EntryKind.REFUND.value, 0),
     )
+
+
+# --- TJSL: a year's realised spending and what documents it --------------------------------
+
+
+def consumed_by_month(company_id: int, year: int) -> dict[date, int]:
+    """Rupiah of the company's prepaid money used by each closed month of the year.
+
+    Read from the ledger's coverage-consumed entries, one per pledge and month, whose source
+    key ends in the month (consumed:<pledge>:<YYYY-MM>, ledger/services.py), so a December
+    closed in January still counts for its own year.
+    """
+    rows = db.session.execute(
+        select(LedgerEntry.source_key, func.sum(LedgerLine.amount))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(
+            LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
+            LedgerEntry.source_key.like(f"consumed:%:{year:04d}-%"),
+            LedgerLine.account == Account.SPONSOR_PREPAID,
+            LedgerLine.company_id == company_id,
+        )
+        .group_by(LedgerEntry.source_key)
+    )
+    found: dict[date, int] = {}
+    for key, amount in rows:
+        month = date.fromisoformat(str(key).rsplit(":", 1)[1] + "-01")
+        found[month] = found.get(month, 0) + int(amount or 0)
+    return dict(sorted(found.items()))
+
+
+def pledge_certificates(pledge_ids: Sequence[int]) -> list[Certificate]:
+    """The certificates of the pledges, oldest first."""
+    if not pledge_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.pledge_id.in_(list(pledge_ids)))
+            .order_by(Certificate.issued_at, Certificate.id)
+        )
+    )
+
+
+def receipt_serials(pledge_ids: Sequence[int]) -> list[str]:
+    """The serials of the receipts of the pledges' payments, in issue order."""
+    if not pledge_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Document.serial)
+            .join(Payment, Payment.id == Document.payment_id)
+            .where(Document.kind == DocumentKind.RECEIPT, Payment.pledge_id.in_(list(pledge_ids)))
+            .order_by(Document.id)
+        )
+    )
+
+
+def company_statements(company_id: int) -> list[TjslStatement]:
+    """The company's TJSL statements, newest first."""
+    return list(
+        db.session.scalars(
+            select(TjslStatement)
+            .where(TjslStatement.company_id == company_id)
+            .order_by(TjslStatement.id.desc())
+        )
+    )
+
+
+def statement_with_figures(
+    company_id: int, year: int, plan: int, realised: int
+) -> TjslStatement | None:
+    return db.session.scalar(
+        select(TjslStatement).where(
+            TjslStatement.company_id == company_id,
+            TjslStatement.year == year,
+            TjslStatement.plan_amount == plan,
+            TjslStatement.realised_amount == realised,
+        )
+    )
+
+
+def funded_years(company_id: int) -> list[int]:
+    """The years any month of the company's funded pledges falls in, oldest first."""
+    years: set[int] = set()
+    for pledge in db.session.scalars(
+        select(Pledge).where(Pledge.company_id == company_id, Pledge.status.in_(FUNDED))
+    ):
+        start = _term_start(pledge)
+        end = pledge.last_month or add_months(start, pledge.months - 1)
+        years.update(range(start.year, end.year + 1))
+    return sorted(years)
 
 
 # --- the city ------------------------------------------------------------------------------

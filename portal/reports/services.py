@@ -39,8 +39,9 @@ from portal.reports.figures import (
     Money,
     PseudonymRow,
     RawGroup,
+    StoryRow,
+    merge_small_groups,
     shown,
-    suppress_groups,
     suppress_months,
 )
 
@@ -120,6 +121,7 @@ def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactRepo
         rows=queries.covered_months([pledge.id]),
         worker_months_paid=paid,
         claims=claims,
+        stories=claim_queries.stories_for_pledge(pledge.id),
         money=queries.pledge_money([pledge.id]),
         renewal=_renewal(pledge, today),
     )
@@ -169,6 +171,7 @@ def _period_report(
         rows=queries.covered_months(ids, first, last),
         worker_months_paid=paid,
         claims=claim_queries.claims_for_company(company_id, first, last),
+        stories=claim_queries.stories_for_company(company_id, first, last),
         money=queries.pledge_money(ids),
         renewal=renewal,
     )
@@ -178,7 +181,7 @@ def _months_within(pledge: Pledge, first: date, last: date) -> int:
     start = pledge.coverage_start or pledge.start_month
     end = pledge.last_month or add_months(start, pledge.months - 1)
     low, high = max(start, first), min(end, last)
-    return matching_queries.months_between(low, high) if low <= high else 0
+    return matching_queries.months_between(low, high) + 1 if low <= high else 0  # both ends
 
 
 def _renewal(pledge: Pledge, today: date) -> str:
@@ -223,6 +226,7 @@ def _report(
     rows: Sequence[queries.CoveredMonth],
     worker_months_paid: int,
     claims: claim_queries.ClaimTotals,
+    stories: Sequence[claim_queries.ApprovedStory],
     money: queries.MoneyTotals,
     renewal: str,
 ) -> ImpactReport:
@@ -277,6 +281,10 @@ def _report(
         money=Money(paid=money.paid, used=money.used, refunded=money.refunded),
         renewal=renewal,
         pseudonyms=pseudonyms,
+        stories=tuple(
+            StoryRow(story.kind, str(label(story.kind)), story.month.year, story.text)
+            for story in stories
+        ),
     )
 
 
@@ -294,9 +302,16 @@ def _breakdown(
         key = getattr(worker, attribute)
         people[key] += 1
         worker_months[key] += len(months[worker_id])
-    order = [key for key in names if key in people] + sorted(set(people) - set(names))
+    # Every group a reader knows of takes part, the empty ones too: a hidden worker could be
+    # in any of them, which is what keeps the merged row from giving a small group away.
+    order = list(names) + sorted(set(people) - set(names))
     groups = [RawGroup(key, names.get(key, key), people[key], worker_months[key]) for key in order]
-    return Breakdown(name, title, suppress_groups(groups))
+    return Breakdown(name, title, merge_small_groups(groups, other_label()))
+
+
+def other_label() -> str:
+    """The merged row of a breakdown ("Lainnya" in Indonesian)."""
+    return _("Other")
 
 
 def age_band(birth_date: date, month: date) -> str:

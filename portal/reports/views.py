@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -17,19 +17,19 @@ from portal.extensions import db, login_manager
 from portal.i18n import current_locale
 from portal.pledges import queries as pledge_queries
 from portal.pledges.models import Pledge
-from portal.reports import charts, documents, services
+from portal.reports import charts, documents, queries, services, tjsl, tjsl_documents
+from portal.reports.exceptions import NothingRealised
 from portal.reports.figures import ImpactReport
+from portal.reports.models import TjslStatement
 from portal.security import load_owned, require
 
 bp = Blueprint("reports", __name__)
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {
     "pdf": ("application/pdf", documents.report_pdf),
     "csv": ("text/csv; charset=utf-8", documents.report_csv),
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        documents.report_xlsx,
-    ),
+    "xlsx": (XLSX, documents.report_xlsx),
 }
 CHARTS = ("category", "kecamatan", "sex", "age_band", "monthly")
 
@@ -71,7 +71,13 @@ def index():  # type: ignore[no-untyped-def]
         ("period-page", company.id, first, last, date.today(), current_locale()),
         lambda: _sponsor_body(company, first, last),
     )
-    return render_template("reports/sponsor.html", body=body)
+    # Outside the remembered body: the statement form carries this session's CSRF token.
+    return render_template(
+        "reports/sponsor.html",
+        body=body,
+        tjsl_years=_tjsl_years(company.id),
+        statements=queries.company_statements(company.id),
+    )
 
 
 def _sponsor_body(company: Company, first: date, last: date) -> Markup:
@@ -105,6 +111,86 @@ def period_chart(name: str):  # type: ignore[no-untyped-def]
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
     first, last = _period()
     return _svg(services.period_report(company.id, company.legal_name, first, last), name)
+
+
+# --- the year for TJSL and sustainability reports ------------------------------------------
+
+
+@bp.get("/reports/tjsl/<int:year>.xlsx")
+@read_only
+@require(Permission.COMPANY_VIEW_OWN)
+def tjsl_xlsx(year: int):  # type: ignore[no-untyped-def]
+    figures = tjsl.tjsl_year(_own_company(), _year(year))
+    return _file(tjsl_documents.tjsl_xlsx(figures), XLSX, f"pijar-semar-tjsl-{year}.xlsx")
+
+
+@bp.get("/reports/tjsl/<int:year>.pdf")
+@read_only
+@require(Permission.COMPANY_VIEW_OWN)
+def tjsl_pdf(year: int):  # type: ignore[no-untyped-def]
+    figures = tjsl.tjsl_year(_own_company(), _year(year))
+    return _file(
+        tjsl_documents.tjsl_pdf(figures), "application/pdf", f"pijar-semar-tjsl-{year}.pdf"
+    )
+
+
+@bp.post("/reports/tjsl/<int:year>/statement")
+@require(Permission.COMPANY_VIEW_OWN)
+def issue_tjsl_statement(year: int):  # type: ignore[no-untyped-def]
+    """Issue (or find again) the statement of the year's realised spending."""
+    company = _own_company()
+    try:
+        statement = tjsl.issue_statement(company, _year(year), current_user)
+    except NothingRealised:
+        db.session.rollback()
+        flash(
+            _(
+                "No month of %(year)s is closed for your pledges yet, so there is no spending "
+                "to state.",
+                year=year,
+            ),
+            "warning",
+        )
+        return redirect(url_for("reports.index", _anchor="tjsl"))
+    db.session.commit()
+    flash(_("Statement %(serial)s is ready.", serial=statement.serial), "success")
+    return redirect(url_for("reports.index", _anchor="tjsl"))
+
+
+@bp.get("/reports/tjsl/statements/<int:statement_id>.pdf")
+@read_only
+@require(Permission.COMPANY_VIEW_OWN)
+def tjsl_statement_pdf(statement_id: int):  # type: ignore[no-untyped-def]
+    statement = load_owned(TjslStatement, statement_id, Permission.COMPANY_VIEW_OWN)
+    stem = statement.serial.replace("/", "-")
+    return _file(tjsl_documents.statement_pdf(statement), "application/pdf", f"{stem}.pdf")
+
+
+def _tjsl_years(company_id: int) -> list[int]:
+    """This year and every earlier year the company's pledges reach, newest first."""
+    years = set(queries.funded_years(company_id)) | {date.today().year}
+    return sorted((year for year in years if tjsl.valid_year(year)), reverse=True)
+
+
+def _own_company() -> Company:
+    return load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)  # type: ignore[no-any-return]
+
+
+def _year(year: int) -> int:
+    if not tjsl.valid_year(year):
+        abort(404)
+    return year
+
+
+def _file(body: bytes, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/reports/pledges/<int:pledge_id>")
@@ -209,11 +295,4 @@ def _download(report: ImpactReport, fmt: str, stem: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
     mimetype, render = FORMATS[fmt]
-    return Response(
-        render(report),
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="{stem}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _file(render(report), mimetype, f"{stem}.{fmt}")

@@ -24,6 +24,7 @@ from portal.reports.figures import (
     MonthPoint,
     PseudonymRow,
     Row,
+    StoryRow,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -77,6 +78,10 @@ def build_report(company: str = "PT Maju Bersama") -> ImpactReport:
         pseudonyms=(
             PseudonymRow("W-7F3KQ", 6, months[0], months[-1]),
             PseudonymRow("W-2B9XZ", 3, months[3], months[-1]),
+        ),
+        stories=(
+            StoryRow("jkk", "JKK (work accident)", 2025, "A fisher hurt at sea was treated free."),
+            StoryRow("jkm", "JKM (death)", 2025, "=SUM(A1) <b>not markup</b>"),
         ),
     )
 
@@ -249,7 +254,14 @@ def test_xlsx_sheets_keep_small_as_text_and_escape_formulas(ctx: None) -> None:
     book = load_workbook(
         io.BytesIO(documents.report_xlsx(build_report(company=EVIL))), read_only=True
     )
-    assert book.sheetnames == ["Summary", "Breakdowns", "Monthly", "Claims", "Pseudonyms"]
+    assert book.sheetnames == [
+        "Summary",
+        "Breakdowns",
+        "Monthly",
+        "Claims",
+        "Stories",
+        "Pseudonyms",
+    ]
     summary = {row[0]: row[2] for row in book["Summary"].iter_rows(values_only=True)}
     assert summary["company"] == "'" + EVIL
     assert summary["workers_covered"] == 42
@@ -267,7 +279,32 @@ def test_xlsx_sheets_keep_small_as_text_and_escape_formulas(ctx: None) -> None:
     assert claims["jkk"][2:] == (6, 12_500_000)
     pseudonyms = list(book["Pseudonyms"].iter_rows(values_only=True))
     assert pseudonyms[1] == ("W-7F3KQ", 6, "2025-01", "2025-06")
+    stories = list(book["Stories"].iter_rows(values_only=True))
+    assert stories[1] == (
+        "jkk",
+        "JKK (work accident)",
+        2025,
+        "A fisher hurt at sea was treated free.",
+    )
+    assert stories[2][3] == "'=SUM(A1) <b>not markup</b>"
     book.close()
+
+
+def test_pdf_and_csv_carry_the_approved_stories(ctx: None) -> None:
+    report = build_report()
+    reader = PdfReader(io.BytesIO(documents.report_pdf(report)))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Stories from covered workers" in text
+    assert "A fisher hurt at sea was treated free." in text and "<b>not markup</b>" in text
+    assert "JKM (death) · 2025" in text
+    rows = [r for r in csv_rows(report) if r["section"] == "stories"]
+    assert [r["value"] for r in rows] == [
+        "A fisher hurt at sea was treated free.",
+        "'=SUM(A1) <b>not markup</b>",
+    ]
+    bare = documents.report_pdf(replace(report, stories=()))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(bare)).pages)
+    assert "Stories from covered workers" not in text
 
 
 def test_no_formula_cells_anywhere_in_the_workbook(ctx: None) -> None:

@@ -44,8 +44,15 @@ def test_report_page_shows_figures_and_hides_small_groups(logged_in, actors, pla
     page = logged_in(actors.owner).get(f"/reports/pledges/{placed.id}").get_data(as_text=True)
     assert 'data-figure="workers">9<' in page
     assert 'data-figure="worker-months">18 / 27<' in page  # last month and this one
-    assert "&lt;5" in page and "<svg" in page
-    assert "PJS-" in page
+    assert "<svg" in page and "PJS-" in page
+    # 7 men and 2 women: one "Other" row of 9 in each breakdown, never a row of 2 or 7.
+    for name in ("category", "kecamatan", "sex", "age_band"):
+        section = page.split(f'id="breakdown-{name}"')[1].split("</section>")[0]
+        rows = section.split("<tbody>")[1]
+        assert rows.count("<tr") == 1 and 'data-other="1"' in rows, name
+        assert '<td class="text-end">9</td>' in rows
+    note = page.split('id="small-groups-note">')[1].split("</p>")[0]
+    assert '"Other"' in note and "&#34;&lt;5&#34;" in note  # "<5" escaped, not raw markup
 
 
 def test_downloads_carry_the_suppressed_figures(logged_in, actors, placed):
@@ -59,10 +66,10 @@ def test_downloads_carry_the_suppressed_figures(logged_in, actors, placed):
     assert "<5" in csv and company.legal_name in csv
     book = load_workbook(BytesIO(client.get(f"/reports/pledges/{placed.id}.xlsx").data))
     rows = list(book["Breakdowns"].iter_rows(values_only=True))
-    sexes = [row for row in rows if row[1] in ("L", "P")]
-    assert len(sexes) == 2 and all(row[-2:] == ("<5", "<5") for row in sexes)
+    assert not [row for row in rows if row[1] in ("L", "P")]
+    assert [row[1:] for row in rows if row[0] == "By sex"] == [("_other", "Other", 9, 27)]
     cells = {cell for row in rows for cell in row}
-    assert not cells & {2, 4, 7, 14}  # the 2 women, their 4 months, the 7 men, their 14
+    assert not cells & {2, 6, 7, 21}  # the 2 women, their 6 months, the 7 men, their 21
 
 
 def test_unknown_format_or_chart_is_not_found(logged_in, actors, placed):

@@ -22,7 +22,7 @@ from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start, transition_pledge
 from portal.reference.models import Category, Kelurahan
 from portal.reports import services
-from portal.reports.figures import SMALL, RawGroup, suppress_groups
+from portal.reports.figures import OTHER, SMALL, RawGroup, suppress_groups
 from portal.workers.models import Worker
 from tests import factories
 from tests.matching import builders
@@ -137,9 +137,12 @@ def test_groups_under_five_workers_never_show_their_count(app, placed):
         for row in breakdown.rows:
             assert row.workers == SMALL or row.workers >= 5
             assert (row.worker_months == SMALL) == (row.workers == SMALL)
-    sexes = {row.key: (row.workers, row.worker_months) for row in report.breakdown("sex").rows}
-    # The 2 women are hidden, and so are the 7 men: 9 - 7 would give the women away.
-    assert sexes == {"L": (SMALL, SMALL), "P": (SMALL, SMALL)}
+    # The 2 women go into "Other", and so do the 7 men: 9 - 7 would give the women away. The
+    # same split runs through every breakdown (kecamatan, category, age band).
+    for breakdown in report.breakdowns:
+        assert [(r.key, r.workers, r.worker_months) for r in breakdown.rows] == [(OTHER, 9, 27)], (
+            breakdown.name
+        )
 
 
 def test_pseudonyms_are_stable_per_company_and_unlinkable_across_companies(app, placed):
