@@ -45,6 +45,7 @@ from portal.payments import (  # noqa: F401  (the staff money pages, the sponsor
 )
 from portal.payments.views import bp as payments_bp
 from portal.pledges.views import bp as pledges_bp
+from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
 from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
@@ -110,6 +111,7 @@ def blueprints(app: Flask) -> None:
         auth_bp,
         companies_bp,
         workers_bp,
+        privacy_bp,
         pledges_bp,
         payments_bp,
         audit_bp,

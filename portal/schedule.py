@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.auth.models import Role, User
+from portal.companies.models import Company
 from portal.coverage import queries as coverage_queries
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import Model, db
@@ -25,15 +26,15 @@ from portal.jobs import huey, in_app
 from portal.mail import queue_mail
 from portal.matching.queries import closed_months
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus
-from portal.payments.services import settle_payment
+from portal.payments.services import settle_payment, start_bank_transfer
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months
-from portal.pledges.renewals import offer_renewals
+from portal.pledges.renewals import auto_renewals, offer_renewals
 from portal.workers.models import ImportJob, ImportState
 
 INVOICE_DAYS = 14  # an unpaid transfer invoice expires after this; the sponsor can start again
 CLOSE_REMINDER_DAY = 10  # BPJS TK wants the month's contributions by the 15th of the next
-UPLOAD_KEEP = timedelta(hours=24)  # roster files (plaintext NIKs) of abandoned imports
+UPLOAD_KEEP = timedelta(hours=24)  # roster files (sealed, with NIKs) of abandoned imports
 
 
 class ScheduledRun(Model):
@@ -123,9 +124,12 @@ def forecast_lapses(today: date) -> int:
 
 
 def delete_roster_files(now: datetime) -> int:
-    """Uploaded rosters hold plaintext NIKs: a file goes (with its rejected-rows files) once
-    its import has run, or after UPLOAD_KEEP when it was only checked and then abandoned.
-    Returns the files deleted."""
+    """Uploaded rosters and their rejected-rows files hold NIKs, names and phones (sealed): a
+    file goes (with its rejected-rows files) once its import has ended or its check failed,
+    or after UPLOAD_KEEP when it was only checked and then abandoned. A job that has not
+    finished after UPLOAD_KEEP is given up (its worker is gone for good). Returns the files
+    deleted."""
+    _give_up_stalled_imports(now)
     paths = set(
         db.session.scalars(
             select(ImportJob.stored_path).where(
@@ -134,6 +138,7 @@ def delete_roster_files(now: datetime) -> int:
                     ImportJob.dry_run.is_(False)
                     & ImportJob.state.in_([ImportState.DONE, ImportState.FAILED])
                 )
+                | (ImportJob.dry_run.is_(True) & (ImportJob.state == ImportState.FAILED))
                 | (ImportJob.created_at < now - UPLOAD_KEEP),
             )
         )
@@ -158,6 +163,40 @@ def delete_roster_files(now: datetime) -> int:
     return deleted
 
 
+def _give_up_stalled_imports(now: datetime) -> None:
+    db.session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.state.in_([ImportState.QUEUED, ImportState.RUNNING]),
+            ImportJob.created_at < now - UPLOAD_KEEP,
+        )
+        .values(
+            state=ImportState.FAILED,
+            message="The job did not finish within a day; upload the file again.",
+            finished_at=now,
+        )
+    )
+
+
+def renew_automatically(today: date) -> int:
+    """Pledges with yearly automatic renewal get their renewal before the term ends,
+    committed, with a transfer invoice e-mailed: the sponsor pays it (or by card from the
+    pledge page); nothing is ever charged by itself."""
+    made = auto_renewals(today)
+    for renewal in made:
+        company = db.session.get_one(Company, renewal.company_id)
+        actor = db.session.get_one(User, renewal.created_by_id)
+        invoice = start_bank_transfer(renewal, company, actor)
+        _tell_users(
+            renewal.company_id,
+            "PIJAR SEMAR: perpanjangan otomatis, tagihan baru",
+            "emails/auto_renewal.txt",
+            pledge=renewal,
+            payment=invoice,
+        )
+    return len(made)
+
+
 def _tell_staff(subject: str, template: str, **context: object) -> None:
     for user in db.session.scalars(
         select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active.is_(True))
@@ -176,6 +215,7 @@ def _tell_users(company_id: int, subject: str, template: str, **context: object)
 
 JOBS: dict[str, tuple[Callable[[], str], Callable[[], Any]]] = {
     "renewal-offers": (lambda: _today().isoformat(), lambda: offer_renewals(_today())),
+    "auto-renewals": (lambda: _today().isoformat(), lambda: renew_automatically(_today())),
     "invoice-expiry": (lambda: _today().isoformat(), lambda: expire_invoices(_today())),
     "close-reminder": (lambda: _today().isoformat(), lambda: remind_month_close(_today())),
     "lapse-forecast": (lambda: f"{_today():%G-W%V}", lambda: forecast_lapses(_today())),
@@ -192,6 +232,11 @@ def run_job(name: str) -> bool:
 @huey.periodic_task(crontab(minute="5", hour="*"))
 def renewal_offers_task() -> bool:
     return run_job("renewal-offers")
+
+
+@huey.periodic_task(crontab(minute="7", hour="*"))
+def auto_renewals_task() -> bool:
+    return run_job("auto-renewals")
 
 
 @huey.periodic_task(crontab(minute="10", hour="*"))

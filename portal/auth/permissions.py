@@ -12,6 +12,7 @@ from portal.companies.models import Company
 class Permission(enum.StrEnum):
     COMPANY_VIEW_OWN = "company:view_own"
     COMPANY_MANAGE_MEMBERS = "company:manage_members"
+    COMPANY_EDIT_OWN = "company:edit_own"  # correct and resubmit a rejected registration
     COMPANY_REVIEW = "company:review"
     COMPANY_LIST = "company:list"
     STAFF_MANAGE = "staff:manage"
@@ -24,8 +25,10 @@ class Permission(enum.StrEnum):
     WORKER_EDIT = "worker:edit"
     WORKER_IMPORT = "worker:import"
     WORKER_EXPORT = "worker:export"
+    WORKER_PRIVACY = "worker:privacy"  # UU 27/2022: export or erase one worker's data
     PLEDGE_VIEW = "pledge:view"
     PLEDGE_MANAGE = "pledge:manage"
+    PLEDGE_APPROVE = "pledge:approve"  # owners: approve pledges and set the approval rule
     PLEDGE_LIST = "pledge:list"
     PAYMENT_MANAGE = "payment:manage"
     MATCH_READ = "match:read"
@@ -46,6 +49,7 @@ _REGISTER = {
     Permission.WORKER_EDIT,
     Permission.WORKER_IMPORT,
     Permission.WORKER_EXPORT,
+    Permission.WORKER_PRIVACY,
 }
 _MATCHING = {
     Permission.MATCH_READ,
@@ -57,7 +61,14 @@ _MATCHING = {
 _CLAIMS = {Permission.CLAIM_READ, Permission.CLAIM_MANAGE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SPONSOR_MEMBER: frozenset(_SPONSOR),
-    Role.SPONSOR_OWNER: frozenset(_SPONSOR | {Permission.COMPANY_MANAGE_MEMBERS}),
+    Role.SPONSOR_OWNER: frozenset(
+        _SPONSOR
+        | {
+            Permission.COMPANY_MANAGE_MEMBERS,
+            Permission.COMPANY_EDIT_OWN,
+            Permission.PLEDGE_APPROVE,
+        }
+    ),
     Role.STAFF: frozenset(
         _REGISTER
         | _MATCHING

@@ -18,7 +18,15 @@ from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from portal.auth import queries, services
-from portal.auth.exceptions import DuplicateEmail, InvalidCredentials, InvalidToken, WeakPassword
+from portal.auth.exceptions import (
+    DuplicateEmail,
+    InvalidCredentials,
+    InvalidToken,
+    InvitationExpired,
+    InvitationReplaced,
+    InvitationUsed,
+    WeakPassword,
+)
 from portal.auth.forms import (
     ConfirmForm,
     ConfirmPasswordForm,
@@ -29,6 +37,7 @@ from portal.auth.forms import (
 )
 from portal.auth.models import Role, User
 from portal.auth.permissions import Permission
+from portal.companies.models import Company
 from portal.extensions import db, limiter
 from portal.security import require, safe_next
 
@@ -107,7 +116,10 @@ def home():  # type: ignore[no-untyped-def]
         return redirect(url_for("auth.login"))
     role = Role(current_user.role)
     if role.is_sponsor:
-        return redirect(url_for("companies.mine"))
+        company = db.session.get(Company, current_user.company_id)
+        # Until the company is verified its own page (status, what is missing) comes first.
+        verified = company is not None and company.can_pay
+        return redirect(url_for("pledges.home" if verified else "companies.mine"))
     if role == Role.AUDITOR:
         return redirect(url_for("audit.events"))
     return redirect(url_for("companies.review_queue"))
@@ -165,6 +177,40 @@ def set_password(token: str):  # type: ignore[no-untyped-def]
     return render_template("auth/set_password.html", form=form, user=user)
 
 
+@bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):  # type: ignore[no-untyped-def]
+    """An invited account sets its first password; a stale link gets a page saying why."""
+    try:
+        user = services.user_for_invitation_token(token)
+    except InvalidToken as error:
+        return _invitation_refused(error)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(user, form.password.data)
+        except WeakPassword as error:
+            form.password.errors = password_errors(error)
+        else:
+            db.session.commit()
+            flash(gettext("Your password is set. Log in with it now."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, user=user)
+
+
+_INVITATION_REFUSALS: dict[type[InvalidToken], tuple[str, int]] = {
+    InvitationExpired: ("expired", 410),
+    InvitationReplaced: ("replaced", 410),
+    InvitationUsed: ("used", 410),
+}
+
+
+def _invitation_refused(error: InvalidToken):  # type: ignore[no-untyped-def]
+    reason, status = _INVITATION_REFUSALS.get(type(error), ("invalid", 404))
+    return render_template(
+        "auth/invitation_refused.html", reason=reason, days=services.invitation_days()
+    ), status
+
+
 @bp.get("/admin/accounts")
 @require(Permission.STAFF_MANAGE)
 def accounts():  # type: ignore[no-untyped-def]
@@ -186,7 +232,7 @@ def create_account():  # type: ignore[no-untyped-def]
         except DuplicateEmail:
             form.email.errors = [gettext("An account with this e-mail exists already.")]
         else:
-            services.send_password_link(user, "emails/invitation.txt", inviter=current_user)
+            services.send_invitation(user, actor=current_user)
             db.session.commit()
             flash(
                 gettext(

@@ -116,6 +116,32 @@ def city_counts(month: date) -> dict[str, int]:
     return counts
 
 
+def renewal_predecessors(pledge_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each renewal among the pledges: the workers its predecessor covered in its last
+    month (slot order), the ones it continues first (R7)."""
+    renewals = {
+        int(pledge_id): int(earlier)
+        for pledge_id, earlier in db.session.execute(
+            select(Pledge.id, Pledge.renews_pledge_id).where(
+                Pledge.id.in_(list(pledge_ids)), Pledge.renews_pledge_id.is_not(None)
+            )
+        )
+    }
+    found: dict[int, list[int]] = {}
+    for pledge_id, earlier in renewals.items():
+        last = db.session.scalar(
+            select(func.max(Coverage.month)).where(Coverage.pledge_id == earlier)
+        )
+        found[pledge_id] = list(
+            db.session.scalars(
+                select(Coverage.worker_id)
+                .where(Coverage.pledge_id == earlier, Coverage.month == last)
+                .order_by(Coverage.slot)
+            )
+        )
+    return found
+
+
 def open_pledges(month: date) -> list[OpenPledge]:
     """Paid pledges not yet placed whose coverage may start by `month` (the later of the
     pledge's start month and the month after payment, R6), and active pledges with empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -134,7 +135,11 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
     check_month_open(month, today)
     subject = run_subject(run.id)
     rules = current_rules()
-    ranked = engine.by_priority(queries.waiting_candidates(month, rules))
+    everyone = engine.by_priority(queries.waiting_candidates(month, rules))
+    pledges = queries.open_pledges(month)
+    carried = _carried_over(pledges, everyone)  # R7: a renewal keeps its workers first
+    kept = {w for workers in carried.values() for w in workers}
+    ranked = [c for c in everyone if c.worker_id not in kept]
     set_progress(subject, 1, PLACE_STEPS)
     already = queries.city_counts(month)
     quotas = {f: rules.quota(f, month) for f in ("apbd", "dbhcht")}
@@ -144,8 +149,12 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
     set_progress(subject, 2, PLACE_STEPS)
     city_taken = {w for workers in city.placed.values() for w in workers}
     rest = [c for c in ranked if c.worker_id not in city_taken]
-    pledges = queries.open_pledges(month)
-    placed = engine.place([p.demand() for p in pledges], rest)
+    demands = [
+        replace(p.demand(), slots=p.workers - len(carried.get(p.pledge_id, []))) for p in pledges
+    ]
+    placed = engine.place(demands, rest)
+    for pledge_id, workers in carried.items():
+        placed[pledge_id] = workers + placed.get(pledge_id, [])
     set_progress(subject, 3, PLACE_STEPS)
 
     rows: list[tuple[Any, ...]] = [
@@ -164,7 +173,7 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
     run.rule_version = rules.version
     run.placed = len(rows)
     run.coverage_rows = sum(row_months for *_, row_months in rows)
-    run.summary = _summary(ranked, city, already, quotas, pledges, placed, rest)
+    run.summary = _summary(everyone, city, already, quotas, pledges, placed, rest)
     db.session.flush()
     set_progress(subject, 4, PLACE_STEPS)
     record_event(
@@ -174,6 +183,27 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
         after={"month": f"{month:%Y-%m}", "placed": run.placed, "rule_version": rules.version},
     )
     return run
+
+
+def _carried_over(
+    pledges: list[queries.OpenPledge], waiting: list[engine.Candidate]
+) -> dict[int, list[int]]:
+    """The workers each renewal takes over from the pledge it continues: those still
+    waiting (eligible, not covered from this month on) who fit its target, up to its slots."""
+    by_id = {c.worker_id: c for c in waiting}
+    carried: dict[int, list[int]] = {}
+    taken: set[int] = set()
+    open_by_id = {p.pledge_id: p for p in pledges}
+    for pledge_id, workers in queries.renewal_predecessors(open_by_id).items():
+        demand = open_by_id[pledge_id].demand()
+        fitting = [
+            w
+            for w in workers
+            if w in by_id and w not in taken and demand.fits(by_id[w].category, by_id[w].kecamatan)
+        ][: demand.slots]
+        taken.update(fitting)
+        carried[pledge_id] = fitting
+    return carried
 
 
 def _summary(

@@ -28,3 +28,11 @@ class NoRateInForce(PledgeError):
 
 class InvalidPledge(PledgeError):
     """Workers, months or start month outside what the programme allows."""
+
+
+class NotRenewable(PledgeError):
+    """Only an active pledge, or one completed in the last 60 days, that is not renewed yet."""
+
+
+class NotAnOwner(PledgeError):
+    """Only the company's owners set the approval rule."""

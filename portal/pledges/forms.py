@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -53,3 +60,15 @@ class RolloverForm(FlaskForm):
     )
     months = IntegerField(_l("Months"), validators=[DataRequired(), NumberRange(min=1, max=24)])
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])
+
+
+class ApprovalPolicyForm(FlaskForm):
+    approval_required = BooleanField(_l("Pledges need an owner's approval before they commit"))
+    second_approval_above = IntegerField(
+        _l("Above this amount (rupiah), a second owner must approve too (empty: never)"),
+        validators=[Optional(), NumberRange(min=0, max=10**13)],
+    )
+
+
+class SendBackForm(FlaskForm):
+    note = StringField(_l("Why (shown on the pledge)"), validators=[Optional(), Length(max=200)])

@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
@@ -15,6 +24,7 @@ from portal.extensions import Model
 
 class PledgeStatus(enum.StrEnum):
     DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"  # the company's owners approve before it commits
     AWAITING_PAYMENT = "awaiting_payment"
     PAID = "paid"
     ACTIVE = "active"
@@ -52,6 +62,10 @@ class Pledge(Model):
     on_hold: Mapped[bool] = mapped_column(default=False, server_default="0")
     # Set when a run or the term's end leaves money unused; cleared by the sponsor's decision.
     unused_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A renewal continues an earlier pledge: matching gives it that pledge's workers first.
+    renews_pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"), index=True)
+    # Yearly automatic renewal: a new pledge and invoice before the term ends, never a charge.
+    auto_renew: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -66,3 +80,33 @@ class Pledge(Model):
             return None
         index = self.coverage_start.year * 12 + self.coverage_start.month - 1 + self.months - 1
         return date(index // 12, index % 12 + 1, 1)
+
+
+class PledgePolicy(Model):
+    """A company's rule for committing pledges: whether an owner must approve, and above
+    which amount a second owner must approve too. No row: anyone may commit."""
+
+    __tablename__ = "pledge_policy"
+    __table_args__ = (
+        CheckConstraint(
+            "second_approval_above IS NULL OR second_approval_above >= 0", name="above"
+        ),
+    )
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True)
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default="0")
+    second_approval_above: Mapped[int | None] = mapped_column(BigInteger)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PledgeApproval(Model):
+    """An owner's approval of a pledge waiting for approval (one per owner and pledge)."""
+
+    __tablename__ = "pledge_approval"
+    __table_args__ = (UniqueConstraint("pledge_id", "approver_id", name="once_per_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    approver_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,7 +29,8 @@ MAX_WORKERS = 100_000
 MAX_MONTHS = 24
 
 _ALLOWED = {
-    PledgeStatus.DRAFT: {PledgeStatus.AWAITING_PAYMENT},
+    PledgeStatus.DRAFT: {PledgeStatus.AWAITING_PAYMENT, PledgeStatus.AWAITING_APPROVAL},
+    PledgeStatus.AWAITING_APPROVAL: {PledgeStatus.AWAITING_PAYMENT, PledgeStatus.DRAFT},
     PledgeStatus.AWAITING_PAYMENT: {PledgeStatus.PAID, PledgeStatus.CANCELLED},
     PledgeStatus.PAID: {PledgeStatus.ACTIVE, PledgeStatus.REFUNDED},
     PledgeStatus.ACTIVE: {PledgeStatus.COMPLETED, PledgeStatus.REFUNDED},

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.forms import ConfirmForm
@@ -22,14 +23,22 @@ from portal.payments.issues import open_issues_of
 from portal.payments.models import PaymentMethod, PaymentStatus
 from portal.payments.queries import pledge_documents, pledge_payments, pledge_refunds
 from portal.payments.unused import waiting_for_decision
-from portal.pledges import queries, services
+from portal.pledges import approvals, queries, renewals, services
 from portal.pledges.exceptions import (
     CompanyNotVerified,
     IllegalPledgeTransition,
     InvalidPledge,
     NoRateInForce,
+    NotRenewable,
 )
-from portal.pledges.forms import PledgeForm, RolloverForm, TargetForm
+from portal.pledges.forms import (
+    ApprovalPolicyForm,
+    PledgeForm,
+    RolloverForm,
+    SendBackForm,
+    TargetForm,
+)
+from portal.pledges.home import sponsor_home
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import MonthPrice, add_months, group_periods, price_pledge, total
 from portal.reports.figures import placement as sponsor_placement
@@ -100,6 +109,16 @@ def _preview(form: PledgeForm) -> dict[str, object]:
     }
 
 
+@bp.get("/company/home")
+@require(Permission.PLEDGE_VIEW)
+def home():  # type: ignore[no-untyped-def]
+    """The sponsor's home: what the company's money did this year, and what to do next."""
+    company = _company()
+    return render_template(
+        "pledges/home.html", company=company, home=sponsor_home(company, current_user)
+    )
+
+
 @bp.get("/pledges")
 @require(Permission.PLEDGE_VIEW)
 def index():  # type: ignore[no-untyped-def]
@@ -164,6 +183,12 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         ),
         "placement": placement,
         "certificates": pledge_certificates(pledge.id),
+        "renewable": renewals.renewable(pledge),
+        "approvals_needed": approvals.approvals_needed(pledge),
+        "approvers": approvals.approvers(pledge.id),
+        "send_back_form": SendBackForm(),
+        "renewal": renewals.renewal_of(pledge.id),
+        "renews": pledge.renews_pledge_id,
         **_money_context(pledge),
     }
 
@@ -230,12 +255,116 @@ def submit(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
     if ConfirmForm().validate_on_submit():
         try:
-            services.submit_pledge(pledge, _company(), current_user)
+            outcome = approvals.commit_pledge(pledge, _company(), current_user)
         except CompanyNotVerified:
             flash(gettext("Your company must be verified before it can commit and pay."), "warning")
         except (IllegalPledgeTransition, InvalidPledge, NoRateInForce) as error:
             flash(gettext("This pledge cannot be committed: %(why)s", why=str(error)), "danger")
         else:
             db.session.commit()
-            flash(gettext("Pledge committed. Choose how to pay."), "success")
+            flash(*_COMMIT_MESSAGES[outcome])
     return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+
+
+_COMMIT_MESSAGES = {
+    "committed": (_l("Pledge committed. Choose how to pay."), "success"),
+    "asked": (_l("Your company's owners are asked to approve this pledge."), "info"),
+    "approved": (_l("Your approval is recorded; another owner must approve too."), "info"),
+}
+
+
+@bp.post("/pledges/<int:pledge_id>/send-back")
+@require(Permission.PLEDGE_MANAGE)
+def send_back(pledge_id: int):  # type: ignore[no-untyped-def]
+    """Back to draft (an owner declines, or the member who asked takes it back)."""
+    pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
+    form = SendBackForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        approvals.send_back(pledge, current_user, form.note.data or "")
+    except IllegalPledgeTransition:
+        db.session.rollback()
+        flash(gettext("Only a pledge waiting for approval can be sent back."), "warning")
+    else:
+        db.session.commit()
+        flash(gettext("The pledge is a draft again."), "info")
+    return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+
+
+@bp.route("/pledges/approvals", methods=["GET", "POST"])
+@require(Permission.PLEDGE_APPROVE)
+def approval_policy():  # type: ignore[no-untyped-def]
+    """The owners' rule for committing pledges."""
+    policy = approvals.policy_of(current_user.company_id)
+    form = ApprovalPolicyForm(obj=policy)
+    if form.validate_on_submit():
+        approvals.set_policy(
+            current_user.company_id,
+            current_user,
+            bool(form.approval_required.data),
+            form.second_approval_above.data,
+        )
+        db.session.commit()
+        flash(gettext("The approval rule is saved."), "success")
+        return redirect(url_for("pledges.approval_policy"))
+    status = 400 if form.errors else 200
+    return render_template("pledges/approvals.html", form=form, policy=policy), status
+
+
+@bp.post("/pledges/<int:pledge_id>/renew")
+@require(Permission.PLEDGE_MANAGE)
+def renew(pledge_id: int):  # type: ignore[no-untyped-def]
+    """The next term with the same terms as a draft to review, then commit and pay."""
+    pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        renewal = renewals.renew_pledge(pledge, current_user)
+    except NotRenewable:
+        db.session.rollback()
+        existing = renewals.renewal_of(pledge_id)
+        if existing is not None:
+            return redirect(url_for("pledges.detail", pledge_id=existing.id))
+        flash(gettext("This pledge can no longer be renewed; make a new pledge."), "warning")
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+    except (InvalidPledge, NoRateInForce) as error:
+        db.session.rollback()
+        flash(gettext("The renewal could not be prepared: %(why)s", why=str(error)), "danger")
+        return redirect(url_for("pledges.detail", pledge_id=pledge_id))
+    db.session.commit()
+    flash(
+        gettext(
+            "Renewal prepared at today's rates. Check it, then commit and pay: the workers of "
+            "pledge #%(id)s keep their coverage first.",
+            id=pledge_id,
+        ),
+        "success",
+    )
+    return redirect(url_for("pledges.detail", pledge_id=renewal.id))
+
+
+@bp.post("/pledges/<int:pledge_id>/auto-renew")
+@require(Permission.PLEDGE_MANAGE)
+def auto_renew(pledge_id: int):  # type: ignore[no-untyped-def]
+    pledge = load_owned(Pledge, pledge_id, Permission.PLEDGE_MANAGE)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    on = request.form.get("auto_renew") == "on"
+    try:
+        renewals.set_auto_renew(pledge, on, current_user)
+    except NotRenewable:
+        db.session.rollback()
+        flash(gettext("This pledge is over; it cannot renew."), "warning")
+    else:
+        db.session.commit()
+        flash(
+            gettext(
+                "Automatic renewal is on: each year a renewal and an invoice are prepared "
+                "before the term ends; nothing is charged by itself."
+            )
+            if on
+            else gettext("Automatic renewal is off."),
+            "info",
+        )
+    return redirect(url_for("pledges.detail", pledge_id=pledge_id) + "#renew")

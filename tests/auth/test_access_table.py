@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from portal.matching import services as matching_services
 from portal.payments import services as payment_services
 from portal.payments.models import Document
 from portal.pledges import services as pledge_services
+from portal.reports.models import TjslStatement
 from tests import factories
 from tests.conftest import Actors, csrf_token
 
@@ -47,11 +49,20 @@ EXPECTED = {
     ("POST", "auth.toggle_account"): row(
         LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN
     ),
+    # An invitation link that was never valid is 404 for everyone (expired or replaced: 410).
+    ("GET", "auth.accept_invitation"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
+    ("POST", "auth.accept_invitation"): row(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING),
     ("GET", "companies.register"): row(OK, OK, OK, OK, OK, OK),
     ("POST", "companies.register"): row(BAD, BAD, BAD, BAD, BAD, BAD),
     ("GET", "companies.mine"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "companies.members"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "companies.invite"): row(LOGIN, BAD, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    # Owners only; the member in the URL (staff2) and the company (the other one) are not theirs.
+    ("POST", "companies.resend_invitation"): row(
+        LOGIN, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
+    ("GET", "companies.resubmit"): row(LOGIN, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "companies.resubmit"): row(LOGIN, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "companies.review_queue"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "companies.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "companies.verify"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
@@ -90,6 +101,14 @@ EXPECTED = {
     ("POST", "pledges.edit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.delete"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.submit"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.renew"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.auto_renew"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.send_back"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "pledges.home"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "pledges.approval_policy"): row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "pledges.approval_policy"): row(
+        LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
     ("POST", "payments.pay_stripe"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "payments.pay_transfer"): row(
         LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
@@ -131,6 +150,11 @@ EXPECTED = {
     ("POST", "claims.new"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
     ("POST", "claims.upload"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    # A claim's story for sponsors: staff and admins write, approve and withdraw it.
+    ("POST", "claims.story"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN),
+    ("POST", "claims.withdraw_story"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
+    ),
     # Certificates: the PDF for its company and staff (an unknown id here); verify is public.
     ("GET", "certificates.certificate_pdf"): row(
         LOGIN, MISSING, MISSING, MISSING, MISSING, MISSING
@@ -168,6 +192,16 @@ EXPECTED = {
     ("GET", "reports.pledge"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
     ("GET", "reports.pledge_file"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
     ("GET", "reports.pledge_chart"): row(LOGIN, MISSING, MISSING, OK, OK, OK),
+    # The year for TJSL reports: the sponsor's own company only (this year: nothing closed, so
+    # issuing a statement sends back to the page); the statement here is the other company's.
+    ("GET", "reports.tjsl_xlsx"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "reports.tjsl_pdf"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "reports.issue_tjsl_statement"): row(
+        LOGIN, REDIRECT, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
+    ("GET", "reports.tjsl_statement_pdf"): row(
+        LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
+    ),
 }
 
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}  # files, no permission involved
@@ -198,13 +232,15 @@ def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-u
         "month": "2026-01",
         "funder": "apbd",
         "name": "sex",
+        "year": date.today().year,
         **ids,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
 def _objects_of_another_company(actors: Actors) -> dict[str, int]:
-    """A worker, and a pledge with an invoice that belong to the other company."""
+    """A worker, a pledge with an invoice and a TJSL statement that belong to the other
+    company."""
     company = db.session.get(Company, actors.other_owner.company_id)
     pledge = pledge_services.create_pledge(
         company,
@@ -215,12 +251,24 @@ def _objects_of_another_company(actors: Actors) -> dict[str, int]:
     payment = payment_services.start_bank_transfer(pledge, company, actors.other_owner)
     document = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
     run = matching_services.propose_run(pledge_services.earliest_start(), actors.staff)
+    statement = TjslStatement(
+        serial="TJSL/2026/999999",
+        company_id=company.id,
+        year=2026,
+        company_name=company.legal_name,
+        plan_amount=33_600,
+        realised_amount=16_800,
+        realised_through=date(2026, 1, 1),
+    )
+    db.session.add(statement)
+    db.session.flush()
     return {
         "worker_id": factories.worker().id,
         "pledge_id": pledge.id,
         "payment_id": payment.id,
         "document_id": document.id,
         "run_id": run.id,
+        "statement_id": statement.id,
     }
 
 

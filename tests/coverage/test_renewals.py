@@ -51,7 +51,7 @@ def test_renewal_offer_is_mailed_once_to_the_active_team(actors, outbox):
     db.session.commit()  # mail leaves after the commit
     assert sorted(m.to[0] for m in outbox) == emails
     body = outbox[0].body
-    assert f"#{pledge.id}" in body and "/pledges/new" in body and " 2 " in body
+    assert f"#{pledge.id}" in body and f"/pledges/{pledge.id}#renew" in body and " 2 " in body
     assert offer_renewals(today=ends - timedelta(days=29), actor=actors.staff) == []
     db.session.commit()
     assert len(outbox) == 2
