@@ -8,6 +8,7 @@ from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, load_config
 from portal import logs, register
+from portal.security import PortalRequest
 
 
 def create_app(config: Any = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(config: Any = None) -> Flask:
     )
     settings = config if config is not None and not isinstance(config, str) else load_config(config)
     app.config.from_object(settings)
+    app.request_class = PortalRequest
     logs.install()
     register.extensions(app)
     register.blueprints(app)

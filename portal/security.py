@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import Request, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -16,6 +17,21 @@ from portal.auth.permissions import Permission, can
 from portal.extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PortalRequest(Request):
+    """Uploads (rosters, claims, bank statements) hold personal data: their bytes stay in
+    memory (bounded by MAX_CONTENT_LENGTH) and are never spooled to an unencrypted temporary
+    file on disk, as Werkzeug does for large ones by default."""
+
+    def _get_file_stream(  # type: ignore[override]
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
 
 
 def safe_next(target: str | None, fallback: str = "public.index") -> str:
