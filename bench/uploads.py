@@ -218,7 +218,10 @@ def check_in_subprocess(
 ) -> list[dict[str, object]]:
     """Upload and check each file as the portal does, each in a fresh process (all at once
     when `parallel`); their figures, in order."""
+    # Each measuring process has its own in-memory SQLite database and job queue: never the
+    # test suite's database (TEST_DATABASE_URL in CI) nor its broker.
     env = {**os.environ, "PORTAL_ENV": "testing", "JOBS_BROKER": "memory"}
+    env.pop("TEST_DATABASE_URL", None)
     started: list[subprocess.Popen[str]] = []
     found = []
     for path, name in files:
@@ -337,7 +340,10 @@ def lock_waits(rows: int, workdir: Path, how: str = "job") -> dict[str, float]:
     roster = workdir / "roster.csv"
     write_roster(roster, rows)
     database = workdir / f"lock-{how}.db"
+    # Each measuring process has its own in-memory SQLite database and job queue: never the
+    # test suite's database (TEST_DATABASE_URL in CI) nor its broker.
     env = {**os.environ, "PORTAL_ENV": "testing", "JOBS_BROKER": "memory"}
+    env.pop("TEST_DATABASE_URL", None)
     importer = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bench.uploads", "--import", str(roster), str(database), how],
         cwd=ROOT,

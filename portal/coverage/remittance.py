@@ -30,6 +30,7 @@ from portal.workers.models import Worker
 from portal.workers.pii import current_cipher
 
 HEADER = ["nik", "nama", "no_kpj", "kategori", "pendana", "no_ikrar", "bulan", "iuran"]
+TEXT_COLUMNS = ("nik", "no_kpj")  # never numbers in a spreadsheet (digits, leading zeros)
 FORMATS = ("csv", "xlsx")
 MAX_REFERENCE = 80
 # Remittance files are per funder; every pledge together is the CSR file.
@@ -111,7 +112,8 @@ def remittance_file(month: date, funder: str, fmt: str) -> tuple[bytes, int]:
     ]
     if fmt == "csv":
         return csv_bytes(HEADER, cells), len(rows)
-    return xlsx_bytes(HEADER, cells, f"Iuran {month:%Y-%m} {funder}"), len(rows)
+    title = f"Iuran {month:%Y-%m} {funder}"
+    return xlsx_bytes(HEADER, cells, title, TEXT_COLUMNS), len(rows)
 
 
 def file_name(month: date, funder: str, fmt: str) -> str:

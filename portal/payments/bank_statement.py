@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
 
@@ -45,6 +45,8 @@ UNDECODABLE = (
     "export the statement again"
 )
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
+# Many bank exports leave the year out ("04/12"): the statement's period decides it.
+_DAY_MONTH = re.compile(r"(?P<day>\d{1,2})[/\-.](?P<month>\d{1,2})")
 _AMOUNT = re.compile(
     r"(?P<int>\d{1,3}(?:(?P<sep>[.,])\d{3})(?:(?P=sep)\d{3})*|\d+)"
     r"(?:(?P<dec>[.,])(?P<frac>\d{1,2}))?"
@@ -89,6 +91,8 @@ class ParsedStatement:
     lines: list[StatementLine] = field(default_factory=list)
     errors: list[StatementError] = field(default_factory=list)
     notes: list[StatementNote] = field(default_factory=list)
+    # Lines dated without a year, by their index in `lines`: (day, month) until resolved.
+    yearless: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 class MatchOutcome(enum.StrEnum):
@@ -119,8 +123,12 @@ class _Skip(Exception):
 # Parsing ---------------------------------------------------------------------------------
 
 
-def parse_statement(data: Source) -> ParsedStatement:
+def parse_statement(data: Source, today: date | None = None) -> ParsedStatement:
     """Credit lines from a statement CSV; bad rows are reported, debits noted and skipped.
+
+    A date without a year ("04/12") takes the year that puts it nearest the file's full
+    dates; in a file without any, the latest year that does not put it after `today` (the
+    upload's day).
 
     Rows before the header (account number, period) are ignored; the header must be among
     the first HEADER_SEARCH records. One encoding for the whole file (portal/csvtext.py): a
@@ -132,7 +140,7 @@ def parse_statement(data: Source) -> ParsedStatement:
         found = _table(chunks_of(data))
         if found is None:
             return ParsedStatement(errors=[StatementError(1, _missing_header_message())])
-        return _parse_rows(*found)
+        return _parse_rows(*found, today or date.today())
     except UploadError as error:
         return ParsedStatement(errors=[StatementError(1, str(error))])
 
@@ -149,7 +157,7 @@ def _table(chunks: Chunks) -> tuple[Iterator[Record], dict[str, int]] | None:
     return None
 
 
-def _parse_rows(records: Iterator[Record], columns: dict[str, int]) -> ParsedStatement:
+def _parse_rows(records: Iterator[Record], columns: dict[str, int], today: date) -> ParsedStatement:
     parsed = ParsedStatement()
     usefulness = Usefulness()
     count = 0
@@ -166,7 +174,7 @@ def _parse_rows(records: Iterator[Record], columns: dict[str, int]) -> ParsedSta
         else:
             _parse_row(number, cells, columns, parsed)
         usefulness.count(len(parsed.errors) > errors)
-    return _capped(parsed)
+    return _capped(_with_years(parsed, today))
 
 
 def _cell_problem(cells: list[str], columns: dict[str, int]) -> str | None:
@@ -224,12 +232,15 @@ def _parse_row(
 
     try:
         amount = _row_amount(cell("amount"), cell("debit"))
-        when = parse_date(cell("date"))
+        when = _row_date(cell("date"))
     except _Skip as skip:
         parsed.notes.append(StatementNote(number, str(skip)))
     except _RowError as error:
         parsed.errors.append(StatementError(number, str(error)))
     else:
+        if isinstance(when, tuple):
+            parsed.yearless[len(parsed.lines)] = when
+            when = date.min  # until the whole file is read and its period known
         parsed.lines.append(
             StatementLine(number, when, " ".join(cell("description").split()), amount)
         )
@@ -256,7 +267,64 @@ def parse_date(value: str) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise _RowError(f"date not understood: {value!r} (use DD/MM/YYYY or YYYY-MM-DD)")
+    raise _RowError(_date_problem(value))
+
+
+def _date_problem(value: str) -> str:
+    return f"date not understood: {value!r} (use DD/MM/YYYY, DD/MM or YYYY-MM-DD)"
+
+
+def _row_date(value: str) -> date | tuple[int, int]:
+    """A full date, or (day, month) for DD/MM, D/M or DD-MM, optionally followed by a time."""
+    text = value.split()[0] if value.split() else ""
+    match = _DAY_MONTH.fullmatch(text)
+    if match is None:
+        return parse_date(value)
+    day, month = int(match["day"]), int(match["month"])
+    if not _valid(2024, month, day):  # a leap year: 29/02 may still be a date
+        raise _RowError(_date_problem(value))
+    return day, month
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_years(parsed: ParsedStatement, today: date) -> ParsedStatement:
+    """Each yearless line dated in the year nearest the statement's period (its full dates,
+    else the upload day, which nothing on the statement can come after)."""
+    if not parsed.yearless:
+        return parsed
+    full = [line.date for i, line in enumerate(parsed.lines) if i not in parsed.yearless]
+    first, last = (min(full), max(full)) if full else (today, today)
+    for index, (day, month) in parsed.yearless.items():
+        line = parsed.lines[index]
+        when = _nearest(day, month, first, last, latest=None if full else today)
+        if when is None:
+            parsed.errors.append(StatementError(line.row, _date_problem(f"{day:02}/{month:02}")))
+        else:
+            parsed.lines[index] = replace(line, date=when)
+    parsed.lines = [line for line in parsed.lines if line.date != date.min]
+    parsed.errors.sort(key=lambda error: error.row)
+    parsed.yearless = {}
+    return parsed
+
+
+def _nearest(day: int, month: int, first: date, last: date, latest: date | None) -> date | None:
+    """The day/month in the year that puts it nearest [first, last], never after latest."""
+    back = 1 if latest is None else 4  # a 29/02 dated by the upload day alone
+    candidates = [
+        date(year, month, day)
+        for year in range(first.year - back, last.year + 2)
+        if _valid(year, month, day) and (latest is None or date(year, month, day) <= latest)
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda d: max((first - d).days, (d - last).days, 0))
 
 
 def parse_amount(value: str) -> int:

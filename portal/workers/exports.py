@@ -29,6 +29,8 @@ HEADER = [
     "pendana_bulan_ini",
     "terdaftar",
 ]
+# Read as numbers, a NIK loses its last digit and a phone number its leading zero.
+TEXT_COLUMNS = ("nik", "kode_kelurahan", "no_hp", "no_kpj")
 
 
 def export_register(filters: RegisterFilters, month: date, fmt: str) -> tuple[bytes, int]:
@@ -36,7 +38,7 @@ def export_register(filters: RegisterFilters, month: date, fmt: str) -> tuple[by
     rows = list(_rows(filters, month))
     if fmt == "csv":
         return csv_bytes(HEADER, rows), len(rows)
-    return xlsx_bytes(HEADER, rows, "Register"), len(rows)
+    return xlsx_bytes(HEADER, rows, "Register", TEXT_COLUMNS), len(rows)
 
 
 def _rows(filters: RegisterFilters, month: date) -> Iterator[list[Any]]:

@@ -9,7 +9,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -23,6 +22,7 @@ from portal.security import require
 from portal.workers import jobs, queries
 from portal.workers.forms import RosterUploadForm
 from portal.workers.models import ImportJob, ImportState
+from portal.workers.sealed import SealedFileError
 from portal.workers.views import bp
 
 
@@ -81,17 +81,29 @@ def import_status(token: str):  # type: ignore[no-untyped-def]
     return jsonify(jobs.job_progress(_job(token)))
 
 
-@bp.get("/staff/workers/import/<token>/rejected.csv")
+REJECTED_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
+
+
+@bp.get("/staff/workers/import/<token>/rejected.<fmt>")
 @require(Permission.WORKER_IMPORT)
-def import_rejected(token: str):  # type: ignore[no-untyped-def]
-    rows = jobs.rejected_rows(_job(token))
-    if rows is None:
+def import_rejected(token: str, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in REJECTED_TYPES:
+        abort(404)
+    try:
+        body = jobs.rejected_download(_job(token), fmt)
+    except SealedFileError:
+        flash(gettext("The rejected rows could not be read back; check the file again."), "danger")
+        return redirect(url_for("workers.import_job", token=token))
+    if body is None:
         abort(404)
     return Response(
-        stream_with_context(rows),  # opened on the fly, a segment at a time
-        mimetype="text/csv",
+        body,
+        mimetype=REJECTED_TYPES[fmt],
         headers={
-            "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.csv"',
+            "Content-Disposition": f'attachment; filename="baris-ditolak-{token[:8]}.{fmt}"',
             "Cache-Control": "no-store",
         },
     )

@@ -43,6 +43,7 @@ from portal.workers.importer import (
 )
 from portal.workers.models import ImportJob, ImportState
 from portal.workers.pii import KeyConfigError, current_cipher
+from portal.workers.rejected import rejected_file
 from portal.workers.roster import COLUMN_LABELS, RosterFormatError
 from portal.workers.sealed import SealedFileError, SealedWriter, open_sealed, seal_file
 
@@ -308,6 +309,14 @@ def rejected_rows(job: ImportJob) -> Iterator[bytes] | None:
     if path is None or not Path(path).exists():
         return None
     return open_sealed(current_cipher(), Path(path))
+
+
+def rejected_download(job: ImportJob, fmt: str) -> bytes | None:
+    """The job's rejected rows as an XLSX (for spreadsheets) or CSV (for machines) file with
+    the upload's column names, or None when there are none (left). Raises SealedFileError for
+    a damaged file, ValueError for another format."""
+    stored = rejected_rows(job)
+    return None if stored is None else rejected_file(stored, fmt)
 
 
 class RejectedFile:

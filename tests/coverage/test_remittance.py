@@ -91,6 +91,28 @@ def test_xlsx_escapes_formulas_and_keeps_niks_as_text(closed):
     assert values[2][7] == 16_800
 
 
+def test_xlsx_writes_nik_and_kpj_as_text_cells_with_leading_zeros(closed):
+    _, people, _ = closed
+    people[0].kpj = "0012345678901"
+    db.session.flush()
+    body, _ = remittance_file(MONTH, "csr", "xlsx")
+    sheet = load_workbook(io.BytesIO(body)).active
+    cells = {
+        row[1].value: dict(zip(HEADER, row, strict=True)) for row in sheet.iter_rows(min_row=2)
+    }
+    ani = cells["Ani Lestari"]
+    assert (ani["nik"].value, ani["no_kpj"].value) == (worker_nik(people[0]), "0012345678901")
+    for name in ("nik", "no_kpj"):
+        assert ani[name].data_type == "s" and ani[name].number_format == "@", name
+    assert ani["iuran"].value == 16_800 and ani["iuran"].number_format != "@"
+
+
+def test_month_page_offers_xlsx_for_spreadsheets_before_csv(closed, actors, logged_in):
+    page = logged_in(actors.staff).get(f"/coverage/months/{MONTH:%Y-%m}").get_data(as_text=True)
+    assert page.index('data-download="csr-xlsx"') < page.index('data-download="csr-csv"')
+    assert "XLSX (for spreadsheets)" in page and "CSV (for machines)" in page
+
+
 def test_mark_remitted_books_the_transfer_once(closed, actors):
     remittance = mark_remitted(MONTH, "csr", "  BNI-2026-0001 ", actors.staff)
     assert (remittance.workers, remittance.amount, remittance.reference) == (

@@ -50,14 +50,14 @@ def test_staff_imports_reads_errors_fixes_and_reimports(page: Page, live_db: Any
     _count(page, "rejected").to_have_text("1")
     expect(page.locator("#errors")).to_contain_text("3")  # the row number of the bad row
     with page.expect_download() as download_info:
-        page.locator("#rejected-download").click()
+        page.locator("#rejected-download-csv").click()
     rejected = download_info.value.path().read_text(encoding="utf-8-sig")
     page.locator("#confirm-import").click()
     expect(page.locator("#import-done")).to_be_visible()
 
-    rows = list(csv.DictReader(io.StringIO(rejected)))
-    assert [r["name"] for r in rows] == ["Sri Wahyuni"]
-    rows[0]["birth_date"] = "15/07/1990"
+    rows = list(csv.DictReader(io.StringIO(rejected), delimiter=";"))
+    assert [r["nama"] for r in rows] == ["Sri Wahyuni"]
+    rows[0]["tanggal_lahir"] = "15/07/1990"
     fixed = io.StringIO()
     writer = csv.DictWriter(fixed, fieldnames=list(rows[0]))
     writer.writeheader()

@@ -326,6 +326,7 @@ def test_bank_transfer_gets_an_invoice_and_a_statement_confirms_it(actors, logge
         "/staff/transfers/statement",
         data={"csrf_token": token, "statement": (io.BytesIO(statement.encode()), "mutasi.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert 'data-outcome="matched"' in html and 'data-outcome="duplicate"' in html
     assert 'data-outcome="unknown_reference"' in html
@@ -343,6 +344,7 @@ def test_a_wrong_transfer_amount_is_flagged_not_applied(actors, logged_in):
         "/staff/transfers/statement",
         data={"csrf_token": token, "statement": (io.BytesIO(statement.encode()), "s.csv")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert 'data-outcome="underpaid"' in html
     assert db.session.get(Payment, payment.id).status == PaymentStatus.PENDING

@@ -86,10 +86,12 @@ def test_the_upload_and_its_rejected_rows_are_sealed_private_and_read_back_on_do
             assert secret.encode() not in content, (path, secret)
     assert b"".join(open_sealed(current_cipher(), upload)) == ROSTER.encode()
     page = client.get(location).get_data(as_text=True)
-    download = re.search(r'id="rejected-download" href="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    download = re.search(r'id="rejected-download-csv" href="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     text = client.get(download).get_data(as_text=True)
     assert (
-        text.startswith("\ufeffrow,nik,name") and "Tanpa Tanggal" in text and "Slamet" not in text
+        text.startswith("\ufeffnik;nama;tanggal_lahir;")
+        and "Tanpa Tanggal" in text
+        and "Slamet" not in text
     )
 
 
@@ -214,7 +216,7 @@ def test_rejected_rows_past_the_file_limit_are_counted_not_written(actors, logge
     summary = job.summary or {}
     assert summary["rejected"] == 100 and 0 < summary["rejected_in_file"] < 100
     page = client.get(location).get_data(as_text=True)
-    assert "The CSV holds the first" in page
+    assert "The file holds the first" in page
     text = b"".join(open_sealed(current_cipher(), Path(str(jobs.rejected_path(job)))))
     assert len(text) <= 2_000 and text.decode().count("\n") == summary["rejected_in_file"] + 1
 
