@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import flask_babel
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import current_app, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 
 def select_locale() -> str:
@@ -45,3 +49,58 @@ def long_date(value: date | None, locale: str | None = None) -> str:
 
 def month_label(value: date, locale: str | None = None) -> str:
     return format_date(value, format="MMMM y", locale=locale or current_locale())
+
+
+class FormTranslations:
+    """WTForms' and Flask-WTF's own messages through the portal's catalogue: WTForms ships no
+    Indonesian. Indonesian has no plural forms, so a singular and a plural message are two
+    entries of the catalogue."""
+
+    def gettext(self, string: str) -> str:
+        return str(flask_babel.gettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+FORM_TRANSLATIONS = FormTranslations()
+
+
+def translate_forms() -> None:
+    """Every Flask-WTF form asks the portal's catalogue (set once, at app start)."""
+    FlaskForm.Meta.get_translations = _form_translations  # type: ignore[method-assign]
+
+
+def _form_translations(meta: Any, form: Any) -> FormTranslations:
+    return FORM_TRANSLATIONS
+
+
+# WTForms' and Flask-WTF's messages, here so that the catalogue extraction finds them.
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Invalid input."),
+    _l("Invalid email address."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid float value."),
+    _l("Not a valid date value."),
+    _l("Not a valid datetime value."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("Field must be at least %(min)d character long."),
+    _l("Field must be at least %(min)d characters long."),
+    _l("Field cannot be longer than %(max)d character."),
+    _l("Field cannot be longer than %(max)d characters."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Field must be exactly %(max)d character long."),
+    _l("Field must be exactly %(max)d characters long."),
+    _l("Field must be equal to %(other_name)s."),
+    _l("Invalid value, must be one of: %(values)s."),
+    _l("The CSRF token is missing."),
+    _l("The CSRF token is invalid."),
+    _l("The CSRF token has expired."),
+    _l("The CSRF tokens do not match."),
+)

@@ -29,6 +29,19 @@ LABELS = {
     "erased": _l("Personal data erased"),
     "draft": _l("Draft"),
     "awaiting_approval": _l("Awaiting an owner's approval"),
+    "queue.dispute": _l("Card disputes to settle"),
+    "queue.overpayment": _l("Over-payments to refund"),
+    "queue.underpayment": _l("Short transfers to accept or top up"),
+    "queue.refund_request": _l("Sponsors' requests for their money back"),
+    "queue.unbookable": _l("Refunds Stripe made that the ledger cannot take"),
+    "queue.unsent_refunds": _l("Card refunds not yet sent to Stripe"),
+    "queue.refund_approvals": _l("Large refunds waiting for a second staff member"),
+    "queue.unused_money": _l("Pledges whose unused money waits for the sponsor"),
+    "queue.companies": _l("Companies waiting for verification"),
+    "queue.proposals": _l("Match proposals waiting for approval"),
+    "queue.month_open": _l("Last month is still open: close it"),
+    "queue.stories": _l("Claim stories waiting for approval"),
+    "queue.failed_jobs": _l("Background jobs that failed"),
     "awaiting_payment": _l("Awaiting payment"),
     "paid": _l("Paid"),
     "active": _l("Active"),
@@ -63,6 +76,13 @@ LABELS = {
     "ineligible.category": _l("category retired"),
     "ineligible.over_age": _l("older than 64 years 11 months"),
     "ineligible.other_membership": _l("covered by another BPJS TK membership"),
+    "statement.matched": _l("Matched and confirmed"),
+    "statement.underpaid": _l("Less than due"),
+    "statement.overpaid": _l("More than due"),
+    "statement.unknown_reference": _l("No pending transfer with this reference"),
+    "statement.duplicate": _l("Already applied"),
+    "statement.error": _l("Not read"),
+    "statement.ignored": _l("Ignored"),
 }
 
 SECTOR_LABELS = {
@@ -78,6 +98,60 @@ SECTOR_LABELS = {
     "soe": _l("State- or city-owned enterprise"),
     "other": _l("Other"),
 }
+
+
+# What happened, in words, for timelines and audit lists (codes of the audit trail).
+ACTION_LABELS = {
+    "pledge.create": _l("Pledge drafted"),
+    "pledge.update": _l("Draft changed"),
+    "pledge.delete": _l("Draft deleted"),
+    "pledge.renew": _l("Renewal prepared"),
+    "pledge.auto_renew": _l("Automatic renewal changed"),
+    "pledge.approve": _l("Approved by an owner"),
+    "pledge.awaiting_approval": _l("Sent to the owners for approval"),
+    "pledge.draft": _l("Back to draft"),
+    "pledge.awaiting_payment": _l("Committed; waiting for payment"),
+    "pledge.paid": _l("Paid"),
+    "pledge.active": _l("Coverage started"),
+    "pledge.completed": _l("Term completed"),
+    "pledge.cancelled": _l("Cancelled"),
+    "pledge.refunded": _l("Refunded"),
+    "pledge.target": _l("Target changed"),
+    "pledge.slots_filled": _l("Empty slots filled"),
+    "pledge.unused_notice": _l("Unused money reported to the sponsor"),
+    "pledge.unused_decision": _l("Sponsor decided on unused money"),
+    "pledge.renewal_offered": _l("Renewal offered"),
+    "pledge.hold": _l("Put on hold (card dispute)"),
+    "pledge.release_hold": _l("Hold released"),
+    "payment.start": _l("Payment started"),
+    "payment.paid": _l("Payment received"),
+    "payment.void": _l("Payment attempt cancelled"),
+    "payment.refund": _l("Refund booked"),
+    "payment.top_up": _l("Top-up invoice sent"),
+    "payment.issue_open": _l("Payment issue opened"),
+    "payment.issue_resolve": _l("Payment issue resolved"),
+    "payment.statement_import": _l("Bank statement imported"),
+    "payment.statement_dismiss": _l("Bank statement result dismissed"),
+    "refund.approval_requested": _l("Large refund asked; waiting for a second staff member"),
+    "refund.approval_approved": _l("Large refund approved"),
+    "refund.approval_declined": _l("Large refund declined"),
+    "certificate.issue": _l("Certificate issued"),
+    "certificate.revoke": _l("Certificate revoked"),
+    "worker.status": _l("Status changed"),
+    "worker.update": _l("Details changed"),
+    "worker.view_pii": _l("Personal data viewed"),
+    "worker.privacy_export": _l("Personal data downloaded"),
+    "worker.erase": _l("Personal data erased"),
+    "worker.import": _l("Imported from a roster"),
+    "coverage.pass_on": _l("Coverage passed on (R7)"),
+    "coverage.release": _l("Coverage released"),
+}
+
+
+def action_label(code: str | None) -> str:
+    """What an audited action did, in words; unknown codes are shown as they are."""
+    value = ACTION_LABELS.get(str(code or ""))
+    return str(value) if value is not None else str(code or "–")
 
 
 def label(code: str | None) -> str:

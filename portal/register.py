@@ -34,7 +34,8 @@ from portal.extensions import (
 )
 from portal.jobs import init_jobs
 from portal.jobs_views import bp as jobs_bp
-from portal.labels import label
+from portal.labels import action_label, label
+from portal.ledger.views import bp as ledger_bp
 from portal.matching import handlers as matching_handlers  # noqa: F401  (subscribes)
 from portal.matching.views import bp as matching_bp
 from portal.payments import handlers as payment_handlers  # noqa: F401  (subscribes)
@@ -47,6 +48,7 @@ from portal.payments.views import bp as payments_bp
 from portal.pledges.views import bp as pledges_bp
 from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
+from portal.queue.views import bp as queue_bp
 from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
 from portal.workers.views import bp as workers_bp
@@ -78,6 +80,7 @@ def extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.translate_forms()
     limiter.init_app(app)
     mail.init_app(app)
     bootstrap.init_app(app)
@@ -117,10 +120,12 @@ def blueprints(app: Flask) -> None:
         audit_bp,
         matching_bp,
         coverage_bp,
+        ledger_bp,
         claims_bp,
         certificates_bp,
         reports_bp,
         jobs_bp,
+        queue_bp,
     ):
         app.register_blueprint(bp)
 
@@ -145,6 +150,7 @@ def request_hooks(app: Flask) -> None:
 def template_helpers(app: Flask) -> None:
     app.jinja_env.filters["rupiah"] = i18n.rupiah
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["action"] = action_label
     app.jinja_env.filters["number"] = i18n.number
     app.jinja_env.filters["long_date"] = i18n.long_date
     app.jinja_env.filters["month_label"] = i18n.month_label

@@ -25,6 +25,8 @@ from portal.demo import FIRST_NAMES, LAST_NAMES  # noqa: E402
 from portal.extensions import db, limiter  # noqa: E402
 from portal.jobs import huey, run_pending  # noqa: E402
 from portal.ledger.checks import check_ledger  # noqa: E402
+from portal.matching.models import RuleVersion  # noqa: E402
+from portal.matching.rules import current_rules  # noqa: E402
 from portal.payments.stripe_gateway import gateway  # noqa: E402
 from portal.reference.seed import seed_reference  # noqa: E402
 from tests import factories  # noqa: E402
@@ -58,6 +60,10 @@ def app() -> Iterator[Flask]:
         db.drop_all()
         db.create_all()
         seed_reference()
+        # The seeded rules want a second staff member to approve a match run; most tests are
+        # about other things and let one staff member propose and approve. Tests of the
+        # two-person rule switch it back on (tests/matching).
+        one_person_approval()
         db.session.commit()
         db.session.remove()
         yield app
@@ -88,6 +94,12 @@ class _PersonalDataGuard(logging.Handler):
             text += "".join(traceback.format_exception(*record.exc_info))
         if PERSONAL_DATA.search(text):
             self.leaks.append(f"{record.name}: {text[:500]}")
+
+
+def one_person_approval() -> None:
+    parameters = {**current_rules().parameters(), "require_second_approver": False}
+    db.session.add(RuleVersion(parameters=parameters, note="tests: one staff member approves"))
+    db.session.flush()
 
 
 @pytest.fixture(autouse=True)
@@ -130,6 +142,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
     g.pop("_login_user", None)  # the suite's app context outlives tests: no user carries over
     huey.flush()  # jobs queued by an earlier test name rows its rollback removed
     request.getfixturevalue("app").extensions.pop("figures_cache", None)  # ids repeat per test
+    request.getfixturevalue("app").extensions.pop("queue_counts", None)
     try:
         yield
         problems = check_ledger()

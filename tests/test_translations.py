@@ -20,7 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from tests.conftest import english
+from tests.conftest import csrf_token, english
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "portal" / "translations"
@@ -233,3 +233,29 @@ def test_lazy_labels_in_python_code_are_translated(app: Flask) -> None:
         assert code_label("apbd") == "Anggaran kota (APBD)"
     with app.app_context(), app.test_request_context("/", headers={"Cookie": "lang=en"}):
         assert code_label("pending") == "Pending verification"
+
+
+def test_form_messages_of_wtforms_are_in_indonesian(actors, logged_in) -> None:
+    """WTForms ships no Indonesian: its messages come from the portal's catalogue; and a 0 or
+    2.5 in a number field says what is wrong with it, not that the field is empty."""
+    client = logged_in(actors.owner)
+    client.set_cookie("lang", "id")
+    token = csrf_token(client, "/pledges/new")
+    page = client.post(
+        "/pledges/new",
+        data={"csrf_token": token, "workers": "0", "months": "2.5", "preview": "1"},
+    ).get_data(as_text=True)
+    for message in (
+        "Number must be between",
+        "Not a valid integer value.",
+        "This field is required.",
+    ):
+        assert message not in page
+    catalog = load(po_path("id"))
+    assert (
+        catalog.get("Number must be between %(min)s and %(max)s.")
+        .string.replace("%(min)s", "1")
+        .replace("%(max)s", "100000")
+        in page
+    )
+    assert catalog.get("Not a valid integer value.").string in page

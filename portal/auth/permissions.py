@@ -17,6 +17,8 @@ class Permission(enum.StrEnum):
     COMPANY_LIST = "company:list"
     STAFF_MANAGE = "staff:manage"
     AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"  # audit log exports and a closed month's evidence pack
+    LEDGER_READ = "ledger:read"
     REFERENCE_READ = "reference:read"
     REFERENCE_EDIT = "reference:edit"
     DASHBOARD_CITY = "dashboard:city"
@@ -30,6 +32,8 @@ class Permission(enum.StrEnum):
     PLEDGE_MANAGE = "pledge:manage"
     PLEDGE_APPROVE = "pledge:approve"  # owners: approve pledges and set the approval rule
     PLEDGE_LIST = "pledge:list"
+    QUEUE_READ = "queue:read"  # staff and admins: the queue of what waits for a person
+    PAYMENT_READ = "payment:read"  # the transfer list, without its actions
     PAYMENT_MANAGE = "payment:manage"
     MATCH_READ = "match:read"
     MATCH_RUN = "match:run"  # propose, approve, discard
@@ -79,23 +83,28 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REFERENCE_READ,
             Permission.DASHBOARD_CITY,
             Permission.PLEDGE_LIST,
+            Permission.PAYMENT_READ,
             Permission.PAYMENT_MANAGE,
+            Permission.QUEUE_READ,
         }
     ),
     Role.ADMIN: frozenset(
         _REGISTER
         | _MATCHING
         | _CLAIMS
-        | {Permission.RULES_EDIT}
+        | {Permission.RULES_EDIT, Permission.QUEUE_READ}
         | {
             Permission.COMPANY_REVIEW,
             Permission.COMPANY_LIST,
             Permission.STAFF_MANAGE,
             Permission.AUDIT_READ,
+            Permission.AUDIT_EXPORT,
+            Permission.LEDGER_READ,
             Permission.REFERENCE_READ,
             Permission.REFERENCE_EDIT,
             Permission.DASHBOARD_CITY,
             Permission.PLEDGE_LIST,
+            Permission.PAYMENT_READ,
             Permission.PAYMENT_MANAGE,
             Permission.JOBS_MANAGE,
         }
@@ -104,6 +113,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset(
         {
             Permission.AUDIT_READ,
+            Permission.AUDIT_EXPORT,
+            Permission.LEDGER_READ,
+            Permission.PAYMENT_READ,
             Permission.COMPANY_LIST,
             Permission.REFERENCE_READ,
             Permission.DASHBOARD_CITY,

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from portal.coverage.city_import import MAX_IMPORT_MONTHS
 from portal.coverage.remittance import MAX_REFERENCE
@@ -43,6 +43,6 @@ class CityImportForm(FlaskForm):
     months = IntegerField(
         _l("Number of months"),
         default=1,
-        validators=[DataRequired(), NumberRange(min=1, max=MAX_IMPORT_MONTHS)],
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_IMPORT_MONTHS)],
     )
     dry_run = BooleanField(_l("Check only (write nothing)"), default=True)

@@ -35,6 +35,10 @@ class RulesForm(FlaskForm):
     require_second_approver = BooleanField(
         _l("A different staff member must approve a run than the one who proposed it")
     )
+    refund_second_approver_above = IntegerField(
+        _l("Staff refunds above this amount (Rp) need a second staff member (empty: never)"),
+        validators=[Optional(), NumberRange(min=0, max=10**13)],
+    )
     renewal_notice_days = IntegerField(
         _l("Renewal notice (days before a pledge ends)"),
         validators=[InputRequired(), NumberRange(min=1, max=120)],

@@ -26,6 +26,7 @@ DEFAULT_QUOTAS = {"2025": {"apbd": 6_717, "dbhcht": 500}, "2026": {"apbd": 7_500
 DEFAULT_DBHCHT_CATEGORIES = ("petani", "bhl", "serabutan", "kebersihan")
 MAX_QUOTA = 1_000_000
 MAX_WEIGHT = 9
+DEFAULT_REFUND_SECOND_APPROVER_ABOVE = 10_000_000  # rupiah
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Rules:
     dbhcht_categories: tuple[str, ...]
     category_weights: dict[str, int]
     require_second_approver: bool = False
+    # A staff refund above this many rupiah waits for a second staff member (None: never).
+    refund_second_approver_above: int | None = None
     renewal_notice_days: int = 30
     lapse_window_days: int = 60
     max_age_months: int = field(default=MAX_AGE_MONTHS)
@@ -56,6 +59,7 @@ class Rules:
             "dbhcht_categories": list(self.dbhcht_categories),
             "category_weights": self.category_weights,
             "require_second_approver": self.require_second_approver,
+            "refund_second_approver_above": self.refund_second_approver_above,
             "renewal_notice_days": self.renewal_notice_days,
             "lapse_window_days": self.lapse_window_days,
         }
@@ -71,6 +75,11 @@ def rules_from(version: RuleVersion) -> Rules:
         dbhcht_categories=tuple(params["dbhcht_categories"]),
         category_weights={str(c): int(w) for c, w in params["category_weights"].items()},
         require_second_approver=bool(params.get("require_second_approver", False)),
+        refund_second_approver_above=(
+            None
+            if params.get("refund_second_approver_above") is None
+            else int(params["refund_second_approver_above"])
+        ),
         renewal_notice_days=int(params.get("renewal_notice_days", 30)),
         lapse_window_days=int(params.get("lapse_window_days", 60)),
     )
@@ -104,7 +113,8 @@ def seed_rules() -> int:
                 "city_quotas": DEFAULT_QUOTAS,
                 "dbhcht_categories": categories,
                 "category_weights": weights,
-                "require_second_approver": False,
+                "require_second_approver": True,  # two people for every approval
+                "refund_second_approver_above": DEFAULT_REFUND_SECOND_APPROVER_ABOVE,
                 "renewal_notice_days": 30,
                 "lapse_window_days": 60,
             },
@@ -152,6 +162,9 @@ def check_parameters(parameters: dict[str, Any]) -> None:
             raise InvalidRules(f"unknown category {code!r}")
         if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
             raise InvalidRules(f"weight of {code} must be 1-{MAX_WEIGHT}")
+    above = parameters.get("refund_second_approver_above")
+    if above is not None and (type(above) is not int or above < 0):
+        raise InvalidRules("the refund amount for a second approver must be a whole number >= 0")
     for name, low, high in (("renewal_notice_days", 1, 120), ("lapse_window_days", 1, 365)):
         value = parameters.get(name)
         if type(value) is not int or not low <= value <= high:

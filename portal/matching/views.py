@@ -206,6 +206,7 @@ def _fill(form: RulesForm, rules: Rules, year: int) -> None:
         form[f"{funder}_next"].data = rules.quota(funder, date(year + 1, 1, 1))
     form.dbhcht_categories.data = list(rules.dbhcht_categories)
     form.require_second_approver.data = rules.require_second_approver
+    form.refund_second_approver_above.data = rules.refund_second_approver_above
     form.renewal_notice_days.data = rules.renewal_notice_days
     form.lapse_window_days.data = rules.lapse_window_days
     for name in form.data:
@@ -233,6 +234,7 @@ def _change(form: RulesForm, rules: Rules, year: int) -> int:
         "dbhcht_categories": sorted(form.dbhcht_categories.data or []),
         "category_weights": weights,
         "require_second_approver": bool(form.require_second_approver.data),
+        "refund_second_approver_above": form.refund_second_approver_above.data,
         "renewal_notice_days": form.renewal_notice_days.data,
         "lapse_window_days": form.lapse_window_days.data,
     }

@@ -27,3 +27,11 @@ class IssueClosed(PaymentError):
 
 class PledgeOnHold(PaymentError):
     """A card dispute is open on the pledge: its money does not move until it is settled."""
+
+
+class RefundWaiting(PaymentError):
+    """A large refund of this pledge already waits for a second staff member (or was decided)."""
+
+
+class SameRefundApprover(PaymentError):
+    """The staff member who asked for a large refund cannot approve it too."""

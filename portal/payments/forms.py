@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 # refund: return the issue's amount; accept: a short transfer goes ahead; top_up: invoice the
 # difference; resolve: settled outside the portal (with the note saying how).
@@ -13,7 +13,7 @@ ISSUE_ACTIONS = ("refund", "accept", "top_up", "resolve")
 
 class ConfirmTransferForm(FlaskForm):
     amount = IntegerField(
-        _l("Amount received (Rp)"), validators=[DataRequired(), NumberRange(min=1)]
+        _l("Amount received (Rp)"), validators=[InputRequired(), NumberRange(min=1)]
     )
 
 
@@ -32,3 +32,10 @@ class IssueForm(FlaskForm):
     bank_reference = StringField(
         _l("Bank refund reference"), validators=[Optional(), Length(max=80)]
     )
+
+
+class RefundDecisionForm(FlaskForm):
+    """A second staff member's decision on a large refund."""
+
+    action = StringField(validators=[AnyOf(["approve", "decline"])])
+    note = StringField(_l("Note (when declining)"), validators=[Optional(), Length(max=200)])

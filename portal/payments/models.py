@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -199,3 +201,51 @@ class PaymentIssue(Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolution: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class StatementImport(Model):
+    """What one bank statement import did, kept on the transfers page until someone
+    dismisses it: counts by outcome for every line, the first lines in detail."""
+
+    __tablename__ = "statement_import"
+    __table_args__ = (CheckConstraint("lines >= 0", name="lines_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    lines: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON)  # outcome code -> lines
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # the first MAX_DETAIL
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class RefundApprovalStatus(enum.StrEnum):
+    WAITING = "waiting"
+    APPROVED = "approved"  # the refund was booked by the second staff member
+    DECLINED = "declined"
+
+
+class RefundApproval(Model):
+    """A staff refund above the rules' amount, waiting for a second staff member."""
+
+    __tablename__ = "refund_approval"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", RefundApprovalStatus), name="status_valid"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # what was refundable when asked
+    reason: Mapped[str] = mapped_column(Text)
+    bank_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    status: Mapped[RefundApprovalStatus] = mapped_column(
+        String(12), default=RefundApprovalStatus.WAITING, index=True
+    )
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
+from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
 from portal.certificates.services import pledge_certificates
 from portal.extensions import db
 from portal.i18n import rupiah
 from portal.matching import queries as matching_queries
-from portal.payments import outbound, queries, refunds, services, statement
-from portal.payments.exceptions import NothingToRefund
-from portal.payments.forms import ConfirmTransferForm, IssueForm, StatementForm
+from portal.payments import outbound, queries, refund_approvals, refunds, services, statement
+from portal.payments.exceptions import NothingToRefund, RefundWaiting, SameRefundApprover
+from portal.payments.forms import (
+    ConfirmTransferForm,
+    IssueForm,
+    RefundDecisionForm,
+    StatementForm,
+)
 from portal.payments.issues import open_issues_of
-from portal.payments.models import STRIPE_WORK, Payment, PaymentMethod
+from portal.payments.models import (
+    STRIPE_WORK,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundApproval,
+    StatementImport,
+)
 from portal.payments.views import bp
 from portal.pledges import queries as pledge_queries
 from portal.pledges.forms import RefundForm
@@ -53,6 +67,8 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
         refunds=queries.pledge_refunds(pledge.id),
         documents=queries.pledge_documents(pledge.id),
         refund_form=RefundForm(),
+        refund_waiting=refund_approvals.waiting_for(pledge.id),
+        decision_form=RefundDecisionForm(),
         certificates=pledge_certificates(pledge.id),
         refundable=amount,
         unassigned=refunds.unassigned(pledge.id),
@@ -74,13 +90,61 @@ def refund(pledge_id: int):  # type: ignore[no-untyped-def]
         flash(gettext("Write the reason for the refund (at least 5 characters)."), "danger")
         return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
     try:
-        booked = refunds.refund_pledge(
+        outcome = refund_approvals.ask_refund(
             pledge, current_user, form.reason.data, form.bank_reference.data or ""
         )
+    except RefundWaiting:
+        db.session.rollback()
+        flash(gettext("A refund of this pledge already waits for a second staff member."))
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
     except NothingToRefund:
         db.session.rollback()
         flash(gettext("There is nothing left to refund on this pledge."), "warning")
         return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    if isinstance(outcome, RefundApproval):
+        db.session.commit()
+        flash(
+            gettext(
+                "The refund of %(amount)s is above the amount one person may refund: a second "
+                "staff member must approve it on this page.",
+                amount=rupiah(outcome.amount),
+            ),
+            "info",
+        )
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    return _booked(pledge_id, outcome)
+
+
+@bp.post("/staff/refund-approvals/<int:request_id>")
+@require(Permission.PAYMENT_MANAGE)
+@require_recent_login
+def decide_refund(request_id: int):  # type: ignore[no-untyped-def]
+    """A second staff member approves a large refund (it is booked) or declines it."""
+    request_row = db.get_or_404(RefundApproval, request_id)
+    form = RefundDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    pledge_id = request_row.pledge_id
+    try:
+        if form.action.data == "approve":
+            booked = refund_approvals.approve_refund(request_row, current_user)
+        else:
+            refund_approvals.decline_refund(request_row, current_user, form.note.data or "")
+            db.session.commit()
+            flash(gettext("The refund was declined; nothing moved."), "info")
+            return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    except SameRefundApprover:
+        db.session.rollback()
+        flash(gettext("A different staff member must approve the refund you asked for."))
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    except (RefundWaiting, NothingToRefund):
+        db.session.rollback()
+        flash(gettext("This refund was decided already, or nothing is left to refund."))
+        return redirect(url_for("payments.staff_pledge", pledge_id=pledge_id))
+    return _booked(pledge_id, booked)
+
+
+def _booked(pledge_id: int, booked: list[Refund]) -> Response:
     total = sum(r.amount for r in booked)
     sent = outbound.sync_stripe(pledge_id)  # commits the refund first
     if sent.errors:
@@ -106,14 +170,14 @@ def refund(pledge_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/staff/transfers")
-@require(Permission.PAYMENT_MANAGE)
+@require(Permission.PAYMENT_READ)
 def transfers():  # type: ignore[no-untyped-def]
     return render_template(
         "payments/transfers.html",
         pending=queries.pending_transfers(),
         confirm_form=ConfirmTransferForm(),
         statement_form=StatementForm(),
-        results=None,
+        open_imports=statement.open_statement_imports(),
     )
 
 
@@ -184,14 +248,33 @@ def import_statement():  # type: ignore[no-untyped-def]
             pending=queries.pending_transfers(),
             confirm_form=ConfirmTransferForm(),
             statement_form=form,
-            results=None,
+            open_imports=statement.open_statement_imports(),
         ), 400
-    results = statement.apply_statement(form.statement.data.read(), current_user)
+    upload = form.statement.data
+    results = statement.apply_statement(upload.read(), current_user)
+    kept = statement.record_statement_import(results, upload.filename or "", current_user)
     _commit_then_sync()
+    # The result has its own address: leaving the page and coming back still shows it.
+    return redirect(url_for("payments.statement_result", import_id=kept.id))
+
+
+@bp.get("/staff/transfers/statements/<int:import_id>")
+@require(Permission.PAYMENT_READ)
+def statement_result(import_id: int):  # type: ignore[no-untyped-def]
     return render_template(
-        "payments/transfers.html",
-        pending=queries.pending_transfers(),
-        confirm_form=ConfirmTransferForm(),
-        statement_form=StatementForm(),
-        results=results,
+        "payments/statement_result.html",
+        kept=db.get_or_404(StatementImport, import_id),
+        dismiss_form=ConfirmForm(),
     )
+
+
+@bp.post("/staff/transfers/statements/<int:import_id>/dismiss")
+@require(Permission.PAYMENT_MANAGE)
+def dismiss_statement(import_id: int):  # type: ignore[no-untyped-def]
+    kept = db.get_or_404(StatementImport, import_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    statement.dismiss_statement_import(kept, current_user)
+    db.session.commit()
+    flash(gettext("The statement result was dismissed."), "success")
+    return redirect(url_for("payments.transfers"))

@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -23,11 +23,11 @@ class CheckboxList(SelectMultipleField):
 
 class PledgeForm(FlaskForm):
     workers = IntegerField(
-        _l("Number of workers"), validators=[DataRequired(), NumberRange(min=1, max=100_000)]
+        _l("Number of workers"), validators=[InputRequired(), NumberRange(min=1, max=100_000)]
     )
     months = IntegerField(
         _l("Months (3, 6, 12 or any number from 1 to 24)"),
-        validators=[DataRequired(), NumberRange(min=1, max=24)],
+        validators=[InputRequired(), NumberRange(min=1, max=24)],
     )
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])
     categories = CheckboxList(_l("Categories of work (none chosen: any)"), validators=[Optional()])
@@ -56,9 +56,9 @@ class RolloverForm(FlaskForm):
     """A new pledge paid with a pledge's unused money."""
 
     workers = IntegerField(
-        _l("Number of workers"), validators=[DataRequired(), NumberRange(min=1, max=100_000)]
+        _l("Number of workers"), validators=[InputRequired(), NumberRange(min=1, max=100_000)]
     )
-    months = IntegerField(_l("Months"), validators=[DataRequired(), NumberRange(min=1, max=24)])
+    months = IntegerField(_l("Months"), validators=[InputRequired(), NumberRange(min=1, max=24)])
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])
 
 

@@ -14,7 +14,7 @@ from portal.auth.permissions import Permission
 from portal.certificates.services import pledge_certificates
 from portal.companies.models import Company
 from portal.extensions import db
-from portal.i18n import month_label
+from portal.i18n import current_locale, month_label
 from portal.matching import queries as matching_queries
 from portal.matching.estimate import expected_available
 from portal.payments import refunds
@@ -183,6 +183,7 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         ),
         "placement": placement,
         "certificates": pledge_certificates(pledge.id),
+        "target": _target_names(pledge),
         "renewable": renewals.renewable(pledge),
         "approvals_needed": approvals.approvals_needed(pledge),
         "approvers": approvals.approvers(pledge.id),
@@ -191,6 +192,14 @@ def _detail_context(pledge: Pledge) -> dict[str, object]:
         "renews": pledge.renews_pledge_id,
         **_money_context(pledge),
     }
+
+
+def _target_names(pledge: Pledge) -> list[str]:
+    """The pledge's target in words: category and kecamatan names, not their codes."""
+    categories, kecamatan = matching_queries.reference_names(current_locale())
+    return [categories.get(c, c) for c in pledge.target_categories] + [
+        kecamatan.get(k, k) for k in pledge.target_kecamatan
+    ]
 
 
 def _money_context(pledge: Pledge) -> dict[str, object]:

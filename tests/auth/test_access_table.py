@@ -68,6 +68,15 @@ EXPECTED = {
     ("POST", "companies.verify"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
     ("POST", "companies.reject"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
     ("GET", "audit.events"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    ("GET", "audit.export"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    # The ledger workbench: auditors and admins read; staff and sponsors do not.
+    ("GET", "ledger.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    ("GET", "ledger.entries"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    ("GET", "ledger.trial_balance"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    ("GET", "ledger.reconciliation"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    # The evidence pack is for closed months: the admin closed 2026-01 above (coverage.close),
+    # the auditor cannot close one, so there the month is still open.
+    ("GET", "ledger.evidence"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, MISSING),
     ("GET", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
     ("POST", "auth.confirm_password"): row(REDIRECT, OK, OK, OK, OK, OK),
     ("GET", "workers.register"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
@@ -105,6 +114,10 @@ EXPECTED = {
     ("POST", "pledges.auto_renew"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.send_back"): row(LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("GET", "pledges.home"): row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "queue.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    ("POST", "payments.decide_refund"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
+    ),
     ("GET", "pledges.approval_policy"): row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     ("POST", "pledges.approval_policy"): row(
         LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN
@@ -119,7 +132,8 @@ EXPECTED = {
     ("GET", "payments.staff_pledges"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "payments.staff_pledge"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "payments.refund"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),
-    ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN),
+    # Auditors read the transfer list (without its actions); confirming stays with staff.
+    ("GET", "payments.transfers"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "payments.confirm_transfer"): row(
         LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
     ),
@@ -143,6 +157,14 @@ EXPECTED = {
         LOGIN, MISSING, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN
     ),
     ("POST", "payments.import_statement"): row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, BAD, FORBIDDEN),
+    # A statement import's result: staff who manage payments, and auditors (read only); the
+    # id in the URL is unknown.
+    ("GET", "payments.statement_result"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, MISSING
+    ),
+    ("POST", "payments.dismiss_statement"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN
+    ),
     # Claims: staff record and import; auditors read; an unknown claim id is 404.
     ("GET", "claims.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "claims.detail"): row(LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, MISSING),
@@ -227,7 +249,9 @@ def _url(rule, actors: Actors, ids: dict[str, int]) -> str:  # type: ignore[no-u
         "certificate_id": 987_654,
         "claim_id": 987_654,
         "issue_id": 987_654,
+        "request_id": 987_654,
         "event_id": 987_654,
+        "import_id": 987_654,
         "serial": "PJS-2026-0000000000",
         "month": "2026-01",
         "funder": "apbd",

@@ -25,6 +25,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.jobs import run_pending
 from portal.reference.seed import seed_reference
+from tests.conftest import one_person_approval
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +47,9 @@ class LiveServerConfig(TestingConfig):
     TESTING = False
     WTF_CSRF_ENABLED = True
     SESSION_COOKIE_SECURE = False
+    # Every journey logs in from 127.0.0.1, several times each, within a minute or two; the
+    # per-IP login limit is tested on its own (tests/auth).
+    LOGIN_RATE_LIMIT = "300 per minute"
 
     def __init__(self, database: Path) -> None:
         self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{database}"
@@ -64,6 +68,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.create_all()
         seed_reference()
+        one_person_approval()  # the journeys' staff member proposes and approves alone
         db.session.commit()
         db.session.remove()
     yield app

@@ -1,5 +1,6 @@
-"""A member drafts a pledge, the owner approves it and pays by card, the month is matched,
-and the sponsor finds it on the home page, downloads the TJSL export and renews."""
+"""A CSR manager's journey: a member drafts a pledge, the owner approves it and pays by card, the
+month is matched, and the sponsor finds it on the home page, downloads the TJSL export and
+renews. (It runs before the matching journey, which closes the month it matches.)"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.matching import services
 from portal.matching.exceptions import MonthNotOpen, RunNotOpen, SameApprover, StaleProposal
-from portal.matching.models import MatchPlacement, RunStatus
+from portal.matching.models import MatchPlacement, RuleVersion, RunStatus
 from portal.pledges.models import PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -109,6 +109,11 @@ def test_second_approval_of_a_run_is_refused(actors, month, no_city_quota):
     services.approve_run(run, actors.staff)
     with pytest.raises(RunNotOpen):
         services.approve_run(run, actors.staff)
+
+
+def test_the_seeded_rules_want_two_people_for_an_approval(actors):
+    seeded = db.session.scalars(select(RuleVersion).order_by(RuleVersion.id)).first()
+    assert seeded is not None and seeded.parameters["require_second_approver"] is True
 
 
 def test_same_person_cannot_approve_when_rules_require_another(actors, month):

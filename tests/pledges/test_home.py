@@ -7,6 +7,7 @@ from datetime import date
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.matching import services as matching
+from portal.matching.queries import reference_names
 from portal.payments.unused import mark_unused
 from portal.pledges.home import sponsor_home
 from portal.pledges.models import PledgeStatus
@@ -64,3 +65,20 @@ def test_a_small_company_sees_its_covered_workers_suppressed(actors):
     builders.paid_pledge(company, workers=1, months=1, start=month)
     matching.approve_run(matching.propose_run(month, actors.staff), actors.staff)
     assert sponsor_home(company, actors.owner, today=month).covered_now == "<5"
+
+
+def test_the_pledge_page_names_its_target_and_tells_its_timeline_in_words(actors, logged_in):
+    company = db.session.get_one(Company, actors.owner.company_id)
+    pledge = create_pledge(
+        company,
+        actors.owner,
+        PledgeTerms(2, 3, earliest_start(), categories=("ojek",), kecamatan=("33.74.01",)),
+    )
+    db.session.commit()
+    client = logged_in(actors.owner)
+    client.set_cookie("lang", "en")
+    html = client.get(f"/pledges/{pledge.id}").get_data(as_text=True)
+    categories, kecamatan = reference_names("en")
+    assert f'id="target">{categories["ojek"]}, {kecamatan["33.74.01"]}<' in html
+    assert 'data-action="pledge.create">Pledge drafted<' in html
+    assert "<code>pledge.create</code>" not in html
