@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, StyleSheet1, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, StyleSheet1
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +25,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.i18n import long_date, month_label, rupiah
 from portal.payments.models import Document, DocumentKind, Payment, PaymentMethod, Refund
+from portal.pdf import ArchivalDocument, ArchivalTable, stylesheet
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import RatePeriod, group_periods
 
@@ -249,7 +250,7 @@ def _local_date(value: datetime | None) -> date | None:
 
 
 def _styles() -> StyleSheet1:
-    styles = getSampleStyleSheet()
+    styles = stylesheet()
     styles.add(ParagraphStyle("Cell", parent=styles["Normal"], fontSize=9.5, leading=12))
     styles.add(ParagraphStyle("Stamp", parent=styles["Title"], textColor=colors.darkgreen))
     return styles
@@ -261,7 +262,7 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
 
 def _pairs(rows: Sequence[tuple[str, str]], styles: StyleSheet1) -> Table:
     cell = styles["Cell"]
-    table = Table(
+    table = ArchivalTable(
         [[_para(label, cell), _para(value, cell)] for label, value in rows],
         colWidths=[55 * mm, 115 * mm],
         hAlign="LEFT",
@@ -340,7 +341,7 @@ def _breakdown_table(pledge: Pledge, total: int, locale: str, styles: StyleSheet
     rows = [[_para("Rincian harga / Price breakdown", styles["Heading4"])]]
     rows += [[_para(line, cell)] for line in breakdown_lines(pledge.price_breakdown, locale)]
     rows.append([_para(f"Total: {rupiah(total, locale)}", styles["Heading4"])])
-    table = Table(rows, colWidths=[170 * mm], hAlign="LEFT")
+    table = ArchivalTable(rows, colWidths=[170 * mm], hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
@@ -396,7 +397,7 @@ def _paid_section(payment: Payment, locale: str, styles: StyleSheet1) -> list[Fl
 
 def _build(story: list[Flowable], title: str, subject: str) -> bytes:
     buffer = BytesIO()
-    pdf = SimpleDocTemplate(
+    pdf = ArchivalDocument(
         buffer,
         pagesize=A4,
         title=title,

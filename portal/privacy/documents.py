@@ -12,13 +12,14 @@ from typing import Any
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from portal.i18n import current_locale, long_date, month_label, rupiah
 from portal.labels import label
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, stylesheet
 from portal.privacy.queries import ClaimLine, CoverageLine, EventLine, WorkerRecord
 
 CONTROLLER = "Pemerintah Kota Semarang (Disnaker) · PIJAR SEMAR"
@@ -128,7 +129,7 @@ def _claim_json(line: ClaimLine) -> dict[str, Any]:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = getSampleStyleSheet()
+    base = stylesheet()
     green = colors.HexColor(GREEN)
     return {
         "title": ParagraphStyle(
@@ -153,12 +154,12 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
-    table = Table([list(header), *rows], colWidths=list(widths), repeatRows=1)
+    table = ArchivalTable([list(header), *rows], colWidths=list(widths), repeatRows=1)
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
-                ("FONT", (0, 1), (-1, -1), "Helvetica", 8.5),
+                ("FONT", (0, 0), (-1, 0), BOLD, 8.5),
+                ("FONT", (0, 1), (-1, -1), FONT, 8.5),
                 ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(GREEN)),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -224,7 +225,7 @@ def _details(event: EventLine) -> str:
 def _footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
     def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
+        canvas.setFont(FONT, 7.5)
         canvas.setFillColor(colors.HexColor("#52606d"))
         canvas.drawString(MARGIN, 10 * mm, text)
         canvas.drawRightString(A4[0] - MARGIN, 10 * mm, _("Page %(n)s", n=canvas.getPageNumber()))
@@ -239,7 +240,7 @@ def record_pdf(record: WorkerRecord) -> bytes:
     styles = _styles()
     buffer = io.BytesIO()
     title = _("Personal data held about worker #%(id)s", id=record.worker.id)
-    doc = SimpleDocTemplate(
+    doc = ArchivalDocument(
         buffer,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -249,6 +250,7 @@ def record_pdf(record: WorkerRecord) -> bytes:
         title=title,
         author=CONTROLLER,
         creator="PIJAR SEMAR",
+        lang=current_locale(),
     )
     generated = long_date(record.generated_at.date())
     footer = _footer(f"PIJAR SEMAR · {title} · {generated}")

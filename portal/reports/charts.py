@@ -22,6 +22,7 @@ from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib.colors import Color, HexColor
 
 from portal.i18n import current_locale
+from portal.pdf import BOLD, FONT, register_fonts
 from portal.reports.figures import SMALL, MonthPoint, Row, Shown
 
 PRIMARY = "#0b5d4b"
@@ -42,8 +43,6 @@ SERIES_COLOURS = (
 )
 SVG_WIDTH = 640.0
 SVG_FONT = "Helvetica, Arial, sans-serif"
-PDF_FONT = "Helvetica"
-PDF_BOLD = "Helvetica-Bold"
 
 PAD = 8.0
 TITLE_H = 28.0
@@ -494,11 +493,12 @@ def _rl(colour: str) -> Color:
 
 
 def _drawing(layout: _Layout) -> Drawing:
+    register_fonts()
     height = layout.height
-    drawing = Drawing(layout.width, height)
+    drawing = Drawing(layout.width, height, initialFontName=FONT)  # not Helvetica
     for item in layout.items:
         if isinstance(item, _Text):
-            font = PDF_BOLD if item.bold else PDF_FONT
+            font = BOLD if item.bold else FONT
             if item.vertical:
                 text = String(
                     0, 0, item.text, fontName=font, fontSize=item.size, fillColor=_rl(item.fill)

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -33,7 +33,8 @@ from reportlab.platypus import (
 )
 
 from portal.exports import csv_bytes, safe_cell
-from portal.i18n import long_date, rupiah
+from portal.i18n import current_locale, long_date, rupiah
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, stylesheet
 from portal.reports.charts import (
     PRIMARY,
     bar_chart_drawing,
@@ -88,7 +89,7 @@ def _scope(report: ImpactReport) -> str:
 
 
 def pdf_styles() -> dict[str, ParagraphStyle]:
-    base = getSampleStyleSheet()
+    base = stylesheet()
     green = colors.HexColor(PRIMARY)
     return {
         "title": ParagraphStyle(
@@ -136,10 +137,10 @@ def striped_table(
     header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float], numeric_from: int
 ) -> Table:
     """A striped table; columns from numeric_from on are right-aligned."""
-    table = Table([list(header), *rows], colWidths=list(widths), repeatRows=1)
+    table = ArchivalTable([list(header), *rows], colWidths=list(widths), repeatRows=1)
     style = [
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
+        ("FONT", (0, 0), (-1, 0), BOLD, 9),
+        ("FONT", (0, 1), (-1, -1), FONT, 9),
         ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(PRIMARY)),
         ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
@@ -176,7 +177,7 @@ def page_footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
 
     def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
+        canvas.setFont(FONT, 7.5)
         canvas.setFillColor(colors.HexColor("#52606d"))
         canvas.drawString(MARGIN, 10 * mm, text)
         canvas.drawRightString(A4[0] - MARGIN, 10 * mm, _("Page %(n)s", n=canvas.getPageNumber()))
@@ -192,7 +193,7 @@ def report_pdf(report: ImpactReport) -> bytes:
     wide = month_namer("wide")
     styles = pdf_styles()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = ArchivalDocument(
         buffer,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -207,6 +208,7 @@ def report_pdf(report: ImpactReport) -> bytes:
             period=_period(report, wide),
         ),
         creator="PIJAR SEMAR",
+        lang=current_locale(),
     )
     footer = page_footer(
         _(

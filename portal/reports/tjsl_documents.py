@@ -21,13 +21,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
-from portal.i18n import long_date, month_label, rupiah
+from portal.i18n import current_locale, long_date, month_label, rupiah
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable
 from portal.reports.charts import PRIMARY, month_namer, number_formatter
 from portal.reports.documents import (
     AUTHOR,
@@ -205,8 +205,8 @@ def tjsl_pdf(figures: TjslYear) -> bytes:
     return buffer.getvalue()
 
 
-def _document(buffer: io.BytesIO, title: str, subject: str) -> SimpleDocTemplate:
-    return SimpleDocTemplate(
+def _document(buffer: io.BytesIO, title: str, subject: str) -> ArchivalDocument:
+    return ArchivalDocument(
         buffer,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -217,6 +217,7 @@ def _document(buffer: io.BytesIO, title: str, subject: str) -> SimpleDocTemplate
         author=AUTHOR,
         subject=subject,
         creator="PIJAR SEMAR",
+        lang=current_locale(),
     )
 
 
@@ -396,12 +397,12 @@ def _facts_table(
         ("Komitmen / Pledges", text(", ".join(f"#{n}" for n in statement.pledge_ids) or "—")),
         ("Kuitansi / Receipts", text(", ".join(statement.receipts) or "—")),
     ]
-    table = Table(rows, colWidths=[width * 0.38, width * 0.62])
+    table = ArchivalTable(rows, colWidths=[width * 0.38, width * 0.62])
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-                ("FONT", (1, 0), (1, -1), "Helvetica", 9),
+                ("FONT", (0, 0), (0, -1), BOLD, 9),
+                ("FONT", (1, 0), (1, -1), FONT, 9),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cbd2d9")),
                 ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor(PRIMARY)),
