@@ -93,6 +93,7 @@ def _env(tmp_path: Path, url: str, smtp_port: int = 1) -> dict[str, str]:
         "PORTAL_INSTANCE_DIR": str(tmp_path / "instance"),
         "JOBS_BROKER": "sqlite",
         "JOBS_SQLITE_PATH": str(tmp_path / "jobs.db"),
+        "JOBS_NAME": "pijar-workers",  # not the suite's own queue name (CI sets one)
         "JOBS_STALE_SECONDS": "1",
         "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": "127.0.0.1",
@@ -260,7 +261,7 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_whole_batches_and_the
         "NIK_ENCRYPTION_KEYS": str(TestingConfig.NIK_ENCRYPTION_KEYS),
         "NIK_HASH_KEY": str(TestingConfig.NIK_HASH_KEY),
     }
-    broker = SqliteHuey("pijar", filename=env["JOBS_SQLITE_PATH"])
+    broker = SqliteHuey(env["JOBS_NAME"], filename=env["JOBS_SQLITE_PATH"])
     worker = subprocess.Popen(
         _flask("jobs", "work", "--burst"),
         cwd=ROOT,
@@ -271,12 +272,14 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_whole_batches_and_the
     engine = create_engine(fresh_database_url)
     deadline = time.monotonic() + 120
     done = None
-    while time.monotonic() < deadline and not done:
-        done = broker.get(f"import-progress:{token}", peek=True)
-        time.sleep(0.02)
+    try:
+        while time.monotonic() < deadline and not done:
+            done = broker.get(f"import-progress:{token}", peek=True)
+            time.sleep(0.02)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)  # a batch read and written, not committed
+        worker.wait(10)
     assert done and 0 < done < rows, f"never caught the import in the middle ({done})"
-    os.kill(worker.pid, signal.SIGKILL)  # a batch read and written, not committed
-    worker.wait(10)
     with Session(engine) as session:
         job = session.get_one(ImportJob, job_id)
         written = session.scalar(select(func.count(Worker.id)))
