@@ -17,8 +17,12 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from flask_babel import gettext
 from PIL import ImageCms
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
@@ -288,3 +292,22 @@ def xmp(pdf: ArchivalCanvas) -> str:
 </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"""
+
+
+PAGE_MARGIN = 18 * mm
+
+
+def page_footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """Draws the footer line and the page number on every page of an A4 document."""
+
+    def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(colors.HexColor("#52606d"))
+        canvas.drawString(PAGE_MARGIN, 10 * mm, text)
+        canvas.drawRightString(
+            A4[0] - PAGE_MARGIN, 10 * mm, gettext("Page %(n)s", n=canvas.getPageNumber())
+        )
+        canvas.restoreState()
+
+    return draw

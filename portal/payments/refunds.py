@@ -44,7 +44,7 @@ from portal.payments.models import (
 )
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import slot_cost
-from portal.pledges.services import transition_pledge
+from portal.pledges.services import lock_pledge, transition_pledge
 
 # Sources where the money has already left (Stripe or the bank did it): what the ledger
 # cannot book is recorded as an issue instead of being refused.
@@ -56,16 +56,6 @@ class RefundResult:
     refund: Refund | None
     released_rows: int
     unbooked: int  # rupiah returned outside the portal that the ledger could not book
-
-
-def lock_pledge(pledge_id: int) -> Pledge:
-    """The pledge row, locked until commit: every change to a pledge's money is serialised."""
-    return db.session.scalars(
-        select(Pledge)
-        .where(Pledge.id == pledge_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def refunded_of(payment_id: int) -> int:

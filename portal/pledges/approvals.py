@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.mail import queue_mail
 from portal.pledges.exceptions import IllegalPledgeTransition, NotAnOwner
 from portal.pledges.models import Pledge, PledgeApproval, PledgePolicy, PledgeStatus
-from portal.pledges.services import submit_pledge, transition_pledge
+from portal.pledges.services import lock_pledge, submit_pledge, transition_pledge
 
 
 def policy_of(company_id: int) -> PledgePolicy | None:
@@ -73,6 +73,7 @@ def commit_pledge(pledge: Pledge, company: Company, actor: User) -> str:
     happened: "committed" (awaiting payment), "asked" (a member asked the owners),
     "approved" (an owner approved; another owner must too).
     Raises CompanyNotVerified, IllegalPledgeTransition, InvalidPledge, NoRateInForce."""
+    lock_pledge(pledge.id)  # two owners approving at once: the second sees the first
     needed = approvals_needed(pledge)
     if needed == 0:
         submit_pledge(pledge, company, actor)
@@ -101,6 +102,7 @@ def commit_pledge(pledge: Pledge, company: Company, actor: User) -> str:
 def send_back(pledge: Pledge, actor: User, note: str) -> None:
     """An owner (or the member who asked) returns a waiting pledge to draft; its approvals
     are dropped, since the draft may change. Raises IllegalPledgeTransition."""
+    lock_pledge(pledge.id)
     if pledge.status != PledgeStatus.AWAITING_APPROVAL:
         raise IllegalPledgeTransition(pledge.status, "send back")
     db.session.execute(delete(PledgeApproval).where(PledgeApproval.pledge_id == pledge.id))

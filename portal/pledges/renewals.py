@@ -28,7 +28,13 @@ from portal.pledges.exceptions import (
 )
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
-from portal.pledges.services import PledgeTerms, create_pledge, first_open_start, submit_pledge
+from portal.pledges.services import (
+    PledgeTerms,
+    create_pledge,
+    first_open_start,
+    lock_pledge,
+    submit_pledge,
+)
 
 
 def offer_renewals(today: date | None = None, actor: User | None = None) -> list[Pledge]:
@@ -121,7 +127,7 @@ def renew_pledge(pledge: Pledge, actor: User, today: date | None = None) -> Pled
     """A draft with the same workers, months and target, starting the month after the term
     (or the first month open), priced from the rate schedule in force; the sponsor may edit
     it before committing. Raises NotRenewable, InvalidPledge, NoRateInForce."""
-    lock_pledge_row(pledge.id)
+    lock_pledge(pledge.id)  # two clicks on "renew" make one renewal
     if not renewable(pledge, today):
         raise NotRenewable(str(pledge.id))
     assert pledge.last_month is not None  # renewable() checked it
@@ -187,8 +193,3 @@ def auto_renewals(today: date | None = None) -> list[Pledge]:
             continue  # the sponsor still has the offer e-mail and the button
         made.append(renewal)
     return made
-
-
-def lock_pledge_row(pledge_id: int) -> None:
-    """Two clicks on "renew" make one renewal: the second waits, then finds the first."""
-    db.session.execute(select(Pledge.id).where(Pledge.id == pledge_id).with_for_update())

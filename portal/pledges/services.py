@@ -134,6 +134,17 @@ def submit_pledge(pledge: Pledge, company: Company, actor: User) -> None:
     transition_pledge(pledge, PledgeStatus.AWAITING_PAYMENT, actor)
 
 
+def lock_pledge(pledge_id: int) -> Pledge:
+    """The pledge row, locked until commit and read fresh: every change to a pledge's money,
+    status or renewal is serialised (two clicks, two owners, two staff members)."""
+    return db.session.scalars(
+        select(Pledge)
+        .where(Pledge.id == pledge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def transition_pledge(
     pledge: Pledge, target: PledgeStatus, actor: User | None, note: str = ""
 ) -> None:

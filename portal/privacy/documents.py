@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -14,12 +14,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from portal.i18n import current_locale, long_date, month_label, rupiah
 from portal.labels import label
-from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, stylesheet
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, page_footer, stylesheet
 from portal.privacy.queries import ClaimLine, CoverageLine, EventLine, WorkerRecord
 
 CONTROLLER = "Pemerintah Kota Semarang (Disnaker) · PIJAR SEMAR"
@@ -222,18 +221,6 @@ def _details(event: EventLine) -> str:
     return text if len(text) <= MAX_DETAILS else text[: MAX_DETAILS - 1] + "…"
 
 
-def _footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
-    def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7.5)
-        canvas.setFillColor(colors.HexColor("#52606d"))
-        canvas.drawString(MARGIN, 10 * mm, text)
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, _("Page %(n)s", n=canvas.getPageNumber()))
-        canvas.restoreState()
-
-    return draw
-
-
 def record_pdf(record: WorkerRecord) -> bytes:
     """The same content as record_json, for the worker to read; the title and metadata carry
     the register number only, never the name or the NIK."""
@@ -253,7 +240,7 @@ def record_pdf(record: WorkerRecord) -> bytes:
         lang=current_locale(),
     )
     generated = long_date(record.generated_at.date())
-    footer = _footer(f"PIJAR SEMAR · {title} · {generated}")
+    footer = page_footer(f"PIJAR SEMAR · {title} · {generated}")
     width = doc.width
     story: list[Flowable] = [
         _p(title, styles["title"]),

@@ -21,12 +21,10 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -34,7 +32,7 @@ from reportlab.platypus import (
 
 from portal.exports import csv_bytes, safe_cell
 from portal.i18n import current_locale, long_date, rupiah
-from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, stylesheet
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, page_footer, stylesheet
 from portal.reports.charts import (
     PRIMARY,
     bar_chart_drawing,
@@ -170,20 +168,6 @@ def _headline(report: ImpactReport, fmt: Callable[[int], str], width: float) -> 
         (_("Remaining (prepaid)"), rupiah(money.remaining)),
     ]
     return striped_table((_("Figure"), _("Value")), rows, (width * 0.6, width * 0.4), 1)
-
-
-def page_footer(text: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
-    """Draws the footer line and the page number on every page."""
-
-    def draw(canvas: Canvas, _doc: SimpleDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7.5)
-        canvas.setFillColor(colors.HexColor("#52606d"))
-        canvas.drawString(MARGIN, 10 * mm, text)
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, _("Page %(n)s", n=canvas.getPageNumber()))
-        canvas.restoreState()
-
-    return draw
 
 
 def report_pdf(report: ImpactReport) -> bytes:

@@ -27,7 +27,7 @@ from reportlab.platypus import (
 )
 
 from portal.i18n import current_locale, long_date, month_label, rupiah
-from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable
+from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, page_footer
 from portal.reports.charts import PRIMARY, month_namer, number_formatter
 from portal.reports.documents import (
     AUTHOR,
@@ -37,7 +37,6 @@ from portal.reports.documents import (
     amount_cell,
     count_cell,
     count_text,
-    page_footer,
     paragraph,
     pdf_styles,
     small_note,
