@@ -25,7 +25,7 @@ from portal.pdf import BOLD, FONT, ArchivalCanvas
 KEYWORD_PREFIX = "pijar-certificate:v1:"
 AUTHOR = "Pemerintah Kota Semarang"
 QR_SIZE = 130  # points
-QR_PIXELS = 4  # image pixels per QR module
+QR_PIXELS = 2  # image pixels per QR module
 _MONTHS = [
     "Januari",
     "Februari",
