@@ -8,14 +8,21 @@ from typing import Any
 import flask_babel
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.meta import DefaultMeta
 
 
 def select_locale() -> str:
-    """The visitor's chosen language, else Indonesian (never guessed from the browser)."""
+    """The visitor's chosen language, else Indonesian (never guessed from the browser).
+    Outside a request (the command line, jobs) text is English; e-mails and documents for
+    people choose their language themselves (`force_locale`)."""
+    if not has_request_context():
+        return "en"
     chosen = session.get("lang") or request.cookies.get("lang")
     return chosen if chosen is not None and chosen in current_app.config["LANGUAGES"] else "id"
 
@@ -67,12 +74,28 @@ FORM_TRANSLATIONS = FormTranslations()
 
 
 def translate_forms() -> None:
-    """Every Flask-WTF form asks the portal's catalogue (set once, at app start)."""
+    """Every Flask-WTF form asks the portal's catalogue, and renders its CSRF token without an
+    id, so that several forms on one page keep their ids unique (set once, at app start)."""
     FlaskForm.Meta.get_translations = _form_translations  # type: ignore[method-assign]
+    FlaskForm.Meta.render_field = _render_field  # type: ignore[method-assign]
 
 
 def _form_translations(meta: Any, form: Any) -> FormTranslations:
     return FORM_TRANSLATIONS
+
+
+def _render_field(meta: Any, field: Any, render_kw: dict[str, Any]) -> Any:
+    if isinstance(field, CSRFTokenField):
+        render_kw = {"id": False, **render_kw}
+    elif isinstance(field, SelectField) and not isinstance(field, SelectMultipleField):
+        # A select whose first option has a value always sends one: HTML allows `required`
+        # only with an empty first option, and the server validates the choice anyway.
+        choices = field.choices if isinstance(field.choices, list) else []
+        first = choices[0] if choices else None
+        value = first[0] if isinstance(first, tuple) else first
+        if first is not None and str(value) != "":
+            render_kw = {"required": False, **render_kw}
+    return DefaultMeta.render_field(meta, field, render_kw)
 
 
 # WTForms' and Flask-WTF's messages, here so that the catalogue extraction finds them.

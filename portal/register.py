@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import portal.models  # noqa: F401  (every table joins the metadata)
 from config import BASE_DIR
-from portal import errors, i18n
+from portal import errors, i18n, messages
 from portal.audit.views import bp as audit_bp
 from portal.auth.permissions import Permission, can
 from portal.auth.services import load_session_user
@@ -152,6 +152,7 @@ def template_helpers(app: Flask) -> None:
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["action"] = action_label
     app.jinja_env.filters["number"] = i18n.number
+    app.jinja_env.filters["message"] = messages.shown
     app.jinja_env.filters["long_date"] = i18n.long_date
     app.jinja_env.filters["month_label"] = i18n.month_label
 

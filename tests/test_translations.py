@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "portal" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 LOCALES = ("id", "en")
-# The same keywords as `make messages`: Babel's defaults plus `-k _l -k lazy_gettext`.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The same keywords as `make messages`: Babel's defaults plus `-k _l -k lazy_gettext -k _m`.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "_m": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[#0 +-]*\d*(?:\.\d+)?[a-zA-Z]")
 FIX = "run `make messages`, translate the entries in id/messages.po, then `make translations`"
 

@@ -291,7 +291,7 @@ def test_a_close_runs_as_a_job_the_page_follows(actors, logged_in):
         )
     assert response.status_code == 302 and _count(MonthClose) == 0
     html = FlaskClient.open(client, PAGE).get_data(as_text=True)
-    assert 'id="closing"' in html and 'http-equiv="refresh"' in html
+    assert 'id="closing"' in html and 'data-refresh="2"' in html
     assert 'id="close-month"' not in html and "is being booked" in html
     html = client.get(PAGE).get_data(as_text=True)  # a worker has run meanwhile
     assert 'data-closed="yes"' in html and 'id="closing"' not in html
@@ -310,7 +310,7 @@ def test_a_close_job_that_keeps_failing_is_shown_failed_and_the_month_stays_open
         run_pending(include_scheduled=True)
     html = client.get(PAGE).get_data(as_text=True)
     assert 'id="closing"' in html and 'data-job="failed"' in html
-    assert 'http-equiv="refresh"' not in html
+    assert 'data-refresh="2"' not in html
     assert _count(MonthClose) == 0
 
 

@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.jobs import run_pending
 from portal.reference.seed import seed_reference
 from tests.conftest import one_person_approval
+from tests.e2e import pages
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -175,21 +176,48 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
+_PAGES_SEEN: set[str] = set()  # a page met again in a later journey is checked once
+
+
+def check_pages(browser: Any, live_server: str, recorded: list[pages.Page], name: str) -> None:
+    """Fail the journey when one of its pages is invalid HTML, inaccessible, too wide for a
+    phone, or shows English on an Indonesian page (tests/e2e/pages.py)."""
+    missing = pages.tools_missing()
+    if missing:
+        message = f"page checks need {', '.join(missing)}: run `make test` (npm ci) first"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    context = browser.new_context(base_url=live_server)
+    try:
+        problems = pages.accessibility_problems(context, recorded, ARTIFACTS / f"{name}-pages")
+    finally:
+        context.close()
+    problems += pages.html_errors(recorded) + pages.language_problems(recorded)
+    if problems:
+        listing = "\n".join(f"- {problem}" for problem in problems)
+        pytest.fail(f"{len(problems)} problem(s) on {len(recorded)} page(s):\n{listing}", pytrace=False)
+
+
 @pytest.fixture
 def new_page(
     browser: Any, live_server: str, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Any]]:
     """Factory: a page in a fresh browser context (own cookies); options go to new_context()."""
     contexts: list[Any] = []
+    recorder = pages.Recorder(seen=_PAGES_SEEN)
 
     def make(**options: Any) -> Any:
         context = browser.new_context(base_url=live_server, **options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        recorder.attach(context)
         contexts.append(context)
         return context.new_page()
 
     yield make
     failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.passed:
+        check_pages(browser, live_server, recorder.pages, request.node.name)
     for n, context in enumerate(contexts):
         if failed is not None and failed.failed:
             ARTIFACTS.mkdir(exist_ok=True)

@@ -105,14 +105,14 @@ def test_a_proposal_is_prepared_by_a_job_the_page_follows(actors, logged_in, mon
     set_progress(services.run_subject(run.id), 2, services.PLACE_STEPS)  # as the job reports
     html = _text(FlaskClient.open(client, f"/matching/runs/{run.id}"))
     assert 'id="preparing"' in html and 'data-job="busy"' in html
-    assert 'http-equiv="refresh"' in html and "2 / 4" in html
+    assert 'data-refresh="2"' in html and "2 / 4" in html
     assert 'id="approve"' not in html and 'id="discard"' not in html
     assert "being prepared" in html
     run_jobs()
     html = _text(client.get(f"/matching/runs/{run.id}"))
     db.session.expire_all()
     assert db.session.get_one(MatchRun, run.id).status == RunStatus.PROPOSED
-    assert 'id="approve"' in html and 'http-equiv="refresh"' not in html
+    assert 'id="approve"' in html and 'data-refresh="2"' not in html
     assert 'data-count="placed">1<' in html
     assert progress_of(services.run_subject(run.id)) is None
 
@@ -128,7 +128,7 @@ def test_a_proposal_job_that_keeps_failing_shows_failed_not_in_progress(
         run_pending(include_scheduled=True)
     run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
     html = _text(staff.get(f"/matching/runs/{run.id}"))
-    assert 'data-job="failed"' in html and 'http-equiv="refresh"' not in html
+    assert 'data-job="failed"' in html and 'data-refresh="2"' not in html
     assert "an administrator can see why" in html.lower()
     assert db.session.get_one(MatchRun, run.id).status == RunStatus.PREPARING
     assert "engine down" in _text(admin.get("/admin/jobs"))
@@ -237,7 +237,7 @@ def test_approval_runs_as_a_job_the_page_follows(actors, logged_in, month, no_ci
     waiting = db.session.get_one(MatchRun, run.id, populate_existing=True)
     assert waiting.status == RunStatus.PROPOSED and waiting.approval_requested_at is not None
     html = _text(FlaskClient.open(client, f"/matching/runs/{run.id}"))
-    assert 'id="approving"' in html and 'http-equiv="refresh"' in html
+    assert 'id="approving"' in html and 'data-refresh="2"' in html
     assert "Approval started" in html
     assert 'id="approve"' not in html
     again = _post(client, f"/matching/runs/{run.id}/approve")  # a second click changes nothing
