@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from portal.messages import english
 from portal.workers.nik import build_nik
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,7 +440,7 @@ def main() -> None:
             path.write_bytes(build())
             size = path.stat().st_size / 2**20
             [found] = check_in_subprocess([(path, filename)])
-            outcome = f"{found['state']}: {found['message']}".rstrip(": ")
+            outcome = f"{found['state']}: {english(found['message'] or '')}".rstrip(": ")
             print(
                 f"{name:34} {size:6.1f} {found['seconds']:6.2f} {found['peak_mib']:9.1f} "
                 f"{found['growth_mib']:7.1f} {found['rejected_file_bytes']:>10,}  "

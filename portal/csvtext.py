@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, NamedTuple
 
+from portal.messages import Message, _m
+
 CHUNK = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024  # a physical line; a roster line is about 150 bytes
 MAX_LINES = 500_000  # physical lines (or spreadsheet rows), blank ones included
@@ -40,7 +42,12 @@ Source = bytes | IO[bytes] | Chunks
 
 class UploadError(ValueError):
     """The upload as a whole cannot be read within the limits; the message says why and what
-    to do. Each domain wraps it in its own file error."""
+    to do. Each domain wraps it in its own file error, passing on `message` (a Message, so
+    that it is shown in the reader's language; `str(error)` is it in the current one)."""
+
+    def __init__(self, message: Message | str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def chunks_of(source: Source) -> Chunks:
@@ -122,14 +129,18 @@ def _check_lines(count: int, rest: bytes, lines: list[bytes]) -> None:
     """`count` lines so far, the last of them `lines`; `rest` is the next, unfinished."""
     if count > MAX_LINES:
         raise UploadError(
-            f"The file has more than {MAX_LINES:,} lines; split it into smaller files."
+            _m("The file has more than %(max)s lines; split it into smaller files.", max=MAX_LINES)
         )
     long = [at for at, line in enumerate(lines) if len(line) > MAX_LINE_BYTES]
     if long or len(rest) > MAX_LINE_BYTES:
         number = count - len(lines) + long[0] + 1 if long else count + 1
         raise UploadError(
-            f"Line {number:,} is longer than {MAX_LINE_BYTES:,} bytes; this is not a CSV "
-            "file of the expected kind."
+            _m(
+                "Line %(line)s is longer than %(max)s bytes; this is not a CSV file of the "
+                "expected kind.",
+                line=number,
+                max=MAX_LINE_BYTES,
+            )
         )
 
 
@@ -154,15 +165,29 @@ class Decoding:
         """For files imported all or nothing: raise UploadError naming the bad lines."""
         if not self.bad_total:
             return
-        named = ", ".join(f"{line:,}" for line in self.bad_lines[:_NAMED])
+        named = ", ".join(str(line) for line in self.bad_lines[:_NAMED])
         more = self.bad_total - min(len(self.bad_lines), _NAMED)
         if more:
-            named += f" and {more:,} more"
+            raise UploadError(
+                _m(
+                    "Line(s) %(lines)s and %(more)s more are not CSV text in the encoding of "
+                    "the rest of the file (%(encoding)s), so their letters cannot be read for "
+                    "certain. Save the whole file again as \u201cCSV UTF-8\u201d (or retype "
+                    "those lines) and upload it again.",
+                    lines=named,
+                    more=more,
+                    encoding=self.label,
+                )
+            )
         raise UploadError(
-            f"Line(s) {named} are not CSV text in the encoding of the rest of the file "
-            f"({self.label}), so their letters cannot be read for certain. Save the whole "
-            "file again as "
-            "\u201cCSV UTF-8\u201d (or retype those lines) and upload it again."
+            _m(
+                "Line(s) %(lines)s are not CSV text in the encoding of the rest of the file "
+                "(%(encoding)s), so their letters cannot be read for certain. Save the whole "
+                "file again as \u201cCSV UTF-8\u201d (or retype those lines) and upload it "
+                "again.",
+                lines=named,
+                encoding=self.label,
+            )
         )
 
 
@@ -223,8 +248,11 @@ def _from_utf16(chunks: Chunks) -> Iterator[bytes]:
         yield decoder.decode(b"", final=True).encode()
     except UnicodeDecodeError as error:
         raise UploadError(
-            "The file starts with a UTF-16 mark but does not decode as UTF-16 after "
-            f"{done + error.start:,} bytes. Save it again as \u201cCSV UTF-8\u201d."
+            _m(
+                "The file starts with a UTF-16 mark but does not decode as UTF-16 after "
+                "%(bytes)s bytes. Save it again as \u201cCSV UTF-8\u201d.",
+                bytes=done + error.start,
+            )
         ) from None
 
 
@@ -284,7 +312,11 @@ class CsvUpload:
                 return
             except csv.Error as error:
                 raise UploadError(
-                    f"Line {reader.line_num:,} could not be read as CSV: {error}."
+                    _m(
+                        "Line %(line)s could not be read as CSV: %(error)s.",
+                        line=reader.line_num,
+                        error=str(error),
+                    )
                 ) from None
             yield Record(start, cells, lines.bad > bad)
             start = reader.line_num + 1
@@ -316,13 +348,19 @@ def check_header(cells: list[object]) -> None:
         named -= 1
     if named > MAX_COLUMNS:
         raise UploadError(
-            f"The header row has {named:,} columns; at most {MAX_COLUMNS} are read. "
-            "Delete the columns that are not needed."
+            _m(
+                "The header row has %(columns)s columns; at most %(max)s are read. Delete the "
+                "columns that are not needed.",
+                columns=named,
+                max=MAX_COLUMNS,
+            )
         )
 
 
 def too_many_rows() -> UploadError:
-    return UploadError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+    return UploadError(
+        _m("The file has more than %(max)s rows; split it into smaller files.", max=MAX_ROWS)
+    )
 
 
 # --- cells -------------------------------------------------------------------------------
@@ -334,9 +372,49 @@ def control_character(text: str) -> str | None:
     return None if match is None else f"U+{ord(match.group()):04X}"
 
 
+def cell_message(text: str, longest: int | None = MAX_CELL_CHARS) -> Message | None:
+    """Why a cell cannot be taken as it is (a control character, or longer than `longest`
+    characters), as a whole sentence to show, or None."""
+    control = control_character(text)
+    if control is not None:
+        return _m(
+            "The value contains a control character (%(character)s), which is not text; "
+            "delete it and save the file again.",
+            character=control,
+        )
+    if longest is not None and len(text) > longest:
+        return _m("The value is longer than %(max)s characters.", max=longest)
+    return None
+
+
+def cell_message_at(
+    text: str, row: int, column: str, longest: int | None = MAX_CELL_CHARS
+) -> Message | None:
+    """cell_message for a file refused as a whole: the sentence names the row and column."""
+    control = control_character(text)
+    if control is not None:
+        return _m(
+            "Row %(row)s, column '%(column)s': the value contains a control character "
+            "(%(character)s), which is not text; delete it and save the file again.",
+            row=row,
+            column=column,
+            character=control,
+        )
+    if longest is not None and len(text) > longest:
+        return _m(
+            "Row %(row)s, column '%(column)s': the value is longer than %(max)s characters.",
+            row=row,
+            column=column,
+            max=longest,
+        )
+    return None
+
+
 def cell_problem(text: str, longest: int | None = MAX_CELL_CHARS) -> str | None:
     """Why a cell cannot be taken as it is (a control character, or longer than `longest`
-    characters), or None. Reads after "the value": "the value contains a control ..."."""
+    characters), or None, in English. Reads after "the value": "the value contains a control
+    ...". Kept for the uploads that still build their own English sentences; messages shown
+    to people use cell_message."""
     control = control_character(text)
     if control is not None:
         return (
@@ -363,9 +441,12 @@ class Usefulness:
         self.invalid += invalid
         if self.invalid * 2 > USELESS_SAMPLE:
             raise UploadError(
-                f"More than half of the first {USELESS_SAMPLE:,} rows are invalid, so the "
-                "file was not read further. Check that it is the right file and that each "
-                "column holds what its header says."
+                _m(
+                    "More than half of the first %(sample)s rows are invalid, so the file was "
+                    "not read further. Check that it is the right file and that each column "
+                    "holds what its header says.",
+                    sample=USELESS_SAMPLE,
+                )
             )
 
 

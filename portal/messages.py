@@ -82,3 +82,23 @@ def as_data(value: Message | str) -> dict[str, Any] | str:
 def as_text(value: Message | str) -> str:
     """What to store in a text column: the message as JSON, which `shown()` reads back."""
     return json.dumps(value.as_data(), ensure_ascii=False) if isinstance(value, Message) else value
+
+
+def message_of(error: BaseException) -> Message | str:
+    """The message an error was raised with (kept as data), or its text when it has none."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, Message) else str(error)
+
+
+def english(value: Message | str) -> str:
+    """For logs, the ledger and the audit trail: English, whatever the reader's language. A
+    message kept as text (`as_text`) is read back; other text is returned as it is."""
+    if isinstance(value, Message):
+        return value.english()
+    if value.startswith('{"msgid"'):
+        try:
+            data = json.loads(value)
+            return Message(str(data["msgid"]), **dict(data.get("params") or {})).english()
+        except (ValueError, KeyError, TypeError):
+            return value
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask_babel
 from flask import Flask, g, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -138,6 +139,12 @@ def request_hooks(app: Flask) -> None:
     @app.before_request
     def _remember_language() -> None:
         g.locale = i18n.select_locale()
+
+    @app.teardown_request
+    def _forget_language(_error: BaseException | None) -> None:
+        # The request's language ends with it: an app context that outlives the request (a
+        # job, the command line, a test) speaks English again (`i18n.select_locale`).
+        flask_babel.refresh()
 
     @app.after_request
     def _no_store_when_logged_in(response):  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from portal.extensions import Model, db
 from portal.jobs import huey, in_app
 from portal.mail import queue_mail
 from portal.matching.queries import closed_months
+from portal.messages import _m, as_text
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus
 from portal.payments.services import settle_payment, start_bank_transfer
 from portal.pledges.models import Pledge
@@ -172,7 +173,7 @@ def _give_up_stalled_imports(now: datetime) -> None:
         )
         .values(
             state=ImportState.FAILED,
-            message="The job did not finish within a day; upload the file again.",
+            message=as_text(_m("The job did not finish within a day; upload the file again.")),
             finished_at=now,
         )
     )

@@ -1,8 +1,13 @@
-"""Every PDF the portal makes is fit for an archive: its fonts are embedded, it declares PDF/A-2b
-in its XMP metadata with an sRGB output intent, and names beyond ASCII survive as text."""
+"""Every PDF the portal makes is fit for an archive: `qpdf --check` (Debian's qpdf) finds its
+structure sound, its fonts are embedded, it declares PDF/A-2b in its XMP metadata with an sRGB
+output intent, and names beyond ASCII survive as text."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -41,6 +46,20 @@ EMBEDDED = ("/FontFile", "/FontFile2", "/FontFile3")
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
 DC = "{http://purl.org/dc/elements/1.1/}"
+PAYLOAD = {
+    "serial": "PJS-2026-0000000001",
+    "pledge": 7,
+    "company": NAME,
+    "nib": "9100000000001",
+    "period_from": "2026-01",
+    "period_to": "2026-06",
+    "workers": 10,
+    "worker_months": 60,
+    "amount": 1_008_000,
+    "paid": 1_008_000,
+    "kind": "active",
+    "issued_at": "2026-01-05T03:00:00+00:00",
+}
 
 
 def _fonts(reader: PdfReader) -> Iterator[DictionaryObject]:
@@ -54,7 +73,33 @@ def _fonts(reader: PdfReader) -> Iterator[DictionaryObject]:
                 yield descendant.get_object()
 
 
+def qpdf_check(data: bytes) -> str:
+    """What `qpdf --check` reports as wrong with a PDF (empty when nothing is)."""
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        message = "qpdf not found: `apt-get install qpdf` (.ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        result = subprocess.run(
+            [qpdf, "--check", handle.name], capture_output=True, text=True, check=False
+        )
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def test_qpdf_finds_a_damaged_pdf() -> None:
+    data = render_certificate(dict(PAYLOAD), '{"serial": 1}', "c2ln", "https://x.test/verify/1")
+    assert qpdf_check(data) == ""
+    damaged = data.replace(b"/Type /Page\n", b"/Type /Pgae\n", 1)
+    assert damaged != data
+    assert "should be /Page" in qpdf_check(damaged)
+
+
 def assert_archival(data: bytes, *names: str) -> None:
+    assert qpdf_check(data) == "", "qpdf finds the PDF damaged"
     reader = PdfReader(BytesIO(data))
     fonts = list(_fonts(reader))
     assert fonts, "the document draws no text"
@@ -87,21 +132,7 @@ def english(app: Flask) -> Iterator[None]:
 
 
 def test_the_certificate_is_archival_and_keeps_its_signed_payload() -> None:
-    payload = {
-        "serial": "PJS-2026-0000000001",
-        "pledge": 7,
-        "company": NAME,
-        "nib": "9100000000001",
-        "period_from": "2026-01",
-        "period_to": "2026-06",
-        "workers": 10,
-        "worker_months": 60,
-        "amount": 1_008_000,
-        "paid": 1_008_000,
-        "kind": "active",
-        "issued_at": "2026-01-05T03:00:00+00:00",
-    }
-    data = render_certificate(payload, '{"serial": 1}', "c2ln", "https://x.test/verify/1")
+    data = render_certificate(dict(PAYLOAD), '{"serial": 1}', "c2ln", "https://x.test/verify/1")
     assert_archival(data, NAME)
     assert read_signed_payload(data) == ('{"serial": 1}', "c2ln")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -39,20 +40,24 @@ from portal.auth.models import Role, User
 from portal.auth.permissions import Permission
 from portal.companies.models import Company
 from portal.extensions import db, limiter
+from portal.messages import Message, _m
 from portal.security import require, safe_next
 
 bp = Blueprint("auth", __name__)
 
-PASSWORD_MESSAGES = {
-    "too_short": "Use at least %(n)s characters.",
-    "too_long": "Use at most 256 characters.",
-    "too_common": "This password is too easy to guess; use a longer phrase of unrelated words.",
+# Each password rule broken, in words (`_m` with literal text, so the catalogue has them).
+PASSWORD_MESSAGES: dict[str, Callable[[int], Message]] = {
+    "too_short": lambda n: _m("Use at least %(n)s characters.", n=n),
+    "too_long": lambda n: _m("Use at most 256 characters."),
+    "too_common": lambda n: _m(
+        "This password is too easy to guess; use a longer phrase of unrelated words."
+    ),
 }
 
 
 def password_errors(error: WeakPassword) -> list[str]:
     n = current_app.config["PASSWORD_MIN_LENGTH"]
-    return [gettext(PASSWORD_MESSAGES[p], n=n) for p in error.problems]
+    return [str(PASSWORD_MESSAGES[p](n)) for p in error.problems]
 
 
 def _login_limit() -> str:

@@ -20,6 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from portal.certificates.exceptions import UnreadableCertificate
 from portal.i18n import number, rupiah
+from portal.messages import _m
 from portal.pdf import BOLD, FONT, ArchivalCanvas
 
 KEYWORD_PREFIX = "pijar-certificate:v1:"
@@ -100,15 +101,15 @@ def read_signed_payload(data: bytes) -> tuple[str, str]:
     try:
         info: Mapping[str, object] = PdfReader(BytesIO(data)).metadata or {}
     except (PdfReadError, ValueError, OSError) as error:
-        raise UnreadableCertificate("not a readable PDF") from error
+        raise UnreadableCertificate(_m("This is not a readable PDF.")) from error
     found = str(info.get("/Keywords") or "")
     if not found.startswith(KEYWORD_PREFIX) or found.count(":") != 3:
-        raise UnreadableCertificate("the PDF carries no PIJAR SEMAR certificate")
+        raise UnreadableCertificate(_m("The PDF carries no PIJAR SEMAR certificate."))
     encoded, signature = found[len(KEYWORD_PREFIX) :].split(":")
     try:
         return base64.urlsafe_b64decode(encoded).decode(), signature
     except (ValueError, UnicodeDecodeError) as error:
-        raise UnreadableCertificate("the certificate data is damaged") from error
+        raise UnreadableCertificate(_m("The certificate data is damaged.")) from error
 
 
 def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:

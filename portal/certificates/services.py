@@ -22,6 +22,7 @@ from portal.coverage.models import Coverage
 from portal.db import utcnow
 from portal.extensions import db
 from portal.mail import queue_mail
+from portal.messages import _m
 from portal.payments.models import Payment, PaymentStatus, Refund
 from portal.pledges.models import Pledge
 
@@ -54,7 +55,7 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
     """Certify what the pledge covers now; a completion certificate supersedes the earlier
     ones. Raises NotCertifiable when the pledge has no coverage."""
     if pledge.coverage_start is None or pledge.last_month is None:
-        raise NotCertifiable(f"pledge {pledge.id} has no coverage")
+        raise NotCertifiable(_m("Pledge #%(id)s has no coverage to certify.", id=pledge.id))
     workers, worker_months, funded = db.session.execute(
         select(
             func.count(func.distinct(Coverage.worker_id)),

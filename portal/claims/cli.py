@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from portal.claims.exceptions import DuplicateClaim, InvalidClaimFile
 from portal.claims.services import ClaimImport, import_claims
 from portal.extensions import db
+from portal.messages import Message
 
 claims_cli = AppGroup("claims", help="JKK and JKM claims of covered workers.")
 
@@ -32,7 +33,7 @@ def import_command(path: Path, dry_run: bool, as_json: bool) -> None:
         report = import_claims(path.read_bytes(), actor=None, dry_run=dry_run)
     except (InvalidClaimFile, DuplicateClaim) as error:
         db.session.rollback()
-        _fail(str(error), as_json)
+        _fail(_english(error), as_json)
     if report.ok and not dry_run:
         db.session.commit()
     else:
@@ -40,6 +41,12 @@ def import_command(path: Path, dry_run: bool, as_json: bool) -> None:
     _print(report, as_json)
     if not report.ok:
         sys.exit(1)
+
+
+def _english(error: Exception) -> str:
+    """The command line speaks English, whatever language a request chose before."""
+    message = error.args[0] if error.args else str(error)
+    return message.english() if isinstance(message, Message) else str(message)
 
 
 def _fail(message: str, as_json: bool) -> NoReturn:
@@ -73,6 +80,6 @@ def _print(report: ClaimImport, as_json: bool) -> None:
     else:
         click.echo(f"{report.rejected_rows} of {report.rows} rows refused; nothing written.")
     for row in report.rejected[:MAX_LISTED]:
-        click.echo(f"  row {row.row}, {row.column}: {row.message}")
+        click.echo(f"  row {row.row}, {row.column}: {row.message.english()}")
     if len(report.rejected) > MAX_LISTED:
         click.echo(f"  ... and {len(report.rejected) - MAX_LISTED} more (use --json for all)")

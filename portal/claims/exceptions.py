@@ -1,6 +1,10 @@
-"""Typed errors of claims: views turn them into field messages, the CLI into exit codes."""
+"""Typed errors of claims: views turn them into field messages, the CLI into exit codes.
+Their messages are Messages (`_m`): `str(error)` is in the reader's language, English on the
+command line."""
 
 from __future__ import annotations
+
+from portal.messages import Message, _m
 
 
 class ClaimError(Exception):
@@ -15,7 +19,7 @@ class InvalidClaim(ClaimError):
     """A value that cannot be a claim: a future date, an amount not above 0, a story too long,
     a type that is not jkk or jkm. `field` names the value at fault."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: Message | str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
 
@@ -37,5 +41,7 @@ class StoryNotAnonymous(ClaimError):
     KPJ or phone number) cannot be approved for sponsors. `found` names what was seen."""
 
     def __init__(self, found: tuple[str, ...]) -> None:
-        super().__init__(f"the story may identify the worker ({', '.join(found)})")
+        super().__init__(
+            _m("the story may identify the worker (%(found)s)", found=", ".join(found))
+        )
         self.found = found

@@ -32,13 +32,14 @@ from portal.csvtext import (
     Source,
     UploadError,
     Usefulness,
-    cell_problem,
+    cell_message_at,
     check_header,
     filled,
     open_csv,
     too_many_rows,
 )
 from portal.extensions import db
+from portal.messages import Message, _m
 from portal.pledges.models import Pledge
 from portal.workers.models import Worker
 from portal.workers.nik import NikError, parse_nik
@@ -86,7 +87,7 @@ def parse_kind(text: str) -> ClaimKind | None:
 def check_actor(actor: User | None) -> None:
     """Recording claims needs CLAIM_MANAGE; None is the command line. Raises NotAllowed."""
     if actor is not None and not can(actor, Permission.CLAIM_MANAGE):
-        raise NotAllowed(f"{actor.email} may not record claims")
+        raise NotAllowed(_m("%(email)s may not record claims", email=actor.email))
 
 
 def check_claim(
@@ -95,14 +96,16 @@ def check_claim(
     """The kind and the trimmed story of a claim whose values are sound. Raises InvalidClaim."""
     claim_kind = parse_kind(str(kind))
     if claim_kind is None:
-        raise InvalidClaim("the type must be jkk or jkm", "kind")
+        raise InvalidClaim(_m("the type must be jkk or jkm"), "kind")
     if event_date > (today or date.today()):
-        raise InvalidClaim("the event date is in the future", "event_date")
+        raise InvalidClaim(_m("the event date is in the future"), "event_date")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
-        raise InvalidClaim("the amount must be whole rupiah above 0", "amount")
+        raise InvalidClaim(_m("the amount must be whole rupiah above 0"), "amount")
     story = (story or "").strip()
     if len(story) > MAX_STORY:
-        raise InvalidClaim(f"the story is longer than {MAX_STORY} characters", "story")
+        raise InvalidClaim(
+            _m("the story is longer than %(max)s characters", max=MAX_STORY), "story"
+        )
     return claim_kind, story
 
 
@@ -141,11 +144,15 @@ def record_claim(
     claim_kind, story = check_claim(event_date, kind, amount, story, today)
     coverage = coverage_of(worker.id, event_date)
     if coverage is None:
-        raise NotCovered(f"the worker was not covered in {event_date:%Y-%m}")
+        raise NotCovered(_m("the worker was not covered in %(month)s", month=f"{event_date:%Y-%m}"))
     existing = find_claim(worker.id, claim_kind, event_date)
     if existing is not None:
         raise DuplicateClaim(
-            f"this {claim_kind.value} claim is recorded already (claim #{existing.id})"
+            _m(
+                "this %(kind)s claim is recorded already (claim #%(id)s)",
+                kind=claim_kind.value,
+                id=existing.id,
+            )
         )
     return _add_claim(worker.id, coverage, event_date, claim_kind, amount, story, actor)
 
@@ -175,7 +182,9 @@ def _add_claim(
         with db.session.begin_nested():  # another request may record the same event meanwhile
             db.session.add(claim)
     except IntegrityError:
-        raise DuplicateClaim(f"this {kind.value} claim is recorded already") from None
+        raise DuplicateClaim(
+            _m("this %(kind)s claim is recorded already", kind=kind.value)
+        ) from None
     pledge = db.session.get(Pledge, coverage.pledge_id) if coverage.pledge_id else None
     # No NIK, name or story here: the company's audit trail must not identify the worker.
     record_event(
@@ -215,17 +224,18 @@ class Rejection(enum.StrEnum):
     STORY_TOO_LONG = "story_too_long"
 
 
+# Why a cell was refused; `%(detail)s` is the reason's facts (RejectedRow.detail).
 MESSAGES = {
-    Rejection.INVALID_NIK: "not a valid NIK (16 digits holding a real birth date)",
-    Rejection.UNKNOWN_NIK: "no worker with this NIK is on the register",
-    Rejection.NOT_COVERED: "the worker was not covered in {0}",
-    Rejection.DUPLICATE: "the same worker, type and date as row {0}",
-    Rejection.ALREADY_RECORDED: "recorded already (claim #{0})",
-    Rejection.BAD_DATE: "not a date: write DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD",
-    Rejection.FUTURE_DATE: "the date is in the future",
-    Rejection.BAD_AMOUNT: "not an amount in whole rupiah above 0",
-    Rejection.BAD_TYPE: "the type must be jkk or jkm",
-    Rejection.STORY_TOO_LONG: f"the story is longer than {MAX_STORY} characters",
+    Rejection.INVALID_NIK: _m("Not a valid NIK (16 digits holding a real birth date)."),
+    Rejection.UNKNOWN_NIK: _m("No worker with this NIK is on the register."),
+    Rejection.NOT_COVERED: _m("The worker was not covered in %(detail)s."),
+    Rejection.DUPLICATE: _m("The same worker, type and date as row %(detail)s."),
+    Rejection.ALREADY_RECORDED: _m("Recorded already (claim #%(detail)s)."),
+    Rejection.BAD_DATE: _m("Not a date: write DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."),
+    Rejection.FUTURE_DATE: _m("The date is in the future."),
+    Rejection.BAD_AMOUNT: _m("Not an amount in whole rupiah above 0."),
+    Rejection.BAD_TYPE: _m("The type must be jkk or jkm."),
+    Rejection.STORY_TOO_LONG: _m("The story is longer than %(detail)s characters."),
 }
 
 COLUMN_ALIASES = {
@@ -253,9 +263,12 @@ class RejectedRow:
     detail: tuple[str, ...] = ()
 
     @property
-    def message(self) -> str:
-        """The reason in plain English (command line and JSON)."""
-        return MESSAGES[self.reason].format(*self.detail)
+    def message(self) -> Message:
+        """The reason: `str()` in the reader's language (English on the command line)."""
+        msgid = MESSAGES[self.reason].msgid
+        if self.reason == Rejection.STORY_TOO_LONG:
+            return Message(msgid, detail=MAX_STORY)
+        return Message(msgid, detail=", ".join(self.detail)) if self.detail else Message(msgid)
 
 
 @dataclass
@@ -287,12 +300,14 @@ class ClaimImport:
         self.rejected.extend(refusals[: max(0, MAX_DETAIL - len(self.rejected))])
 
     def as_json(self) -> dict[str, Any]:
+        """The outcome for the command line's --json (messages in English)."""
         return {
             "rows": self.rows,
             "recorded": self.recorded,
             "rejected": self.rejected_rows,
             "errors": [
-                {"row": r.row, "column": r.column, "message": r.message} for r in self.rejected
+                {"row": r.row, "column": r.column, "message": r.message.english()}
+                for r in self.rejected
             ],
         } | ({"errors_total": self.refusals} if self.refusals > len(self.rejected) else {})
 
@@ -328,7 +343,7 @@ def import_claims(
     columns, records = read_claim_rows(data)
     parsed = _parse_rows(records, columns, report, today or date.today())
     if report.rows == 0:
-        raise InvalidClaimFile("The file has no rows below its header.")
+        raise InvalidClaimFile(_m("The file has no rows below its header."))
     candidates = _check_register(parsed, columns, report)
     report.accepted = len(candidates)
     report.amount = sum(c.row.amount for c in candidates)
@@ -364,11 +379,11 @@ def read_claim_rows(
         upload = open_csv(data)
         upload.decoding.refuse_bad_lines()
     except UploadError as error:
-        raise InvalidClaimFile(str(error)) from None
+        raise InvalidClaimFile(error.message) from None
     records = _records(upload.records())
     header = next(records, None)
     if header is None:
-        raise InvalidClaimFile("The file is empty.")
+        raise InvalidClaimFile(_m("The file is empty."))
     positions, columns = _header(header[1])
     return columns, _cells(records, positions, columns)
 
@@ -384,7 +399,7 @@ def _records(records: Iterator[Record]) -> Iterator[tuple[int, list[str]]]:
                     raise too_many_rows()
                 yield record.line, record.cells
     except UploadError as error:
-        raise InvalidClaimFile(str(error)) from None
+        raise InvalidClaimFile(error.message) from None
 
 
 def _cells(
@@ -394,11 +409,11 @@ def _cells(
         row = {key: cells[at].strip() if at < len(cells) else "" for key, at in positions.items()}
         for key, cell in row.items():
             # A story may be long (its own check refuses it past MAX_STORY); no other cell is.
-            problem = cell_problem(cell, None if key == "story" else MAX_CELL_CHARS)
+            problem = cell_message_at(
+                cell, number, columns[key], None if key == "story" else MAX_CELL_CHARS
+            )
             if problem:
-                raise InvalidClaimFile(
-                    f"Row {number}, column '{columns[key]}': the value {problem}"
-                )
+                raise InvalidClaimFile(problem)
         yield number, row
 
 
@@ -406,7 +421,7 @@ def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, str]]:
     try:
         check_header(list(cells))
     except UploadError as error:
-        raise InvalidClaimFile(str(error)) from None
+        raise InvalidClaimFile(error.message) from None
     positions: dict[str, int] = {}
     columns: dict[str, str] = {}
     for at, cell in enumerate(cells):
@@ -416,13 +431,17 @@ def _header(cells: list[str]) -> tuple[dict[str, int], dict[str, str]]:
             continue
         if key in positions:
             raise InvalidClaimFile(
-                f"The columns '{columns[key]}' and '{name}' say the same; keep one."
+                _m(
+                    "The columns '%(first)s' and '%(second)s' say the same; keep one.",
+                    first=columns[key],
+                    second=name,
+                )
             )
         positions[key], columns[key] = at, name
     missing = [key for key in REQUIRED_COLUMNS if key not in positions]
     if missing:
         names = ", ".join(_LABELS[key] for key in missing)
-        raise InvalidClaimFile(f"The first row lacks the column(s): {names}.")
+        raise InvalidClaimFile(_m("The first row lacks the column(s): %(names)s.", names=names))
     return positions, columns
 
 
@@ -455,7 +474,7 @@ def _parse_rows(
         try:
             usefulness.count(bool(problems))
         except UploadError as error:
-            raise InvalidClaimFile(str(error)) from None
+            raise InvalidClaimFile(error.message) from None
     return passed
 
 

@@ -15,6 +15,7 @@ from portal.claims.models import MAX_STORY, Claim
 from portal.claims.services import check_actor
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import _m
 from portal.pledges.models import Pledge
 
 # Eight or more digits, perhaps split by spaces or hyphens: a NIK, a KPJ or a phone number.
@@ -48,7 +49,9 @@ def update_story(claim: Claim, text: str, actor: User) -> bool:
     check_actor(actor)
     text = (text or "").strip()
     if len(text) > MAX_STORY:
-        raise InvalidClaim(f"the story is longer than {MAX_STORY} characters", "story")
+        raise InvalidClaim(
+            _m("the story is longer than %(max)s characters", max=MAX_STORY), "story"
+        )
     if text == claim.story:
         return False
     before = _state(claim)
@@ -67,7 +70,7 @@ def approve_story(claim: Claim, actor: User) -> None:
     """
     check_actor(actor)
     if not claim.story:
-        raise InvalidClaim("there is no story to approve", "story")
+        raise InvalidClaim(_m("there is no story to approve"), "story")
     found = identifying_parts(claim.story, claim.worker.full_name)
     if found:
         raise StoryNotAnonymous(found)

@@ -21,7 +21,7 @@ from portal.claims.exceptions import (
 )
 from portal.claims.forms import ClaimForm, ClaimUploadForm, StoryForm
 from portal.claims.models import Claim, ClaimKind
-from portal.claims.services import ClaimImport, RejectedRow, Rejection
+from portal.claims.services import ClaimImport, RejectedRow
 from portal.coverage.models import Funder
 from portal.extensions import db
 from portal.i18n import long_date, month_label
@@ -32,18 +32,6 @@ from portal.workers.models import InactiveReason, WorkerStatus
 
 bp = Blueprint("claims", __name__, url_prefix="/claims")
 
-REASONS = {
-    Rejection.INVALID_NIK: _l("Not a valid NIK (16 digits holding a real birth date)."),
-    Rejection.UNKNOWN_NIK: _l("No worker with this NIK is on the register."),
-    Rejection.NOT_COVERED: _l("The worker was not covered in %(detail)s."),
-    Rejection.DUPLICATE: _l("The same worker, type and date as row %(detail)s."),
-    Rejection.ALREADY_RECORDED: _l("Recorded already (claim #%(detail)s)."),
-    Rejection.BAD_DATE: _l("Not a date: write DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."),
-    Rejection.FUTURE_DATE: _l("The date is in the future."),
-    Rejection.BAD_AMOUNT: _l("Not an amount in whole rupiah above 0."),
-    Rejection.BAD_TYPE: _l("The type must be jkk or jkm."),
-    Rejection.STORY_TOO_LONG: _l("The story is longer than 500 characters."),
-}
 IDENTIFYING = {
     "name": _l("the worker's name"),
     "number": _l("a long number (NIK, KPJ or phone)"),
@@ -232,4 +220,4 @@ def _upload_page(form: ClaimUploadForm, report: ClaimImport | None) -> str:
 
 def describe_rejection(row: RejectedRow) -> str:
     """The reason for a refused cell, in the reader's language."""
-    return str(REASONS[row.reason]) % {"detail": ", ".join(row.detail)}
+    return str(row.message)

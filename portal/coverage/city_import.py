@@ -29,7 +29,7 @@ from portal.csvtext import (
     Source,
     UploadError,
     Usefulness,
-    cell_problem,
+    cell_message_at,
     check_header,
     filled,
     open_csv,
@@ -37,6 +37,7 @@ from portal.csvtext import (
 )
 from portal.extensions import db
 from portal.matching.rules import current_rules
+from portal.messages import _m, message_of
 from portal.pledges.pricing import add_months, rate_for
 from portal.workers.eligibility import facts_of, ineligibility_reasons
 from portal.workers.models import Worker
@@ -144,15 +145,17 @@ def import_city_participants(
 
 def _import_months(funder: str, month: date, months: int) -> list[date]:
     if funder not in CITY:
-        raise UnknownFunder(f"{funder!r} is not apbd or dbhcht")
+        raise UnknownFunder(_m("%(name)s is not apbd or dbhcht", name=repr(funder)))
     if month.day != 1:
-        raise InvalidMonth(f"{month} is not the first day of a month")
+        raise InvalidMonth(_m("%(day)s is not the first day of a month", day=str(month)))
     if not 1 <= months <= MAX_IMPORT_MONTHS:
-        raise InvalidMonth(f"the number of months must be 1-{MAX_IMPORT_MONTHS}")
+        raise InvalidMonth(_m("the number of months must be 1-%(max)s", max=MAX_IMPORT_MONTHS))
     covered = [add_months(month, n) for n in range(months)]
     closed = [m for m in covered if queries.month_close(m) is not None]
     if closed:
-        raise MonthClosed(", ".join(f"{m:%Y-%m}" for m in closed) + " closed already")
+        raise MonthClosed(
+            _m("%(months)s closed already", months=", ".join(f"{m:%Y-%m}" for m in closed))
+        )
     return covered
 
 
@@ -174,20 +177,20 @@ def read_niks(data: Source) -> Iterator[tuple[int, str]]:
             if count > MAX_ROWS:
                 raise too_many_rows()
             nik = cells[column].strip() if column < len(cells) else ""
-            if problem := cell_problem(nik):
-                raise InvalidCityFile(f"Row {number}, column 'nik': the value {problem}")
+            if problem := cell_message_at(nik, number, "nik"):
+                raise InvalidCityFile(problem)
             yield number, nik
     except UploadError as error:
-        raise InvalidCityFile(str(error)) from None
+        raise InvalidCityFile(message_of(error)) from None
 
 
 def _nik_column(header: list[str] | None) -> int:
     if header is None:
-        raise InvalidCityFile("The file is empty.")
+        raise InvalidCityFile(_m("The file is empty."))
     check_header(list(header))
     names = [cell.strip().strip('"').casefold() for cell in header]
     if "nik" not in names:
-        raise InvalidCityFile("The file has no 'nik' column in its first row.")
+        raise InvalidCityFile(_m("The file has no 'nik' column in its first row."))
     return names.index("nik")
 
 
@@ -209,9 +212,9 @@ def _check_rows(rows: Iterator[tuple[int, str]], report: CityImport) -> list[_Ca
         try:
             usefulness.count(refused is not None)
         except UploadError as error:
-            raise InvalidCityFile(str(error)) from None
+            raise InvalidCityFile(message_of(error)) from None
     if report.rows == 0:
-        raise InvalidCityFile("The file has no rows below its header.")
+        raise InvalidCityFile(_m("The file has no rows below its header."))
     workers = _workers_by_hash([h for _, _, h in hashed])
     candidates = []
     for number, nik, key in hashed:
@@ -316,6 +319,6 @@ def _write_city_coverage(candidates: list[_Candidate], funder: str, rates: dict[
                 db.session.execute(insert(Coverage), rows[start : start + 10_000])
     except IntegrityError:
         raise CoverageClash(
-            "a worker in the file was covered by another change meanwhile; nothing was written"
+            _m("a worker in the file was covered by another change meanwhile; nothing was written")
         ) from None
     return len(rows)

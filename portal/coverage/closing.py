@@ -28,6 +28,7 @@ from portal.extensions import db
 from portal.jobs import set_progress
 from portal.ledger.services import record_city_coverage, record_coverage_consumed
 from portal.mail import queue_mail
+from portal.messages import _m
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import transition_pledge
@@ -48,14 +49,16 @@ def check_closable(month: date, today: date | None = None) -> None:
     can then write coverage into a later month that is closed already.
     """
     if month.day != 1:
-        raise InvalidMonth(f"{month} is not the first day of a month")
+        raise InvalidMonth(_m("%(day)s is not the first day of a month", day=str(month)))
     if month > last_closable(today):
-        raise MonthTooFarAhead(f"{month:%Y-%m} is after next month")
+        raise MonthTooFarAhead(_m("%(month)s is after next month", month=f"{month:%Y-%m}"))
     if queries.month_close(month) is not None:
-        raise MonthClosed(f"{month:%Y-%m} is closed already")
+        raise MonthClosed(_m("%(month)s is closed already", month=f"{month:%Y-%m}"))
     earlier = queries.first_open_month_before(month)
     if earlier is not None:
-        raise EarlierMonthOpen(f"close {earlier:%Y-%m} first: months close in order")
+        raise EarlierMonthOpen(
+            _m("close %(month)s first: months close in order", month=f"{earlier:%Y-%m}")
+        )
 
 
 def request_close(month: date, actor: User) -> None:
@@ -164,7 +167,7 @@ def _claim_close(month: date, actor: User | None) -> MonthClose:
         with db.session.begin_nested():
             db.session.add(close)
     except IntegrityError:
-        raise MonthClosed(f"{month:%Y-%m} is closed already") from None
+        raise MonthClosed(_m("%(month)s is closed already", month=f"{month:%Y-%m}")) from None
     return close
 
 

@@ -14,6 +14,7 @@ from portal.coverage.exceptions import CoverageError
 from portal.events import MonthCloseRequested, WorkerStatusChanged, handles
 from portal.extensions import db
 from portal.jobs import clear_progress
+from portal.messages import english, message_of
 
 
 def _actor(payload: dict[str, Any]) -> User | None:
@@ -41,7 +42,7 @@ def close(payload: dict[str, Any]) -> None:
         record_event(
             "coverage.close_refused",
             actor=actor,
-            after={"month": f"{month:%Y-%m}", "why": str(error)},
+            after={"month": f"{month:%Y-%m}", "why": english(message_of(error))},
         )
     finally:
         clear_progress(month_subject(month))

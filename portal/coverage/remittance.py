@@ -25,6 +25,7 @@ from portal.exports import csv_bytes, xlsx_bytes
 from portal.extensions import db
 from portal.ledger.exceptions import DuplicateEntry
 from portal.ledger.services import record_remittance
+from portal.messages import _m
 from portal.reference.models import Category
 from portal.workers.models import Worker
 from portal.workers.pii import current_cipher
@@ -59,12 +60,12 @@ def remittance_funder(name: str) -> RemittanceFunder:
     try:
         return RemittanceFunder(name)
     except ValueError:
-        raise UnknownFunder(f"{name!r} is not apbd, dbhcht or csr") from None
+        raise UnknownFunder(_m("%(name)s is not apbd, dbhcht or csr", name=repr(name))) from None
 
 
 def _closed(month: date) -> None:
     if queries.month_close(month) is None:
-        raise MonthNotClosed(f"{month:%Y-%m} is not closed; close it first")
+        raise MonthNotClosed(_m("%(month)s is not closed; close it first", month=f"{month:%Y-%m}"))
 
 
 def remittance_rows(month: date, funder: str) -> list[RemittanceRow]:
@@ -141,15 +142,25 @@ def mark_remitted(month: date, funder: str, reference: str, actor: User | None) 
     reference = _checked_reference(reference)
     _closed(month)
     if _remitted(month, which):
-        raise AlreadyRemitted(f"{which} {month:%Y-%m} was remitted already")
+        raise AlreadyRemitted(
+            _m("%(which)s %(month)s was remitted already", which=str(which), month=f"{month:%Y-%m}")
+        )
     workers, amount = _due(month, which)
     if amount <= 0:
-        raise NothingToRemit(f"{which} covered nobody in {month:%Y-%m}")
+        raise NothingToRemit(
+            _m("%(which)s covered nobody in %(month)s", which=str(which), month=f"{month:%Y-%m}")
+        )
     remittance = _claim(month, which, workers, amount, reference, actor)
     try:
         record_remittance(month, COVERAGE_FUNDER[which].value, amount, reference)
     except DuplicateEntry:
-        raise AlreadyRemitted(f"{which} {month:%Y-%m} is booked as remitted already") from None
+        raise AlreadyRemitted(
+            _m(
+                "%(which)s %(month)s is booked as remitted already",
+                which=str(which),
+                month=f"{month:%Y-%m}",
+            )
+        ) from None
     record_event(
         "coverage.remit",
         remittance,
@@ -168,7 +179,9 @@ def mark_remitted(month: date, funder: str, reference: str, actor: User | None) 
 def _checked_reference(reference: str) -> str:
     cleaned = (reference or "").strip()
     if not 1 <= len(cleaned) <= MAX_REFERENCE:
-        raise InvalidReference(f"the bank reference must be 1-{MAX_REFERENCE} characters")
+        raise InvalidReference(
+            _m("the bank reference must be 1-%(max)s characters", max=MAX_REFERENCE)
+        )
     return cleaned
 
 
@@ -211,5 +224,11 @@ def _claim(
         with db.session.begin_nested():
             db.session.add(remittance)
     except IntegrityError:
-        raise AlreadyRemitted(f"{funder} {month:%Y-%m} was remitted already") from None
+        raise AlreadyRemitted(
+            _m(
+                "%(which)s %(month)s was remitted already",
+                which=str(funder),
+                month=f"{month:%Y-%m}",
+            )
+        ) from None
     return remittance

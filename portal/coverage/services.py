@@ -12,6 +12,7 @@ from datetime import date
 from portal.auth.models import User
 from portal.auth.permissions import Permission, can
 from portal.coverage.exceptions import InvalidMonth, NotAllowed
+from portal.messages import _m
 
 _MONTH = re.compile(r"\s*([0-9]{4})-([0-9]{1,2})\s*")
 
@@ -20,11 +21,11 @@ def parse_month(text: str) -> date:
     """'2026-12' -> 1 December 2026. Raises InvalidMonth."""
     match = _MONTH.fullmatch(text or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise InvalidMonth(f"{text!r} is not a month written YYYY-MM")
+        raise InvalidMonth(_m("%(text)s is not a month written YYYY-MM", text=repr(text)))
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def check_actor(actor: User | None) -> None:
     """Coverage changes need COVERAGE_MANAGE; None is the command line. Raises NotAllowed."""
     if actor is not None and not can(actor, Permission.COVERAGE_MANAGE):
-        raise NotAllowed(f"{actor.email} may not change coverage")
+        raise NotAllowed(_m("%(email)s may not change coverage", email=actor.email))

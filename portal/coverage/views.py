@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
@@ -23,13 +24,14 @@ from portal.coverage.exceptions import CoverageError, InvalidMonth, MonthNotClos
 from portal.coverage.forms import CityImportForm, RemittedForm
 from portal.coverage.models import Remittance, RemittanceFunder
 from portal.extensions import db
-from portal.i18n import month_label, rupiah
+from portal.i18n import current_locale, month_label, rupiah
 from portal.jobs import follow
 from portal.labels import label
 from portal.ledger.exceptions import LedgerError
 from portal.matching.rules import current_rules
 from portal.pledges import renewals
 from portal.pledges.exceptions import NoRateInForce
+from portal.reference.models import Category
 from portal.security import require, require_recent_login
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
@@ -287,9 +289,27 @@ def describe_rejection(row: RejectedRow) -> str:
         why = ", ".join(label(f"ineligible.{code}") for code in row.detail)
         return gettext("Not eligible: %(why)s.", why=why)
     if row.reason == Rejection.DBHCHT_CATEGORY:
-        return gettext("DBHCHT does not fund the category %(category)s.", category=row.detail[0])
-    covered = ", ".join(row.detail)
+        return gettext(
+            "DBHCHT does not fund the category %(category)s.", category=_category(row.detail[0])
+        )
+    covered = ", ".join(_covered_month(detail) for detail in row.detail)
     return gettext("Already covered in one of the months: %(covered)s.", covered=covered)
+
+
+def _category(code: str) -> str:
+    """A category's name in the reader's language (its code when it is not on the register)."""
+    category = db.session.scalar(select(Category).where(Category.code == code))
+    return category.display_name(current_locale()) if category else code
+
+
+def _covered_month(detail: str) -> str:
+    """'2026-12 apbd' (as city_import keeps it) in words: 'Desember 2026, APBD ...'."""
+    month, _, funder = detail.partition(" ")
+    try:
+        when = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return detail
+    return f"{month_label(when)}, {label(funder)}" if funder else month_label(when)
 
 
 def _attachment(name: str) -> str:

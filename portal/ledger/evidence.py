@@ -33,6 +33,7 @@ from portal.ledger.queries import (
     trial_balance_by_company,
     trial_balance_by_funder,
 )
+from portal.messages import _m
 
 MANIFEST = "manifest.json"
 AUDIT_LIMIT = 200_000
@@ -149,7 +150,7 @@ def closed_months() -> set[date]:
 def evidence_files(month: date) -> dict[str, bytes]:
     """The pack's files (without the manifest). Raises MonthNotClosed."""
     if coverage_queries.month_close(month) is None:
-        raise MonthNotClosed(f"{month:%Y-%m} is not closed")
+        raise MonthNotClosed(_m("%(month)s is not closed", month=f"{month:%Y-%m}"))
     return {
         "ledger_extract.csv": _ledger_extract(month),
         "trial_balance.csv": _trial_extract(month),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from portal.messages import _m
+
 
 class LedgerError(Exception):
     """Base for ledger errors; also raised for an entry the ledger cannot accept."""
@@ -15,7 +17,7 @@ class DuplicateEntry(LedgerError):
     """The (kind, source_key) was posted already; the first entry stands unchanged."""
 
     def __init__(self, kind: str, source_key: str) -> None:
-        super().__init__(f"{kind} {source_key} is posted already")
+        super().__init__(_m("%(kind)s %(key)s is posted already", kind=str(kind), key=source_key))
         self.kind = kind
         self.source_key = source_key
 
@@ -24,7 +26,14 @@ class InsufficientBalance(LedgerError):
     """Posting would take a sponsor's prepaid balance (or a payment's refundable rest) below 0."""
 
     def __init__(self, what: str, available: int, requested: int) -> None:
-        super().__init__(f"{what}: {requested} requested, {available} available")
+        super().__init__(
+            _m(
+                "%(what)s: %(requested)s requested, %(available)s available",
+                what=what,
+                requested=requested,
+                available=available,
+            )
+        )
         self.what = what
         self.available = available
         self.requested = requested

@@ -20,6 +20,7 @@ from portal.ledger.exceptions import (
 )
 from portal.ledger.models import Account, EntryKind, LedgerEntry, LedgerLine
 from portal.ledger.queries import pledge_balance, sponsor_balance
+from portal.messages import _m
 from portal.pledges.models import Pledge
 
 SOURCE_KEY_LENGTH = 80
@@ -65,7 +66,13 @@ def post_entry(
     if look_first:
         _require_new(kind, source_key)
     elif len(source_key) > SOURCE_KEY_LENGTH:
-        raise LedgerError(f"source key longer than {SOURCE_KEY_LENGTH}: {source_key!r}")
+        raise LedgerError(
+            _m(
+                "source key longer than %(max)s: %(key)s",
+                max=SOURCE_KEY_LENGTH,
+                key=repr(source_key),
+            )
+        )
     values = {
         "kind": kind,
         "source_key": source_key,
@@ -168,7 +175,7 @@ def record_city_coverage(funder: str, month: date, amount: int) -> LedgerEntry:
     Raises LedgerError for another funder, DuplicateEntry if the funder-month is booked already.
     """
     if funder not in CITY_FUNDERS:
-        raise LedgerError(f"{funder!r} is not a city funder")
+        raise LedgerError(_m("%(funder)s is not a city funder", funder=repr(funder)))
     lines = _pair(Account.CITY_FUNDING, Account.PAYABLE_BPJS, amount)
     return post_entry(
         EntryKind.COVERAGE_CONSUMED,
@@ -184,7 +191,7 @@ def record_remittance(month: date, funder: str, amount: int, reference: str) -> 
     Raises LedgerError for an unknown funder, DuplicateEntry if the funder-month is remitted.
     """
     if funder not in set(Funder):
-        raise LedgerError(f"{funder!r} is not a funder")
+        raise LedgerError(_m("%(funder)s is not a funder", funder=repr(funder)))
     lines = _pair(Account.PAYABLE_BPJS, Account.CASH, amount)
     return post_entry(
         EntryKind.REMITTANCE,
@@ -196,26 +203,37 @@ def record_remittance(month: date, funder: str, amount: int, reference: str) -> 
 
 def _check_lines(lines: list[Line]) -> None:
     if len(lines) < 2:
-        raise UnbalancedEntry("an entry needs at least two lines")
+        raise UnbalancedEntry(_m("an entry needs at least two lines"))
     if any(type(line.amount) is not int for line in lines):
-        raise LedgerError("amounts are whole rupiah (int)")
+        raise LedgerError(_m("amounts are whole rupiah (int)"))
     if any(line.amount == 0 for line in lines):
-        raise UnbalancedEntry("a line of 0 moves nothing")
+        raise UnbalancedEntry(_m("a line of 0 moves nothing"))
     total = sum(line.amount for line in lines)
     if total != 0:
-        raise UnbalancedEntry(f"lines sum to {total}, not 0")
+        raise UnbalancedEntry(_m("lines sum to %(total)s, not 0", total=total))
 
 
 def _pair(debit: Account, credit: Account, amount: int, **refs: int | None) -> list[Line]:
     if type(amount) is not int or amount <= 0:
-        raise LedgerError(f"amount must be a positive whole number of rupiah, not {amount!r}")
+        raise LedgerError(
+            _m(
+                "amount must be a positive whole number of rupiah, not %(amount)s",
+                amount=repr(amount),
+            )
+        )
     return [Line(debit, amount, **refs), Line(credit, -amount, **refs)]
 
 
 def _require_new(kind: EntryKind, source_key: str) -> None:
     """Refuse a replay before any other check, so a replay always reads as a duplicate."""
     if len(source_key) > SOURCE_KEY_LENGTH:
-        raise LedgerError(f"source key longer than {SOURCE_KEY_LENGTH}: {source_key!r}")
+        raise LedgerError(
+            _m(
+                "source key longer than %(max)s: %(key)s",
+                max=SOURCE_KEY_LENGTH,
+                key=repr(source_key),
+            )
+        )
     if _entry_exists(kind, source_key):
         raise DuplicateEntry(kind, source_key)
 
@@ -251,7 +269,13 @@ def _lock_company(company_id: int) -> None:
 def _require_pledge_of(company_id: int, pledge_id: int) -> None:
     owner = db.session.scalar(select(Pledge.company_id).where(Pledge.id == pledge_id))
     if owner != company_id:
-        raise LedgerError(f"pledge {pledge_id} does not belong to company {company_id}")
+        raise LedgerError(
+            _m(
+                "pledge %(pledge)s does not belong to company %(company)s",
+                pledge=pledge_id,
+                company=company_id,
+            )
+        )
 
 
 def _require_refundable(
@@ -268,7 +292,10 @@ def _require_refundable(
     ).first()
     if booked is None or (booked.company_id, booked.pledge_id) != (company_id, pledge_id):
         raise LedgerError(
-            f"refund {refund_id} does not match its payment's booked company and pledge"
+            _m(
+                "refund %(refund)s does not match its payment's booked company and pledge",
+                refund=refund_id,
+            )
         )
     refunded = -int(
         db.session.scalar(
@@ -284,7 +311,9 @@ def _require_refundable(
     )
     if refunded + amount > booked.amount:
         raise InsufficientBalance(
-            f"payment {payment_id} refundable", int(booked.amount) - refunded, amount
+            f"payment {payment_id} refundable",
+            int(booked.amount) - refunded,
+            amount,
         )
 
 

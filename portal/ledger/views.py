@@ -91,8 +91,16 @@ def entries():  # type: ignore[no-untyped-def]
         "start": filters.start.isoformat() if filters.start else "",
         "end": filters.end.isoformat() if filters.end else "",
     }
+    names = _company_names(
+        {line.company_id for entry in page.items for line in entry.lines if line.company_id}
+    )
     return render_template(
-        "ledger/entries.html", page=page, args=args, kinds=list(EntryKind), accounts=list(Account)
+        "ledger/entries.html",
+        page=page,
+        args=args,
+        kinds=list(EntryKind),
+        accounts=list(Account),
+        names=names,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from portal.messages import Message
+
 
 class MatchingError(Exception):
     """Base of matching errors."""
@@ -22,9 +24,13 @@ class SameApprover(MatchingError):
 class StaleProposal(MatchingError):
     """Something the proposal relied on changed; nothing was written."""
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
+    def __init__(self, reasons: list[Message]) -> None:
+        super().__init__(*reasons)
         self.reasons = reasons
+
+    def __str__(self) -> str:
+        """The reasons in the current language (English outside a request)."""
+        return "; ".join(str(reason) for reason in self.reasons)
 
 
 class MonthNotOpen(MatchingError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.messages import Message, as_data
 
 
 class RuleVersion(Model):
@@ -58,6 +61,28 @@ class MatchRun(Model):
     placements: Mapped[list[MatchPlacement]] = relationship(
         back_populates="run", order_by="MatchPlacement.id", viewonly=True
     )
+
+    @property
+    def failure_reasons(self) -> list[dict[str, Any] | str]:
+        """Why the run failed, each reason as kept (see failure_text); the `message` filter
+        shows each in the reader's language. Text from before reasons were data is split."""
+        text = self.failure or ""
+        if text.startswith("["):
+            try:
+                kept = json.loads(text)
+            except ValueError:
+                return [text]
+            if isinstance(kept, list):
+                return kept
+        if text.startswith('{"msgid"'):
+            return [text]
+        return [reason for reason in text.split("; ") if reason]
+
+
+def failure_text(reasons: Sequence[Message | str]) -> str:
+    """What MatchRun.failure keeps for several reasons: a JSON list of messages as data, so a
+    job's verdict is read in the reader's language later (failure_reasons reads it back)."""
+    return json.dumps([as_data(reason) for reason in reasons], ensure_ascii=False)
 
 
 class MatchPlacement(Model):

@@ -18,6 +18,7 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.matching.exceptions import InvalidRules
 from portal.matching.models import RuleVersion
+from portal.messages import _m
 from portal.reference.models import Category
 from portal.workers.eligibility import MAX_AGE_MONTHS
 
@@ -148,24 +149,41 @@ def check_parameters(parameters: dict[str, Any]) -> None:
     quotas = parameters.get("city_quotas") or {}
     for year, per_funder in quotas.items():
         if not str(year).isdigit() or not 2000 <= int(year) <= 2100:
-            raise InvalidRules(f"year {year!r} is not a year")
+            raise InvalidRules(_m("year %(year)s is not a year", year=repr(year)))
         for funder, count in per_funder.items():
             if funder not in CITY_FUNDERS:
-                raise InvalidRules(f"{funder!r} is not a city funder")
+                raise InvalidRules(_m("%(funder)s is not a city funder", funder=repr(funder)))
             if type(count) is not int or not 0 <= count <= MAX_QUOTA:
-                raise InvalidRules(f"quota {count!r} must be a whole number 0-{MAX_QUOTA}")
+                raise InvalidRules(
+                    _m(
+                        "quota %(count)s must be a whole number 0-%(max)s",
+                        count=repr(count),
+                        max=MAX_QUOTA,
+                    )
+                )
     unknown = set(parameters.get("dbhcht_categories", [])) - known
     if unknown:
-        raise InvalidRules(f"unknown categories: {', '.join(sorted(unknown))}")
+        raise InvalidRules(_m("unknown categories: %(codes)s", codes=", ".join(sorted(unknown))))
     for code, weight in (parameters.get("category_weights") or {}).items():
         if code not in known:
-            raise InvalidRules(f"unknown category {code!r}")
+            raise InvalidRules(_m("unknown category %(code)s", code=repr(code)))
         if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
-            raise InvalidRules(f"weight of {code} must be 1-{MAX_WEIGHT}")
+            raise InvalidRules(
+                _m("weight of %(code)s must be 1-%(max)s", code=code, max=MAX_WEIGHT)
+            )
     above = parameters.get("refund_second_approver_above")
     if above is not None and (type(above) is not int or above < 0):
-        raise InvalidRules("the refund amount for a second approver must be a whole number >= 0")
+        raise InvalidRules(
+            _m("the refund amount for a second approver must be a whole number >= 0")
+        )
     for name, low, high in (("renewal_notice_days", 1, 120), ("lapse_window_days", 1, 365)):
         value = parameters.get(name)
         if type(value) is not int or not low <= value <= high:
-            raise InvalidRules(f"{name} must be a whole number {low}-{high}")
+            raise InvalidRules(
+                _m(
+                    "%(name)s must be a whole number %(low)s-%(high)s",
+                    name=name,
+                    low=low,
+                    high=high,
+                )
+            )

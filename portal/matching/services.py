@@ -4,7 +4,7 @@ placement in one transaction), discard. Approval re-checks everything the propos
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -28,8 +28,9 @@ from portal.matching.exceptions import (
     SameApprover,
     StaleProposal,
 )
-from portal.matching.models import MatchPlacement, MatchRun, RunStatus
+from portal.matching.models import MatchPlacement, MatchRun, RunStatus, failure_text
 from portal.matching.rules import Rules, current_rules, current_version
+from portal.messages import Message, _m, as_text, english, message_of
 from portal.payments.unused import mark_unused
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, rate_for, term_rates
@@ -61,9 +62,9 @@ def matchable_months(today: date | None = None) -> list[date]:
 def check_month_open(month: date, today: date | None = None) -> None:
     """Raises MonthNotOpen."""
     if month.day != 1 or month not in matchable_months(today):
-        raise MonthNotOpen(f"{month:%Y-%m} is not this month or next month")
+        raise MonthNotOpen(_m("%(month)s is not this month or next month", month=f"{month:%Y-%m}"))
     if queries.is_closed(month):
-        raise MonthNotOpen(f"{month:%Y-%m} is closed")
+        raise MonthNotOpen(_m("%(month)s is closed", month=f"{month:%Y-%m}"))
 
 
 def run_subject(run_id: int) -> str:
@@ -100,10 +101,11 @@ def prepare_requested(run_id: int, actor: User | None) -> str:
             _place(run, actor)
     except (MonthNotOpen, InvalidRules) as error:
         run.status = RunStatus.DISCARDED
-        run.failure = str(error)[:2000]
+        why = message_of(error)
+        run.failure = as_text(why)
         run.decided_at = utcnow()
         db.session.flush()
-        record_event("match.propose_refused", run, actor=actor, after={"why": str(error)})
+        record_event("match.propose_refused", run, actor=actor, after={"why": english(why)})
         return "refused"
     return "proposed"
 
@@ -263,7 +265,7 @@ def request_approval(run: MatchRun, actor: User) -> None:
     workers an approval writes hundreds of thousands of rows). Raises RunNotOpen, SameApprover.
     """
     if run.status != RunStatus.PROPOSED or run.approval_requested_at is not None:
-        raise RunNotOpen(f"run {run.id} is not a proposal waiting for approval")
+        raise RunNotOpen(_m("run %(run)s is not a proposal waiting for approval", run=run.id))
     _check_approver(run, actor, current_rules())
     run.approval_requested_at = utcnow()
     run.approval_requested_by_id = actor.id
@@ -285,7 +287,7 @@ def approve_requested(run_id: int, actor: User | None) -> str:
         mark_stale(run_id, error.reasons, actor)
         return "stale"
     except (SameApprover, RunNotOpen) as error:
-        mark_stale(run_id, [str(error)], actor)
+        mark_stale(run_id, [message_of(error)], actor)
         return "refused"
     return "approved"
 
@@ -306,7 +308,7 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
         execution_options={"synchronize_session": False},
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
-        raise RunNotOpen(f"run {run.id} is not a proposal")
+        raise RunNotOpen(_m("run %(run)s is not a proposal", run=run.id))
     db.session.refresh(run)
     pledges = _check_unchanged(run)
     rows = _coverage_rows(run, pledges)
@@ -320,7 +322,9 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
                 progress=lambda done: set_progress(run_subject(run.id), done, len(rows)),
             )
     except IntegrityError:
-        raise StaleProposal(["a worker in this proposal was covered by another approval"]) from None
+        raise StaleProposal(
+            [_m("a worker in this proposal was covered by another approval")]
+        ) from None
     for pledge in pledges.values():
         if pledge.status == PledgeStatus.ACTIVE:  # empty slots filled for the rest of the term
             record_event(
@@ -353,18 +357,22 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
 
 def _check_approver(run: MatchRun, actor: User | None, rules: Rules) -> None:
     if rules.require_second_approver and (actor is None or actor.id == run.proposed_by_id):
-        raise SameApprover("the rules require a different staff member to approve")
+        raise SameApprover(_m("the rules require a different staff member to approve"))
 
 
 def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     """Raises StaleProposal listing every change found; returns the run's pledges, locked."""
-    reasons = []
+    reasons: list[Message] = []
     if current_version() != run.rule_version:
         reasons.append(
-            f"the rules changed (proposal used version {run.rule_version}, now {current_version()})"
+            _m(
+                "the rules changed (proposal used version %(used)s, now %(now)s)",
+                used=run.rule_version,
+                now=current_version(),
+            )
         )
     if queries.is_closed(run.month):
-        reasons.append(f"{run.month:%Y-%m} was closed")
+        reasons.append(_m("%(month)s was closed", month=f"{run.month:%Y-%m}"))
     pledge_ids = set(
         db.session.scalars(
             select(MatchPlacement.pledge_id)
@@ -380,18 +388,24 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     }
     for pledge in pledges.values():
         if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
-            reasons.append(f"pledge #{pledge.id} is now {pledge.status}")
+            reasons.append(
+                _m(
+                    "pledge #%(pledge)s is now %(status)s",
+                    pledge=pledge.id,
+                    status=str(pledge.status),
+                )
+            )
         elif pledge.on_hold:
-            reasons.append(f"pledge #{pledge.id} is on hold (a card dispute)")
+            reasons.append(_m("pledge #%(pledge)s is on hold (a card dispute)", pledge=pledge.id))
     filled = queries.placements_in_filled_slots(run)
     if filled:
-        reasons.append(f"{filled} pledge slot(s) were filled since the proposal")
+        reasons.append(_m("%(n)s pledge slot(s) were filled since the proposal", n=filled))
     covered = queries.placements_already_covered(run)
     if covered:
-        reasons.append(f"{covered} placed worker(s) were covered since the proposal")
+        reasons.append(_m("%(n)s placed worker(s) were covered since the proposal", n=covered))
     ineligible = queries.placements_not_eligible(run)
     if ineligible:
-        reasons.append(f"{ineligible} placed worker(s) are no longer eligible")
+        reasons.append(_m("%(n)s placed worker(s) are no longer eligible", n=ineligible))
     if reasons:
         raise StaleProposal(reasons)
     return pledges
@@ -409,7 +423,10 @@ def _check_money(rows: list[tuple[Any, ...]], pledges: dict[int, Pledge]) -> Non
     if short:
         raise StaleProposal(
             [
-                f"pledge #{pledge_id} no longer has the money for its placements"
+                _m(
+                    "pledge #%(pledge)s no longer has the money for its placements",
+                    pledge=pledge_id,
+                )
                 for pledge_id in short
             ]
         )
@@ -492,24 +509,27 @@ def _insert_many(
         progress(min(start + INSERT_BATCH, len(params)))
 
 
-def mark_stale(run_id: int, reasons: list[str], actor: User | None) -> None:
-    """After a failed approval was rolled back: record why, so nobody approves it again."""
+def mark_stale(run_id: int, reasons: Sequence[Message | str], actor: User | None) -> None:
+    """After a failed approval was rolled back: record why, so nobody approves it again.
+    The reasons are kept as data (MatchRun.failure_reasons), shown in the reader's language."""
     result = db.session.execute(
         update(MatchRun)
         .where(MatchRun.id == run_id, MatchRun.status == RunStatus.PROPOSED)
-        .values(status=RunStatus.STALE, failure="; ".join(reasons)[:2000], decided_at=utcnow()),
+        .values(status=RunStatus.STALE, failure=failure_text(reasons), decided_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
     if result.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult
         run = db.session.get(MatchRun, run_id)
         db.session.refresh(run)
-        record_event("match.stale", run, actor=actor, after={"reasons": reasons})
+        record_event(
+            "match.stale", run, actor=actor, after={"reasons": [english(r) for r in reasons]}
+        )
 
 
 def discard_run(run: MatchRun, actor: User | None) -> None:
     """Raises RunNotOpen."""
     if run.status != RunStatus.PROPOSED:
-        raise RunNotOpen(f"run {run.id} is not a proposal")
+        raise RunNotOpen(_m("run %(run)s is not a proposal", run=run.id))
     run.status = RunStatus.DISCARDED
     run.decided_at = utcnow()
     db.session.flush()

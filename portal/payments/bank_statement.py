@@ -10,6 +10,7 @@ from datetime import date, datetime
 from itertools import islice
 
 from portal.csvtext import (
+    MAX_CELL_CHARS,
     MAX_DETAIL,
     MAX_ROWS,
     Chunks,
@@ -18,12 +19,13 @@ from portal.csvtext import (
     Source,
     UploadError,
     Usefulness,
-    cell_problem,
     chunks_of,
+    control_character,
     detect_encoding,
     filled,
     too_many_rows,
 )
+from portal.messages import Message, _m, message_of
 
 # Banks insert or drop spaces, dashes and the like inside a quoted reference, and change case.
 _SEP = r"[\s\-_./:]*"
@@ -40,9 +42,9 @@ HEADERS = {
 }
 _DELIMITERS = (";", ",", "\t")
 HEADER_SEARCH = 100  # records before the header (account number, period) looked through
-UNDECODABLE = (
-    "the row is not written in the same text encoding as the rest of the file; "
-    "export the statement again"
+UNDECODABLE = _m(
+    "The row is not written in the same text encoding as the rest of the file; "
+    "export the statement again."
 )
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
 # Many bank exports leave the year out ("04/12"): the statement's period decides it.
@@ -72,10 +74,11 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class StatementError:
-    """A row that could not be read; nothing from it is used."""
+    """A row that could not be read; nothing from it is used. The message is shown in the
+    reader's language (text only when it comes from an upload check that is plain text)."""
 
     row: int
-    message: str
+    message: Message | str
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class StatementNote:
     """A row skipped on purpose (a debit, a zero amount)."""
 
     row: int
-    message: str
+    message: Message | str
 
 
 @dataclass
@@ -113,11 +116,15 @@ class MatchResult:
 
 
 class _RowError(ValueError):
-    pass
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class _Skip(Exception):
-    pass
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 # Parsing ---------------------------------------------------------------------------------
@@ -142,10 +149,10 @@ def parse_statement(data: Source, today: date | None = None) -> ParsedStatement:
             return ParsedStatement(errors=[StatementError(1, _missing_header_message())])
         return _parse_rows(*found, today or date.today())
     except UploadError as error:
-        return ParsedStatement(errors=[StatementError(1, str(error))])
+        return ParsedStatement(errors=[StatementError(1, message_of(error))])
 
 
-def _table(chunks: Chunks) -> tuple[Iterator[Record], dict[str, int]] | None:
+def _table(chunks: Chunks) -> tuple[Iterator[Record], dict[str, int], list[str]] | None:
     """The records after the header, by whichever delimiter yields a recognisable header."""
     decoding = detect_encoding(chunks)
     for delimiter in _DELIMITERS:
@@ -153,11 +160,13 @@ def _table(chunks: Chunks) -> tuple[Iterator[Record], dict[str, int]] | None:
         for record in islice(records, HEADER_SEARCH):
             columns = _columns(record.cells)
             if columns is not None and not record.undecodable:
-                return records, columns
+                return records, columns, list(record.cells)
     return None
 
 
-def _parse_rows(records: Iterator[Record], columns: dict[str, int], today: date) -> ParsedStatement:
+def _parse_rows(
+    records: Iterator[Record], columns: dict[str, int], header: list[str], today: date
+) -> ParsedStatement:
     parsed = ParsedStatement()
     usefulness = Usefulness()
     count = 0
@@ -168,7 +177,7 @@ def _parse_rows(records: Iterator[Record], columns: dict[str, int], today: date)
         if count > MAX_ROWS:
             raise too_many_rows()
         errors = len(parsed.errors)
-        problem = UNDECODABLE if undecodable else _cell_problem(cells, columns)
+        problem = UNDECODABLE if undecodable else _cell_problem(cells, columns, header)
         if problem:
             parsed.errors.append(StatementError(number, problem))
         else:
@@ -177,10 +186,26 @@ def _parse_rows(records: Iterator[Record], columns: dict[str, int], today: date)
     return _capped(_with_years(parsed, today))
 
 
-def _cell_problem(cells: list[str], columns: dict[str, int]) -> str | None:
-    for key, index in columns.items():
-        if index < len(cells) and (problem := cell_problem(cells[index])):
-            return f"{key}: the value {problem}"
+def _cell_problem(cells: list[str], columns: dict[str, int], header: list[str]) -> Message | None:
+    """Why a cell of the row cannot be read, naming its column as the file's header does."""
+    for index in columns.values():
+        if index >= len(cells):
+            continue
+        column = header[index].strip() if index < len(header) else str(index + 1)
+        control = control_character(cells[index])
+        if control is not None:
+            return _m(
+                "%(column)s: the value contains a control character (%(character)s), which is "
+                "not text; delete it and save the file again.",
+                column=column,
+                character=control,
+            )
+        if len(cells[index]) > MAX_CELL_CHARS:
+            return _m(
+                "%(column)s: the value is longer than %(max)s characters.",
+                column=column,
+                max=MAX_CELL_CHARS,
+            )
     return None
 
 
@@ -195,8 +220,8 @@ def _capped(parsed: ParsedStatement) -> ParsedStatement:
     return parsed
 
 
-def _more(count: int) -> str:
-    return f"{count:,} more rows like these from here on (not listed)"
+def _more(count: int) -> Message:
+    return _m("%(count)s more rows like these from here on (not listed)", count=count)
 
 
 def _columns(cells: list[str]) -> dict[str, int] | None:
@@ -218,9 +243,9 @@ def _first_word(cell: str) -> str:
     return match.group(1) if match else ""
 
 
-def _missing_header_message() -> str:
+def _missing_header_message() -> Message:
     expected = "; ".join("/".join(aliases) for aliases in HEADERS.values())
-    return f"no header row with the columns {expected}"
+    return _m("No header row with the columns %(columns)s.", columns=expected)
 
 
 def _parse_row(
@@ -234,9 +259,9 @@ def _parse_row(
         amount = _row_amount(cell("amount"), cell("debit"))
         when = _row_date(cell("date"))
     except _Skip as skip:
-        parsed.notes.append(StatementNote(number, str(skip)))
+        parsed.notes.append(StatementNote(number, skip.message))
     except _RowError as error:
-        parsed.errors.append(StatementError(number, str(error)))
+        parsed.errors.append(StatementError(number, error.message))
     else:
         if isinstance(when, tuple):
             parsed.yearless[len(parsed.lines)] = when
@@ -249,13 +274,13 @@ def _parse_row(
 def _row_amount(credit: str, debit: str) -> int:
     if not credit:
         if debit:
-            raise _Skip("debit ignored")
-        raise _RowError("amount missing")
+            raise _Skip(_m("Debit ignored."))
+        raise _RowError(_m("Amount missing."))
     amount = parse_amount(credit)
     if amount < 0:
-        raise _Skip("debit ignored")
+        raise _Skip(_m("Debit ignored."))
     if amount == 0:
-        raise _Skip("zero amount ignored")
+        raise _Skip(_m("Zero amount ignored."))
     return amount
 
 
@@ -270,8 +295,11 @@ def parse_date(value: str) -> date:
     raise _RowError(_date_problem(value))
 
 
-def _date_problem(value: str) -> str:
-    return f"date not understood: {value!r} (use DD/MM/YYYY, DD/MM or YYYY-MM-DD)"
+def _date_problem(value: str) -> Message:
+    return _m(
+        "Date not understood: %(value)s (use DD/MM/YYYY, DD/MM or YYYY-MM-DD).",
+        value=repr(value),
+    )
 
 
 def _row_date(value: str) -> date | tuple[int, int]:
@@ -333,9 +361,9 @@ def parse_amount(value: str) -> int:
     sign, text = _sign(text)
     match = _AMOUNT.fullmatch(text)
     if match is None or (match["dec"] and match["dec"] == match["sep"]):
-        raise _RowError(f"amount not understood: {value!r}")
+        raise _RowError(_m("Amount not understood: %(value)s", value=repr(value)))
     if match["frac"] and int(match["frac"]) != 0:
-        raise _RowError(f"amount has a fraction of a rupiah: {value!r}")
+        raise _RowError(_m("Amount has a fraction of a rupiah: %(value)s", value=repr(value)))
     return sign * int(re.sub(r"[.,]", "", match["int"]))
 
 

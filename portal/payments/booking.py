@@ -7,6 +7,7 @@ from portal.extensions import db
 from portal.ledger.exceptions import LedgerError
 from portal.ledger.models import LedgerEntry
 from portal.ledger.services import record_payment_received, record_refund
+from portal.messages import english as english_text
 from portal.payments.models import Payment, PaymentStatus, Refund
 
 
@@ -41,5 +42,5 @@ def book_refund(refund: Refund) -> LedgerEntry:
         company_id=refund.company_id,
         pledge_id=refund.pledge_id,
         amount=refund.amount,
-        reason=refund.reason,
+        reason=english_text(refund.reason),
     )

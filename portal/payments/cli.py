@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from portal.messages import shown
 from portal.payments import outbound, queries
 from portal.payments.models import IssueStatus
 
@@ -31,6 +32,6 @@ def issues_command() -> None:
     for issue, company, _payment in found:
         click.echo(
             f"#{issue.id} {issue.kind} pledge #{issue.pledge_id} {company}: "
-            f"Rp{issue.amount:,} {issue.detail}".replace(",", ".")
+            f"Rp{issue.amount:,} {shown(issue.detail)}".replace(",", ".")
         )
     click.echo(f"{len(found)} open issue(s)")

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from flask_babel import force_locale
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, StyleSheet1
@@ -24,6 +25,8 @@ from portal.companies.models import Company
 from portal.db import utcnow
 from portal.extensions import db
 from portal.i18n import long_date, month_label, rupiah
+from portal.messages import english as english_text
+from portal.messages import shown
 from portal.payments.models import Document, DocumentKind, Payment, PaymentMethod, Refund
 from portal.pdf import ArchivalDocument, ArchivalTable, stylesheet
 from portal.pledges.models import Pledge
@@ -182,6 +185,17 @@ def render_receipt_pdf(
     )
 
 
+def _both_languages(reason: str) -> str:
+    """A reason the portal wrote, in Indonesian / English like the rest of the note; a staff
+    member's own words as written."""
+    english = english_text(reason)
+    if english == reason:
+        return reason
+    with force_locale("id"):
+        indonesian = shown(reason)
+    return english if indonesian == english else f"{indonesian} / {english}"
+
+
 def render_refund_pdf(
     document: Document,
     refund: Refund,
@@ -205,7 +219,7 @@ def render_refund_pdf(
                 ("Komitmen / Pledge", f"#{pledge.id}"),
                 ("Pembayaran asal / Original payment", payment.reference),
                 ("Jumlah dikembalikan / Amount returned", rupiah(refund.amount, locale)),
-                ("Alasan / Reason", refund.reason),
+                ("Alasan / Reason", _both_languages(refund.reason)),
                 (
                     "Melalui / By",
                     how + (f" ({refund.bank_reference})" if refund.bank_reference else ""),

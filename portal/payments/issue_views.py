@@ -12,6 +12,7 @@ from portal.auth.permissions import Permission
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import rupiah
+from portal.messages import _m
 from portal.payments import outbound, queries, services
 from portal.payments.exceptions import IssueClosed, NothingToRefund
 from portal.payments.forms import IssueForm
@@ -84,7 +85,7 @@ def _settle(issue: PaymentIssue, form: IssueForm) -> str:
             note,
             bank_reference=form.bank_reference.data or "",
         )
-        resolve_issue(issue, current_user, f"refunded: {note}")
+        resolve_issue(issue, current_user, _m("Refunded: %(note)s", note=note.strip()[:1000]))
         return gettext(
             "Refund of %(amount)s booked.",
             amount=rupiah(result.refund.amount if result.refund else 0),
@@ -111,7 +112,7 @@ def send_refunds() -> Response:
     """Send again the card refunds Stripe has not taken yet, and expire void sessions."""
     result = outbound.sync_stripe()
     if result.errors:
-        flash(gettext("Stripe refused: %(why)s", why="; ".join(result.errors)), "danger")
+        flash(gettext("Stripe refused: %(why)s", why="; ".join(map(str, result.errors))), "danger")
     else:
         flash(gettext("%(n)s refund(s) sent to Stripe.", n=result.refunds_sent), "success")
     return redirect(url_for("payments.issues"))

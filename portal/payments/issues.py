@@ -11,6 +11,7 @@ from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import Message, as_text
 from portal.payments.exceptions import IssueClosed
 from portal.payments.models import IssueKind, IssueStatus, Payment, PaymentIssue
 from portal.pledges.models import Pledge
@@ -22,9 +23,10 @@ def open_issue(
     payment: Payment | None,
     amount: int,
     external_id: str | None = None,
-    detail: str = "",
+    detail: Message | str = "",
 ) -> PaymentIssue:
-    """Record an issue; one per Stripe object (a repeated dispute event finds the first)."""
+    """Record an issue; one per Stripe object (a repeated dispute event finds the first).
+    The detail is kept as a message (`as_text`) and shown with the `message` filter."""
     if external_id is not None:
         found = db.session.scalar(
             select(PaymentIssue).where(PaymentIssue.external_id == external_id)
@@ -38,7 +40,7 @@ def open_issue(
         payment_id=payment.id if payment else None,
         amount=max(amount, 0),
         external_id=external_id,
-        detail=detail[:2000],
+        detail=_kept(detail),
     )
     try:
         with db.session.begin_nested():
@@ -56,22 +58,31 @@ def open_issue(
     return issue
 
 
-def resolve_issue(issue: PaymentIssue, actor: User | None, resolution: str) -> None:
-    """Mark an issue resolved once. Raises IssueClosed when it is resolved already."""
+def resolve_issue(issue: PaymentIssue, actor: User | None, resolution: Message | str) -> None:
+    """Mark an issue resolved once. Raises IssueClosed when it is resolved already. A staff
+    member's note is kept as written; the portal's own words as a message (`as_text`)."""
     if issue.status != IssueStatus.OPEN:
         raise IssueClosed(str(issue.id))
     issue.status = IssueStatus.RESOLVED
     issue.resolved_at = utcnow()
     issue.resolved_by_id = actor.id if actor else None
-    issue.resolution = resolution.strip()[:2000]
+    issue.resolution = _kept(resolution)
     db.session.flush()
+    english = resolution.english() if isinstance(resolution, Message) else resolution
     record_event(
         "payment.issue_resolve",
         issue,
         actor=actor,
         company_id=issue.company_id,
-        after={"kind": str(issue.kind), "resolution": issue.resolution},
+        after={"kind": str(issue.kind), "resolution": english.strip()[:2000]},
     )
+
+
+def _kept(text: Message | str) -> str:
+    """What goes in a text column: a message as JSON (never cut), plain text cut to fit."""
+    if isinstance(text, Message):
+        return as_text(text)
+    return text.strip()[:2000]
 
 
 def open_issues_of(pledge_id: int, kind: IssueKind | None = None) -> list[PaymentIssue]:

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import Message, _m
 from portal.payments.exceptions import GatewayError
 from portal.payments.models import Payment, PaymentMethod, PaymentStatus, Refund
 from portal.payments.queries import UNSENT_CARD_REFUND
@@ -40,7 +41,7 @@ class _CardRefund:
 class SyncResult:
     refunds_sent: int = 0
     sessions_expired: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)  # Stripe's own words inside
 
 
 def sync_stripe(pledge_id: int | None = None) -> SyncResult:
@@ -124,7 +125,7 @@ def _send_refund(job: _CardRefund, result: SyncResult) -> None:
             metadata=metadata,
         )
     except GatewayError as error:
-        result.errors.append(f"refund {job.refund_id}: {error}")
+        result.errors.append(_m("Refund #%(id)s: %(why)s", id=job.refund_id, why=str(error)))
         db.session.execute(
             update(Refund).where(Refund.id == job.refund_id).values(stripe_claimed_at=None)
         )
@@ -143,7 +144,9 @@ def _expire_session(payment_id: int, session_id: str, result: SyncResult) -> Non
     try:
         gateway().expire_checkout_session(session_id)
     except GatewayError as error:
-        result.errors.append(f"session of payment {payment_id}: {error}")
+        result.errors.append(
+            _m("Checkout session of payment #%(id)s: %(why)s", id=payment_id, why=str(error))
+        )
         return
     _forget_url(payment_id)
     result.sessions_expired += 1

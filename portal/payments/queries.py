@@ -57,6 +57,16 @@ def pending_transfers() -> list[Payment]:
     )
 
 
+def company_names(company_ids: set[int]) -> dict[int, str]:
+    """Company id -> legal name, in one query, for lists that show many companies' rows."""
+    if not company_ids:
+        return {}
+    rows = db.session.execute(
+        select(Company.id, Company.legal_name).where(Company.id.in_(company_ids))
+    )
+    return {int(company_id): str(name) for company_id, name in rows}
+
+
 def pending_transfer_amounts() -> dict[str, int]:
     """Transfer reference -> amount due, for matching a bank statement."""
     return {p.reference: p.amount for p in pending_transfers()}

@@ -26,6 +26,8 @@ from portal.coverage.release import (
 from portal.events import PledgeCoverageCut, emit
 from portal.extensions import db
 from portal.ledger.queries import pledge_balance
+from portal.messages import Message, as_text
+from portal.messages import english as english_text
 from portal.payments.booking import book_refund, received
 from portal.payments.documents import issue_document
 from portal.payments.exceptions import NothingToRefund
@@ -82,7 +84,7 @@ def refund_payment(
     amount: int,
     source: RefundSource,
     actor: User | None,
-    reason: str,
+    reason: Message | str,
     *,
     stripe_refund_id: str | None = None,
     bank_reference: str = "",
@@ -92,7 +94,8 @@ def refund_payment(
 
     Raises NothingToRefund when nothing can be booked for a refund the portal starts itself;
     for money already returned (Stripe dashboard, lost dispute) what cannot be booked becomes
-    an UNBOOKABLE_REFUND issue.
+    an UNBOOKABLE_REFUND issue. A reason the portal gives is a Message (kept with `as_text`,
+    shown translated); a staff member's reason is kept as written.
     """
     pledge = lock_pledge(payment.pledge_id)
     if payment.status != PaymentStatus.PAID:
@@ -115,9 +118,9 @@ def refund_payment(
             payment,
             unbooked,
             stripe_refund_id,
-            f"{source}: {reason}"[:500],
+            reason if isinstance(reason, Message) else reason[:500],
         )
-    _settle_pledge(pledge, released.rows, actor, reason, today)
+    _settle_pledge(pledge, released.rows, actor, english_text(reason), today)
     record_event(
         "payment.refund",
         refund or payment,
@@ -147,7 +150,7 @@ def _book(
     amount: int,
     source: RefundSource,
     actor: User | None,
-    reason: str,
+    reason: Message | str,
     stripe_refund_id: str | None,
     bank_reference: str,
 ) -> Refund:
@@ -157,7 +160,9 @@ def _book(
         company_id=payment.company_id,
         amount=amount,
         worker_months=0,
-        reason=reason.strip()[:2000] or str(source),
+        reason=(
+            as_text(reason) if isinstance(reason, Message) else reason.strip()[:2000] or str(source)
+        ),
         source=source,
         stripe_refund_id=stripe_refund_id,
         bank_reference=bank_reference[:80],

@@ -17,7 +17,9 @@ from portal.auth.models import User
 from portal.companies.models import Company
 from portal.db import utcnow
 from portal.extensions import db
+from portal.i18n import rupiah
 from portal.ledger.queries import pledge_balance
+from portal.messages import Message, _m
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.booking import book_payment
 from portal.payments.documents import issue_document
@@ -217,7 +219,7 @@ def confirm_payment(
     if pledge.status == PledgeStatus.AWAITING_PAYMENT:
         _apply_to_awaiting(pledge, payment, actor, source)
     else:
-        _return_excess(pledge, payment, received, actor, f"pledge is {pledge.status}")
+        _return_excess(pledge, payment, received, actor, _paid_already(pledge.status, payment))
     return True
 
 
@@ -229,22 +231,41 @@ def _apply_to_awaiting(pledge: Pledge, payment: Payment, actor: User | None, sou
             pledge,
             payment,
             pledge.price_total - balance,
-            detail=f"{payment.reference}: received {payment.received_amount} of {payment.amount}",
+            detail=_m(
+                "%(reference)s: received %(received)s of %(amount)s.",
+                reference=payment.reference,
+                received=rupiah(payment.received_amount or 0, "id"),
+                amount=rupiah(payment.amount, "id"),
+            ),
         )
         return
     transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"{source} {payment.reference}")
     void_open_payments(pledge, actor)
     for issue in open_issues_of(pledge.id, IssueKind.UNDERPAYMENT):
-        resolve_issue(issue, actor, f"topped up by {payment.reference}")
+        resolve_issue(issue, actor, _m("Topped up by %(reference)s.", reference=payment.reference))
     tell_company(pledge, "emails/payment_received.txt", "PIJAR SEMAR: pembayaran diterima")
     if balance > pledge.price_total:
         _return_excess(
-            pledge, payment, balance - pledge.price_total, actor, "more than the amount due"
+            pledge,
+            payment,
+            balance - pledge.price_total,
+            actor,
+            _m("%(reference)s: more than the amount due.", reference=payment.reference),
         )
 
 
+def _paid_already(status: str, payment: Payment) -> Message:
+    """Why money for a pledge that is not awaiting payment goes back."""
+    reference = payment.reference
+    if status == PledgeStatus.CANCELLED:
+        return _m("%(reference)s: the pledge was cancelled.", reference=reference)
+    if status == PledgeStatus.REFUNDED:
+        return _m("%(reference)s: the pledge was refunded.", reference=reference)
+    return _m("%(reference)s: the pledge was paid already.", reference=reference)
+
+
 def _return_excess(
-    pledge: Pledge, payment: Payment, excess: int, actor: User | None, why: str
+    pledge: Pledge, payment: Payment, excess: int, actor: User | None, why: Message
 ) -> None:
     """A card excess goes back at once (sent to Stripe after commit); a transfer excess waits
     for staff to transfer it back, as an over-payment issue with the exact amount."""
@@ -254,10 +275,10 @@ def _return_excess(
             excess,
             RefundSource.DUPLICATE,
             actor,
-            f"duplicate payment {payment.reference}: {why}",
+            why,
         )
         return
-    open_issue(IssueKind.OVERPAYMENT, pledge, payment, excess, detail=f"{payment.reference}: {why}")
+    open_issue(IssueKind.OVERPAYMENT, pledge, payment, excess, detail=why)
 
 
 def accept_underpayment(pledge: Pledge, actor: User, note: str) -> None:
@@ -270,7 +291,7 @@ def accept_underpayment(pledge: Pledge, actor: User, note: str) -> None:
     transition_pledge(pledge, PledgeStatus.PAID, actor, note=f"accepted short: {note}")
     void_open_payments(pledge, actor)
     for issue in issues:
-        resolve_issue(issue, actor, f"accepted: {note}")
+        resolve_issue(issue, actor, _m("Accepted: %(note)s", note=note.strip()[:1000]))
 
 
 def settle_payment(payment: Payment, status: PaymentStatus, source: str) -> bool:

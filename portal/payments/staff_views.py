@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from portal.auth.forms import ConfirmForm
 from portal.auth.permissions import Permission
 from portal.certificates.services import pledge_certificates
+from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import rupiah
 from portal.matching import queries as matching_queries
@@ -62,6 +63,7 @@ def staff_pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "payments/staff_pledge.html",
         pledge=pledge,
+        company=db.session.get(Company, pledge.company_id),
         periods=group_periods(pledge.price_breakdown),
         payments=queries.pledge_payments(pledge.id),
         refunds=queries.pledge_refunds(pledge.id),
@@ -153,7 +155,7 @@ def _booked(pledge_id: int, booked: list[Refund]) -> Response:
                 "Refund of %(amount)s booked, but Stripe refused it: %(why)s. It is "
                 "sent again from the refunds list.",
                 amount=rupiah(total),
-                why="; ".join(sent.errors),
+                why="; ".join(map(str, sent.errors)),
             ),
             "danger",
         )
@@ -174,11 +176,20 @@ def _booked(pledge_id: int, booked: list[Refund]) -> Response:
 def transfers():  # type: ignore[no-untyped-def]
     return render_template(
         "payments/transfers.html",
-        pending=queries.pending_transfers(),
         confirm_form=ConfirmTransferForm(),
         statement_form=StatementForm(),
         open_imports=statement.open_statement_imports(),
+        **_pending(),
     )
+
+
+def _pending() -> dict[str, object]:
+    """The transfers waiting for money, with their companies' names."""
+    pending = queries.pending_transfers()
+    return {
+        "pending": pending,
+        "company_names": queries.company_names({p.company_id for p in pending}),
+    }
 
 
 @bp.post("/staff/transfers/<int:payment_id>/confirm")
@@ -245,10 +256,10 @@ def import_statement():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return render_template(
             "payments/transfers.html",
-            pending=queries.pending_transfers(),
             confirm_form=ConfirmTransferForm(),
             statement_form=form,
             open_imports=statement.open_statement_imports(),
+            **_pending(),
         ), 400
     upload = form.statement.data
     results = statement.apply_statement(upload.read(), current_user)

@@ -4,8 +4,9 @@ an import did is kept (StatementImport) until someone dismisses it."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from portal.auth.models import User
 from portal.csvtext import MAX_DETAIL, Source
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import Message, as_data
 from portal.payments.bank_statement import match_statement, parse_statement
 from portal.payments.models import StatementImport
 from portal.payments.queries import payment_by_reference, pending_transfer_amounts
@@ -39,7 +41,13 @@ class StatementResult:
     amount: int
     reference: str | None
     outcome: str  # one of OUTCOMES
-    detail: str = ""  # why, for an error or an ignored line
+    detail: Message | str = ""  # why, for an error or an ignored line
+
+    def as_json(self) -> dict[str, Any]:
+        """Kept in StatementImport.results; the page shows `detail` with the message filter."""
+        data = asdict(replace(self, detail=""))
+        data["detail"] = as_data(self.detail)
+        return data
 
 
 def apply_statement(data: Source, actor: User, today: date | None = None) -> list[StatementResult]:
@@ -74,7 +82,7 @@ def record_statement_import(
         filename=filename[:255],
         lines=len(results),
         counts=dict(Counter(r.outcome for r in results)),
-        results=[asdict(r) for r in results[:MAX_DETAIL]],
+        results=[r.as_json() for r in results[:MAX_DETAIL]],
         created_by_id=actor.id,
     )
     db.session.add(kept)

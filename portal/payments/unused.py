@@ -21,6 +21,7 @@ from portal.coverage.release import open_cost
 from portal.db import utcnow
 from portal.extensions import db
 from portal.ledger.queries import pledge_balances
+from portal.messages import _m
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.booking import book_payment, received
 from portal.payments.exceptions import NothingToRefund, PledgeOnHold
@@ -133,7 +134,7 @@ def request_return(pledge: Pledge, actor: User) -> int:
                 part,
                 RefundSource.UNUSED,
                 actor,
-                "unused money returned at the sponsor's request",
+                _m("Unused money returned at the sponsor's request."),
             )
             left -= result.refund.amount if result.refund else 0
     if left > 0:  # transfer money (or money rolled over from another pledge): by the bank
@@ -143,7 +144,7 @@ def request_return(pledge: Pledge, actor: User) -> int:
             pledge,
             payments[0],
             left,
-            detail="the sponsor asked for the unused money back",
+            detail=_m("The sponsor asked for the unused money back."),
         )
     _decided(pledge, actor, "return", amount=money)
     return money
@@ -172,7 +173,11 @@ def roll_over(
         part = min(left, received(payment) - refunded_of(payment.id))
         if part > 0:
             refund_payment(
-                payment, part, RefundSource.ROLLOVER, actor, f"rolled over into pledge #{new.id}"
+                payment,
+                part,
+                RefundSource.ROLLOVER,
+                actor,
+                _m("Rolled over into pledge #%(id)s.", id=new.id),
             )
             left -= part
     _pay_by_rollover(new, pledge, actor)

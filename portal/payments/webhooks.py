@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, insert, or_, select
 from portal.audit.services import record_event
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import Message, _m
 from portal.payments.issues import open_issue, open_issues_of, resolve_issue
 from portal.payments.models import (
     PAYABLE_STATUSES,
@@ -217,7 +218,7 @@ def _charge_refunded(payment: Payment, charge: dict[str, Any]) -> str:
     if refunded <= known:
         return "refund_known"
     result = refund_payment(
-        payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None, "refunded in Stripe"
+        payment, refunded - known, RefundSource.STRIPE_DASHBOARD, None, _m("Refunded in Stripe.")
     )
     return "refund_unbookable" if result.unbooked else "refund_recorded"
 
@@ -272,10 +273,18 @@ def _dispute_created(payment: Payment, dispute: dict[str, Any]) -> str:
         payment,
         from_stripe_amount(int(dispute["amount"])),
         external_id=str(dispute["id"]),
-        detail=f"reason: {dispute.get('reason')}",
+        detail=_m("Reason given by the bank: %(reason)s", reason=str(dispute.get("reason"))),
     )
     record_event("pledge.hold", pledge, after={"dispute": dispute["id"]})
     return "dispute_opened"
+
+
+def _dispute_end(status: str) -> Message:
+    if status == "lost":
+        return _m("Dispute lost: the bank took the money back.")
+    if status == "won":
+        return _m("Dispute won: the money stays.")
+    return _m("Dispute closed (%(status)s).", status=status)
 
 
 def _dispute_closed(payment: Payment, dispute: dict[str, Any]) -> str:
@@ -288,8 +297,8 @@ def _dispute_closed(payment: Payment, dispute: dict[str, Any]) -> str:
         return "dispute_known"
     lost = dispute.get("status") == "lost"
     if lost:
-        refund_payment(payment, amount, RefundSource.DISPUTE, None, "card dispute lost")
-    resolve_issue(issue, None, f"dispute {dispute.get('status')}")
+        refund_payment(payment, amount, RefundSource.DISPUTE, None, _m("Card dispute lost."))
+    resolve_issue(issue, None, _dispute_end(str(dispute.get("status"))))
     if not open_issues_of(pledge.id, IssueKind.DISPUTE):
         pledge.on_hold = False
         record_event("pledge.release_hold", pledge, after={"dispute": dispute["id"]})

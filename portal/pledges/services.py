@@ -14,6 +14,7 @@ from portal.companies.models import Company
 from portal.coverage.models import MonthClose
 from portal.db import utcnow
 from portal.extensions import db
+from portal.messages import _m
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, price_pledge, total
@@ -82,13 +83,13 @@ def update_target(
 def check_terms(terms: PledgeTerms, today: date | None = None) -> None:
     """Raises InvalidPledge with the reason."""
     if not 1 <= terms.workers <= MAX_WORKERS:
-        raise InvalidPledge(f"workers must be between 1 and {MAX_WORKERS}")
+        raise InvalidPledge(_m("Workers must be between 1 and %(max)s.", max=MAX_WORKERS))
     if not 1 <= terms.months <= MAX_MONTHS:
-        raise InvalidPledge(f"months must be between 1 and {MAX_MONTHS}")
+        raise InvalidPledge(_m("Months must be between 1 and %(max)s.", max=MAX_MONTHS))
     if terms.start_month.day != 1 or terms.start_month < earliest_start(today):
-        raise InvalidPledge("the start month must be next month or later")
+        raise InvalidPledge(_m("The start month must be next month or later."))
     if terms.start_month < first_open_start(today):
-        raise InvalidPledge("the start month is closed already; choose a later month")
+        raise InvalidPledge(_m("The start month is closed already; choose a later month."))
 
 
 def create_pledge(company: Company, actor: User, terms: PledgeTerms) -> Pledge:

@@ -10,6 +10,7 @@ from flask import current_app
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.auth.permissions import Permission, can
+from portal.messages import _m
 from portal.privacy.exceptions import AlreadyErased, InvalidReason, NotAllowed
 from portal.workers.exceptions import WorkerErased
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
@@ -34,7 +35,7 @@ def erased_name(worker_id: int) -> str:
 def check_actor(actor: User) -> None:
     """Raises NotAllowed unless the actor's role may export and erase personal data."""
     if not can(actor, Permission.WORKER_PRIVACY):
-        raise NotAllowed("this account may not export or erase a worker's personal data")
+        raise NotAllowed(_m("this account may not export or erase a worker's personal data"))
 
 
 def record_export(worker: Worker, actor: User, fmt: str) -> None:
@@ -54,9 +55,11 @@ def erase_worker(worker: Worker, actor: User, reason: str) -> None:
     check_actor(actor)
     reason = " ".join((reason or "").split())
     if not MIN_REASON <= len(reason) <= MAX_REASON:
-        raise InvalidReason(f"the reason must be {MIN_REASON}-{MAX_REASON} characters")
+        raise InvalidReason(
+            _m("the reason must be %(min)s-%(max)s characters", min=MIN_REASON, max=MAX_REASON)
+        )
     if worker.erased_at is not None:
-        raise AlreadyErased("the personal data of this worker was erased already")
+        raise AlreadyErased(_m("the personal data of this worker was erased already"))
     change = None
     if worker.status != WorkerStatus.INACTIVE:
         change = change_worker_status(
@@ -65,6 +68,6 @@ def erase_worker(worker: Worker, actor: User, reason: str) -> None:
     try:
         erase_personal_details(worker, erased_name(worker.id), change.id if change else None)
     except WorkerErased as error:  # a concurrent erasure got there first
-        raise AlreadyErased(str(error)) from error
+        raise AlreadyErased(*error.args) from error
     # The reason names the request (a letter or ticket), never the person.
     record_event("worker.erase", worker, actor=actor, after={"reason": reason})

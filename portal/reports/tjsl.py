@@ -21,6 +21,7 @@ from portal.auth.permissions import Permission, can
 from portal.companies.models import Company
 from portal.extensions import db
 from portal.i18n import current_locale, month_label, rupiah
+from portal.messages import _m
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months, term_rates
 from portal.reports import queries
@@ -141,10 +142,22 @@ def issue_statement(
     requests race); new figures give a new statement. Raises NotAllowed, NothingRealised.
     """
     if not can(actor, Permission.COMPANY_VIEW_OWN, company):
-        raise NotAllowed(f"{actor.email} may not act for company {company.id}")
+        raise NotAllowed(
+            _m(
+                "%(email)s may not act for %(company)s",
+                email=actor.email,
+                company=company.legal_name,
+            )
+        )
     figures = tjsl_year(company, year, today)
     if figures.realised_through is None:
-        raise NothingRealised(f"no month of {year} is closed for company {company.id}")
+        raise NothingRealised(
+            _m(
+                "no month of %(year)s is closed for %(company)s",
+                year=year,
+                company=company.legal_name,
+            )
+        )
     found = queries.statement_with_figures(company.id, year, figures.plan, figures.realised)
     if found is not None:
         return found

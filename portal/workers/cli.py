@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.extensions import db
+from portal.messages import Message
 from portal.workers.importer import ImportReport, import_roster
 from portal.workers.pii import current_cipher
 from portal.workers.roster import RosterFormatError
@@ -40,7 +41,10 @@ def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bo
         )
     except RosterFormatError as error:
         db.session.rollback()
-        _fail(str(error), as_json)
+        _fail(
+            error.message.english() if isinstance(error.message, Message) else error.message,
+            as_json,
+        )
         return
     click.echo("", err=True)
     if dry_run:
@@ -86,9 +90,9 @@ def _print(report: ImportReport, dry_run: bool, as_json: bool) -> None:
         f"{report.updated} {verb} updated, {report.rejected} rejected."
     )
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}")
+        click.echo(f"Warning: {warning.english()}")
     for error in report.errors[:200]:
-        click.echo(f"  row {error.row}, {error.column}: {error.message}")
+        click.echo(f"  row {error.row}, {error.column}: {error.message.english()}")
     if report.errors_total > 200:
         shown = len(report.errors)
         click.echo(f"  ... and {report.errors_total - 200} more (--json lists the first {shown})")

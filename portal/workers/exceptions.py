@@ -1,4 +1,9 @@
-"""Errors raised by worker register services."""
+"""Errors raised by worker register services; their messages are Messages (`_m`), so that
+`str(error)` is in the reader's language."""
+
+from __future__ import annotations
+
+from portal.messages import Message
 
 
 class WorkerError(Exception):
@@ -8,7 +13,7 @@ class WorkerError(Exception):
 class IllegalStatusChange(WorkerError):
     """A status move the register does not allow, or one the rules forbid."""
 
-    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+    def __init__(self, message: Message | str, reasons: list[str] | None = None) -> None:
         super().__init__(message)
         self.reasons = reasons or []
 

@@ -26,11 +26,13 @@ from portal.csvtext import (
 from portal.db import utcnow
 from portal.exports import safe_cell
 from portal.extensions import db
+from portal.messages import Message, _m
 from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
-from portal.workers.roster import COLUMN_LABELS, RosterFormatError, read_roster
+from portal.workers.rejected import reasons_text, shown_reasons
+from portal.workers.roster import RosterFormatError, read_roster
 from portal.workers.rows import Lookups, RowError, RowValidator, SeenNiks, ValidRow
 
 BATCH = 2_000
@@ -38,7 +40,8 @@ Progress = Callable[[int], None]
 
 
 class RejectedSink(Protocol):
-    """Where the rejected rows go in full (the report keeps only the first MAX_DETAIL)."""
+    """Where the rejected rows go in full (the report keeps only the first MAX_DETAIL); the
+    reasons come as `reasons_text` stores them."""
 
     def add(self, number: int, raw: dict[str, object], reasons: str) -> None: ...
 
@@ -54,18 +57,26 @@ class ImportReport:
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
     errors_total: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
     rejected_rows: list[tuple[int, dict[str, object], str]] = field(default_factory=list)
     usefulness: Usefulness = field(default_factory=Usefulness)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, data: bool = False) -> dict[str, Any]:
+        """The counts and the first errors; the messages in English (the command line's
+        --json), or with `data` as message data, to store and show in the reader's language
+        (`|message`)."""
         return {
             "rows": self.rows,
             "created": self.created,
             "updated": self.updated,
             "rejected": self.rejected,
             "errors": [
-                {"row": e.row, "column": e.column, "message": e.message} for e in self.errors
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "message": e.message.as_data() if data else e.message.english(),
+                }
+                for e in self.errors
             ],
             "errors_total": self.errors_total,
         }
@@ -73,8 +84,8 @@ class ImportReport:
     def checkpoint(self) -> dict[str, Any]:
         """What a resumed import needs to carry on (JSON)."""
         return {
-            **self.as_json(),
-            "warnings": self.warnings,
+            **self.as_json(data=True),
+            "warnings": [warning.as_data() for warning in self.warnings],
             "sampled": [self.usefulness.rows, self.usefulness.invalid],
         }
 
@@ -85,11 +96,20 @@ class ImportReport:
             created=saved["created"],
             updated=saved["updated"],
             rejected=saved["rejected"],
-            errors=[RowError(e["row"], e["column"], e["message"]) for e in saved["errors"]],
+            errors=[
+                RowError(e["row"], e["column"], message_of(e["message"])) for e in saved["errors"]
+            ],
             errors_total=saved["errors_total"],
-            warnings=list(saved["warnings"]),
+            warnings=[message_of(warning) for warning in saved["warnings"]],
             usefulness=Usefulness(*saved["sampled"]),
         )
+
+
+def message_of(value: dict[str, Any] | str) -> Message:
+    """A message kept as data (or, from before messages were data, as its text) again."""
+    if isinstance(value, dict):
+        return Message(str(value["msgid"]), **dict(value.get("params") or {}))
+    return Message(value)
 
 
 def load_lookups() -> Lookups:
@@ -218,7 +238,7 @@ def _batches(
 
 Checked = tuple[int, dict[str, object], ValidRow]
 NewWorker = tuple[str, ValidRow]  # (nik_hash, row)
-ALREADY_REGISTERED = (
+ALREADY_REGISTERED = _m(
     "This NIK is already registered. Tick 'update existing workers' "
     "(--update-existing) to update the worker instead."
 )
@@ -253,7 +273,7 @@ def _count(report: ImportReport, invalid: bool) -> None:
     try:
         report.usefulness.count(invalid)
     except UploadError as error:
-        raise RosterFormatError(str(error)) from None
+        raise RosterFormatError(error.message) from None
 
 
 def _reject(
@@ -263,9 +283,7 @@ def _reject(
     report.errors_total += len(errors)
     if len(report.errors) < MAX_DETAIL:
         report.errors.extend(errors[: MAX_DETAIL - len(report.errors)])
-    reasons = "; ".join(
-        f"{COLUMN_LABELS.get(e.column, e.column or 'row')}: {e.message}" for e in errors
-    )
+    reasons = reasons_text(errors)
     if len(report.rejected_rows) < MAX_DETAIL:
         report.rejected_rows.append((number, raw, reasons))
     if run.rejected is not None:
@@ -473,12 +491,12 @@ class _Converted(dict[Any, Any]):
 
 def rejected_rows_csv(report: ImportReport, columns: Iterable[str]) -> str:
     """The rejected rows the report kept (the first MAX_DETAIL) as a CSV to fix and import
-    again, with the row number and the reasons."""
+    again, with the row number and the reasons (in the current language)."""
     columns = list(columns)
     out = io.StringIO()
     out.write(rejected_line(["row", *columns, "errors"]))
     for number, raw, reasons in report.rejected_rows:
-        out.write(rejected_line(rejected_cells(number, raw, reasons, columns)))
+        out.write(rejected_line(rejected_cells(number, raw, shown_reasons(reasons), columns)))
     return out.getvalue()
 
 

@@ -34,6 +34,7 @@ from portal.db import utcnow
 from portal.events import Event, emit, handles
 from portal.extensions import db
 from portal.jobs import huey
+from portal.messages import Message, _m, as_text
 from portal.workers.importer import (
     Hooks,
     ImportReport,
@@ -49,7 +50,7 @@ from portal.workers.sealed import SealedFileError, SealedWriter, open_sealed, se
 
 MAX_ERRORS_SHOWN = 1_000
 REJECTED_FILE_BYTES = 32 * 1024 * 1024  # rejected rows past this are counted, not written
-GONE = "The uploaded file is no longer kept (files go a day after upload); upload it again."
+GONE = _m("The uploaded file is no longer kept (files go a day after upload); upload it again.")
 
 
 class ImportBusy(RuntimeError):
@@ -235,19 +236,24 @@ def _interrupted(job_id: int) -> None:
     db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job_id)
-        .values(message="interrupted by an unexpected error; retried from its last checkpoint")
+        .values(
+            message=as_text(
+                _m("interrupted by an unexpected error; retried from its last checkpoint")
+            )
+        )
     )
     db.session.commit()
 
 
 def _failed(job_id: int, error: Exception) -> None:
+    """The job failed for its file. The page adds how many rows an import wrote before (its
+    rows_done), in the reader's language."""
     job = db.session.get_one(ImportJob, job_id)
+    message: Message | str
     if isinstance(error, RosterFormatError):
-        message = str(error)
-        if not job.dry_run and job.rows_done:
-            message += f" The first {job.rows_done:,} rows were imported before this was found."
+        message = error.message
     else:
-        message = "The stored upload could not be opened; upload the file again."
+        message = _m("The stored upload could not be opened; upload the file again.")
     Path(job.stored_path).unlink(missing_ok=True)  # nothing more can be done with it
     _finish(job_id, ImportState.FAILED, None, message)
 
@@ -256,12 +262,13 @@ def _finish(
     job_id: int,
     state: ImportState,
     report: ImportReport | None,
-    message: str,
+    message: Message | str,
     sink: RejectedFile | None = None,
 ) -> None:
+    """End the job; `message` is kept as data (`as_text`) for the page's `|message`."""
     job = db.session.get_one(ImportJob, job_id)
     job.state = state
-    job.message = message
+    job.message = as_text(message)
     job.finished_at = utcnow()
     if report is not None:
         job.rows_done = report.rows
@@ -273,9 +280,9 @@ def _finish(
 
 
 def _summary(report: ImportReport, sink: RejectedFile | None) -> dict[str, Any]:
-    data = report.as_json()
+    data = report.as_json(data=True)
     data["errors"] = data["errors"][:MAX_ERRORS_SHOWN]
-    data["warnings"] = report.warnings
+    data["warnings"] = [warning.as_data() for warning in report.warnings]
     data["rejected_in_file"] = sink.rows if sink else 0
     return data
 

@@ -6,12 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from portal.messages import Message, _m
+
 SEMARANG_PREFIX = "3374"
 _NIK = re.compile(r"[0-9]{16}")
 
 
 class NikError(ValueError):
-    """Why a NIK is not valid; the message is shown to staff."""
+    """Why a NIK is not valid; `message` is shown to staff (in their language)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +38,13 @@ def parse_nik(nik: str, today: date | None = None) -> NikFacts:
     Raises NikError with the reason.
     """
     if not _NIK.fullmatch(nik or ""):
-        raise NikError("NIK must be exactly 16 digits.")
+        raise NikError(_m("NIK must be exactly 16 digits."))
     day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     female = day > 40
     if female:
         day -= 40
     if nik[12:] == "0000":
-        raise NikError("The last four digits of a NIK cannot be 0000.")
+        raise NikError(_m("The last four digits of a NIK cannot be 0000."))
     birth = _birth_date(day, month, year2, (today or date.today()).year)
     return NikFacts(region=nik[:6], birth_date=birth, female=female, sequence=nik[12:])
 
@@ -48,7 +54,7 @@ def _birth_date(day: int, month: int, year2: int, this_year: int) -> date:
     try:
         return date(century + year2, month, day)
     except ValueError:
-        raise NikError("Digits 7-12 of the NIK are not a real birth date.") from None
+        raise NikError(_m("Digits 7-12 of the NIK are not a real birth date.")) from None
 
 
 def check_nik_matches(
@@ -57,10 +63,10 @@ def check_nik_matches(
     """Parse the NIK and check it agrees with the birth date and sex given. Raises NikError."""
     facts = parse_nik(nik, today)
     if facts.female != female:
-        raise NikError("The NIK encodes the other sex (women have 40 added to the birth day).")
+        raise NikError(_m("The NIK encodes the other sex (women have 40 added to the birth day)."))
     same_day = (facts.birth_date.day, facts.birth_date.month) == (birth_date.day, birth_date.month)
     if not same_day or facts.birth_date.year % 100 != birth_date.year % 100:
-        raise NikError("The birth date in the NIK does not match the birth date given.")
+        raise NikError(_m("The birth date in the NIK does not match the birth date given."))
     return facts
 
 

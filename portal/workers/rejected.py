@@ -1,13 +1,20 @@
 """The rejected rows of a roster import as files to fix and upload again: XLSX for
-spreadsheets, CSV for machines, both with the upload's own (Indonesian) column names."""
+spreadsheets, CSV for machines, both with the upload's own (Indonesian) column names.
+
+The import (a job, at night perhaps) stores each row's reasons as message data
+(`reasons_text`); the file is written when someone downloads it, so the reasons are in
+the reader's language (`shown_reasons`)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
 from portal.exports import csv_bytes, xlsx_bytes
+from portal.messages import Message, _m, shown
 from portal.workers.roster import COLUMN_LABELS
 
 FORMATS = ("xlsx", "csv")
@@ -28,7 +35,7 @@ def rejected_file(stored: Iterable[bytes], fmt: str) -> bytes:
     rows = stored_rows(b"".join(stored).decode("utf-8-sig"))
     if fmt == "csv":
         return csv_bytes(HEADER, rows, delimiter=";")
-    return xlsx_bytes(HEADER, rows, "Baris ditolak", TEXT_COLUMNS)
+    return xlsx_bytes(HEADER, rows, str(_m("Rejected rows")), TEXT_COLUMNS)
 
 
 def stored_rows(text: str) -> Iterator[list[str]]:
@@ -42,7 +49,47 @@ def stored_rows(text: str) -> Iterator[list[str]]:
     for record in records:
         cells = [_at(record, where.get(key)) for key in COLUMN_LABELS]
         number, reasons = _at(record, where.get("row")), _at(record, where.get("errors"))
-        yield [*cells, f"baris {number}: {reasons}"]
+        yield [
+            *cells,
+            str(_m("row %(row)s: %(reasons)s", row=number, reasons=shown_reasons(reasons))),
+        ]
+
+
+class _Problem(Protocol):
+    @property
+    def column(self) -> str: ...
+    @property
+    def message(self) -> Message: ...
+
+
+def reasons_text(errors: Sequence[_Problem]) -> str:
+    """A rejected row's problems as stored: JSON, [column, msgid] or [column, msgid, params]
+    for each (compact: a rejected-rows file holds up to REJECTED_FILE_BYTES of them)."""
+    return json.dumps(
+        [
+            [e.column, e.message.msgid, e.message.params]
+            if e.message.params
+            else [e.column, e.message.msgid]
+            for e in errors
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def shown_reasons(text: str) -> str:
+    """Stored reasons in the reader's language: "column: problem; ..." (text stored before
+    reasons were data is shown as it is)."""
+    if not text.startswith('[["'):
+        return shown(text)
+    return "; ".join(
+        f"{_column_label(column)}: {shown({'msgid': msgid, 'params': params[0] if params else {}})}"
+        for column, msgid, *params in json.loads(text)
+    )
+
+
+def _column_label(column: str) -> str:
+    return COLUMN_LABELS.get(column, column) if column else str(_m("whole row"))
 
 
 def _at(record: list[str], index: int | None) -> str:

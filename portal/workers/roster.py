@@ -27,6 +27,7 @@ from portal.csvtext import (
     open_csv,
     too_many_rows,
 )
+from portal.messages import Message, _m
 from portal.workers.xlsx import MAX_RATIO, MAX_UNCOMPRESSED, check_zip, open_first_sheet
 
 if not openpyxl.DEFUSEDXML:  # openpyxl parses untrusted XML; refuse to run without defusedxml
@@ -87,7 +88,12 @@ _SNIFF = 8192
 
 
 class RosterFormatError(ValueError):
-    """The file cannot be read as a roster; the message says why and what to do."""
+    """The file cannot be read as a roster; `message` says why and what to do (a Message, so
+    that a job stores it as data and the page shows it in the reader's language)."""
+
+    def __init__(self, message: Message | str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,9 @@ class RosterFile:
     _close: Callable[[], None] = field(repr=False, default=lambda: None)
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[Message]:
         return [
-            f"The column '{name}' is not recognised and was ignored."
+            _m("The column '%(name)s' is not recognised and was ignored.", name=name)
             for name in self.ignored_columns
         ]
 
@@ -161,7 +167,7 @@ def read_roster(
     chunks = chunks_of(source)
     start = head(chunks, _SNIFF)
     if not start:
-        raise RosterFormatError("The file is empty.")
+        raise RosterFormatError(_m("The file is empty."))
     try:
         if start.startswith(b"PK\x03\x04"):
             return _open_workbook(b"".join(chunks()), filename, suffix, max_uncompressed, max_ratio)
@@ -169,7 +175,7 @@ def read_roster(
         _refuse_non_csv_text(_sample(start), filename, suffix)
         return _read_csv(open_csv(chunks))
     except UploadError as error:
-        raise RosterFormatError(str(error)) from None
+        raise RosterFormatError(error.message) from None
 
 
 # --- telling formats apart ---------------------------------------------------------------
@@ -183,18 +189,25 @@ def _open_workbook(
     except UploadError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise RosterFormatError("The file looks like a ZIP or Excel file but is damaged.") from None
+        raise RosterFormatError(
+            _m("The file looks like a ZIP or Excel file but is damaged.")
+        ) from None
     if "xl/workbook.xml" not in names:
-        kind = (
-            "an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV"
-            if "content.xml" in names
-            else "not an Excel workbook (.xlsx)"
-        )
-        raise RosterFormatError(f"The file is a ZIP archive, {kind}.")
+        if "content.xml" in names:
+            raise RosterFormatError(
+                _m(
+                    "The file is a ZIP archive, an OpenDocument spreadsheet (.ods); save it as "
+                    ".xlsx or CSV."
+                )
+            )
+        raise RosterFormatError(_m("The file is a ZIP archive, not an Excel workbook (.xlsx)."))
     if suffix in _TEXT_SUFFIXES:
         raise RosterFormatError(
-            f"The file is named '{filename}' but it is an Excel workbook, not a CSV file. "
-            "Rename it to .xlsx, or save it from Excel as CSV."
+            _m(
+                "The file is named '%(filename)s' but it is an Excel workbook, not a CSV file. "
+                "Rename it to .xlsx, or save it from Excel as CSV.",
+                filename=filename,
+            )
         )
     return _read_xlsx(data)
 
@@ -202,11 +215,13 @@ def _open_workbook(
 def _refuse_known_binary(data: bytes) -> None:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise RosterFormatError(
-            "This is an old-style Excel .xls file (or another Office "
-            "document). Open it in Excel and save it as .xlsx or CSV."
+            _m(
+                "This is an old-style Excel .xls file (or another Office document). Open it in "
+                "Excel and save it as .xlsx or CSV."
+            )
         )
     if data.startswith(b"%PDF"):
-        raise RosterFormatError("This is a PDF file. Send the roster as CSV or .xlsx.")
+        raise RosterFormatError(_m("This is a PDF file. Send the roster as CSV or .xlsx."))
 
 
 def _sample(start: bytes) -> str:
@@ -219,16 +234,21 @@ def _sample(start: bytes) -> str:
 
 def _refuse_non_csv_text(sample: str, filename: str, suffix: str) -> None:
     if "\x00" in sample or len(_CONTROL_CHARS.findall(sample)) > len(sample) // 100:
-        raise RosterFormatError("The file is neither an Excel workbook nor a CSV text file.")
+        raise RosterFormatError(_m("The file is neither an Excel workbook nor a CSV text file."))
     if sample.lstrip().startswith("<"):
         raise RosterFormatError(
-            "The file is a web page (HTML) or XML, not a CSV or Excel file; some systems export "
-            "HTML under an Excel name. Open it in Excel and save it as .xlsx or CSV."
+            _m(
+                "The file is a web page (HTML) or XML, not a CSV or Excel file; some systems "
+                "export HTML under an Excel name. Open it in Excel and save it as .xlsx or CSV."
+            )
         )
     if suffix in _EXCEL_SUFFIXES:
         raise RosterFormatError(
-            f"The file is named '{filename}' but it is a text (CSV) file, not an Excel "
-            "workbook. Rename it to .csv, or save it from Excel as .xlsx."
+            _m(
+                "The file is named '%(filename)s' but it is a text (CSV) file, not an Excel "
+                "workbook. Rename it to .csv, or save it from Excel as .xlsx.",
+                filename=filename,
+            )
         )
 
 
@@ -248,8 +268,13 @@ def _map_header(cells: Sequence[object]) -> _Header:
                 ignored.append(label)
         elif key in positions:
             raise RosterFormatError(
-                f"The column {COLUMN_LABELS[key]} appears more than once (as '{labels[key]}' "
-                f"and '{label}'). Keep only one of them."
+                _m(
+                    "The column %(column)s appears more than once (as '%(first)s' and "
+                    "'%(second)s'). Keep only one of them.",
+                    column=COLUMN_LABELS[key],
+                    first=labels[key],
+                    second=label,
+                )
             )
         else:
             positions[key], labels[key] = index, label
@@ -258,18 +283,56 @@ def _map_header(cells: Sequence[object]) -> _Header:
 
 
 def _check_required(positions: dict[str, int], labels: dict[str, str]) -> None:
-    missing = [COLUMN_LABELS[key] for key in REQUIRED_COLUMNS if key not in positions]
-    if "kelurahan_code" not in positions:
-        if "kelurahan" not in positions:
-            missing.append("kode_kelurahan/kelurahan_code (or kelurahan and kecamatan)")
-        elif "kecamatan" not in positions:
-            missing.append("kecamatan (or kode_kelurahan/kelurahan_code)")
-    if missing:
-        found = ", ".join(labels.values()) or "none"
+    missing = ", ".join(COLUMN_LABELS[key] for key in REQUIRED_COLUMNS if key not in positions)
+    found = ", ".join(labels.values()) or "–"
+    area = "kelurahan_code" not in positions and (
+        "kelurahan" not in positions or "kecamatan" not in positions
+    )
+    if not area:
+        if missing:
+            raise RosterFormatError(
+                _m(
+                    "The file is missing required columns: %(missing)s. Recognised columns "
+                    "found: %(found)s.",
+                    missing=missing,
+                    found=found,
+                )
+            )
+        return
+    if "kelurahan" not in positions:
+        if missing:
+            raise RosterFormatError(
+                _m(
+                    "The file is missing required columns: %(missing)s, "
+                    "kode_kelurahan/kelurahan_code (or kelurahan and kecamatan). Recognised "
+                    "columns found: %(found)s.",
+                    missing=missing,
+                    found=found,
+                )
+            )
         raise RosterFormatError(
-            f"The file is missing required columns: {', '.join(missing)}. "
-            f"Recognised columns found: {found}."
+            _m(
+                "The file is missing required columns: kode_kelurahan/kelurahan_code (or "
+                "kelurahan and kecamatan). Recognised columns found: %(found)s.",
+                found=found,
+            )
         )
+    if missing:
+        raise RosterFormatError(
+            _m(
+                "The file is missing required columns: %(missing)s, kecamatan (or "
+                "kode_kelurahan/kelurahan_code). Recognised columns found: %(found)s.",
+                missing=missing,
+                found=found,
+            )
+        )
+    raise RosterFormatError(
+        _m(
+            "The file is missing required columns: kecamatan (or kode_kelurahan/kelurahan_code). "
+            "Recognised columns found: %(found)s.",
+            found=found,
+        )
+    )
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -287,7 +350,7 @@ def _first_filled_csv(records: Iterator[Record]) -> list[str]:
     for record in records:
         if filled(record.cells):
             return record.cells
-    raise RosterFormatError("The file is empty.")
+    raise RosterFormatError(_m("The file is empty."))
 
 
 def _csv_rows(records: Iterator[Record], header: _Header) -> Iterator[RawRow]:
@@ -308,7 +371,7 @@ def _csv_rows(records: Iterator[Record], header: _Header) -> Iterator[RawRow]:
                     raw[UNDECODABLE] = True
                 yield number, raw
     except UploadError as error:
-        raise RosterFormatError(str(error)) from None
+        raise RosterFormatError(error.message) from None
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -320,7 +383,7 @@ def _read_xlsx(data: bytes) -> RosterFile:
     except UploadError:
         raise
     except Exception as exc:  # openpyxl raises many types for malformed files
-        raise RosterFormatError("The Excel file could not be read; it may be damaged.") from exc
+        raise RosterFormatError(_m("The Excel file could not be read; it may be damaged.")) from exc
     try:
         rows = sheet.rows()
         header_row, cells = _first_filled_xlsx(rows)
@@ -342,7 +405,7 @@ def _first_filled_xlsx(
     for number, cells in rows:
         if any(value is not None and str(value).strip() for value in cells.values()):
             return number, [cells.get(column) for column in range(1, max(cells) + 1)]
-    raise RosterFormatError("The first sheet of the Excel file is empty.")
+    raise RosterFormatError(_m("The first sheet of the Excel file is empty."))
 
 
 def _xlsx_rows(
@@ -364,7 +427,7 @@ def _xlsx_rows(
                 values[date_index] += serial_shift  # type: ignore[operator]
             yield number, dict(zip(keys, values, strict=True))
     except UploadError as error:
-        raise RosterFormatError(str(error)) from None
+        raise RosterFormatError(error.message) from None
 
 
 def _trimmed(value: object) -> object:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from portal.csvtext import MAX_CELL_CHARS, cell_problem, control_character
+from portal.csvtext import MAX_CELL_CHARS, cell_message, control_character
+from portal.messages import Message, _m
 from portal.workers.nik import (
     SEMARANG_PREFIX,
     NikError,
@@ -22,12 +23,14 @@ MAX_NAME = 120
 MAX_ADDRESS = 500
 MAX_AGE = 120
 EXACT_FLOAT_LIMIT = 2**53  # integers below this survive Excel's float storage exactly
-EXCEL_NIK_MESSAGE = (
+EXCEL_NIK_MESSAGE = _m(
     "Excel converted the NIK to a number, so digits may be lost. Format the NIK column as Text "
     "(or start each NIK with an apostrophe) and export the file again."
 )
-DATE_FORMAT_MESSAGE = "Birth date is not a date; write it as DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."
-UNDECODABLE_MESSAGE = (
+DATE_FORMAT_MESSAGE = _m(
+    "Birth date is not a date; write it as DD/MM/YYYY, DD-MM-YYYY or YYYY-MM-DD."
+)
+UNDECODABLE_MESSAGE = _m(
     "This row is not written in the same text encoding as the rest of the file, so its "
     "letters cannot be read for certain. Retype it, or save the whole file again as "
     "\u201cCSV UTF-8\u201d."
@@ -66,11 +69,12 @@ _SEXES = {
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One problem with one column of one row; row is the file's row number."""
+    """One problem with one column of one row; row is the file's row number. The message is
+    shown in the reader's language (`str()`), kept as its data (`as_data()`)."""
 
     row: int
     column: str
-    message: str
+    message: Message
 
 
 class ValidRow(NamedTuple):
@@ -149,15 +153,19 @@ class SeenNiks:
         first = self._first_row.setdefault(nik, row_number)
         if first == row_number:
             return None
-        return RowError(row_number, "nik", f"This NIK already appears in row {first} of this file.")
+        return RowError(
+            row_number,
+            "nik",
+            _m("This NIK already appears in row %(row)s of this file.", row=first),
+        )
 
 
 class _Invalid(ValueError):
     """A cell's value is unusable; column overrides the field being checked."""
 
-    def __init__(self, message: str, column: str = "") -> None:
+    def __init__(self, message: Message, column: str = "") -> None:
         super().__init__(message)
-        self.column = column
+        self.message, self.column = message, column
 
 
 def validate_row(
@@ -178,12 +186,12 @@ def validate_row(
             values.append(check(raw.get(column), lookups, today))
         except _Invalid as problem:
             values.append(None)
-            errors.append(RowError(row_number, column, str(problem)))
+            errors.append(RowError(row_number, column, problem.message))
     if refused.isdisjoint(_AREA_COLUMNS):
         try:
             values.append(_kelurahan_code(raw, lookups))
         except _Invalid as problem:
-            errors.append(RowError(row_number, problem.column, str(problem)))
+            errors.append(RowError(row_number, problem.column, problem.message))
     facts = _check_nik_agrees(row_number, values[0], values[2], values[3], today, errors)
     if errors or facts is None:
         return errors
@@ -194,8 +202,8 @@ def _cell_problems(row_number: int, raw: Mapping[str, object]) -> list[RowError]
     """Text cells that are no plain text (control characters) or far too long."""
     errors = []
     for column, value in raw.items():
-        if type(value) is str and (problem := cell_problem(value)):
-            errors.append(RowError(row_number, column, f"The value {problem}"))
+        if type(value) is str and (problem := cell_message(value)):
+            errors.append(RowError(row_number, column, problem))
     return errors
 
 
@@ -234,10 +242,10 @@ def _nik(value: object, lookups: Lookups, today: date) -> str:
         if _NIK.fullmatch(value):
             return value
         if not value:
-            raise _Invalid("NIK is required.")
+            raise _Invalid(_m("NIK is required."))
         if _SCIENTIFIC.fullmatch(value):
             raise _Invalid(EXCEL_NIK_MESSAGE)
-        raise _Invalid("NIK must be exactly 16 digits.")
+        raise _Invalid(_m("NIK must be exactly 16 digits."))
     if type(value) is int and 10**15 <= value < EXACT_FLOAT_LIMIT and value % 10:
         # A numeric cell holding all 16 digits exactly. Excel itself keeps only 15 significant
         # digits and zeroes the 16th, so a final 0 may be a lost digit: refuse those too.
@@ -245,25 +253,25 @@ def _nik(value: object, lookups: Lookups, today: date) -> str:
     if _is_number(value):
         raise _Invalid(EXCEL_NIK_MESSAGE)
     if value is None:
-        raise _Invalid("NIK is required.")
-    raise _Invalid("NIK must be exactly 16 digits.")
+        raise _Invalid(_m("NIK is required."))
+    raise _Invalid(_m("NIK must be exactly 16 digits."))
 
 
 def _name(value: object, lookups: Lookups, today: date) -> str:
     name = " ".join(_text(value).split())
     if not name:
-        raise _Invalid("Name is required.")
+        raise _Invalid(_m("Name is required."))
     if len(name) > MAX_NAME:
-        raise _Invalid(f"Name is longer than {MAX_NAME} characters.")
+        raise _Invalid(_m("Name is longer than %(max)s characters.", max=MAX_NAME))
     return name
 
 
 def _birth_date(value: object, lookups: Lookups, today: date) -> date:
     born = _to_date(value)
     if born > today:
-        raise _Invalid("Birth date is in the future.")
+        raise _Invalid(_m("Birth date is in the future."))
     if (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) > MAX_AGE:
-        raise _Invalid(f"Birth date makes the worker older than {MAX_AGE} years.")
+        raise _Invalid(_m("Birth date makes the worker older than %(max)s years.", max=MAX_AGE))
     return born
 
 
@@ -273,27 +281,27 @@ def _to_date(value: object) -> date:
             return _real_date(match[4], match[3], match[1])
         if match := _ISO_DATE.fullmatch(value):
             return _real_date(match[1], match[2], match[3])
-        raise _Invalid(DATE_FORMAT_MESSAGE if value else "Birth date is required.")
+        raise _Invalid(DATE_FORMAT_MESSAGE if value else _m("Birth date is required."))
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if _is_number(value):
         return _from_excel_serial(value)  # type: ignore[arg-type]
-    raise _Invalid("Birth date is required." if value is None else DATE_FORMAT_MESSAGE)
+    raise _Invalid(_m("Birth date is required.") if value is None else DATE_FORMAT_MESSAGE)
 
 
 def _real_date(year: str, month: str, day: str) -> date:
     try:
         return date(int(year), int(month), int(day))
     except ValueError:
-        raise _Invalid("Birth date does not exist (check the day and month).") from None
+        raise _Invalid(_m("Birth date does not exist (check the day and month).")) from None
 
 
 def _from_excel_serial(serial: float) -> date:
     """Excel's 1900 date system, which wrongly counts 29 February 1900 as serial 60."""
     if not 1 <= serial <= _EXCEL_LAST_SERIAL or int(serial) == _EXCEL_LEAP_BUG:
-        raise _Invalid("Birth date is a number that is not a valid Excel date.")
+        raise _Invalid(_m("Birth date is a number that is not a valid Excel date."))
     days = int(serial)
     return _EXCEL_EPOCH + timedelta(days=days + 1 if days < _EXCEL_LEAP_BUG else days)
 
@@ -305,7 +313,9 @@ def _sex(value: object, lookups: Lookups, today: date) -> str:
     sex = _SEXES.get(text.lower())
     if sex is None:
         raise _Invalid(
-            "Sex must be L or P (laki-laki/perempuan, male/female)." if text else "Sex is required."
+            _m("Sex must be L or P (laki-laki/perempuan, male/female).")
+            if text
+            else _m("Sex is required.")
         )
     return sex
 
@@ -313,13 +323,15 @@ def _sex(value: object, lookups: Lookups, today: date) -> str:
 def _category(value: object, lookups: Lookups, today: date) -> int:
     text = _text(value)
     if not text:
-        raise _Invalid("Category is required.")
+        raise _Invalid(_m("Category is required."))
     key = text if text in lookups.category_by_code else fold(text)
     category_id = lookups.category_by_code.get(key)
     if category_id is None:
         category_id = lookups.category_by_name.get(key)
     if category_id is None:
-        raise _Invalid(f"Category '{text}' is not a known category code or name.")
+        raise _Invalid(
+            _m("Category '%(category)s' is not a known category code or name.", category=text)
+        )
     return category_id
 
 
@@ -336,7 +348,7 @@ def _phone(value: object, lookups: Lookups, today: date) -> str | None:
     elif digits.startswith("8") and _is_number(value):
         digits = "0" + digits  # Excel drops the leading zero of a phone stored as a number
     if not _PHONE.fullmatch(digits):
-        raise _Invalid("Phone number must be 9 to 14 digits starting with 08 (or +62).")
+        raise _Invalid(_m("Phone number must be 9 to 14 digits starting with 08 (or +62)."))
     return digits
 
 
@@ -345,7 +357,7 @@ def _kpj(value: object, lookups: Lookups, today: date) -> str | None:
     if not text:
         return None
     if not _KPJ.fullmatch(text):
-        raise _Invalid("KPJ number must be 8 to 13 digits.")
+        raise _Invalid(_m("KPJ number must be 8 to 13 digits."))
     return text
 
 
@@ -361,14 +373,14 @@ def _decile(value: object, lookups: Lookups, today: date) -> int | None:
         match = _DECILE.fullmatch(text)
         decile = int(match[1]) if match else 0
     if not 1 <= decile <= 10:
-        raise _Invalid("DTSEN decile must be a whole number from 1 to 10.")
+        raise _Invalid(_m("DTSEN decile must be a whole number from 1 to 10."))
     return decile
 
 
 def _address(value: object, lookups: Lookups, today: date) -> str:
     address = _text(value)
     if len(address) > MAX_ADDRESS:
-        raise _Invalid(f"Address is longer than {MAX_ADDRESS} characters.")
+        raise _Invalid(_m("Address is longer than %(max)s characters.", max=MAX_ADDRESS))
     return address
 
 
@@ -398,7 +410,7 @@ def _kelurahan_code(raw: Mapping[str, object], lookups: Lookups) -> str:
         return _code_from_names(name, _text(raw.get("kecamatan")), lookups)
     column = "kelurahan_code" if "kelurahan_code" in raw else "kelurahan"
     raise _Invalid(
-        "Kelurahan is required: fill in kode_kelurahan, or kelurahan and kecamatan.", column
+        _m("Kelurahan is required: fill in kode_kelurahan, or kelurahan and kecamatan."), column
     )
 
 
@@ -408,10 +420,11 @@ def _known_code(code: str, lookups: Lookups) -> str:
     if _TEN_DIGITS.fullmatch(code):
         code = f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}"
     elif not _KELURAHAN_CODE.fullmatch(code):
-        raise _Invalid("Kelurahan code must look like 33.74.01.1001.", "kelurahan_code")
+        raise _Invalid(_m("Kelurahan code must look like 33.74.01.1001."), "kelurahan_code")
     if code not in lookups.kelurahan_codes:
         raise _Invalid(
-            f"Kelurahan code {code} is not a kelurahan of Kota Semarang.", "kelurahan_code"
+            _m("Kelurahan code %(code)s is not a kelurahan of Kota Semarang.", code=code),
+            "kelurahan_code",
         )
     return code
 
@@ -420,21 +433,38 @@ def _code_from_names(kelurahan: str, kecamatan: str, lookups: Lookups) -> str:
     key = normalise_area_name(kelurahan)
     places = lookups.kelurahan_places.get(key)
     if not places:
-        raise _Invalid(f"Kelurahan '{kelurahan}' is not a kelurahan of Kota Semarang.", "kelurahan")
+        raise _Invalid(
+            _m(
+                "Kelurahan '%(kelurahan)s' is not a kelurahan of Kota Semarang.",
+                kelurahan=kelurahan,
+            ),
+            "kelurahan",
+        )
     if kecamatan:
         code = lookups.kelurahan_by_names.get((normalise_area_name(kecamatan), key))
         if code is not None:
             return code
     elif len(places) == 1:
         return places[0][1]
-    candidates = " or ".join(f"Kecamatan {name}" for name, _ in places)
+    candidates = " / ".join(f"Kecamatan {name}" for name, _ in places)
     if kecamatan:
         raise _Invalid(
-            f"Kelurahan '{kelurahan}' is not in Kecamatan '{kecamatan}'; it is in {candidates}.",
+            _m(
+                "Kelurahan '%(kelurahan)s' is not in Kecamatan '%(kecamatan)s'; it is in "
+                "%(candidates)s.",
+                kelurahan=kelurahan,
+                kecamatan=kecamatan,
+                candidates=candidates,
+            ),
             "kecamatan",
         )
     raise _Invalid(
-        f"There is a Kelurahan '{kelurahan}' in {candidates}; fill in the kecamatan.", "kecamatan"
+        _m(
+            "There is a Kelurahan '%(kelurahan)s' in %(candidates)s; fill in the kecamatan.",
+            kelurahan=kelurahan,
+            candidates=candidates,
+        ),
+        "kecamatan",
     )
 
 
@@ -457,22 +487,23 @@ def _check_nik_agrees(
     try:
         facts = parse_nik(nik, today)
     except NikError as problem:
-        errors.append(RowError(row_number, "nik", str(problem)))
+        errors.append(RowError(row_number, "nik", problem.message))
         return None
     if sex is not None and facts.female != (sex == "P"):
         message = _mismatch(nik, facts.birth_date, sex == "P", today)
-        errors.append(RowError(row_number, "sex", message))
+        if message is not None:
+            errors.append(RowError(row_number, "sex", message))
     if born is not None and (message := _mismatch(nik, born, facts.female, today)):
         errors.append(RowError(row_number, "birth_date", message))
     return facts
 
 
-def _mismatch(nik: str, born: date, female: bool, today: date) -> str:
+def _mismatch(nik: str, born: date, female: bool, today: date) -> Message | None:
     try:
         check_nik_matches(nik, born, female, today)
     except NikError as problem:
-        return str(problem)
-    return ""
+        return problem.message
+    return None
 
 
 # --- a whole file: repeated cells checked once --------------------------------------------

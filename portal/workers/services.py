@@ -13,6 +13,7 @@ from portal.auth.models import User
 from portal.db import utcnow
 from portal.events import WorkerStatusChanged, emit
 from portal.extensions import db
+from portal.messages import _m
 from portal.workers.eligibility import facts_of, ineligibility_reasons
 from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange, WorkerErased
 from portal.workers.models import InactiveReason, Worker, WorkerStatus, WorkerStatusChange
@@ -70,11 +71,11 @@ def record_pii_view(worker: Worker, actor: User) -> None:
 def update_worker(worker: Worker, details: WorkerDetails, actor: User) -> None:
     """Change a worker's details. Raises DetailsDisagreeWithNik (WorkerErased when erased)."""
     if worker.erased_at is not None:
-        raise WorkerErased("the personal data of this worker was erased")
+        raise WorkerErased(_m("the personal data of this worker was erased"))
     try:
         check_nik_matches(worker_nik(worker), details.birth_date, details.sex == "P")
     except NikError as error:
-        raise DetailsDisagreeWithNik(str(error)) from error
+        raise DetailsDisagreeWithNik(error.message) from error
     before = {name: _plain(getattr(worker, name)) for name in EDITABLE}
     for name in EDITABLE:
         setattr(worker, name, getattr(details, name))
@@ -114,18 +115,24 @@ def change_worker_status(
 ) -> WorkerStatusChange:
     """The one place a worker's status changes. Raises IllegalStatusChange."""
     if worker.erased_at is not None:
-        raise IllegalStatusChange("the personal data of this worker was erased")
+        raise IllegalStatusChange(_m("the personal data of this worker was erased"))
     current = WorkerStatus(worker.status)
     if target not in _ALLOWED[current]:
-        raise IllegalStatusChange(f"cannot move a worker from {current} to {target}")
+        raise IllegalStatusChange(
+            _m(
+                "cannot move a worker from %(current)s to %(target)s",
+                current=current.value,
+                target=target.value,
+            )
+        )
     if (target == WorkerStatus.INACTIVE) != (reason is not None):
-        raise IllegalStatusChange("a reason is needed exactly when a worker becomes inactive")
+        raise IllegalStatusChange(_m("a reason is needed exactly when a worker becomes inactive"))
     if target == WorkerStatus.ELIGIBLE:
         month = (today or date.today()).replace(day=1)
         reasons = ineligibility_reasons(facts_of(worker), month, check_status=False)
         if reasons:
             raise IllegalStatusChange(
-                "the worker does not meet the rules", [str(r) for r in reasons]
+                _m("the worker does not meet the rules"), [str(r) for r in reasons]
             )
     change = WorkerStatusChange(
         worker_id=worker.id,
@@ -165,7 +172,7 @@ def erase_personal_details(worker: Worker, name: str, keep_note_of: int | None =
         execution_options={"synchronize_session": False},
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
-        raise WorkerErased("the personal data of this worker was erased already")
+        raise WorkerErased(_m("the personal data of this worker was erased already"))
     cipher = current_cipher()
     worker.erased_at = erased_at
     worker.full_name = name

@@ -93,7 +93,7 @@ def edit(worker_id: int):  # type: ignore[no-untyped-def]
         try:
             services.update_worker(worker, _details(form), actor=current_user)
         except DetailsDisagreeWithNik as error:
-            form.birth_date.errors = [gettext(str(error))]
+            form.birth_date.errors = [str(error)]
         else:
             db.session.commit()
             flash(gettext("The worker's details are saved."), "success")

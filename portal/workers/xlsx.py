@@ -24,6 +24,7 @@ from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from portal.csvtext import CHUNK, MAX_CELL_CHARS, MAX_COLUMNS, MAX_LINES, UploadError
+from portal.messages import _m
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200
@@ -39,7 +40,6 @@ _ROW, _C, _V, _IS, _T, _SI, _RPH = (
     _NS + name for name in ("row", "c", "v", "is", "t", "si", "rPh")
 )
 _REFERENCE = re.compile(r"([A-Z]{1,3})[0-9]*")
-_DAMAGED = "The Excel sheet is damaged"
 
 
 def check_zip(data: bytes, max_uncompressed: int, max_ratio: float) -> set[str]:
@@ -52,18 +52,30 @@ def check_zip(data: bytes, max_uncompressed: int, max_ratio: float) -> set[str]:
         total += info.file_size
         if info.file_size > max_ratio * max(info.compress_size, 1):
             raise UploadError(
-                f"The Excel file was refused: its part '{info.filename}' expands more than "
-                f"{max_ratio:g} times when unpacked, which is how 'zip bombs' attack servers."
+                _m(
+                    "The Excel file was refused: its part '%(part)s' expands more than "
+                    "%(ratio)s times when unpacked, which is how 'zip bombs' attack servers.",
+                    part=info.filename,
+                    ratio=f"{max_ratio:g}",
+                )
             )
         if _parsed_whole(info.filename) and info.file_size > MAX_XML_PART:
             raise UploadError(
-                f"The Excel file was refused: its part '{info.filename}' is larger than "
-                f"{MAX_XML_PART // 2**20} MB unpacked. Save the roster in a new, plain workbook."
+                _m(
+                    "The Excel file was refused: its part '%(part)s' is larger than %(mb)s MB "
+                    "unpacked. Save the roster in a new, plain workbook.",
+                    part=info.filename,
+                    mb=MAX_XML_PART // 2**20,
+                )
             )
     if total > max_uncompressed:
         raise UploadError(
-            f"The Excel file was refused: unpacked it would be {total // 2**20} MB, more than "
-            f"the limit of {max_uncompressed // 2**20} MB. Split the roster into smaller files."
+            _m(
+                "The Excel file was refused: unpacked it would be %(mb)s MB, more than the "
+                "limit of %(max)s MB. Split the roster into smaller files.",
+                mb=total // 2**20,
+                max=max_uncompressed // 2**20,
+            )
         )
     return {info.filename for info in infos}
 
@@ -114,7 +126,10 @@ class Sheet:
             return error
         except Exception as error:  # expat and defusedxml raise several types
             found = UploadError(
-                f"The Excel sheet could not be read after row {self.last_row}; it may be damaged."
+                _m(
+                    "The Excel sheet could not be read after row %(row)s; it may be damaged.",
+                    row=self.last_row,
+                )
             )
             found.__cause__ = error
             return found
@@ -141,7 +156,7 @@ def open_first_sheet(data: bytes) -> Sheet:
             None,
         )
         if path is None:
-            raise UploadError("The Excel file has no worksheet.")
+            raise UploadError(_m("The Excel file has no worksheet."))
         found = reader.package.find(SHARED_STRINGS)
         strings = _read_strings(reader.archive, found.PartName[1:]) if found else SharedStrings()
     except BaseException:
@@ -174,9 +189,13 @@ class SharedStrings:
         self.ends.append(len(self.text))
         if len(self.ends) > MAX_SHARED_STRINGS or len(self.text) > MAX_SHARED_TEXT:
             raise UploadError(
-                "The Excel file was refused: it holds more shared text than a roster needs "
-                f"(over {MAX_SHARED_STRINGS:,} texts or {MAX_SHARED_TEXT // 2**20} MB). "
-                "Save the roster in a new, plain workbook, or as CSV."
+                _m(
+                    "The Excel file was refused: it holds more shared text than a roster needs "
+                    "(over %(texts)s texts or %(mb)s MB). Save the roster in a new, plain "
+                    "workbook, or as CSV.",
+                    texts=MAX_SHARED_STRINGS,
+                    mb=MAX_SHARED_TEXT // 2**20,
+                )
             )
 
     def __getitem__(self, index: int) -> str:
@@ -200,9 +219,9 @@ def _read_strings(archive: zipfile.ZipFile, path: str) -> SharedStrings:
     except UploadError:
         raise
     except KeyError:
-        raise UploadError("The Excel file lacks its shared strings part.") from None
+        raise UploadError(_m("The Excel file lacks its shared strings part.")) from None
     except Exception as error:
-        raise UploadError("The Excel file's shared strings could not be read.") from error
+        raise UploadError(_m("The Excel file's shared strings could not be read.")) from error
     return target.strings
 
 
@@ -241,7 +260,7 @@ class _StringsTarget:
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.elements += 1
         if self.elements > MAX_ELEMENTS:
-            raise UploadError("The Excel file's shared strings have too many parts to read.")
+            raise UploadError(_m("The Excel file's shared strings have too many parts to read."))
         if tag == _SI:
             self.text.reset()
         elif tag == _RPH:
@@ -289,8 +308,11 @@ class _SheetTarget:
         self.elements += 1
         if self.elements > MAX_ELEMENTS:
             raise UploadError(
-                f"The Excel sheet has more than {MAX_ELEMENTS:,} cells and parts; delete the "
-                "unused rows and columns, or split the roster into smaller files."
+                _m(
+                    "The Excel sheet has more than %(max)s cells and parts; delete the unused "
+                    "rows and columns, or split the roster into smaller files.",
+                    max=MAX_ELEMENTS,
+                )
             )
         if tag == _C:
             self._start_cell(attrib)
@@ -332,11 +354,20 @@ class _SheetTarget:
         self.rows += 1
         if self.rows > MAX_LINES:
             raise UploadError(
-                f"The Excel sheet has more than {MAX_LINES:,} rows; split it into smaller files."
+                _m(
+                    "The Excel sheet has more than %(max)s rows; split it into smaller files.",
+                    max=MAX_LINES,
+                )
             )
         number = self.row + 1 if reference is None else _whole(reference)
         if not self.row < number <= MAX_EXCEL_ROW:
-            raise UploadError(f"{_DAMAGED}: a row after row {self.row} is numbered {reference}.")
+            raise UploadError(
+                _m(
+                    "The Excel sheet is damaged: a row after row %(row)s is numbered %(number)s.",
+                    row=self.row,
+                    number=reference,
+                )
+            )
         self.row, self.column, self.row_cells, self.cells = number, 0, 0, {}
 
     def _start_cell(self, attrib: dict[str, str]) -> None:
@@ -344,7 +375,12 @@ class _SheetTarget:
         reference = attrib.get("r")
         column = self.column + 1 if reference is None else _column(reference)
         if self.row_cells > MAX_EXCEL_COLUMN or not 0 < column <= MAX_EXCEL_COLUMN:
-            raise UploadError(f"{_DAMAGED}: row {self.row} has cells past the last column.")
+            raise UploadError(
+                _m(
+                    "The Excel sheet is damaged: row %(row)s has cells past the last column.",
+                    row=self.row,
+                )
+            )
         self.column = column
         self.text.reset()
         if column <= self.sheet.width:
@@ -359,8 +395,13 @@ class _SheetTarget:
             return _converted(self.sheet, kind, style, self.text.value())
         except (ValueError, IndexError, OverflowError):
             raise UploadError(
-                f"{_DAMAGED}: the cell in row {self.row}, column {self.column} does not hold "
-                f"a value of its type ({kind})."
+                _m(
+                    "The Excel sheet is damaged: the cell in row %(row)s, column %(column)s "
+                    "does not hold a value of its type (%(kind)s).",
+                    row=self.row,
+                    column=self.column,
+                    kind=kind,
+                )
             ) from None
 
 
@@ -389,14 +430,21 @@ def _whole(text: str) -> int:
     except ValueError:
         value = float(text)
         if not value.is_integer():
-            raise UploadError(f"{_DAMAGED}: '{text[:20]}' is not a whole number.") from None
+            raise UploadError(
+                _m("The Excel sheet is damaged: '%(text)s' is not a whole number.", text=text[:20])
+            ) from None
         return int(value)
 
 
 def _column(reference: str) -> int:
     match = _REFERENCE.fullmatch(reference)
     if match is None:
-        raise UploadError(f"{_DAMAGED}: '{reference[:20]}' is not a cell reference.")
+        raise UploadError(
+            _m(
+                "The Excel sheet is damaged: '%(text)s' is not a cell reference.",
+                text=reference[:20],
+            )
+        )
     number = 0
     for letter in match.group(1):
         number = number * 26 + ord(letter) - 64

@@ -66,11 +66,11 @@ def test_json_lists_refused_rows_exits_1_and_writes_nothing(app, tmp_path: Path)
         "recorded": 0,
         "rejected": 2,
         "errors": [
-            {"row": 3, "column": "amount", "message": "not an amount in whole rupiah above 0"},
+            {"row": 3, "column": "amount", "message": "Not an amount in whole rupiah above 0."},
             {
                 "row": 4,
                 "column": "nik",
-                "message": "not a valid NIK (16 digits holding a real birth date)",
+                "message": "Not a valid NIK (16 digits holding a real birth date).",
             },
         ],
     }
@@ -94,7 +94,7 @@ def test_dry_run_prints_a_summary_and_writes_nothing(app, tmp_path: Path):
     assert twice.exit_code == 1
     assert twice.output.splitlines() == [
         "1 of 1 rows refused; nothing written.",
-        f"  row 2, nik: recorded already (claim #{db.session.scalar(select(Claim.id))})",
+        f"  row 2, nik: Recorded already (claim #{db.session.scalar(select(Claim.id))}).",
     ]
 
 

@@ -20,6 +20,7 @@ from portal.claims.services import (
 )
 from portal.coverage.models import Funder
 from portal.extensions import db
+from portal.messages import _m
 from portal.pledges.pricing import add_months
 from portal.workers.nik import build_nik
 from portal.workers.services import worker_nik
@@ -122,8 +123,11 @@ def test_each_refused_row_is_reported_with_its_row_and_column_and_nothing_is_wri
         RejectedRow(15, "jenis", Rejection.BAD_TYPE),
         RejectedRow(15, "jumlah", Rejection.BAD_AMOUNT),
     ]
-    assert report.rejected[2].message == f"the worker was not covered in {LAST_MONTH:%Y-%m}"
-    assert report.rejected[3].message == "the same worker, type and date as row 2"
+    assert report.rejected[2].message == _m(
+        "The worker was not covered in %(detail)s.", detail=f"{LAST_MONTH:%Y-%m}"
+    )
+    assert report.rejected[3].message.english() == "The same worker, type and date as row 2."
+    assert report.rejected[10].message.english() == "The story is longer than 500 characters."
     assert _claims() == [(claimed.id, MONTH, "jkk", 100_000, "", "apbd", None)]
     assert (
         db.session.scalar(

@@ -25,6 +25,7 @@ from portal.ledger.checks import check_ledger
 from portal.ledger.models import Account, LedgerEntry
 from portal.ledger.queries import account_balances, pledge_balance
 from portal.matching import services as matching
+from portal.messages import _m
 from portal.pledges.models import PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -95,8 +96,17 @@ def test_only_months_up_to_next_month_can_be_closed(actors):
 
 def test_months_close_in_order(actors):
     helpers.covered_pledge(1, 2, add_months(THIS_MONTH, -1))
-    with pytest.raises(EarlierMonthOpen, match=f"close {add_months(THIS_MONTH, -1):%Y-%m} first"):
+    with pytest.raises(
+        EarlierMonthOpen, match=f"close {add_months(THIS_MONTH, -1):%Y-%m} first"
+    ) as info:
         close_month(THIS_MONTH, actors.staff)
+    # a message translated where it is shown (a page), English on the command line
+    assert info.value.args == (
+        _m(
+            "close %(month)s first: months close in order",
+            month=f"{add_months(THIS_MONTH, -1):%Y-%m}",
+        ),
+    )
     close_month(add_months(THIS_MONTH, -1), actors.staff)
     with pytest.raises(EarlierMonthOpen):
         close_month(add_months(THIS_MONTH, 1), actors.staff)

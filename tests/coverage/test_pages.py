@@ -21,6 +21,7 @@ from portal.events import EventStatus, OutboxEvent
 from portal.extensions import db
 from portal.jobs import MAX_ATTEMPTS, run_pending
 from portal.pledges.pricing import add_months
+from portal.reference.models import Category
 from portal.workers.services import worker_nik
 from tests import factories
 from tests.conftest import csrf_token
@@ -267,6 +268,10 @@ def test_city_import_page_lists_every_refused_row_and_keeps_the_form(actors, log
         ("duplicate", "4"),
     ]
     assert "The same NIK as row 2." in html
+    # the category by its name in the reader's language, never its code
+    becak = db.session.scalar(select(Category).where(Category.code == "becak"))
+    assert f"DBHCHT does not fund the category {becak.name_en}." in html  # an English page
+    assert "DBHCHT does not fund the category becak." not in html
     assert '<option selected value="dbhcht">' in html and 'value="3"' in html
     assert _count(Coverage) == 0
 
@@ -330,6 +335,7 @@ def test_a_close_refused_by_the_time_its_job_runs_is_recorded_not_retried(actors
         select(AuditEvent).where(AuditEvent.action == "coverage.close_refused")
     ).one()
     assert "closed already" in refused.after["why"]
+    assert refused.after["why"] == f"{MONTH:%Y-%m} is closed already"  # English, for the trail
     assert (
         db.session.scalar(
             select(func.count(OutboxEvent.id)).where(

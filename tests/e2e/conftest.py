@@ -196,7 +196,9 @@ def check_pages(browser: Any, live_server: str, recorded: list[pages.Page], name
     problems += pages.html_errors(recorded) + pages.language_problems(recorded)
     if problems:
         listing = "\n".join(f"- {problem}" for problem in problems)
-        pytest.fail(f"{len(problems)} problem(s) on {len(recorded)} page(s):\n{listing}", pytrace=False)
+        pytest.fail(
+            f"{len(problems)} problem(s) on {len(recorded)} page(s):\n{listing}", pytrace=False
+        )
 
 
 @pytest.fixture

@@ -93,8 +93,9 @@ def html_errors(pages: list[Page]) -> list[str]:
             path = Path(folder) / f"page-{n:03d}.html"
             path.write_text(page.html, encoding="utf-8")
             names[path.name] = page.url
+        java = shutil.which("java") or "java"
         result = subprocess.run(
-            ["java", "-Xss4m", "-jar", str(VNU), "--format", "json", "--errors-only",
+            [java, "-Xss4m", "-jar", str(VNU), "--format", "json", "--errors-only",
              *sorted(str(Path(folder) / name) for name in names)],
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
@@ -185,10 +186,69 @@ def accessibility_problems(context: Any, pages: list[Page], shots: Path) -> list
 # Words of English sentences that are not Indonesian words; a text with two of them, or one
 # catalogue message shown untranslated, is English on an Indonesian page.
 ENGLISH_WORDS = frozenset(
-    """the is are was were be been this that these those must should could would will
-    please your you our we not yes field required invalid closed open already cannot
-    with without from into of for and or but if when than then there here which who
-    has have had does did do can may an at by on in to""".split()
+    [
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "this",
+        "that",
+        "these",
+        "those",
+        "must",
+        "should",
+        "could",
+        "would",
+        "will",
+        "please",
+        "your",
+        "you",
+        "our",
+        "we",
+        "not",
+        "yes",
+        "field",
+        "required",
+        "invalid",
+        "closed",
+        "open",
+        "already",
+        "cannot",
+        "with",
+        "without",
+        "from",
+        "into",
+        "of",
+        "for",
+        "and",
+        "or",
+        "but",
+        "if",
+        "when",
+        "than",
+        "then",
+        "there",
+        "here",
+        "which",
+        "who",
+        "has",
+        "have",
+        "had",
+        "does",
+        "did",
+        "do",
+        "can",
+        "may",
+        "an",
+        "at",
+        "by",
+        "on",
+        "in",
+        "to",
+    ]
 )
 WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 SKIPPED_TAGS = {"script", "style", "code", "pre", "template"}
@@ -269,7 +329,9 @@ def english_texts(html: str) -> list[str]:
 
 
 def language_problems(pages: list[Page]) -> list[str]:
-    return [f"{page.url}: English text {text!r}" for page in pages for text in english_texts(page.html)]
+    return [
+        f"{page.url}: English text {text!r}" for page in pages for text in english_texts(page.html)
+    ]
 
 
 def in_ci() -> bool:

@@ -125,6 +125,9 @@ def test_pages_answer_where_the_rupiah_went(actors, logged_in, sound_ledger):
     unbooked = builders.payment(a, amount=5_000)  # paid but never booked: a difference
     page = client.get(f"/ledger/entries?company={a.id}&kind=refund").get_data(as_text=True)
     assert page.count("data-entry=") == 1 and "Refund: unused months" in page
+    # the sponsor by name and the kind in words, not ids and codes
+    assert ">PT Alfa</a>" in page and f">company {a.id}</a>" not in page
+    assert '<span data-kind="refund">Refund</span>' in page
     month = f"{THIS_MONTH:%Y-%m}"
     trial = client.get(f"/ledger/months/{month}")
     assert trial.status_code == 200 and "PT Alfa" in trial.get_data(as_text=True)

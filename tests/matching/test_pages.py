@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -9,12 +10,15 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from portal import messages
+from portal.audit.models import AuditEvent
 from portal.coverage.models import Coverage, MonthClose
 from portal.extensions import db
 from portal.jobs import MAX_ATTEMPTS, progress_of, run_pending, set_progress
 from portal.matching import services
 from portal.matching.models import MatchRun, RuleVersion, RunStatus
 from portal.matching.rules import current_rules
+from portal.messages import _m
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -152,6 +156,8 @@ def test_a_month_closed_before_the_job_runs_ends_the_proposal_with_the_reason(
     run_jobs()
     run = db.session.scalar(select(MatchRun).order_by(MatchRun.id.desc()))
     assert run.status == RunStatus.DISCARDED and "is closed" in run.failure
+    # kept as data: the page words it in its reader's language, not the job's
+    assert json.loads(run.failure) == _m("%(month)s is closed", month=f"{month:%Y-%m}").as_data()
     html = _text(client.get(f"/matching/runs/{run.id}"))
     assert 'id="failure"' in html and "is closed" in html and 'id="approve"' not in html
 
@@ -266,6 +272,75 @@ def test_stale_approval_shows_the_reasons_and_writes_nothing(
     assert stale.status == RunStatus.STALE and "rules changed" in stale.failure
     assert _coverage_rows(pledge.id) == 0
     assert db.session.get(Pledge, pledge.id).status == PledgeStatus.PAID
+
+
+RULES_CHANGED = "the rules changed (proposal used version %(used)s, now %(now)s)"
+
+
+def test_stale_reasons_written_by_the_job_are_kept_as_data_and_shown_translated(
+    actors, logged_in, month, no_city_quota, monkeypatch
+):
+    _, run = _proposal(actors, month)
+    used = run.rule_version
+    builders.rules(city_quotas={}, lapse_window_days=45)
+    now = current_rules().version
+    client = logged_in(actors.staff)
+    _post(client, f"/matching/runs/{run.id}/approve")
+    run_jobs()  # the approval job, outside any request, finds the proposal stale
+    db.session.expire_all()
+    stale = db.session.get(MatchRun, run.id)
+    assert stale.status == RunStatus.STALE
+    # the job kept the message and its values, not English text
+    assert stale.failure_reasons == [{"msgid": RULES_CHANGED, "params": {"used": used, "now": now}}]
+    stored = json.loads(stale.failure)
+    assert stored == [_m(RULES_CHANGED, used=used, now=now).as_data()]
+    # the audit trail keeps English
+    event = db.session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "match.stale", AuditEvent.object_id == str(run.id))
+        .order_by(AuditEvent.id.desc())
+    )
+    assert event is not None
+    assert event.after["reasons"] == [
+        f"the rules changed (proposal used version {used}, now {now})"
+    ]
+    # the page translates it when it is read: through the `message` filter, in the reader's
+    # language (a catalogue with this message translated stands in for the real one)
+    indonesian = {RULES_CHANGED: "aturan berubah (usulan memakai versi %(used)s, kini %(now)s)"}
+    english = messages.flask_babel.gettext
+
+    def gettext(msgid: str, **params: object) -> str:
+        return indonesian[msgid] % params if msgid in indonesian else english(msgid, **params)
+
+    monkeypatch.setattr(messages.flask_babel, "gettext", gettext)
+    html = _text(client.get(f"/matching/runs/{run.id}"))
+    assert 'id="failure"' in html
+    assert f"aturan berubah (usulan memakai versi {used}, kini {now})" in html
+    assert "the rules changed" not in html
+    with client.application.test_request_context():
+        filtered = client.application.jinja_env.filters["message"]
+        assert (
+            filtered(stale.failure_reasons[0])
+            == f"aturan berubah (usulan memakai versi {used}, kini {now})"
+        )
+
+
+def test_reasons_kept_as_text_before_they_were_data_are_still_shown(actors, logged_in, month):
+    run = MatchRun(
+        month=month,
+        status=RunStatus.STALE,
+        rule_version=current_rules().version,
+        failure="pledge #1 is on hold (a card dispute); 2 placed worker(s) are no longer eligible",
+    )
+    db.session.add(run)
+    db.session.flush()
+    assert run.failure_reasons == [
+        "pledge #1 is on hold (a card dispute)",
+        "2 placed worker(s) are no longer eligible",
+    ]
+    html = _text(logged_in(actors.staff).get(f"/matching/runs/{run.id}"))
+    assert "<li>pledge #1 is on hold (a card dispute)</li>" in html
+    assert "<li>2 placed worker(s) are no longer eligible</li>" in html
 
 
 def test_same_approver_is_refused_and_the_run_stays_open(actors, logged_in, month):

@@ -11,6 +11,8 @@ from portal.extensions import db
 from portal.matching import services
 from portal.matching.exceptions import MonthNotOpen, RunNotOpen, SameApprover, StaleProposal
 from portal.matching.models import MatchPlacement, RuleVersion, RunStatus
+from portal.matching.rules import current_rules
+from portal.messages import _m
 from portal.pledges.models import PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import earliest_start
@@ -137,6 +139,7 @@ def test_approve_fails_cleanly_when_a_worker_was_covered_since(actors, month, no
     services.mark_stale(run.id, ["covered"], actors.staff)
     db.session.commit()
     assert db.session.get(type(run), run.id).status == RunStatus.STALE
+    assert db.session.get(type(run), run.id).failure_reasons == ["covered"]
     assert db.session.get(type(pledge), pledge.id).status == PledgeStatus.PAID
     assert (
         db.session.scalar(select(func.count(Coverage.id)).where(Coverage.pledge_id == pledge.id))
@@ -149,8 +152,16 @@ def test_rule_change_between_proposal_and_approval_is_detected(actors, month, no
     builders.paid_pledge(builders.sponsor(), workers=1, months=1, start=month)
     run = services.propose_run(month, actors.staff)
     builders.rules(lapse_window_days=45)
-    with pytest.raises(StaleProposal, match="rules changed"):
+    with pytest.raises(StaleProposal, match="rules changed") as info:
         services.approve_run(run, actors.staff)
+    # the reasons are messages, translated when shown, not English frozen into text
+    (reason,) = info.value.reasons
+    assert reason == _m(
+        "the rules changed (proposal used version %(used)s, now %(now)s)",
+        used=run.rule_version,
+        now=current_rules().version,
+    )
+    assert str(info.value) == reason.english()  # outside a request: English
 
 
 def test_worker_no_longer_eligible_is_detected(actors, month, no_city_quota):

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from portal.messages import Message, _m
 from portal.payments.bank_statement import (
     REFERENCE_PATTERN,
     MatchOutcome,
@@ -80,7 +81,8 @@ def test_fractional_or_unreadable_amounts_are_row_errors(text, message):
     parsed = parse_statement(_csv(["05/11/2026", f"TRF {REF}", text]))
     assert parsed.lines == []
     assert [error.row for error in parsed.errors] == [2]
-    assert message in parsed.errors[0].message
+    assert isinstance(parsed.errors[0].message, Message)  # shown in the reader's language
+    assert message in parsed.errors[0].message.english()
 
 
 def test_semicolon_file_with_bom_and_iso_dates():
@@ -135,10 +137,11 @@ def test_debit_rows_are_noted_not_errors():
     assert [line.row for line in parsed.lines] == [5]
     assert not parsed.errors
     assert [(note.row, note.message) for note in parsed.notes] == [
-        (2, "debit ignored"),
-        (3, "debit ignored"),
-        (4, "debit ignored"),
+        (2, _m("Debit ignored.")),
+        (3, _m("Debit ignored.")),
+        (4, _m("Debit ignored.")),
     ]
+    assert str(parsed.notes[0].message) == "Debit ignored."  # English outside a request
 
 
 def test_rows_with_only_a_debit_column_filled_are_noted():
@@ -162,7 +165,9 @@ def test_bad_date_is_reported_with_its_row_number():
     parsed = parse_statement(data)
     assert [line.row for line in parsed.lines] == [2]
     assert [error.row for error in parsed.errors] == [3, 5]
-    assert isinstance(parsed.errors[0], StatementError) and "date" in parsed.errors[0].message
+    assert isinstance(parsed.errors[0], StatementError)
+    assert isinstance(parsed.errors[0].message, Message)
+    assert "Date not understood" in parsed.errors[0].message.english()
 
 
 # References and matching ---------------------------------------------------------------------
@@ -233,3 +238,12 @@ def test_a_later_line_after_an_underpayment_is_also_a_duplicate():
 def test_expected_reference_is_preferred_when_a_line_quotes_several():
     lines = [_line(f"{OTHER} {REF}", 1_008_000)]
     assert _outcomes(lines, {REF: 1_008_000}) == [(REF, MatchOutcome.MATCHED)]
+
+
+def test_a_control_character_is_a_row_error_naming_the_column_as_the_file_does():
+    data = b"Tanggal;Keterangan;Jumlah\r\n05/11/2026;TRF\x00 PJS-202611-7F3A9C;1.000\r\n"
+    parsed = parse_statement(data)
+    assert parsed.lines == []
+    [error] = parsed.errors
+    assert isinstance(error.message, Message) and error.message.params["column"] == "Keterangan"
+    assert str(error.message).startswith("Keterangan: the value contains a control character")

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from portal.auth.models import Role
 from portal.companies.models import Company
 from portal.extensions import db
+from portal.messages import _m, as_text
+from portal.messages import english as english_text
 from portal.payments import documents
 from portal.payments.bank_statement import make_transfer_reference
 from portal.payments.booking import book_payment
@@ -239,3 +241,15 @@ def test_bank_details_come_from_the_city_account_config(app):
     bank = BankDetails.from_config(app.config)
     assert bank.bank_name == app.config["CITY_BANK_NAME"]
     assert bank.account_number == app.config["CITY_BANK_ACCOUNT_NUMBER"]
+
+
+def test_a_refund_reason_the_portal_wrote_is_english_for_the_ledger_and_words_on_the_note(app):
+    kept = as_text(_m("Rolled over into pledge #%(id)s.", id=7))
+    assert english_text(kept) == "Rolled over into pledge #7."
+    assert english_text("sent back by the bank") == "sent back by the bank"  # staff's words
+    with app.test_request_context():
+        # never the stored JSON: Indonesian, then English
+        assert documents._both_languages(kept) == (
+            "Dialihkan ke komitmen #7. / Rolled over into pledge #7."
+        )
+        assert documents._both_languages("sent back by the bank") == "sent back by the bank"

@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.ledger.checks import check_ledger
 from portal.ledger.queries import pledge_balance, sponsor_balance
 from portal.matching import services as matching
+from portal.messages import shown
 from portal.payments import services
 from portal.payments.booking import book_refund
 from portal.payments.exceptions import NothingToRefund
@@ -207,6 +208,9 @@ def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
     )
     page = staff.get("/staff/payment-issues").get_data(as_text=True)
     assert f"Refund exactly Rp{invoice.amount:,}" in page
+    # The detail is kept as a message and shown in the reader's words, never as stored data.
+    assert shown(issue.detail) == f"{invoice.reference}: the pledge was paid already."
+    assert f"{invoice.reference}: the pledge was paid already." in page and "msgid" not in page
     staff.post(
         f"/staff/payment-issues/{issue.id}",
         data={
@@ -218,6 +222,8 @@ def test_a_late_transfer_for_a_void_invoice_is_an_overpayment_refunded_exactly(
     )
     db.session.expire_all()
     assert db.session.get(PaymentIssue, issue.id).status == IssueStatus.RESOLVED
+    resolved = staff.get("/staff/payment-issues?status=resolved").get_data(as_text=True)
+    assert "Refunded: sent back" in resolved and "msgid" not in resolved
     refund = db.session.scalars(select(Refund).where(Refund.payment_id == invoice.id)).one()
     assert (refund.amount, refund.bank_reference) == (invoice.amount, "BCA-123")
     assert sponsor_balance(pledge.company_id) == pledge.price_total

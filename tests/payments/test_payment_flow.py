@@ -357,3 +357,20 @@ def test_another_companys_document_is_404(actors, logged_in):
     invoice = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
     assert logged_in(actors.other_owner).get(f"/documents/{invoice.id}.pdf").status_code == 404
     assert logged_in(actors.staff).get(f"/documents/{invoice.id}.pdf").status_code == 200
+
+
+def test_the_staff_pledge_list_names_each_company(actors, logged_in):
+    mine = _pledge(actors)
+    other_company = db.session.get(factories.Company, actors.other_owner.company_id)
+    theirs = pledge_services.create_pledge(
+        other_company,
+        actors.other_owner,
+        pledge_services.PledgeTerms(1, 1, pledge_services.earliest_start()),
+    )
+    db.session.commit()
+    page = logged_in(actors.staff).get("/staff/pledges").get_data(as_text=True)
+    rows = dict(re.findall(r'/staff/pledges/(\d+)">#\d+</a></td><td[^>]*>([^<]+)</td>', page))
+    assert rows[str(mine.id)] == "PT Uji Coba Sejahtera"
+    assert rows[str(theirs.id)] == "PT Lain Sekali"
+    filtered = logged_in(actors.staff).get("/staff/pledges?status=draft").get_data(as_text=True)
+    assert "PT Lain Sekali" in filtered and "PT Uji Coba Sejahtera" not in filtered

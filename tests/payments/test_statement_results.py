@@ -9,8 +9,11 @@ from datetime import date
 
 import pytest
 
+from portal.extensions import db
 from portal.labels import LABELS
+from portal.messages import _m
 from portal.payments.bank_statement import parse_statement
+from portal.payments.models import StatementImport
 from portal.payments.statement import OUTCOMES
 from tests.conftest import csrf_token, english
 
@@ -49,7 +52,7 @@ def test_without_full_dates_a_day_after_the_upload_belongs_to_the_year_before():
 
 def test_an_impossible_day_and_month_is_an_error_for_that_row():
     parsed = parse_statement(_statement("31/04;TRF A;1.000", "01/12/2026;TRF B;2.000"))
-    assert [(e.row, "date not understood" in e.message) for e in parsed.errors] == [(2, True)]
+    assert [(e.row, "Date not understood" in str(e.message)) for e in parsed.errors] == [(2, True)]
     assert [line.row for line in parsed.lines] == [3]
 
 
@@ -114,3 +117,15 @@ def test_dismissing_needs_the_form_token(actors, logged_in):
     result = _import(client)
     assert client.post(result + "/dismiss", data={}).status_code == 400
     assert f'href="{result}"' in client.get("/staff/transfers").get_data(as_text=True)
+
+
+def test_row_details_are_kept_as_messages_and_shown_in_the_readers_words(actors, logged_in):
+    client = english(logged_in(actors.staff))
+    result = _import(client)
+    kept = db.session.get(StatementImport, int(result.rsplit("/", 1)[1]))
+    details = {r["outcome"]: r["detail"] for r in kept.results if r["detail"]}
+    assert details["ignored"] == _m("Debit ignored.").as_data()
+    assert details["error"]["msgid"].startswith("Date not understood")
+    page = client.get(result).get_data(as_text=True)
+    assert "Ignored: Debit ignored." in page and "Not read: Date not understood" in page
+    assert "msgid" not in page  # never the stored data itself

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import flask_babel
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.matching.estimate import expected_available
+from portal.messages import _m
 from portal.pledges import services
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition, InvalidPledge
 from portal.pledges.models import Pledge, PledgeStatus
@@ -94,6 +96,16 @@ def test_a_csr_specific_rate_wins_over_the_general_one():
 def test_terms_outside_the_programme_are_refused(workers, months, start):
     with pytest.raises(InvalidPledge):
         services.check_terms(_terms(workers, months, start))
+
+
+def test_a_refusal_is_a_message_shown_in_the_readers_language(monkeypatch):
+    with pytest.raises(InvalidPledge) as refused:
+        services.check_terms(_terms(10, 25, NEXT))
+    assert refused.value.args[0] == _m("Months must be between 1 and %(max)s.", max=24)
+    assert str(refused.value) == "Months must be between 1 and 24."  # English outside a request
+    catalogue = {"Months must be between 1 and %(max)s.": "Jumlah bulan harus 1 sampai %(max)s."}
+    monkeypatch.setattr(flask_babel, "gettext", lambda msgid, **values: catalogue[msgid] % values)
+    assert str(refused.value) == "Jumlah bulan harus 1 sampai 24."  # what a flash shows
 
 
 def test_lifecycle_moves_only_along_allowed_steps(actors):

@@ -4,8 +4,10 @@ go when the job ends (or after a day)."""
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import io
+import json
 import re
 import stat
 import time
@@ -14,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from bench.uploads import tiny_lines_csv
+from portal import messages
 from portal.db import utcnow
 from portal.extensions import db
 from portal.schedule import delete_roster_files
@@ -259,3 +263,59 @@ def test_a_sealed_writer_carries_on_from_its_checkpoint(tmp_path):
     resumed.write(b"second\n")
     resumed.close()
     assert b"".join(open_sealed(cipher, path)) == b"first\nsecond\n"
+
+
+def test_a_row_error_is_kept_as_message_data_and_shown_in_the_readers_language(
+    actors, logged_in, monkeypatch
+):
+    client = logged_in(actors.staff)
+    location = _upload(client, ROSTER.encode())
+    job = _job(location)
+    # the job (no request, no language) keeps the message as data, not as English text
+    assert (job.summary or {})["errors"] == [
+        {
+            "row": 3,
+            "column": "birth_date",
+            "message": {"msgid": "Birth date is required.", "params": {}},
+        }
+    ]
+    # the page and the rejected rows' file show it through the catalogue, in the reader's
+    # language (a catalogue with this message translated stands in for the real one)
+    indonesian = {
+        "Birth date is required.": "Tanggal lahir wajib diisi.",
+        "row %(row)s: %(reasons)s": "baris %(row)s: %(reasons)s",
+    }
+    gettext = messages.flask_babel.gettext
+
+    def translated(msgid: str, **params: object) -> str:
+        if msgid in indonesian and str(get_locale()) == "id":
+            return indonesian[msgid] % params
+        return gettext(msgid, **params)
+
+    monkeypatch.setattr(messages.flask_babel, "gettext", translated)
+    client.set_cookie("lang", "id")
+    page = client.get(location).get_data(as_text=True)
+    table = page[page.index('id="errors"') :]
+    assert "Tanggal lahir wajib diisi." in table and "Birth date is required." not in table
+    download = re.search(r'id="rejected-download-csv" href="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    [row] = list(
+        csv.DictReader(io.StringIO(client.get(download).get_data(as_text=True)[1:]), delimiter=";")
+    )
+    assert row["alasan"] == "baris 3: tanggal_lahir/birth_date: Tanggal lahir wajib diisi."
+    # English readers read English
+    page = english(client).get(location).get_data(as_text=True)
+    assert "Birth date is required." in page[page.index('id="errors"') :]
+
+
+def test_a_failed_check_keeps_its_reason_as_data_and_the_page_shows_it(actors, logged_in):
+    client = logged_in(actors.staff)
+    location = _upload(client, b"nik;nama\n1;2\n")
+    job = _job(location)
+    assert job.state == ImportState.FAILED
+    stored = json.loads(job.message)
+    assert stored["msgid"].startswith("The file is missing required columns: %(missing)s")
+    assert stored["params"]["found"] == "nik, nama"
+    page = english(client).get(location).get_data(as_text=True)
+    failed = page[page.index('id="import-failed"') :]
+    assert "The file is missing required columns: tanggal_lahir/birth_date" in failed
+    assert "msgid" not in failed

@@ -14,12 +14,15 @@ from portal.csvtext import (
     UploadError,
     Usefulness,
     byte_lines,
+    cell_message,
+    cell_message_at,
     cell_problem,
     chunks_of,
     control_character,
     detect_encoding,
     open_csv,
 )
+from portal.messages import Message, _m
 
 HEADER = "nik;nama\r\n"
 
@@ -86,7 +89,7 @@ def test_too_many_lines_and_too_long_a_line_are_refused_before_any_row(monkeypat
     with pytest.raises(UploadError, match="more than 10 lines"):
         open_csv((HEADER + "1;a\n" * 10).encode())
     open_csv((HEADER + "1;a\n" * 9).encode())
-    with pytest.raises(UploadError, match="Line 3 is longer than 65,536 bytes"):
+    with pytest.raises(UploadError, match="Line 3 is longer than 65536 bytes"):
         open_csv(HEADER.encode() + b"1;a\n" + b"1;" + b"a" * 70_000 + b"\n2;b\n")
 
 
@@ -113,6 +116,25 @@ def test_control_characters_are_found_and_text_passes(text: str, found: str | No
 
 
 def test_cell_problems_say_what_is_wrong():
+    assert cell_message("a\x00") == _m(
+        "The value contains a control character (%(character)s), which is not text; "
+        "delete it and save the file again.",
+        character="U+0000",
+    )
+    assert cell_message("a" * 1_001) == _m(
+        "The value is longer than %(max)s characters.", max=1_000
+    )
+    assert cell_message("a" * 1_001, longest=None) is None
+    assert cell_message("a" * 1_000) is None
+    assert cell_message_at("a\x00", 7, "cerita") == _m(
+        "Row %(row)s, column '%(column)s': the value contains a control character "
+        "(%(character)s), which is not text; delete it and save the file again.",
+        row=7,
+        column="cerita",
+        character="U+0000",
+    )
+    assert cell_message_at("a" * 1_001, 7, "cerita", longest=None) is None
+    # the English fragment the other uploads still build their sentences with
     assert "control character (U+0000)" in str(cell_problem("a\x00"))
     assert cell_problem("a" * 1_001) == "is longer than 1,000 characters."
     assert cell_problem("a" * 1_001, longest=None) is None
@@ -123,8 +145,11 @@ def test_a_file_is_useless_once_more_than_half_of_the_first_10000_rows_are_inval
     usefulness = Usefulness()
     for _ in range(5_000):
         usefulness.count(invalid=True)
-    with pytest.raises(UploadError, match="More than half of the first 10,000 rows"):
+    with pytest.raises(UploadError) as caught:
         usefulness.count(invalid=True)
+    assert isinstance(caught.value.message, Message)
+    assert caught.value.message.msgid.startswith("More than half of the first %(sample)s rows")
+    assert caught.value.message.params == {"sample": 10_000}
     late = Usefulness()
     for n in range(10_000):
         late.count(invalid=n % 2 == 0)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from portal.exports import TEXT_FORMAT
 from portal.extensions import db
+from portal.messages import _m
 from portal.workers import jobs
 from portal.workers.exports import HEADER, export_register
 from portal.workers.importer import import_roster
@@ -87,7 +88,20 @@ def test_rejected_rows_xlsx_has_the_upload_columns_and_the_reason(actors, logged
     found = dict(zip(REJECTED_HEADER, sheet[2], strict=True))
     assert found["nik"].value == MISSING_DATE and found["no_hp"].value == "081299990000"
     assert found["nik"].number_format == TEXT_FORMAT == found["no_hp"].number_format
-    assert found["alasan"].value.startswith("baris 3: ")
+    # the reason in the reader's language (Indonesian here), with the row number
+    client.set_cookie("lang", "id")
+    found = dict(
+        zip(
+            REJECTED_HEADER,
+            _sheet(client.get(_link(page, "rejected-download")).data)[2],
+            strict=True,
+        )
+    )
+    app = client.application
+    with app.app_context(), app.test_request_context():  # Indonesian: no language chosen
+        reason = f"tanggal_lahir/birth_date: {_m('Birth date is required.')}"
+        expected = str(_m("row %(row)s: %(reasons)s", row=3, reasons=reason))
+    assert found["alasan"].value == expected
 
 
 def test_rejected_rows_xlsx_fixed_is_accepted_again(actors, logged_in):

@@ -74,7 +74,8 @@ def test_registered_nik_is_rejected_unless_update_existing():
     _run(_csv(SLAMET))
     again = _run(_csv(SLAMET.replace("Slamet Riyadi", "Slamet R.")))
     assert (again.created, again.updated, again.rejected) == (0, 0, 1)
-    assert again.errors[0].column == "nik" and "already registered" in again.errors[0].message
+    [error] = again.errors
+    assert error.column == "nik" and "already registered" in error.message.english()
     updated = _run(_csv(SLAMET.replace("Slamet Riyadi", "Slamet R.")), update_existing=True)
     assert (updated.created, updated.updated) == (0, 1)
     assert db.session.scalar(select(Worker.full_name)) == "Slamet R."

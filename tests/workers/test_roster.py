@@ -128,10 +128,14 @@ def test_header_words_may_be_separated_by_spaces_or_dashes(header: str):
 def test_unknown_columns_are_ignored_with_a_warning():
     roster = read_roster(f"No,{HEADER},Keterangan\n1,{ROW},baru\n".encode(), "roster.csv")
     assert roster.ignored_columns == ("No", "Keterangan")
-    assert roster.warnings == [
+    assert [warning.english() for warning in roster.warnings] == [
         "The column 'No' is not recognised and was ignored.",
         "The column 'Keterangan' is not recognised and was ignored.",
     ]
+    assert roster.warnings[0].as_data() == {
+        "msgid": "The column '%(name)s' is not recognised and was ignored.",
+        "params": {"name": "No"},
+    }
     assert "Keterangan" not in rows(roster)[0][1]
 
 
@@ -310,7 +314,7 @@ def test_xlsx_roster_validates_dates_as_cells_and_serials_and_catches_excel_niks
     assert results[0].kelurahan_code == "33.74.14.1005"  # type: ignore[union-attr]
     assert results[3] == [RowError(5, "nik", EXCEL_NIK_MESSAGE)]
     assert results[4] == [RowError(6, "nik", EXCEL_NIK_MESSAGE)]
-    assert "Excel" in EXCEL_NIK_MESSAGE and "Text" in EXCEL_NIK_MESSAGE
+    assert "Excel" in EXCEL_NIK_MESSAGE.english() and "Text" in EXCEL_NIK_MESSAGE.english()
 
 
 def test_xlsx_with_1904_dates_shifts_serial_numbers():

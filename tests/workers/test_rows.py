@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from portal.messages import Message, _m
 from portal.workers import rows
 from portal.workers.nik import build_nik
 from portal.workers.rows import (
@@ -54,10 +55,11 @@ def valid(**changes: object) -> ValidRow:
 
 
 def errors(**changes: object) -> dict[str, str]:
+    """Each refused column's message, in English (the messages are translated when shown)."""
     result = validate(**changes)
     assert isinstance(result, list), result
-    assert all(error.row == 7 for error in result)
-    return {error.column: error.message for error in result}
+    assert all(error.row == 7 and isinstance(error.message, Message) for error in result)
+    return {error.column: error.message.english() for error in result}
 
 
 def test_valid_row_becomes_a_clean_record():
@@ -318,8 +320,8 @@ def test_kelurahan_by_names(kelurahan: str, kecamatan: str, code: str):
 @pytest.mark.parametrize(
     ("kelurahan", "candidates"),
     [
-        ("Purwosari", "Kecamatan Semarang Utara or Kecamatan Mijen"),
-        ("Mangunharjo", "Kecamatan Tembalang or Kecamatan Tugu"),
+        ("Purwosari", "Kecamatan Semarang Utara / Kecamatan Mijen"),
+        ("Mangunharjo", "Kecamatan Tembalang / Kecamatan Tugu"),
     ],
 )
 def test_ambiguous_kelurahan_without_kecamatan_names_the_candidates(kelurahan, candidates):
@@ -327,7 +329,11 @@ def test_ambiguous_kelurahan_without_kecamatan_names_the_candidates(kelurahan, c
         RowError(
             3,
             "kecamatan",
-            f"There is a Kelurahan '{kelurahan}' in {candidates}; fill in the kecamatan.",
+            _m(
+                "There is a Kelurahan '%(kelurahan)s' in %(candidates)s; fill in the kecamatan.",
+                kelurahan=kelurahan,
+                candidates=candidates,
+            ),
         )
     ]
 
@@ -337,21 +343,38 @@ def test_kelurahan_in_the_wrong_kecamatan_names_the_candidates():
         RowError(
             3,
             "kecamatan",
-            "Kelurahan 'Purwosari' is not in Kecamatan 'Tembalang'; it is in "
-            "Kecamatan Semarang Utara or Kecamatan Mijen.",
+            _m(
+                "Kelurahan '%(kelurahan)s' is not in Kecamatan '%(kecamatan)s'; it is in "
+                "%(candidates)s.",
+                kelurahan="Purwosari",
+                kecamatan="Tembalang",
+                candidates="Kecamatan Semarang Utara / Kecamatan Mijen",
+            ),
         )
     ]
+    [error] = check(by_names("Purwosari", "Tembalang"))  # type: ignore[misc]
+    assert error.message.english() == (
+        "Kelurahan 'Purwosari' is not in Kecamatan 'Tembalang'; it is in "
+        "Kecamatan Semarang Utara / Kecamatan Mijen."
+    )
 
 
 def test_unknown_kelurahan_name():
     assert check(by_names("Atlantis", "Tugu")) == [
-        RowError(3, "kelurahan", "Kelurahan 'Atlantis' is not a kelurahan of Kota Semarang.")
+        RowError(
+            3,
+            "kelurahan",
+            _m(
+                "Kelurahan '%(kelurahan)s' is not a kelurahan of Kota Semarang.",
+                kelurahan="Atlantis",
+            ),
+        )
     ]
 
 
 def test_missing_kelurahan_name_is_required():
     [error] = check(by_names("", ""))  # type: ignore[misc]
-    assert (error.column, error.message[:21]) == ("kelurahan", "Kelurahan is required")
+    assert (error.column, error.message.english()[:21]) == ("kelurahan", "Kelurahan is required")
 
 
 def test_area_names_normalise_case_spaces_and_prefixes():
@@ -385,7 +408,7 @@ def test_area_names_normalise_case_spaces_and_prefixes():
 )
 def test_nik_converted_to_a_number_by_excel_is_rejected(value: object):
     message = errors(nik=value)["nik"]
-    assert message == EXCEL_NIK_MESSAGE
+    assert message == EXCEL_NIK_MESSAGE.english()
     assert "Excel" in message and "Text" in message
 
 
@@ -438,12 +461,10 @@ def test_a_nik_seen_twice_in_a_file_keeps_the_first_row():
     seen = SeenNiks()
     assert seen.check(2, NIK) is None
     assert seen.check(3, FEMALE_NIK) is None
-    assert seen.check(9, NIK) == RowError(
-        9, "nik", "This NIK already appears in row 2 of this file."
-    )
-    assert seen.check(12, NIK) == RowError(
-        12, "nik", "This NIK already appears in row 2 of this file."
-    )
+    first = _m("This NIK already appears in row %(row)s of this file.", row=2)
+    assert seen.check(9, NIK) == RowError(9, "nik", first)
+    assert seen.check(12, NIK) == RowError(12, "nik", first)
+    assert first.english() == "This NIK already appears in row 2 of this file."
 
 
 # --- property ----------------------------------------------------------------------------
@@ -486,7 +507,7 @@ CELLS = st.one_of(
 def test_any_cell_values_give_a_record_or_errors_never_an_exception(raw):
     result = validate_row(2, raw, reference_lookups(), TODAY)
     assert isinstance(result, ValidRow) or (
-        result and all(isinstance(error, RowError) and error.message for error in result)
+        result and all(isinstance(error, RowError) and error.message.english() for error in result)
     )
 
 
