@@ -19,6 +19,7 @@ from portal.matching.cli import match_cli
 from portal.payments.cli import payments_cli
 from portal.privacy.cli import privacy_cli
 from portal.reference.seed import seed_reference
+from portal.regions.cli import regions_cli
 from portal.workers.cli import workers_cli
 
 
@@ -36,6 +37,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(claims_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(regions_cli)
 
 
 @click.command("seed-reference")

@@ -37,7 +37,8 @@ from portal.pledges.services import (
     submit_pledge,
     transition_pledge,
 )
-from portal.reference.models import Category, Kelurahan, RateSchedule
+from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.regions.scope import kecamatan_in_region
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
 from portal.workers.nik import build_nik
 from portal.workers.pii import current_cipher, mask_nik
@@ -270,7 +271,14 @@ def _seed_closed_months(today: date) -> None:
 
 def _seed_workers(today: date) -> None:
     rng = random.Random(26_2025)  # noqa: S311 - demo data, not security
-    kelurahan = list(db.session.scalars(select(Kelurahan.code).order_by(Kelurahan.code)))
+    kelurahan = list(
+        db.session.scalars(
+            select(Kelurahan.code)
+            .join(Kecamatan)
+            .where(kecamatan_in_region())
+            .order_by(Kelurahan.code)
+        )
+    )
     categories = {c.code: c.id for c in db.session.scalars(select(Category))}
     plan = (
         ["apbd"] * APBD_WORKERS

@@ -12,6 +12,7 @@ from portal.matching.models import MatchPlacement, MatchRun, RuleVersion
 from portal.payments.models import Document, Payment, Refund, StripeEvent
 from portal.pledges.models import Pledge
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.regions.models import Region
 from portal.reports.models import TjslStatement
 from portal.schedule import ScheduledRun
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
@@ -36,6 +37,7 @@ __all__ = [
     "Payment",
     "Pledge",
     "RateSchedule",
+    "Region",
     "Refund",
     "Remittance",
     "RuleVersion",

@@ -9,6 +9,7 @@ from portal.companies.models import Company
 from portal.extensions import db
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.reference.models import Category, Kecamatan
+from portal.regions.scope import kecamatan_in_region
 
 
 def company_pledges(company_id: int) -> list[Pledge]:
@@ -44,9 +45,11 @@ def pledge_timeline(pledge_id: int) -> list[AuditEvent]:
 
 
 def target_choices() -> tuple[list[Category], list[Kecamatan]]:
-    """Active categories and every kecamatan, for a pledge's target."""
+    """Active categories and the region's kecamatan, for a pledge's target."""
     categories = db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.name_id)
     ).all()
-    kecamatan = db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all()
+    kecamatan = db.session.scalars(
+        select(Kecamatan).where(kecamatan_in_region()).order_by(Kecamatan.name)
+    ).all()
     return list(categories), list(kecamatan)

@@ -11,18 +11,19 @@ from portal.extensions import Model
 
 
 class Kecamatan(Model):
-    """One of Kota Semarang's 16 districts, keyed by its Kemendagri code (33.74.xx)."""
+    """A district of a region, keyed by its Kemendagri code (33.74.xx in Kota Semarang)."""
 
     __tablename__ = "kecamatan"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
 
     kelurahan: Mapped[list[Kelurahan]] = relationship(back_populates="kecamatan")
 
 
 class Kelurahan(Model):
-    """A village-level area (33.74.xx.xxxx); names repeat across kecamatan, codes do not."""
+    """A desa or kelurahan (33.74.xx.xxxx); names repeat across kecamatan, codes do not."""
 
     __tablename__ = "kelurahan"
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.matching.rules import seed_rules
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.regions.models import SEMARANG, SEMARANG_REGULATION, Region
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -42,6 +43,10 @@ def seed_reference() -> dict[str, int]:
 
 
 def _seed_areas() -> int:
+    """Kota Semarang, the region the portal started with, and its areas."""
+    if db.session.get(Region, SEMARANG) is None:
+        db.session.add(Region(code=SEMARANG, name="Kota Semarang", regulation=SEMARANG_REGULATION))
+        db.session.flush()
     if db.session.scalar(select(func.count(Kelurahan.code))):
         return 0
     added = 0
@@ -49,7 +54,9 @@ def _seed_areas() -> int:
         for row in csv.DictReader(handle):
             code = row["kode_kecamatan"]
             if db.session.get(Kecamatan, code) is None:
-                db.session.add(Kecamatan(code=code, name=row["nama_kecamatan"]))
+                db.session.add(
+                    Kecamatan(code=code, name=row["nama_kecamatan"], region_code=SEMARANG)
+                )
                 db.session.flush()
                 added += 1
             db.session.add(

@@ -28,6 +28,7 @@ from portal.exports import safe_cell
 from portal.extensions import db
 from portal.messages import Message, _m
 from portal.reference.models import Category, Kecamatan, Kelurahan
+from portal.regions.scope import kecamatan_in_region
 from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
@@ -115,7 +116,11 @@ def message_of(value: dict[str, Any] | str) -> Message:
 def load_lookups() -> Lookups:
     """Reference data for validation, in two queries."""
     kelurahan = (
-        db.session.execute(select(Kelurahan.code, Kelurahan.name, Kecamatan.name).join(Kecamatan))
+        db.session.execute(
+            select(Kelurahan.code, Kelurahan.name, Kecamatan.name)
+            .join(Kecamatan)
+            .where(kecamatan_in_region())
+        )
         .tuples()
         .all()
     )

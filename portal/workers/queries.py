@@ -15,6 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.reference.models import Category, Kecamatan, Kelurahan
+from portal.regions.scope import kecamatan_in_region
 from portal.workers.eligibility import eligible_clause
 from portal.workers.models import ImportJob, Worker, WorkerStatusChange
 from portal.workers.pii import current_cipher, mask_nik
@@ -154,8 +155,12 @@ class FilterChoices(TypedDict):
 def filter_choices() -> FilterChoices:
     """Areas and categories for the filter menus (small reference tables)."""
     return {
-        "kecamatan": db.session.scalars(select(Kecamatan).order_by(Kecamatan.name)).all(),
-        "kelurahan": db.session.scalars(select(Kelurahan).order_by(Kelurahan.name)).all(),
+        "kecamatan": db.session.scalars(
+            select(Kecamatan).where(kecamatan_in_region()).order_by(Kecamatan.name)
+        ).all(),
+        "kelurahan": db.session.scalars(
+            select(Kelurahan).join(Kecamatan).where(kecamatan_in_region()).order_by(Kelurahan.name)
+        ).all(),
         "categories": db.session.scalars(select(Category).order_by(Category.name_id)).all(),
     }
 

@@ -1,0 +1,1 @@
+"""Regions (kota and kabupaten) that run a scheme on this installation."""
