@@ -77,9 +77,7 @@ def add_region(code: str, actor: object = None) -> Region:
 
 def summaries() -> list[RegionSummary]:
     """Every region with its kecamatan, desa/kelurahan and registered workers, by code."""
-    kecamatan = _counts(
-        select(Kecamatan.region_code, func.count()).group_by(Kecamatan.region_code)
-    )
+    kecamatan = _counts(select(Kecamatan.region_code, func.count()).group_by(Kecamatan.region_code))
     villages = _counts(
         select(Kecamatan.region_code, func.count(Kelurahan.code))
         .join(Kelurahan, Kelurahan.kecamatan_code == Kecamatan.code)
