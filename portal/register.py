@@ -50,6 +50,7 @@ from portal.pledges.views import bp as pledges_bp
 from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
 from portal.queue.views import bp as queue_bp
+from portal.regions.views import bp as regions_bp
 from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
 from portal.workers.views import bp as workers_bp
@@ -127,6 +128,7 @@ def blueprints(app: Flask) -> None:
         reports_bp,
         jobs_bp,
         queue_bp,
+        regions_bp,
     ):
         app.register_blueprint(bp)
 

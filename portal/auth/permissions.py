@@ -44,6 +44,7 @@ class Permission(enum.StrEnum):
     CLAIM_READ = "claim:read"
     CLAIM_MANAGE = "claim:manage"  # record and import JKK/JKM claims
     JOBS_MANAGE = "jobs:manage"  # see the job queue, retry failed jobs
+    REGION_EDIT = "region:edit"  # the region's scheme: regulation, bank account, sender
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
@@ -107,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENT_READ,
             Permission.PAYMENT_MANAGE,
             Permission.JOBS_MANAGE,
+            Permission.REGION_EDIT,
         }
     ),
     # Auditors read the register with NIKs masked and without phone numbers.

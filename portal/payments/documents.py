@@ -31,6 +31,7 @@ from portal.payments.models import Document, DocumentKind, Payment, PaymentMetho
 from portal.pdf import ArchivalDocument, ArchivalTable, stylesheet
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import RatePeriod, group_periods
+from portal.regions.models import Region
 
 LOCAL_TZ = ZoneInfo("Asia/Jakarta")  # Semarang is on WIB; the issue year is the local year
 ISSUER = "Portal Mitra PIJAR SEMAR — Dinas Tenaga Kerja Kota Semarang"
@@ -69,7 +70,8 @@ _WORDS = {
 
 @dataclass(frozen=True)
 class BankDetails:
-    """The city account a sponsor transfers to."""
+    """The account a sponsor transfers to: the region's, as its admins set it, else the
+    installation's default (CITY_BANK_*)."""
 
     bank_name: str
     account_name: str
@@ -82,6 +84,12 @@ class BankDetails:
             config["CITY_BANK_ACCOUNT_NAME"],
             config["CITY_BANK_ACCOUNT_NUMBER"],
         )
+
+    @classmethod
+    def of_region(cls, region: Region | None, config: Mapping[str, Any]) -> BankDetails:
+        if region is not None and region.bank_account_number:
+            return cls(region.bank_name, region.bank_account_name, region.bank_account_number)
+        return cls.from_config(config)
 
 
 # Issuing ---------------------------------------------------------------------------------

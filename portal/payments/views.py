@@ -36,6 +36,8 @@ from portal.payments.stripe_gateway import gateway
 from portal.payments.webhooks import event_recorded, handle_stripe_event
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge
+from portal.regions.models import Region
+from portal.regions.scope import current_region
 from portal.security import load_owned, require
 
 bp = Blueprint("payments", __name__)
@@ -176,7 +178,7 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
             payment,
             pledge,
             company,
-            BankDetails.from_config(current_app.config),
+            BankDetails.of_region(db.session.get(Region, current_region()), current_app.config),
             current_locale(),
         )
     elif document.kind == DocumentKind.REFUND:

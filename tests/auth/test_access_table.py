@@ -193,6 +193,9 @@ EXPECTED = {
     ("GET", "matching.rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
     ("POST", "matching.edit_rules"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    # The region's scheme: an empty form is refused (the regulation is required).
+    ("GET", "regions.scheme"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "regions.scheme"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
     ("GET", "coverage.months"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("GET", "coverage.month"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "coverage.close"): row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN),

@@ -94,6 +94,7 @@ def test_a_foreign_referrer_is_never_the_way_back(actors, logged_in):
         "/staff/pledges/1/refund",
         "/staff/payment-issues/1",
         "/matching/rules/edit",
+        "/admin/region",
     ],
 )
 def test_money_and_rule_actions_ask_for_the_password_first(actors, logged_in, path):
