@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class CertificateKind(enum.StrEnum):
@@ -17,7 +18,7 @@ class CertificateKind(enum.StrEnum):
     COMPLETED = "completed"  # issued when its last month is closed
 
 
-class Certificate(Model):
+class Certificate(RegionOwned, Model):
     """Never edited: a new fact makes a new certificate; revocation only adds when and why."""
 
     __tablename__ = "certificate"

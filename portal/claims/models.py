@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.coverage.models import Coverage, Funder
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 from portal.workers.models import Worker
 
 MAX_STORY = 500
@@ -29,7 +30,7 @@ class ClaimKind(enum.StrEnum):
     JKM = "jkm"  # Jaminan Kematian: death
 
 
-class Claim(Model):
+class Claim(RegionOwned, Model):
     """A benefit event of a covered worker.
 
     The funder and pledge are copied from the coverage row of the event's month, so sponsor

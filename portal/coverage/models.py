@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class Funder(enum.StrEnum):
@@ -30,7 +31,7 @@ class Funder(enum.StrEnum):
     PLEDGE = "pledge"
 
 
-class Coverage(Model):
+class Coverage(RegionOwned, Model):
     """A worker-month paid by one funder.
 
     (worker_id, month) refuses a second funder for a worker-month; (pledge_id, slot, month)
@@ -64,13 +65,15 @@ class Coverage(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MonthClose(Model):
-    """A closed month: its consumption is in the ledger and its coverage no longer moves."""
+class MonthClose(RegionOwned, Model):
+    """A closed month of a region: its consumption is in the ledger and its coverage no longer
+    moves."""
 
     __tablename__ = "month_close"
+    __table_args__ = (UniqueConstraint("region_code", "month", name="uq_month_close_region_month"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[date] = mapped_column(Date, unique=True)
+    month: Mapped[date] = mapped_column(Date)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     totals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -84,12 +87,14 @@ class RemittanceFunder(enum.StrEnum):
     CSR = "csr"
 
 
-class Remittance(Model):
+class Remittance(RegionOwned, Model):
     """A funder's month transferred to BPJS TK, with the bank reference; once per funder-month."""
 
     __tablename__ = "remittance"
     __table_args__ = (
-        UniqueConstraint("month", "funder", name="uq_remittance_month_funder"),
+        UniqueConstraint(
+            "region_code", "month", "funder", name="uq_remittance_region_month_funder"
+        ),
         CheckConstraint(enum_check("funder", RemittanceFunder), name="funder_valid"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
     )

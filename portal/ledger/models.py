@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class Account(enum.StrEnum):
@@ -33,7 +34,7 @@ class EntryKind(enum.StrEnum):
     REMITTANCE = "remittance"
 
 
-class LedgerEntry(Model):
+class LedgerEntry(RegionOwned, Model):
     """One journal entry; source_key makes applying the same event twice impossible."""
 
     __tablename__ = "ledger_entry"

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
 from portal.messages import Message, as_data
+from portal.regions.scope import RegionOwned
 
 
-class RuleVersion(Model):
+class RuleVersion(RegionOwned, Model):
     """One version of the rules' parameters; a change adds a row, nothing is edited."""
 
     __tablename__ = "rule_version"
@@ -36,7 +37,7 @@ class RunStatus(enum.StrEnum):
     DISCARDED = "discarded"
 
 
-class MatchRun(Model):
+class MatchRun(RegionOwned, Model):
     """A proposal for one month; approval turns its placements into coverage rows."""
 
     __tablename__ = "match_run"

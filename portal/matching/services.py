@@ -49,6 +49,7 @@ COVERAGE_COLUMNS = (
     "slot",
     "run_id",
     "created_at",
+    "region_code",
 )
 NO_FIT = "no_fit"
 
@@ -445,6 +446,7 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
         for p in pledges.values()
     }
     month, version, run_id = month_value(run.month), run.rule_version, run.id
+    region = run.region_code
     rows: list[tuple[Any, ...]] = []
     # In (worker, month) order: two approvals racing on PostgreSQL then wait for each other's
     # rows in the same order, so the loser fails on the unique constraint, never in a deadlock.
@@ -460,11 +462,24 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
     )
     for worker_id, funder, pledge_id, slot in placements:
         if pledge_id is None:
-            rows.append((worker_id, month, funder, city_rate, version, None, None, run_id, now))
+            rows.append(
+                (worker_id, month, funder, city_rate, version, None, None, run_id, now, region)
+            )
         else:
             rows.extend(
                 [
-                    (worker_id, term_month, funder, rate, version, pledge_id, slot, run_id, now)
+                    (
+                        worker_id,
+                        term_month,
+                        funder,
+                        rate,
+                        version,
+                        pledge_id,
+                        slot,
+                        run_id,
+                        now,
+                        region,
+                    )
                     for term_month, rate in terms[pledge_id]
                 ]
             )

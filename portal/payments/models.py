@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class PaymentMethod(enum.StrEnum):
@@ -44,7 +45,7 @@ STRIPE_WORK = "portal_stripe_work"
 PAYABLE_STATUSES = (PaymentStatus.PENDING, PaymentStatus.VOID, PaymentStatus.EXPIRED)
 
 
-class Payment(Model):
+class Payment(RegionOwned, Model):
     """One attempt to pay a pledge, in whole rupiah. `amount` is what was asked for and
     `received_amount` what arrived (the ledger books what arrived)."""
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class PledgeStatus(enum.StrEnum):
@@ -33,7 +34,7 @@ class PledgeStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
-class Pledge(Model):
+class Pledge(RegionOwned, Model):
     """The price is fixed when the pledge leaves draft; the breakdown shows how it was made."""
 
     __tablename__ = "pledge"

@@ -1,23 +1,122 @@
-"""Which region the current request or command acts in.
+"""Which region the current request, job or command acts in, and the one mechanism that keeps
+every query to it.
 
-The portal's data belongs to Kota Semarang until every table carries its region; lists of
-areas (pledge targets, register filters, roster lookups) already keep to the region, so a
-region added with `flask regions add` never shows up in another region's pages.
+Rows that belong to a region inherit `RegionOwned` (a `region_code` column, filled from the
+scope when a row is made). Every ORM SELECT, UPDATE and DELETE the session runs is given
+`region_code = <the scope's region>` for each such table it touches (`with_loader_criteria`,
+added in one `do_orm_execute` hook), so a query written without a region filter still keeps
+to its region. On PostgreSQL, row-level security policies on the same tables check the
+`pijar.region` setting, which every transaction sets from the scope: SQL that goes around the
+ORM (text, COPY) keeps to the region too when the portal connects as a role without BYPASSRLS.
+
+A session serves one region at a time: an object it loaded or made stays in its identity map
+(`Session.get` returns it without asking the database), so code that switches regions inside
+one session expunges first. The scope is Kota Semarang (33.74) unless a block says otherwise:
+
+    with region_scope("33.19"):
+        ...  # reads and writes of Kabupaten Kudus
+    with all_regions():
+        ...  # the programme's own totals, across regions
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from portal.reference.models import Kecamatan
+from sqlalchemy import ForeignKey, String, event, text
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+
 from portal.regions.models import SEMARANG
+
+ALL = "*"  # the setting of a scope that reads every region
+_scope: ContextVar[str] = ContextVar("region_scope", default=SEMARANG)
 
 
 def current_region() -> str:
-    """The code of the region being served."""
-    return SEMARANG
+    """The code of the region being served (ALL inside `all_regions()`)."""
+    return _scope.get()
+
+
+def _region_for_new_row() -> str:
+    code = _scope.get()
+    if code == ALL:
+        raise RuntimeError("a row made across all regions must name its region_code")
+    return code
+
+
+@contextmanager
+def region_scope(code: str) -> Iterator[None]:
+    """Reads and writes inside the block belong to the region `code`."""
+    token = _scope.set(code)
+    try:
+        _set_database_region(code)
+        yield
+    finally:
+        _scope.reset(token)
+        _set_database_region(_scope.get())
+
+
+@contextmanager
+def all_regions() -> Iterator[None]:
+    """Reads across every region (national figures, scheduled work that visits each region)."""
+    with region_scope(ALL):
+        yield
+
+
+class RegionOwned:
+    """A row that belongs to exactly one region."""
+
+    region_code: Mapped[str] = mapped_column(
+        String(5), ForeignKey("region.code"), index=True, default=_region_for_new_row
+    )
 
 
 def kecamatan_in_region(code: str | None = None) -> Any:
     """A WHERE clause keeping kecamatan (and, joined, their desa/kelurahan) to a region."""
+    from portal.reference.models import Kecamatan  # noqa: PLC0415 - reference imports regions
+
     return Kecamatan.region_code == (code or current_region())
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _keep_to_region(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    code = _scope.get()
+    if code == ALL or state.execution_options.get("all_regions", False):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            RegionOwned,
+            lambda cls: cls.region_code == code,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _tell_the_database(session: Session, transaction: Any, connection: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT set_config('pijar.region', :code, true)"), {"code": _scope.get()}
+        )
+
+
+def _set_database_region(code: str) -> None:
+    """The open transaction's setting follows a scope entered or left inside it."""
+    from portal.extensions import db  # noqa: PLC0415 - the session of the app, when one runs
+
+    try:
+        session = db.session()
+        postgresql = session.get_bind().dialect.name == "postgresql"
+    except RuntimeError:  # no application context: nothing open to tell
+        return
+    transaction = session.get_transaction()
+    if postgresql and transaction is not None and transaction.is_active:
+        session.connection().execute(
+            text("SELECT set_config('pijar.region', :code, true)"), {"code": code}
+        )

@@ -28,7 +28,7 @@ from portal.exports import safe_cell
 from portal.extensions import db
 from portal.messages import Message, _m
 from portal.reference.models import Category, Kecamatan, Kelurahan
-from portal.regions.scope import kecamatan_in_region
+from portal.regions.scope import current_region, kecamatan_in_region
 from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
@@ -332,6 +332,7 @@ def _write(new: list[NewWorker], changed: list[tuple[int, ValidRow]], run: _Run)
             _new_workers(hashes, [row for _, row in new], run),
             {
                 "registered_on": run.today,
+                "region_code": current_region(),
                 "domicile_flag": False,
                 "other_membership": False,
                 "created_at": run.now,

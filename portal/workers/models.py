@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
 from portal.reference.models import Category, Kelurahan
+from portal.regions.scope import RegionOwned
 
 
 class WorkerStatus(enum.StrEnum):
@@ -33,7 +34,7 @@ class Sex(enum.StrEnum):
     FEMALE = "P"
 
 
-class Worker(Model):
+class Worker(RegionOwned, Model):
     """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search.
 
     An erased worker (erased_at set) keeps its id, sex, category, kelurahan and birth month,
@@ -112,7 +113,7 @@ class ImportState(enum.StrEnum):
     FAILED = "failed"
 
 
-class ImportJob(Model):
+class ImportJob(RegionOwned, Model):
     """A roster upload: first checked (dry run), then imported on request; progress is polled."""
 
     __tablename__ = "worker_import_job"
