@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from portal.auth.exceptions import DuplicateEmail
 from portal.auth.models import Role
@@ -20,6 +21,8 @@ from portal.payments.cli import payments_cli
 from portal.privacy.cli import privacy_cli
 from portal.reference.seed import seed_reference
 from portal.regions.cli import regions_cli
+from portal.regions.models import SEMARANG, Region
+from portal.regions.scope import region_scope
 from portal.workers.cli import workers_cli
 
 
@@ -27,6 +30,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_reference_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(users_cli)
     app.cli.add_command(workers_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(jobs_cli)
@@ -69,6 +73,29 @@ def seed_demo_command(if_empty: bool) -> None:
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.role:<34} {login.email}")
+
+
+users_cli = AppGroup("users", help="Accounts of staff, admins and auditors.")
+REGION_ROLES = {"staff": Role.STAFF, "admin": Role.ADMIN, "auditor": Role.AUDITOR}
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", "role", type=click.Choice(sorted(REGION_ROLES)), required=True)
+@click.option("--region", default=SEMARANG, show_default=True, help="Kemendagri code.")
+@click.option("--name", default="", help="Full name (default: the e-mail's name).")
+def create_user_command(email: str, role: str, region: str, name: str) -> None:
+    """Create a staff member, admin or auditor of a region; a set-password link is e-mailed."""
+    if db.session.get(Region, region) is None:
+        raise click.ClickException(f"no region {region}; add it with `regions add {region}`")
+    with region_scope(region):
+        try:
+            user = create_user(email, name or email.split("@")[0], REGION_ROLES[role])
+        except DuplicateEmail as error:
+            raise click.ClickException(f"an account with {email} exists already") from error
+        send_password_link(user, "emails/invitation.txt", inviter=None)
+    db.session.commit()
+    click.echo(f"{role.capitalize()} {user.email} of {region} created; the link was e-mailed.")
 
 
 @click.command("create-admin")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model, db
+from portal.regions.scope import current_region
 
 NEW_EVENTS = "portal_new_events"  # session.info key: ids written in this transaction
 
@@ -58,6 +59,8 @@ class OutboxEvent(Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The region the event happened in; its handler runs in that region's scope.
+    region_code: Mapped[str] = mapped_column(String(5), default=current_region)
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ def emit(session: Any, happened: Event, subject: str = "") -> list[OutboxEvent]:
             status=EventStatus.PENDING,
             attempts=0,
             last_error="",
+            region_code=current_region(),
         )
         for subscriber in sorted(HANDLERS.get(happened.kind, {})) or [""]
     ]

@@ -36,6 +36,7 @@ from config import INSTANCE_DIR
 from portal.db import utcnow
 from portal.events import EventStatus, OutboxEvent, handler_for, on_commit, outcomes
 from portal.extensions import db
+from portal.regions.scope import region_scope
 
 MAX_ATTEMPTS = 8  # first try and 7 retries: 2 s, 4 s, ... about 4 minutes in all
 RETRY_DELAY = 2
@@ -117,14 +118,16 @@ def _deliver(event_ids: list[int]) -> list[str]:
     claimed = _claim(event_ids)
     started = time.monotonic()
     outcomes = []
-    for index, (event_id, kind, subscriber, payload, attempts) in enumerate(claimed):
+    for index, (event_id, kind, subscriber, payload, attempts, region) in enumerate(claimed):
         if index and time.monotonic() - started > STALE_AFTER.total_seconds() / 2:
             # A slow batch hands the rest back before its claim looks stale to the relay
             # (which would let a second worker deliver them too).
             _release([row[0] for row in claimed[index:]])
             break
+        db.session.expunge_all()  # a session serves one region at a time (regions.scope)
         try:
-            handler_for(kind, subscriber)(dict(payload))
+            with region_scope(region):
+                handler_for(kind, subscriber)(dict(payload))
         except Exception as error:  # noqa: BLE001 - recorded, then retried or dead-lettered
             db.session.rollback()
             outcomes.append(_failed(event_id, attempts, error))
@@ -145,7 +148,7 @@ def _release(event_ids: list[int]) -> None:
     hand_over(event_ids)
 
 
-def _claim(event_ids: list[int]) -> list[tuple[int, str, str, Any, int]]:
+def _claim(event_ids: list[int]) -> list[tuple[int, str, str, Any, int, str]]:
     """Take the events that are due (done, running elsewhere or rolled back are not), in one
     committed statement, so no other worker delivers them meanwhile."""
     now = utcnow()
@@ -166,11 +169,12 @@ def _claim(event_ids: list[int]) -> list[tuple[int, str, str, Any, int]]:
             OutboxEvent.handler,
             OutboxEvent.payload,
             OutboxEvent.attempts,
+            OutboxEvent.region_code,
         ),
         execution_options={"synchronize_session": False},
     ).all()
     db.session.commit()
-    return sorted((int(i), str(k), str(h), p, int(a)) for i, k, h, p, a in claimed)
+    return sorted((int(i), str(k), str(h), p, int(a), str(r)) for i, k, h, p, a, r in claimed)
 
 
 def _failed(event_id: int, attempts: int, error: Exception) -> str:

@@ -31,6 +31,8 @@ from portal.payments.services import settle_payment, start_bank_transfer
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months
 from portal.pledges.renewals import auto_renewals, offer_renewals
+from portal.regions.models import Region
+from portal.regions.scope import region_scope
 from portal.workers.models import ImportJob, ImportState
 
 INVOICE_DAYS = 14  # an unpaid transfer invoice expires after this; the sponsor can start again
@@ -51,7 +53,8 @@ class ScheduledRun(Model):
 
 
 def run_once(job: str, period: str, work: Callable[[], Any]) -> bool:
-    """Claim the period and do the work in one transaction; False when already claimed."""
+    """Claim the period and do the work in one transaction, region by region; False when
+    already claimed."""
     try:
         with db.session.begin_nested():
             db.session.add(ScheduledRun(job=job, period=period))
@@ -59,7 +62,10 @@ def run_once(job: str, period: str, work: Callable[[], Any]) -> bool:
         db.session.rollback()
         return False
     try:
-        work()
+        for region in db.session.scalars(select(Region.code).order_by(Region.code)).all():
+            db.session.expunge_all()  # a session serves one region at a time
+            with region_scope(region):
+                work()
     except Exception:
         db.session.rollback()
         raise

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.scope import region_for_new_row
 
 if TYPE_CHECKING:
     from portal.companies.models import Company
@@ -28,6 +29,13 @@ class Role(enum.StrEnum):
         return self in (Role.SPONSOR_OWNER, Role.SPONSOR_MEMBER)
 
 
+def _region_of_new_user(context: Any) -> str | None:
+    """A new staff member, admin or auditor works in the region in scope."""
+    if Role(context.get_current_parameters()["role"]).is_sponsor:
+        return None
+    return region_for_new_row()
+
+
 class User(Model):
     """A person who logs in; sponsor users belong to exactly one company, others to none."""
 
@@ -38,6 +46,10 @@ class User(Model):
             "(role IN ('sponsor_owner', 'sponsor_member')) = (company_id IS NOT NULL)",
             name="sponsor_has_company",
         ),
+        CheckConstraint(
+            "(role IN ('sponsor_owner', 'sponsor_member')) = (region_code IS NULL)",
+            name="staff_have_a_region",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +57,10 @@ class User(Model):
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(String(20))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    # Staff, admins and auditors work in one region; sponsors are national (their company).
+    region_code: Mapped[str | None] = mapped_column(
+        ForeignKey("region.code"), index=True, default=_region_of_new_user
+    )
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,12 +6,15 @@ from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.extensions import db
+from portal.regions.scope import current_region
 
 
 def city_accounts() -> list[User]:
-    """Staff, admin and auditor accounts (everyone without a company)."""
+    """The region's staff, admin and auditor accounts."""
     return list(
         db.session.scalars(
-            select(User).where(User.company_id.is_(None)).order_by(User.role, User.email)
+            select(User)
+            .where(User.company_id.is_(None), User.region_code == current_region())
+            .order_by(User.role, User.email)
         )
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -41,6 +42,7 @@ from portal.auth.permissions import Permission
 from portal.companies.models import Company
 from portal.extensions import db, limiter
 from portal.messages import Message, _m
+from portal.regions.scope import current_region
 from portal.security import require, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -259,7 +261,9 @@ def create_account():  # type: ignore[no-untyped-def]
 def toggle_account(user_id: int):  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     user = db.get_or_404(User, user_id)
-    if user.company_id is not None or user.id == current_user.id or not form.validate_on_submit():
+    if user.region_code != current_region():
+        abort(404)  # another region's account, or a sponsor's
+    if user.id == current_user.id or not form.validate_on_submit():
         flash(gettext("This account cannot be changed here."), "warning")
         return redirect(url_for("auth.accounts"))
     services.set_user_active(user, not user.active, actor=current_user)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, event, text
@@ -40,11 +40,23 @@ def current_region() -> str:
     return _scope.get()
 
 
-def _region_for_new_row() -> str:
+def region_for_new_row() -> str:
     code = _scope.get()
     if code == ALL:
         raise RuntimeError("a row made across all regions must name its region_code")
     return code
+
+
+def enter_region(code: str) -> Token[str]:
+    """Serve `code` until `leave_region` (a request of a region's staff member)."""
+    token = _scope.set(code)
+    _set_database_region(code)
+    return token
+
+
+def leave_region(token: Token[str]) -> None:
+    _scope.reset(token)
+    _set_database_region(_scope.get())
 
 
 @contextmanager
@@ -70,7 +82,7 @@ class RegionOwned:
     """A row that belongs to exactly one region."""
 
     region_code: Mapped[str] = mapped_column(
-        String(5), ForeignKey("region.code"), index=True, default=_region_for_new_row
+        String(5), ForeignKey("region.code"), index=True, default=region_for_new_row
     )
 
 
