@@ -38,7 +38,8 @@ from portal.pledges.services import (
     transition_pledge,
 )
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
-from portal.regions.scope import kecamatan_in_region
+from portal.regions.scope import kecamatan_in_region, region_scope
+from portal.regions.services import add_region
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
 from portal.workers.nik import build_nik
 from portal.workers.pii import current_cipher, mask_nik
@@ -107,7 +108,17 @@ DEMO_LOGINS = [
     DemoLogin("sponsor owner (verified company)", "csr@sejahtera.example.com"),
     DemoLogin("sponsor member", "anggota@sejahtera.example.com"),
     DemoLogin("sponsor owner (pending company)", "owner@majubersama.example.com"),
+    DemoLogin("staff, Kabupaten Kudus (33.19)", "staf@demo.kuduskab.id"),
+    DemoLogin("admin, Kabupaten Kudus (33.19)", "admin@demo.kuduskab.id"),
+    DemoLogin("staff, Kabupaten Kendal (33.24)", "staf@demo.kendalkab.id"),
+    DemoLogin("admin, Kabupaten Kendal (33.24)", "admin@demo.kendalkab.id"),
 ]
+# Two more regions beside Kota Semarang, each with its own rules, staff and workers (a sample
+# of their registers), so that each region's staff see only their own.
+OTHER_REGIONS = (
+    ("33.19", "kuduskab", "Peraturan Bupati Kudus tentang perlindungan pekerja rentan", 240),
+    ("33.24", "kendalkab", "Peraturan Bupati Kendal (ASN Peduli)", 260),
+)
 
 
 class DemoRefused(RuntimeError):
@@ -127,6 +138,7 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     _seed_pledges(today)
     _seed_running_pledge(today)
     _seed_closed_months(today)
+    _seed_other_regions(today)
     sync_sequences(db.session.connection())  # the workers were inserted with explicit ids
     return logins
 
@@ -267,6 +279,35 @@ def _seed_closed_months(today: date) -> None:
         close_month(month, staff, today)
         for funder in ("apbd", "dbhcht"):
             mark_remitted(month, funder, f"BPJSTK-{month:%Y%m}-{funder.upper()}", staff)
+
+
+def _seed_other_regions(today: date) -> None:
+    rng = random.Random(33_19)  # noqa: S311 - demo data, not security
+    categories = {c.code: c.id for c in db.session.scalars(select(Category))}
+    next_id = (db.session.scalar(select(func.max(Worker.id))) or 0) + 1
+    for code, domain, regulation, workers in OTHER_REGIONS:
+        region = add_region(code)
+        region.regulation = regulation
+        with region_scope(code):
+            create_user(
+                f"admin@demo.{domain}.id", "Admin Program", Role.ADMIN, password=DEMO_PASSWORD
+            )
+            create_user(f"staf@demo.{domain}.id", "Staf Dinas", Role.STAFF, password=DEMO_PASSWORD)
+            kelurahan = list(
+                db.session.scalars(
+                    select(Kelurahan.code)
+                    .join(Kecamatan)
+                    .where(kecamatan_in_region())
+                    .order_by(Kelurahan.code)
+                )
+            )
+            kinds = ["waiting"] * (workers - 20) + ["registered"] * 20
+            rows = [
+                _worker_row(next_id + i, kind, rng, kelurahan, categories, today)
+                for i, kind in enumerate(kinds)
+            ]
+            db.session.execute(insert(Worker), [{**row, "region_code": code} for row in rows])
+            next_id += workers
 
 
 def _seed_workers(today: date) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import func, select
@@ -10,8 +11,10 @@ from portal.auth.models import Role, User
 from portal.coverage.models import Coverage, Funder
 from portal.demo import RUNNING_WORKERS
 from portal.extensions import db
+from portal.matching.rules import current_rules
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
+from portal.regions.scope import region_scope
 from portal.reports.queries import coverage_by_month_and_funder, waiting_by_category_and_kecamatan
 from portal.workers.importer import import_roster
 from portal.workers.models import Worker
@@ -68,6 +71,26 @@ def test_seed_demo_reproduces_the_programme_figures(app):
     ]
     again = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "already present" in again.output
+
+
+def test_seed_demo_runs_three_regions_each_with_its_own_staff_rules_and_workers(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "staf@demo.kuduskab.id" in result.output and "staf@demo.kendalkab.id" in result.output
+    listed = app.test_cli_runner().invoke(args=["regions", "list", "--json"])
+    workers = {r["code"]: r["workers"] for r in json.loads(listed.output)}
+    assert workers == {"33.19": 240, "33.24": 260, "33.74": _count(Worker)}
+    for code, count, domain in (("33.19", 240, "kuduskab"), ("33.24", 260, "kendalkab")):
+        staff = db.session.scalars(select(User).where(User.email == f"staf@demo.{domain}.id")).one()
+        assert staff.region_code == code
+        with region_scope(code):
+            assert _count(Worker) == count
+            assert current_rules().city_quotas == {}
+            eligible = db.session.scalar(
+                select(func.count()).select_from(Worker).where(Worker.nik_in_semarang.is_(True))
+            )
+            assert eligible == count  # NIKs issued in the region: domicile by rule R2
+    assert current_rules().city_quotas != {}  # Kota Semarang keeps its own
 
 
 def test_a_roster_imports_after_seed_demo(app):

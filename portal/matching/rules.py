@@ -102,8 +102,9 @@ def rule_history() -> list[RuleVersion]:
     return list(db.session.scalars(select(RuleVersion).order_by(RuleVersion.id.desc())))
 
 
-def seed_rules() -> int:
-    """Version 1 from the programme's figures and the categories' risk weights; once."""
+def seed_rules(city_quotas: dict[str, dict[str, int]] | None = None, note: str = "") -> int:
+    """Version 1 of the region in scope, from the programme's figures (Kota Semarang's quotas
+    unless others are given) and the categories' risk weights; once."""
     if current_version() is not None:
         return 0
     weights = {c.code: c.risk_weight for c in db.session.scalars(select(Category))}
@@ -111,7 +112,7 @@ def seed_rules() -> int:
     db.session.add(
         RuleVersion(
             parameters={
-                "city_quotas": DEFAULT_QUOTAS,
+                "city_quotas": DEFAULT_QUOTAS if city_quotas is None else city_quotas,
                 "dbhcht_categories": categories,
                 "category_weights": weights,
                 "require_second_approver": True,  # two people for every approval
@@ -119,7 +120,7 @@ def seed_rules() -> int:
                 "renewal_notice_days": 30,
                 "lapse_window_days": 60,
             },
-            note="Perwal 26/2025; 2026 targets 7,500 APBD + 1,000 DBHCHT",
+            note=note or "Perwal 26/2025; 2026 targets 7,500 APBD + 1,000 DBHCHT",
         )
     )
     db.session.flush()

@@ -8,11 +8,13 @@ from sqlalchemy import Select, func, select
 
 from portal.audit.services import record_event
 from portal.extensions import db
+from portal.matching.rules import seed_rules
 from portal.messages import _m
 from portal.reference.models import Kecamatan, Kelurahan
 from portal.regions import wilayah
 from portal.regions.exceptions import RegionError
 from portal.regions.models import Region
+from portal.regions.scope import all_regions, region_scope
 from portal.workers.models import Worker
 
 
@@ -66,6 +68,8 @@ def add_region(code: str, actor: object = None) -> Region:
         Kelurahan.__table__.insert(),
         [{"code": a.code, "name": a.name, "kecamatan_code": a.parent} for a in areas.villages],
     )
+    with region_scope(code):
+        seed_rules(city_quotas={}, note=f"{areas.name}: no city quota until its admins set one")
     record_event(
         "region.add",
         region,
@@ -83,12 +87,10 @@ def summaries() -> list[RegionSummary]:
         .join(Kelurahan, Kelurahan.kecamatan_code == Kecamatan.code)
         .group_by(Kecamatan.region_code)
     )
-    workers = _counts(
-        select(Kecamatan.region_code, func.count(Worker.id))
-        .join(Kelurahan, Kelurahan.kecamatan_code == Kecamatan.code)
-        .join(Worker, Worker.kelurahan_code == Kelurahan.code)
-        .group_by(Kecamatan.region_code)
-    )
+    with all_regions():  # the national view: each region's own count
+        workers = _counts(
+            select(Worker.region_code, func.count(Worker.id)).group_by(Worker.region_code)
+        )
     return [
         RegionSummary(
             region.code,

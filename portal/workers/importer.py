@@ -357,7 +357,7 @@ def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run) -> dict[str
         deciles,
         addresses,
         areas,
-        in_semarang,
+        in_region,
     ) = zip(*rows, strict=True)
     return {
         "nik_hash": hashes,
@@ -372,7 +372,7 @@ def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run) -> dict[str
         "phone_encrypted": run.cipher.encrypt_many(phones),
         "kpj": kpjs,
         "dtsen_decile": deciles,
-        "nik_in_semarang": in_semarang,
+        "nik_in_semarang": in_region,
         "status": [_status(row, run) for row in rows],
     }
 
@@ -380,12 +380,12 @@ def _new_workers(hashes: list[str], rows: list[ValidRow], run: _Run) -> dict[str
 def _status(row: ValidRow, run: _Run) -> str:
     """New workers are eligible at once when R2 holds this month; else registered."""
     active = row.category_id in run.active
-    key = (row.in_semarang, active, row.birth_date)  # all that R2 reads of a new worker
+    key = (row.in_region, active, row.birth_date)  # all that R2 reads of a new worker
     status = run.statuses.get(key)
     if status is None:
         facts = EligibilityFacts(
             status=WorkerStatus.ELIGIBLE,
-            nik_in_semarang=row.in_semarang,
+            nik_in_semarang=row.in_region,
             domicile_flag=False,
             category_active=active,
             birth_date=row.birth_date,
@@ -435,7 +435,7 @@ def _changed_workers(
             "phone_encrypted": phone,
             "kpj": row.kpj,
             "dtsen_decile": row.dtsen_decile,
-            "nik_in_semarang": row.in_semarang,
+            "nik_in_semarang": row.in_region,
         }
         for (worker_id, row), phone in zip(changed, phones, strict=True)
     ]

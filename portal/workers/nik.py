@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from portal.messages import Message, _m
+from portal.regions.scope import current_region
 
-SEMARANG_PREFIX = "3374"
+
+def region_prefix() -> str:
+    """The first four digits of a NIK issued in the region being served (3374: Semarang)."""
+    return current_region().replace(".", "")
+
+
 _NIK = re.compile(r"[0-9]{16}")
 
 
@@ -28,8 +34,9 @@ class NikFacts:
     sequence: str
 
     @property
-    def in_semarang(self) -> bool:
-        return self.region.startswith(SEMARANG_PREFIX)
+    def in_region(self) -> bool:
+        """Issued in the region being served (rule R2's domicile)."""
+        return self.region.startswith(region_prefix())
 
 
 def parse_nik(nik: str, today: date | None = None) -> NikFacts:

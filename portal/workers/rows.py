@@ -11,11 +11,11 @@ from typing import Any, Literal, NamedTuple
 from portal.csvtext import MAX_CELL_CHARS, cell_message, control_character
 from portal.messages import Message, _m
 from portal.workers.nik import (
-    SEMARANG_PREFIX,
     NikError,
     NikFacts,
     check_nik_matches,
     parse_nik,
+    region_prefix,
 )
 from portal.workers.roster import UNDECODABLE
 
@@ -94,7 +94,7 @@ class ValidRow(NamedTuple):
     dtsen_decile: int | None
     address: str
     kelurahan_code: str
-    in_semarang: bool
+    in_region: bool
 
 
 def fold(text: str) -> str:
@@ -195,7 +195,7 @@ def validate_row(
     facts = _check_nik_agrees(row_number, values[0], values[2], values[3], today, errors)
     if errors or facts is None:
         return errors
-    return ValidRow(*values, facts.in_semarang)  # type: ignore[call-arg]  # field order
+    return ValidRow(*values, facts.in_region)  # type: ignore[call-arg]  # field order
 
 
 def _cell_problems(row_number: int, raw: Mapping[str, object]) -> list[RowError]:
@@ -583,7 +583,7 @@ class RowValidator:
             decile,
             address,
             area,
-            nik.startswith(SEMARANG_PREFIX),
+            nik.startswith(region_prefix()),
         )
 
     def _area(self, raw: Mapping[str, object]) -> Any:

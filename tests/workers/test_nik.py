@@ -19,7 +19,7 @@ def test_male_nik_reads_birth_date_region_and_sequence():
         False,
         "0001",
     )
-    assert facts.in_semarang
+    assert facts.in_region
 
 
 def test_female_nik_adds_forty_to_the_birth_day():
@@ -77,4 +77,4 @@ def test_nik_for_another_birth_date_is_a_mismatch(born: date):
 def test_non_semarang_nik_is_valid_but_not_in_semarang():
     facts = check_nik_matches("3201014107900003", date(1990, 7, 1), female=True)
     assert facts.region == "320101"
-    assert not facts.in_semarang
+    assert not facts.in_region

@@ -74,7 +74,7 @@ def test_valid_row_becomes_a_clean_record():
         dtsen_decile=3,
         address="Jl. Pemuda 1",
         kelurahan_code="33.74.01.1001",
-        in_semarang=True,
+        in_region=True,
     )
 
 
@@ -258,7 +258,7 @@ def test_sex_spellings(value: str, sex: str):
 
 def test_non_semarang_nik_is_valid_and_flagged():
     row = valid(nik="3201011501800001")
-    assert not row.in_semarang
+    assert not row.in_region
 
 
 @pytest.mark.parametrize(
@@ -487,7 +487,7 @@ def test_built_nik_round_trips_through_validate_row(born, female, region, sequen
     result = validate_row(2, raw, reference_lookups(), REAL_TODAY)
     assert isinstance(result, ValidRow), result
     assert (result.nik, result.birth_date, result.sex) == (nik, born, "P" if female else "L")
-    assert result.in_semarang == region.startswith("3374")
+    assert result.in_region == region.startswith("3374")
 
 
 CELLS = st.one_of(
