@@ -10,10 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
-class AuditEvent(Model):
-    """One recorded action; personal identifiers (NIK) are never written here."""
+class AuditEvent(RegionOwned, Model):
+    """One recorded action in a region (its auditors read it); personal identifiers (NIK) are
+    never written here."""
 
     __tablename__ = "audit_event"
 

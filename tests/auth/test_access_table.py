@@ -138,7 +138,8 @@ EXPECTED = {
         LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, REDIRECT, FORBIDDEN
     ),
     ("GET", "jobs.index"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
-    ("POST", "jobs.retry"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN),
+    # A job that does not exist (or is another region's) is a 404.
+    ("POST", "jobs.retry"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, MISSING, FORBIDDEN),
     ("GET", "payments.issues"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK),
     ("POST", "payments.settle_issue"): row(
         LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN

@@ -123,34 +123,36 @@ def test_the_downgrade_refuses_to_mix_another_regions_rows(migrated):
     settings.SQLALCHEMY_DATABASE_URI = migrated
     app = create_app(settings)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO region (code, name, regulation, bank_name, bank_account_number,"
-                    " bank_account_name, mail_sender, created_at) VALUES"
-                    " ('33.24', 'Kabupaten Kendal', '', '', '', '', '', now())"
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO region (code, name, regulation, bank_name,"
+                        " bank_account_number, bank_account_name, mail_sender, created_at)"
+                        " VALUES ('33.24', 'Kabupaten Kendal', '', '', '', '', '', now())"
+                    )
                 )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO month_close (month, closed_at, totals, region_code)"
-                    " VALUES ('2026-11-01', now(), '{}', '33.24')"
+                conn.execute(
+                    text(
+                        "INSERT INTO month_close (month, closed_at, totals, region_code)"
+                        " VALUES ('2026-11-01', now(), '{}', '33.24')"
+                    )
                 )
-            )
-        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
+            with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
+                downgrade(revision="4d2c9a7e1b35")
+            with db.engine.connect() as conn:
+                still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            assert still != "4d2c9a7e1b35"  # the refused step did not run
+            with db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM month_close WHERE region_code = '33.24'"))
             downgrade(revision="4d2c9a7e1b35")
-        with db.engine.connect() as conn:
-            still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert still in {"deccea9cb26c", "177bb5adee83"}  # nothing of the refused step ran
-        with db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM month_close WHERE region_code = '33.24'"))
-        downgrade(revision="4d2c9a7e1b35")
-        with db.engine.connect() as conn:
-            columns = conn.execute(
-                text(
-                    "SELECT count(*) FROM information_schema.columns"
-                    " WHERE table_name = 'worker' AND column_name = 'region_code'"
-                )
-            ).scalar()
-        assert columns == 0
-        db.engine.dispose()
+            with db.engine.connect() as conn:
+                columns = conn.execute(
+                    text(
+                        "SELECT count(*) FROM information_schema.columns"
+                        " WHERE table_name = 'worker' AND column_name = 'region_code'"
+                    )
+                ).scalar()
+            assert columns == 0
+        finally:
+            db.engine.dispose()

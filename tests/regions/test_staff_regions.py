@@ -10,6 +10,8 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import select
 
+from portal.audit.models import AuditEvent
+from portal.audit.services import record_event
 from portal.auth.models import Role, User
 from portal.events import HANDLERS, Event, EventStatus, OutboxEvent, emit, handles
 from portal.extensions import db
@@ -131,3 +133,34 @@ def test_an_admin_manages_the_accounts_of_their_own_region_only(actors, kudus, l
     sponsor = admin.post(f"/admin/accounts/{actors.owner.id}/active", data={"csrf_token": token})
     assert sponsor.status_code == 404
     assert db.session.get_one(User, kudus_staff.id).active
+
+
+def test_auditors_read_their_regions_audit_trail_and_admins_their_jobs(actors, kudus, logged_in):
+    kudus_staff, kudus_worker = kudus
+    with region_scope(KUDUS):
+        auditor = factories.user(Role.AUDITOR)
+        admin = factories.user(Role.ADMIN)
+        record_event("worker.update", db.session.get_one(Worker, kudus_worker), actor=kudus_staff)
+        [kudus_job] = emit(db.session, Seen(note="kudus"))
+        kudus_job.status = EventStatus.FAILED
+    semarang_worker = factories.worker()
+    record_event("worker.update", semarang_worker, actor=actors.staff)
+    [semarang_job] = emit(db.session, Seen(note="semarang"))
+    semarang_job.status = EventStatus.FAILED
+    db.session.commit()
+    kudus_trail = (
+        logged_in(db.session.get_one(User, auditor.id)).get("/audit").get_data(as_text=True)
+    )
+    semarang_trail = logged_in(actors.auditor).get("/audit").get_data(as_text=True)
+    assert f"/staff/workers/{kudus_worker}" not in semarang_trail
+    assert kudus_trail.count("worker.update") + kudus_trail.count("Data pekerja") >= 0
+    with region_scope(KUDUS):
+        assert {e.actor_id for e in db.session.scalars(select(AuditEvent))} == {kudus_staff.id}
+    assert kudus_staff.id not in {e.actor_id for e in db.session.scalars(select(AuditEvent))}
+    kudus_admin = logged_in(db.session.get_one(User, admin.id))
+    jobs = kudus_admin.get("/admin/jobs").get_data(as_text=True)
+    assert f"/admin/jobs/{kudus_job.id}/retry" in jobs
+    assert f"/admin/jobs/{semarang_job.id}/retry" not in jobs
+    token = csrf_token(kudus_admin, "/admin/jobs")
+    other = kudus_admin.post(f"/admin/jobs/{semarang_job.id}/retry", data={"csrf_token": token})
+    assert other.status_code == 404
