@@ -20,6 +20,7 @@ from portal.ledger.checks import check_ledger
 from portal.ledger.evidence import closed_months, evidence_pack
 from portal.ledger.models import Account, EntryKind
 from portal.ledger.reconciliation import reconcile
+from portal.ledger.wording import memo_text
 from portal.security import require, require_recent_login
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -101,6 +102,7 @@ def entries():  # type: ignore[no-untyped-def]
         kinds=list(EntryKind),
         accounts=list(Account),
         names=names,
+        memo_text=memo_text,
     )
 
 

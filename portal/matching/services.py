@@ -389,13 +389,7 @@ def _check_unchanged(run: MatchRun) -> dict[int, Pledge]:
     }
     for pledge in pledges.values():
         if pledge.status not in (PledgeStatus.PAID, PledgeStatus.ACTIVE):
-            reasons.append(
-                _m(
-                    "pledge #%(pledge)s is now %(status)s",
-                    pledge=pledge.id,
-                    status=str(pledge.status),
-                )
-            )
+            reasons.append(_m("pledge #%(pledge)s is no longer paid or active", pledge=pledge.id))
         elif pledge.on_hold:
             reasons.append(_m("pledge #%(pledge)s is on hold (a card dispute)", pledge=pledge.id))
     filled = queries.placements_in_filled_slots(run)

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, event, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
+from portal.reference.models import Kecamatan
 from portal.regions.models import SEMARANG
 
 ALL = "*"  # the setting of a scope that reads every region
@@ -88,8 +89,6 @@ class RegionOwned:
 
 def kecamatan_in_region(code: str | None = None) -> Any:
     """A WHERE clause keeping kecamatan (and, joined, their desa/kelurahan) to a region."""
-    from portal.reference.models import Kecamatan  # noqa: PLC0415 - reference imports regions
-
     return Kecamatan.region_code == (code or current_region())
 
 

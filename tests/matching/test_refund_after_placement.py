@@ -51,5 +51,5 @@ def test_a_refunded_pledge_makes_its_open_proposal_stale(actors):
     pledge = builders.paid_pledge(builders.sponsor(), workers=1, months=2, start=month)
     run = services.propose_run(month, actors.staff)
     refund_pledge(pledge, actors.staff, "sponsor withdrew")
-    with pytest.raises(StaleProposal, match="refunded"):
+    with pytest.raises(StaleProposal, match="is no longer paid or active"):
         services.approve_run(run, actors.staff)
