@@ -68,6 +68,7 @@ from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, price_pledge
 from portal.reference.models import Category
 from portal.reference.seed import DATA_DIR, seed_reference
+from portal.regions.scope import current_region
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -479,7 +480,11 @@ def _insert_workers(
 
 def _bulk(table: Table, columns: list[str], rows: list[tuple], chunk: int = 100_000) -> None:
     """Plain executemany straight to the driver (COPY on PostgreSQL): values must already be in
-    the driver's types, and columns left out get their server defaults."""
+    the driver's types, and columns left out get their server defaults; a region's table
+    gets the region in scope."""
+    if "region_code" in table.c and "region_code" not in columns:
+        columns = [*columns, "region_code"]
+        rows = [(*row, current_region()) for row in rows]
     connection = db.session.connection()
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
