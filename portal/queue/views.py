@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from portal.auth.permissions import Permission, can
 from portal.queue.queries import Item, waiting_items
+from portal.regions.scope import current_region
 from portal.security import require
 
 bp = Blueprint("queue", __name__)
@@ -32,17 +33,18 @@ COUNT_SECONDS = 30  # the navbar's count may lag this much; the queue page itsel
 @bp.app_context_processor
 def _queue_count() -> dict[str, Any]:
     """The navbar's count, computed only when a page shows it (staff and admins), and kept
-    per role for half a minute so that every staff page does not pay a dozen counts."""
+    per region and role for half a minute so that every staff page does not pay a dozen
+    counts."""
 
     def count() -> int:
         if not can(current_user, Permission.QUEUE_READ):
             return 0
         cache = current_app.extensions.setdefault("queue_counts", {})
-        role = str(current_user.role)
-        found = cache.get(role)
+        key = (current_region(), str(current_user.role))
+        found = cache.get(key)
         if found is None or time.monotonic() - found[0] > COUNT_SECONDS:
             found = (time.monotonic(), sum(item.count for item in visible_items()))
-            cache[role] = found
+            cache[key] = found
         return int(found[1])
 
     return {"queue_count": count}

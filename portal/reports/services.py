@@ -29,6 +29,7 @@ from portal.payments.unused import waiting_for_decision
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import first_open_start
+from portal.regions.scope import current_region
 from portal.reports import queries
 from portal.reports.figures import (
     MIN_GROUP,
@@ -61,9 +62,10 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 
     One query per call when the figures are known: the ids of the latest changes. Entries
     hold plain values only, never ORM objects, so they outlive the session that built them.
+    Each region has its own figures.
     """
-    store: dict[str, Any] = current_app.extensions.setdefault(
-        "figures_cache", {"stamp": None, "entries": {}}
+    store: dict[str, Any] = current_app.extensions.setdefault("figures_cache", {}).setdefault(
+        current_region(), {"stamp": None, "entries": {}}
     )
     stamp = queries.latest_changes()
     if store["stamp"] != stamp:

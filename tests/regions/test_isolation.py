@@ -79,3 +79,12 @@ def test_a_row_made_across_all_regions_must_name_its_region(app):
         db.session.flush()
     db.session.rollback()
     assert current_region() != ALL
+
+
+def test_cached_figures_are_kept_per_region(kudus):
+    from portal.reports.services import cached  # noqa: PLC0415
+
+    assert cached(("waiting",), lambda: _names()) == set()
+    with region_scope(KUDUS):
+        assert cached(("waiting",), lambda: _names()) == {"Pekerja Kudus"}
+    assert cached(("waiting",), lambda: {"recomputed"}) == set()  # Semarang's, still cached
