@@ -195,7 +195,6 @@ def emit(session: Any, happened: Event, subject: str = "") -> list[OutboxEvent]:
             status=EventStatus.PENDING,
             attempts=0,
             last_error="",
-            region_code=current_region(),
         )
         for subscriber in sorted(HANDLERS.get(happened.kind, {})) or [""]
     ]

@@ -171,17 +171,7 @@ def set_password(token: str):  # type: ignore[no-untyped-def]
     except InvalidToken:
         flash(gettext("This link is not valid any more. Ask for a new one."), "danger")
         return redirect(url_for("auth.forgot_password"))
-    form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.set_password(user, form.password.data)
-        except WeakPassword as error:
-            form.password.errors = password_errors(error)
-        else:
-            db.session.commit()
-            flash(gettext("Your password is set. Log in with it now."), "success")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/set_password.html", form=form, user=user)
+    return _password_form(user)
 
 
 @bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
@@ -191,6 +181,11 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
         user = services.user_for_invitation_token(token)
     except InvalidToken as error:
         return _invitation_refused(error)
+    return _password_form(user)
+
+
+def _password_form(user: User):  # type: ignore[no-untyped-def]
+    """The set-password form of a reset or an invitation link, and its submission."""
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
