@@ -50,7 +50,7 @@ from portal.pledges.views import bp as pledges_bp
 from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
 from portal.queue.views import bp as queue_bp
-from portal.regions.scope import enter_region, leave_region
+from portal.regions.scope import ALL, leave_served_regions, serve_region
 from portal.regions.views import bp as regions_bp
 from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
@@ -146,16 +146,18 @@ def request_hooks(app: Flask) -> None:
     @app.before_request
     def _serve_the_users_region() -> None:
         # A staff member, admin or auditor works in their region: every query of the request
-        # keeps to it (regions.scope). Sponsors are national.
+        # keeps to it (regions.scope). Sponsors are national: their requests read their
+        # company's rows in every region, and narrow to a pledge's region when they act on
+        # one (security.load_owned).
         region = getattr(current_user, "region_code", None)
         if region:
-            g.region_token = enter_region(region)
+            serve_region(region)
+        elif getattr(current_user, "company_id", None) is not None:
+            serve_region(ALL)
 
     @app.teardown_request
     def _leave_the_region(_error: BaseException | None) -> None:
-        token = g.pop("region_token", None)
-        if token is not None:
-            leave_region(token)
+        leave_served_regions()
 
     @app.teardown_request
     def _forget_language(_error: BaseException | None) -> None:

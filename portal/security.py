@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from portal.auth.permissions import Permission, can
 from portal.extensions import db, login_manager
+from portal.regions.scope import ALL, current_region, serve_region
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,4 +103,7 @@ def load_owned(model: type, object_id: Any, permission: Permission) -> Any:
     obj = db.session.get(model, object_id)
     if obj is None or not can(current_user, permission, obj):
         abort(404)
+    region = getattr(obj, "region_code", None)
+    if region is not None and current_region() == ALL:
+        serve_region(region)  # a sponsor acting on a pledge acts in the pledge's region
     return obj

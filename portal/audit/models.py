@@ -10,14 +10,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, utcnow
 from portal.extensions import Model
-from portal.regions.scope import RegionOwned
+from portal.regions.scope import ALL, RegionOwned, current_region
+
+
+def _region_of_event() -> str | None:
+    code = current_region()
+    return None if code == ALL else code
 
 
 class AuditEvent(RegionOwned, Model):
     """One recorded action in a region (its auditors read it); personal identifiers (NIK) are
-    never written here."""
+    never written here. A national action (a sponsor's act on their company, which belongs to
+    no region) has no region: only a reader across all regions sees it."""
 
     __tablename__ = "audit_event"
+
+    region_code: Mapped[str | None] = mapped_column(  # type: ignore[assignment]
+        String(5), ForeignKey("region.code"), index=True, default=_region_of_event
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -11,10 +11,17 @@ from sqlalchemy import insert
 from portal.audit.models import AuditEvent
 from portal.db import utcnow
 from portal.extensions import db
+from portal.regions.scope import ALL, current_region
 
 # Built once: a prepared core insert skips the ORM's unit of work for rows that are only
 # ever inserted (never updated or deleted, see the model's guards).
 _INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+
+
+def _region_of(obj: Any) -> str | None:
+    """The region served, or across regions the object's own (None for a national object)."""
+    code = current_region()
+    return getattr(obj, "region_code", None) if code == ALL else code
 
 
 def record_event(
@@ -44,6 +51,7 @@ def record_event(
         "before": before,
         "after": after,
         "ip_address": (request.remote_addr or "") if has_request_context() else "",
+        "region_code": _region_of(obj),
     }
     event_id = db.session.execute(_INSERT, values).scalar_one()
     return AuditEvent(id=event_id, **values)

@@ -78,7 +78,7 @@ def render_certificate(
     pdf.drawString(
         80,
         60,
-        "Iuran JKK dan JKM BPJS Ketenagakerjaan, Perwal Semarang 26/2025. "
+        f"Iuran JKK dan JKM BPJS Ketenagakerjaan, {_regulation(payload)}. "
         "Periksa keaslian / verify at:",
     )
     pdf.drawString(80, 47, verify_url)
@@ -117,6 +117,7 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
         ("Nomor sertifikat / Serial", payload["serial"]),
         ("NIB", payload["nib"]),
         ("Komitmen / Pledge", f"#{payload['pledge']}"),
+        *([("Wilayah / Region", payload["region"])] if payload.get("region") else []),
         ("Periode / Period", f"{_month(payload['period_from'])} – {_month(payload['period_to'])}"),
         ("Pekerja dilindungi / Workers covered", number(payload["workers"], "id")),
         ("Bulan-pekerja / Worker-months", number(payload["worker_months"], "id")),
@@ -128,6 +129,11 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("Diterbitkan / Issued", payload["issued_at"][:10]),
     ]
+
+
+def _regulation(payload: dict[str, Any]) -> str:
+    """The region's regulation; certificates issued before regions carried none: Semarang's."""
+    return str(payload.get("regulation") or "Perwal Semarang 26/2025")
 
 
 def _money_lines(payload: dict[str, Any]) -> list[tuple[str, str]]:

@@ -25,6 +25,8 @@ from portal.mail import queue_mail
 from portal.messages import _m
 from portal.payments.models import Payment, PaymentStatus, Refund
 from portal.pledges.models import Pledge
+from portal.regions.models import Region
+from portal.regions.scope import all_regions
 
 ISSUER = "Pemerintah Kota Semarang · PIJAR SEMAR"
 
@@ -65,6 +67,7 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
     ).one()
     paid, refunded = _money_of(pledge.id)
     company = db.session.get_one(Company, pledge.company_id)
+    region = db.session.get_one(Region, pledge.region_code)
     key = signing_key()
     issued_at = utcnow()
     serial = new_serial(issued_at.year)
@@ -76,6 +79,8 @@ def issue_certificate(pledge: Pledge, kind: CertificateKind, actor: User | None)
         "company": company.legal_name,
         "nib": company.nib,
         "pledge": pledge.id,
+        "region": region.name,
+        "regulation": region.regulation,
         "period_from": f"{pledge.coverage_start:%Y-%m}",
         "period_to": f"{pledge.last_month:%Y-%m}",
         "workers": int(workers),
@@ -189,10 +194,12 @@ def normalise_serial(typed: str) -> str:
 
 
 def find(serial: str) -> Certificate | None:
+    """The certificate of a serial, in whichever region issued it (serials are national)."""
     serial = normalise_serial(serial)
     if not serial or len(serial) > 32:
         return None
-    return db.session.scalar(select(Certificate).where(Certificate.serial == serial))
+    with all_regions():
+        return db.session.scalar(select(Certificate).where(Certificate.serial == serial))
 
 
 def public_revoke_reason(certificate: Certificate) -> str:

@@ -8,6 +8,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import Role, User
 from portal.companies.models import Company, CompanyStatus
 from portal.extensions import db
+from portal.regions.scope import all_regions
 
 
 def pending_companies() -> list[Company]:
@@ -61,15 +62,17 @@ def review_staff() -> list[User]:
 
 
 def latest_resubmission(company: Company) -> AuditEvent | None:
-    """The audit row of the company's latest correction after a rejection: what changed."""
-    return db.session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.company_id == company.id,
-            AuditEvent.action == "company.resubmit",
-            AuditEvent.object_type == "company",
-            AuditEvent.object_id == str(company.id),
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).first()
+    """The audit row of the company's latest correction after a rejection: what changed. A
+    company is national, and so is this row (it has no region): read across regions."""
+    with all_regions():
+        return db.session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.company_id == company.id,
+                AuditEvent.action == "company.resubmit",
+                AuditEvent.object_type == "company",
+                AuditEvent.object_id == str(company.id),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        ).first()

@@ -37,7 +37,7 @@ from portal.payments.webhooks import event_recorded, handle_stripe_event
 from portal.pledges.exceptions import CompanyNotVerified, IllegalPledgeTransition
 from portal.pledges.models import Pledge
 from portal.regions.models import Region
-from portal.regions.scope import current_region
+from portal.regions.scope import region_scope
 from portal.security import load_owned, require
 
 bp = Blueprint("payments", __name__)
@@ -65,8 +65,9 @@ def stripe_webhook():  # type: ignore[no-untyped-def]
     except (KeyError, TypeError, ValueError):
         db.session.rollback()  # signed, but not an event we can read: retrying cannot help
         return jsonify({"error": "malformed event"}), 400
-    if handled.pledge_id is not None and db.session.info.pop(STRIPE_WORK, False):
-        outbound.sync_stripe(handled.pledge_id)
+    if handled.region_code is not None and db.session.info.pop(STRIPE_WORK, False):
+        with region_scope(handled.region_code):
+            outbound.sync_stripe(handled.pledge_id)
     return jsonify({"received": True, "outcome": handled.outcome})
 
 
@@ -169,7 +170,9 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
     document = db.session.get(Document, document_id)
     if document is None or not _may_read(document):
         abort(404)
-    payment = db.session.get_one(Payment, document.payment_id)
+    payment = db.session.get(Payment, document.payment_id)
+    if payment is None:  # a document of another region's payment
+        abort(404)
     pledge = db.session.get_one(Pledge, payment.pledge_id)
     company = db.session.get_one(Company, document.company_id)
     if document.kind == DocumentKind.INVOICE:
@@ -178,7 +181,7 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
             payment,
             pledge,
             company,
-            BankDetails.of_region(db.session.get(Region, current_region()), current_app.config),
+            BankDetails.of_region(db.session.get(Region, pledge.region_code), current_app.config),
             current_locale(),
         )
     elif document.kind == DocumentKind.REFUND:

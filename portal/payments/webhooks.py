@@ -34,6 +34,7 @@ from portal.payments.refunds import lock_pledge, refund_payment
 from portal.payments.services import METADATA_MARK, confirm_payment, settle_payment
 from portal.payments.stripe_gateway import from_stripe_amount
 from portal.pledges.models import Pledge
+from portal.regions.scope import all_regions, current_region, region_scope
 
 Handler = Callable[[Payment, dict[str, Any]], str]
 
@@ -51,11 +52,14 @@ _PAYMENT_AND_PLEDGE = (
 class Handled:
     outcome: str
     pledge_id: int | None
+    region_code: str | None = None  # the region of the payment, whose work follows
 
 
 def handle_stripe_event(event: dict[str, Any]) -> Handled:
     """Apply a verified event; returns what happened. A repeated event id changes nothing.
 
+    Stripe speaks to one endpoint for every region: the payment is looked up across regions,
+    and the event is applied in the payment's region (its ledger, audit trail and events).
     Two copies racing each other: the payment moves only by a conditional update, so the
     loser changes nothing, and its event row then collides on the key and rolls back.
     Raises KeyError, TypeError or ValueError for a malformed event (answered 400).
@@ -65,34 +69,38 @@ def handle_stripe_event(event: dict[str, Any]) -> Handled:
     obj = event["data"]["object"]
     # The pledge is held here so that it stays in the session (whose identity map keeps
     # unchanged objects only while they are referenced) for the handler that needs it.
-    if event["type"].startswith("charge.dispute."):
-        payment, _pledge = _payment_by_intent(obj.get("payment_intent"))
-    else:
-        payment, _pledge = _our_payment(obj)
-    handler = HANDLERS.get(event["type"])
+    with all_regions():
+        if event["type"].startswith("charge.dispute."):
+            payment, _pledge = _payment_by_intent(obj.get("payment_intent"))
+        else:
+            payment, _pledge = _our_payment(obj)
+    with region_scope(payment.region_code if payment else current_region()):
+        handler = HANDLERS.get(event["type"])
+        if payment is None:
+            outcome = "ignored_not_ours"
+        elif handler is None:
+            outcome = "ignored_type"
+        else:
+            outcome = handler(payment, obj)
+        db.session.execute(
+            _STORE,
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "object_id": str(obj.get("id", "")),
+                "outcome": outcome,
+                "received_at": utcnow(),
+            },
+        )
+        record_event(
+            "stripe.event",
+            payment,
+            after={"event": event["id"], "type": event["type"], "outcome": outcome},
+            company_id=payment.company_id if payment else None,
+        )
     if payment is None:
-        outcome = "ignored_not_ours"
-    elif handler is None:
-        outcome = "ignored_type"
-    else:
-        outcome = handler(payment, obj)
-    db.session.execute(
-        _STORE,
-        {
-            "id": event["id"],
-            "type": event["type"],
-            "object_id": str(obj.get("id", "")),
-            "outcome": outcome,
-            "received_at": utcnow(),
-        },
-    )
-    record_event(
-        "stripe.event",
-        payment,
-        after={"event": event["id"], "type": event["type"], "outcome": outcome},
-        company_id=payment.company_id if payment else None,
-    )
-    return Handled(outcome, payment.pledge_id if payment else None)
+        return Handled(outcome, None)
+    return Handled(outcome, payment.pledge_id, payment.region_code)
 
 
 def event_recorded(event_id: str) -> bool:

@@ -41,6 +41,9 @@ from portal.pledges.forms import (
 from portal.pledges.home import sponsor_home
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import MonthPrice, add_months, group_periods, price_pledge, total
+from portal.regions import queries as region_queries
+from portal.regions.models import Region
+from portal.regions.scope import serve_region
 from portal.reports.figures import placement as sponsor_placement
 from portal.security import load_owned, require
 
@@ -132,10 +135,29 @@ def index():  # type: ignore[no-untyped-def]
     )
 
 
+def _region_of_new_pledge() -> Region | None:
+    """The region a new pledge is for (a company sponsors in any region): `?region=CODE`, or
+    the only region there is; None when the sponsor has yet to choose. Served from here on."""
+    regions = region_queries.regions()
+    code = request.args.get("region") or (regions[0].code if len(regions) == 1 else None)
+    if code is None:
+        return None
+    region = next((r for r in regions if r.code == code), None)
+    if region is None:
+        abort(404)
+    serve_region(region.code)
+    return region
+
+
 @bp.route("/pledges/new", methods=["GET", "POST"])
 @require(Permission.PLEDGE_MANAGE)
 def new():  # type: ignore[no-untyped-def]
     company = _company()
+    region = _region_of_new_pledge()
+    if region is None:
+        return render_template(
+            "pledges/choose_region.html", company=company, regions=region_queries.regions()
+        )
     form = _form()
     preview = None
     if form.validate_on_submit():
@@ -149,7 +171,14 @@ def new():  # type: ignore[no-untyped-def]
         except (InvalidPledge, NoRateInForce) as error:
             flash(gettext("This pledge cannot be made: %(why)s", why=str(error)), "danger")
     status = 400 if request.method == "POST" and form.errors else 200
-    return render_template("pledges/new.html", form=form, preview=preview, company=company), status
+    return render_template(
+        "pledges/new.html",
+        form=form,
+        preview=preview,
+        company=company,
+        region=region,
+        choice=len(region_queries.regions()) > 1,
+    ), status
 
 
 @bp.get("/pledges/<int:pledge_id>")
@@ -239,7 +268,12 @@ def edit(pledge_id: int):  # type: ignore[no-untyped-def]
         except (InvalidPledge, NoRateInForce, IllegalPledgeTransition) as error:
             flash(gettext("This pledge cannot be changed: %(why)s", why=str(error)), "danger")
     return render_template(
-        "pledges/new.html", form=form, preview=preview, pledge=pledge, company=_company()
+        "pledges/new.html",
+        form=form,
+        preview=preview,
+        pledge=pledge,
+        company=_company(),
+        region=db.session.get(Region, pledge.region_code),
     )
 
 

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
+from flask import g
 from sqlalchemy import ForeignKey, String, event, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
@@ -58,6 +59,17 @@ def enter_region(code: str) -> Token[str]:
 def leave_region(token: Token[str]) -> None:
     _scope.reset(token)
     _set_database_region(_scope.get())
+
+
+def serve_region(code: str) -> None:
+    """Serve `code` for the rest of the request (a sponsor's request, national until it acts
+    on a pledge, narrows to the pledge's region); `leave_served_regions` ends it."""
+    g.setdefault("region_tokens", []).append(enter_region(code))
+
+
+def leave_served_regions() -> None:
+    for token in reversed(g.pop("region_tokens", [])):
+        leave_region(token)
 
 
 @contextmanager
