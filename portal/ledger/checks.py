@@ -241,27 +241,47 @@ def _coverage_key(funder: str, pledge_id: int | None, month: Any) -> str:
 
 def _closed_months_booked() -> list[str]:
     """In a closed month, each pledge's and city funder's consumption entry equals the sum of
-    its coverage rows (and no entry exists without coverage)."""
-    closed = {f"{month:%Y-%m}" for month in db.session.scalars(select(MonthClose.month))}
+    its coverage rows (and no entry exists without coverage). A month closes per region, and
+    a city funder's key repeats in every region: both are compared region by region."""
+    closed = set(db.session.execute(select(MonthClose.region_code, MonthClose.month)))
     if not closed:
         return []
     covered = db.session.execute(
-        select(Coverage.funder, Coverage.pledge_id, Coverage.month, func.sum(Coverage.amount))
-        .join(MonthClose, MonthClose.month == Coverage.month)
-        .group_by(Coverage.funder, Coverage.pledge_id, Coverage.month)
+        select(
+            Coverage.region_code,
+            Coverage.funder,
+            Coverage.pledge_id,
+            Coverage.month,
+            func.sum(Coverage.amount),
+        )
+        .join(
+            MonthClose,
+            (MonthClose.month == Coverage.month) & (MonthClose.region_code == Coverage.region_code),
+        )
+        .group_by(Coverage.region_code, Coverage.funder, Coverage.pledge_id, Coverage.month)
     )
-    expected = {_coverage_key(str(f), p, m): int(total) for f, p, m, total in covered}
+    expected = {(r, _coverage_key(str(f), p, m)): int(total) for r, f, p, m, total in covered}
     debit = func.sum(case((LedgerLine.amount > 0, LedgerLine.amount), else_=0))
     entries = db.session.execute(
-        select(LedgerEntry.source_key, debit)
+        select(LedgerEntry.region_code, LedgerEntry.source_key, debit)
         .join(LedgerLine, LedgerLine.entry_id == LedgerEntry.id)
         .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED)
-        .group_by(LedgerEntry.source_key)
+        .group_by(LedgerEntry.region_code, LedgerEntry.source_key)
     )
-    booked = {key: int(total) for key, total in entries if key[-7:] in closed}
+    closed_keys = {(region, f"{month:%Y-%m}") for region, month in closed}
+    booked = {
+        (region, key): int(total)
+        for region, key, total in entries
+        if (region, key[-7:]) in closed_keys
+    }
+    several = len({region for region, _month in closed}) > 1
     messages = [
-        _coverage_problem(key, expected.get(key, 0), booked.get(key))
-        for key in sorted(set(expected) | set(booked))
+        _coverage_problem(
+            f"{region} {key}" if several else key,
+            expected.get((region, key), 0),
+            booked.get((region, key)),
+        )
+        for region, key in sorted(set(expected) | set(booked))
     ]
     messages = [m for m in messages if m]
     if len(messages) > LIMIT:

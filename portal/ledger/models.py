@@ -39,7 +39,10 @@ class LedgerEntry(RegionOwned, Model):
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        UniqueConstraint("kind", "source_key", name="uq_ledger_entry_kind_source"),
+        # A month's keys ("city:apbd:2027-01") repeat in every region; each books them once.
+        UniqueConstraint(
+            "region_code", "kind", "source_key", name="uq_ledger_entry_region_kind_source"
+        ),
         CheckConstraint(enum_check("kind", EntryKind), name="kind_valid"),
     )
 

@@ -178,7 +178,7 @@ class IssueStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-class PaymentIssue(Model):
+class PaymentIssue(RegionOwned, Model):
     """Something about money that a person must decide; never deleted, resolved with a note."""
 
     __tablename__ = "payment_issue"
@@ -204,7 +204,7 @@ class PaymentIssue(Model):
     resolution: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
-class StatementImport(Model):
+class StatementImport(RegionOwned, Model):
     """What one bank statement import did, kept on the transfers page until someone
     dismisses it: counts by outcome for every line, the first lines in detail."""
 
@@ -228,7 +228,7 @@ class RefundApprovalStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
-class RefundApproval(Model):
+class RefundApproval(RegionOwned, Model):
     """A staff refund above the rules' amount, waiting for a second staff member."""
 
     __tablename__ = "refund_approval"

@@ -32,7 +32,7 @@ class PledgeForm(FlaskForm):
     start_month = SelectField(_l("Start month"), validators=[DataRequired()])
     categories = CheckboxList(_l("Categories of work (none chosen: any)"), validators=[Optional()])
     kecamatan = CheckboxList(
-        _l("Kecamatan (none chosen: all of Kota Semarang)"), validators=[Optional()]
+        _l("Kecamatan (none chosen: all of the region)"), validators=[Optional()]
     )
 
 
@@ -48,7 +48,7 @@ class TargetForm(FlaskForm):
 
     categories = CheckboxList(_l("Categories of work (none chosen: any)"), validators=[Optional()])
     kecamatan = CheckboxList(
-        _l("Kecamatan (none chosen: all of Kota Semarang)"), validators=[Optional()]
+        _l("Kecamatan (none chosen: all of the region)"), validators=[Optional()]
     )
 
 

@@ -16,10 +16,11 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
+from portal.regions.models import Region
 from portal.regions.scope import RegionOwned
 
 
@@ -69,6 +70,9 @@ class Pledge(RegionOwned, Model):
     auto_renew: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # The region whose rules, rates and account the pledge follows (a company is national).
+    region: Mapped[Region] = relationship(viewonly=True)
 
     @property
     def worker_months(self) -> int:

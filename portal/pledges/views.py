@@ -132,6 +132,7 @@ def index():  # type: ignore[no-untyped-def]
         company=company,
         waiting=waiting,
         pledges=queries.company_pledges(company.id),
+        regions={region.code: region for region in region_queries.regions()},
     )
 
 
