@@ -77,6 +77,41 @@ def _kelurahan(code: str) -> str:
     ).first()
 
 
+def _claim(worker_id: int, clerk_id: int) -> Claim:
+    """A work-accident claim in the worker's first covered month."""
+    coverage = db.session.scalars(select(Coverage).where(Coverage.worker_id == worker_id)).first()
+    claim = Claim(
+        worker_id=worker_id,
+        coverage_id=coverage.id,
+        funder=coverage.funder,
+        pledge_id=coverage.pledge_id,
+        event_date=coverage.month,
+        month=coverage.month,
+        kind=ClaimKind.JKK,
+        amount=1_000_000,
+        recorded_by_id=clerk_id,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    return claim
+
+
+def _closed_and_remitted(month: str, reference: str, clerk_id: int) -> str:
+    closed = date.fromisoformat(f"{month}-01")
+    db.session.add(MonthClose(month=closed, totals={}, closed_by_id=clerk_id))
+    db.session.add(
+        Remittance(
+            month=closed,
+            funder=RemittanceFunder.APBD,
+            workers=0,
+            amount=0,
+            reference=reference,
+            remitted_by_id=clerk_id,
+        )
+    )
+    return reference
+
+
 def _world(code: str, actors: Actors) -> World:
     """Workers, pledges and every region-owned thing a route can name, made in `code`."""
     label = "Semarang" if code == SEMARANG else "Kudus"
@@ -94,40 +129,14 @@ def _world(code: str, actors: Actors) -> World:
         run = matching_services.propose_run(month, clerk)
         matching_services.approve_run(run, clerk)
         certificate = issue_certificate(active, CertificateKind.ACTIVE, clerk)
-        coverage = db.session.scalars(
-            select(Coverage).where(Coverage.worker_id == workers[0].id)
-        ).first()
-        claim = Claim(
-            worker_id=workers[0].id,
-            coverage_id=coverage.id,
-            funder=coverage.funder,
-            pledge_id=coverage.pledge_id,
-            event_date=month,
-            month=month,
-            kind=ClaimKind.JKK,
-            amount=1_000_000,
-            recorded_by_id=clerk.id,
-        )
-        db.session.add(claim)
+        claim = _claim(workers[0].id, clerk.id)
         pending = pledge_services.create_pledge(
             company, actors.owner, pledge_services.PledgeTerms(2, 3, month)
         )
         pledge_services.submit_pledge(pending, company, actors.owner)
         payment = payment_services.start_bank_transfer(pending, company, actors.owner)
         document = db.session.scalar(select(Document).where(Document.payment_id == payment.id))
-        closed = date.fromisoformat(f"{CLOSED[code]}-01")
-        db.session.add(MonthClose(month=closed, totals={}, closed_by_id=clerk.id))
-        remittance_ref = f"BPJS-{label.upper()}-0001"
-        db.session.add(
-            Remittance(
-                month=closed,
-                funder=RemittanceFunder.APBD,
-                workers=0,
-                amount=0,
-                reference=remittance_ref,
-                remitted_by_id=clerk.id,
-            )
-        )
+        remittance_ref = _closed_and_remitted(CLOSED[code], f"BPJS-{label.upper()}-0001", clerk.id)
         record_event("worker.update", workers[0], actor=clerk)
         issue = open_issue(IssueKind.OVERPAYMENT, active, None, 5_000, detail=f"Kelebihan {label}")
         statement = record_statement_import([], f"mutasi-{label.lower()}.csv", clerk)
