@@ -8,23 +8,31 @@ from flask.cli import AppGroup
 from portal.messages import shown
 from portal.payments import outbound, queries
 from portal.payments.models import IssueStatus
+from portal.regions.cli import each_region, region_option
 
 payments_cli = AppGroup("payments", help="Payments, refunds and payment issues.")
 
 
 @payments_cli.command("sync-stripe")
 def sync_stripe_command() -> None:
-    """Send booked card refunds Stripe has not taken yet and expire void Checkout Sessions;
-    exit 1 when Stripe refused any (they are tried again next time)."""
-    result = outbound.sync_stripe()
-    click.echo(f"refunds sent: {result.refunds_sent}, sessions expired: {result.sessions_expired}")
-    for error in result.errors:
-        click.echo(f"refused: {error}")
-    if result.errors:
+    """Send booked card refunds Stripe has not taken yet and expire void Checkout Sessions, in
+    every region; exit 1 when Stripe refused any (they are tried again next time)."""
+    refused = 0
+    for region in each_region():
+        result = outbound.sync_stripe()
+        click.echo(
+            f"{region.code} {region.name}: refunds sent: {result.refunds_sent}, "
+            f"sessions expired: {result.sessions_expired}"
+        )
+        for error in result.errors:
+            click.echo(f"refused: {error}")
+        refused += len(result.errors)
+    if refused:
         click.get_current_context().exit(1)
 
 
 @payments_cli.command("issues")
+@region_option
 def issues_command() -> None:
     """List the open payment issues (over- and under-payments, unbookable refunds, disputes,
     refund requests)."""
