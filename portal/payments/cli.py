@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from portal.extensions import db
 from portal.messages import shown
 from portal.payments import outbound, queries
 from portal.payments.models import IssueStatus
+from portal.pledges.models import Pledge
 from portal.regions.cli import each_region, region_option
 
 payments_cli = AppGroup("payments", help="Payments, refunds and payment issues.")
@@ -37,6 +40,10 @@ def issues_command() -> None:
     """List the open payment issues (over- and under-payments, unbookable refunds, disputes,
     refund requests)."""
     found = queries.payment_issues(IssueStatus.OPEN.value)
+    # An issue carries no region of its own: it is the region's through its pledge.
+    pledges = {issue.pledge_id for issue, _company, _payment in found}
+    mine = set(db.session.scalars(select(Pledge.id).where(Pledge.id.in_(pledges))))
+    found = [row for row in found if row[0].pledge_id in mine]
     for issue, company, _payment in found:
         click.echo(
             f"#{issue.id} {issue.kind} pledge #{issue.pledge_id} {company}: "
