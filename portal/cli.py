@@ -20,7 +20,7 @@ from portal.matching.cli import match_cli
 from portal.payments.cli import payments_cli
 from portal.privacy.cli import privacy_cli
 from portal.reference.seed import seed_reference
-from portal.regions.cli import regions_cli
+from portal.regions.cli import region_option, regions_cli
 from portal.regions.models import SEMARANG, Region
 from portal.regions.scope import region_scope
 from portal.workers.cli import workers_cli
@@ -101,8 +101,9 @@ def create_user_command(email: str, role: str, region: str, name: str) -> None:
 @click.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="Full name of the admin.")
+@region_option
 def create_admin_command(email: str, name: str) -> None:
-    """Create an admin account and e-mail it a link to set its password."""
+    """Create an admin account of a region and e-mail it a link to set its password."""
     try:
         user = create_user(email, name, Role.ADMIN)
     except DuplicateEmail as error:

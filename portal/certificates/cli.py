@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from portal.certificates import services, signing
 from portal.certificates.exceptions import UnreadableCertificate
 from portal.certificates.pdf import read_signed_payload
+from portal.regions.scope import all_regions
 
 certificates_cli = AppGroup("certificates", help="Signed certificates of pledges.")
 
@@ -40,7 +41,8 @@ def verify_command(serial_or_pdf: str, key_file: str | None) -> None:
         )
         verdict = services.verdict_offline(payload, signature, key)
     else:
-        verdict = services.verdict_for(serial_or_pdf)
+        with all_regions():  # a serial is unique on the installation, whatever its region
+            verdict = services.verdict_for(serial_or_pdf)
     click.echo(f"status: {verdict.status}")
     for name, value in (verdict.facts or {}).items():
         click.echo(f"{name}: {value}")

@@ -14,6 +14,7 @@ from portal.claims.exceptions import DuplicateClaim, InvalidClaimFile
 from portal.claims.services import ClaimImport, import_claims
 from portal.extensions import db
 from portal.messages import Message
+from portal.regions.cli import region_option
 
 claims_cli = AppGroup("claims", help="JKK and JKM claims of covered workers.")
 
@@ -24,6 +25,7 @@ MAX_LISTED = 200
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
+@region_option
 def import_command(path: Path, dry_run: bool, as_json: bool) -> None:
     """Record the claims of a CSV file (nik, tanggal, jenis, jumlah, cerita): all or none.
 

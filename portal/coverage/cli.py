@@ -16,6 +16,9 @@ from portal.extensions import db
 from portal.ledger.exceptions import LedgerError
 from portal.pledges import renewals
 from portal.pledges.exceptions import IllegalPledgeTransition, NoRateInForce
+from portal.regions.cli import each_region, region_option
+from portal.regions.models import SEMARANG
+from portal.regions.scope import current_region
 
 coverage_cli = AppGroup("coverage", help="Coverage months: close, city participants, renewals.")
 remittance_cli = AppGroup("remittance", help="Monthly remittance files for BPJS TK.")
@@ -49,6 +52,7 @@ def _rupiah(amount: int) -> str:
 
 @coverage_cli.command("close-month")
 @click.argument("month", callback=_month, metavar="YYYY-MM")
+@region_option
 def close_month_command(month: date) -> None:
     """Close a month: book its coverage in the ledger and complete pledges ending with it."""
     try:
@@ -80,6 +84,7 @@ def close_month_command(month: date) -> None:
     help="How many months from --month.",
 )
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@region_option
 def import_city_command(path: Path, funder: str, month: date, months: int, dry_run: bool) -> None:
     """Cover the city's participants (CSV with a nik column): every row, or nothing."""
     try:
@@ -121,16 +126,21 @@ def describe(row: RejectedRow) -> str:
 
 @coverage_cli.command("offer-renewals")
 def offer_renewals_command() -> None:
-    """E-mail a renewal offer for each active pledge ending soon (once per pledge)."""
-    try:
-        offered = renewals.offer_renewals()
-    except CoverageError as error:
-        _fail(error)
-    db.session.commit()
-    click.echo(
-        f"Renewal offered for {len(offered)} pledge(s)"
-        + (": " + ", ".join(f"#{p.id}" for p in offered) if offered else ".")
-    )
+    """E-mail a renewal offer for each active pledge ending soon (once per pledge), in every
+    region."""
+    total = 0
+    for region in each_region():
+        try:
+            offered = [pledge.id for pledge in renewals.offer_renewals()]
+        except CoverageError as error:
+            _fail(error)
+        db.session.commit()
+        total += len(offered)
+        click.echo(
+            f"{region.code} {region.name}: renewal offered for {len(offered)} pledge(s)"
+            + (": " + ", ".join(f"#{p}" for p in offered) if offered else ".")
+        )
+    click.echo(f"Renewal offered for {total} pledge(s).")
 
 
 _FUNDERS = click.Choice(["apbd", "dbhcht", "csr"])
@@ -145,25 +155,34 @@ _FUNDERS = click.Choice(["apbd", "dbhcht", "csr"])
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write (default: remittance-YYYY-MM-FUNDER.FORMAT here).",
+    help="Where to write (default: remittance-[CODE-]YYYY-MM-FUNDER.FORMAT here).",
 )
+@region_option
 def export_command(month: date, funder: str, fmt: str, output: Path | None) -> None:
     """Write a closed month's remittance file for one funder (it holds full NIKs)."""
     try:
         body, rows = remittance.remittance_file(month, funder, fmt)
     except CoverageError as error:
         _fail(error)
-    target = output or Path(remittance.file_name(month, funder, fmt))
+    target = output or _default_output(month, funder, fmt)
     target.write_bytes(body)
     remittance.record_download(month, funder, fmt, rows, actor=None)
     db.session.commit()
     click.echo(f"{rows} workers written to {target}.")
 
 
+def _default_output(month: date, funder: str, fmt: str) -> Path:
+    """Another region's file is named with its code, so it never overwrites Semarang's."""
+    name = remittance.file_name(month, funder, fmt)
+    code = current_region()
+    return Path(name if code == SEMARANG else name.replace("remittance-", f"remittance-{code}-"))
+
+
 @remittance_cli.command("mark")
 @click.argument("month", callback=_month, metavar="YYYY-MM")
 @click.option("--funder", required=True, type=_FUNDERS)
 @click.option("--reference", required=True, help="The bank transfer reference.")
+@region_option
 def mark_command(month: date, funder: str, reference: str) -> None:
     """Record that a funder's month was transferred to BPJS TK (booked in the ledger)."""
     try:

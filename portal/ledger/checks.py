@@ -1,4 +1,8 @@
-"""Ledger invariants recomputed with aggregate SQL; each broken one becomes a readable message."""
+"""Ledger invariants recomputed with aggregate SQL; each broken one becomes a readable message.
+
+The checks hold in the region in scope (lines and refunds, which carry no region, are read
+through their entry and payment) and, inside `all_regions()`, across the installation, where
+a line naming another region's pledge or payment shows up too."""
 
 from __future__ import annotations
 
@@ -16,11 +20,20 @@ from portal.pledges.models import Pledge
 LIMIT = 20  # messages per check; a ledger broken everywhere still gives a readable report
 PREPAID = Account.SPONSOR_PREPAID
 RECEIVED = func.coalesce(Payment.received_amount, Payment.amount)  # the ledger books arrivals
+OF_ENTRY = LedgerEntry.id == LedgerLine.entry_id  # a line is in the region of its entry
 
 
 def check_ledger() -> list[str]:
-    """Every broken ledger invariant as a message; an empty list means the ledger is sound."""
+    """Every broken ledger invariant of the region in scope (of them all inside
+    `all_regions()`) as a message; an empty list means the ledger is sound."""
     return [message for check in CHECKS for message in check()]
+
+
+def ledger_size() -> tuple[int, int]:
+    """The entries and lines of the region in scope."""
+    entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    lines = db.session.scalar(select(func.count(LedgerLine.id)).join(LedgerEntry, OF_ENTRY))
+    return int(entries or 0), int(lines or 0)
 
 
 def _report(stmt: Select[Any], describe: Callable[..., str]) -> list[str]:
@@ -35,6 +48,7 @@ def _unbalanced_entries() -> list[str]:
     total = func.sum(LedgerLine.amount)
     stmt = (
         select(LedgerLine.entry_id, func.count(), total)
+        .join(LedgerEntry, OF_ENTRY)
         .group_by(LedgerLine.entry_id)
         .having(or_(total != 0, func.count() < 2))
         .order_by(LedgerLine.entry_id)
@@ -49,7 +63,11 @@ def _unbalanced_entries() -> list[str]:
 
 
 def _zero_lines() -> list[str]:
-    stmt = select(LedgerLine.id, LedgerLine.entry_id).where(LedgerLine.amount == 0)
+    stmt = (
+        select(LedgerLine.id, LedgerLine.entry_id)
+        .join(LedgerEntry, OF_ENTRY)
+        .where(LedgerLine.amount == 0)
+    )
     return _report(
         stmt.order_by(LedgerLine.id),
         lambda line, entry: f"line {line} of entry {entry} has amount 0",
@@ -60,6 +78,7 @@ def _negative_balances(column: Any, noun: str) -> list[str]:
     total = func.sum(LedgerLine.amount)
     stmt = (
         select(column, -total)
+        .join(LedgerEntry, OF_ENTRY)
         .where(LedgerLine.account == PREPAID, column.is_not(None))
         .group_by(column)
         .having(total > 0)
@@ -91,7 +110,7 @@ def _booked(kind: EntryKind, column: Any, sign: int) -> Any:
             func.count(distinct(LedgerLine.entry_id)).label("entries"),
             prepaid.label("amount"),
         )
-        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .join(LedgerEntry, OF_ENTRY)
         .where(LedgerEntry.kind == kind, column.is_not(None))
         .group_by(column)
         .subquery()
@@ -137,6 +156,7 @@ def _refunds_booked() -> list[str]:
     booked = _booked(EntryKind.REFUND, LedgerLine.refund_id, 1)
     stmt = (
         select(Refund.id, Refund.amount, booked.c.entries, booked.c.amount)
+        .join(Payment, Payment.id == Refund.payment_id)  # a refund is in its payment's region
         .outerjoin(booked, booked.c.source_id == Refund.id)
         .where(
             or_(booked.c.entries.is_(None), booked.c.entries != 1, booked.c.amount != Refund.amount)
@@ -182,6 +202,7 @@ def _orphan_entries() -> list[str]:
 def _prepaid_without_company() -> list[str]:
     stmt = (
         select(LedgerLine.id, LedgerLine.entry_id)
+        .join(LedgerEntry, OF_ENTRY)
         .where(LedgerLine.account == PREPAID, LedgerLine.company_id.is_(None))
         .order_by(LedgerLine.id)
     )
@@ -202,6 +223,7 @@ def _company_mismatches() -> list[str]:
     ):
         stmt = (
             select(LedgerLine.id, LedgerLine.company_id, model.id, model.company_id)
+            .join(LedgerEntry, OF_ENTRY)
             .join(model, model.id == column)
             .where(LedgerLine.company_id.is_distinct_from(model.company_id))
             .order_by(LedgerLine.id)
@@ -241,9 +263,12 @@ def _coverage_key(funder: str, pledge_id: int | None, month: Any) -> str:
 
 def _closed_months_booked() -> list[str]:
     """In a closed month, each pledge's and city funder's consumption entry equals the sum of
-    its coverage rows (and no entry exists without coverage). A month closes per region, and
-    a city funder's key repeats in every region: both are compared region by region."""
-    closed = set(db.session.execute(select(MonthClose.region_code, MonthClose.month)))
+    its coverage rows (and no entry exists without coverage). A month closes per region, so
+    each region's coverage and entries are compared with its own closes."""
+    closed = {
+        (region, f"{month:%Y-%m}")
+        for region, month in db.session.execute(select(MonthClose.region_code, MonthClose.month))
+    }
     if not closed:
         return []
     covered = db.session.execute(
@@ -256,7 +281,10 @@ def _closed_months_booked() -> list[str]:
         )
         .join(
             MonthClose,
-            (MonthClose.month == Coverage.month) & (MonthClose.region_code == Coverage.region_code),
+            and_(
+                MonthClose.month == Coverage.month,
+                MonthClose.region_code == Coverage.region_code,
+            ),
         )
         .group_by(Coverage.region_code, Coverage.funder, Coverage.pledge_id, Coverage.month)
     )
@@ -268,19 +296,11 @@ def _closed_months_booked() -> list[str]:
         .where(LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED)
         .group_by(LedgerEntry.region_code, LedgerEntry.source_key)
     )
-    closed_keys = {(region, f"{month:%Y-%m}") for region, month in closed}
     booked = {
-        (region, key): int(total)
-        for region, key, total in entries
-        if (region, key[-7:]) in closed_keys
+        (region, key): int(total) for region, key, total in entries if (region, key[-7:]) in closed
     }
-    several = len({region for region, _month in closed}) > 1
     messages = [
-        _coverage_problem(
-            f"{region} {key}" if several else key,
-            expected.get((region, key), 0),
-            booked.get((region, key)),
-        )
+        _coverage_problem(key, expected.get((region, key), 0), booked.get((region, key)))
         for region, key in sorted(set(expected) | set(booked))
     ]
     messages = [m for m in messages if m]
@@ -298,6 +318,39 @@ def _coverage_problem(key: str, expected: int, booked: int | None) -> str:
     return ""
 
 
+def _lines_of_another_region() -> list[str]:
+    """A line names the pledge, payment or refund of its own entry's region only (seen across
+    all regions; inside one region the other region's rows are out of sight)."""
+
+    def named(model: type[Pledge] | type[Payment], column: Any) -> Select[Any]:
+        return (
+            select(LedgerLine.id, LedgerEntry.region_code, model.id, model.region_code)
+            .join(LedgerEntry, OF_ENTRY)
+            .join(model, model.id == column)
+        )
+
+    refund_region = (
+        select(LedgerLine.id, LedgerEntry.region_code, Refund.id, Payment.region_code)
+        .join(LedgerEntry, OF_ENTRY)
+        .join(Refund, Refund.id == LedgerLine.refund_id)
+        .join(Payment, Payment.id == Refund.payment_id)
+    )
+    messages = []
+    for noun, stmt in (
+        ("pledge", named(Pledge, LedgerLine.pledge_id)),
+        ("payment", named(Payment, LedgerLine.payment_id)),
+        ("refund", refund_region),
+    ):
+        theirs = stmt.selected_columns[3]
+        messages += _report(
+            stmt.where(LedgerEntry.region_code != theirs).order_by(LedgerLine.id),
+            lambda line, mine, row, other, noun=noun: (
+                f"line {line} of region {mine} names {noun} {row} of region {other}"
+            ),
+        )
+    return messages
+
+
 CHECKS: tuple[Callable[[], list[str]], ...] = (
     _unbalanced_entries,
     _zero_lines,
@@ -311,4 +364,5 @@ CHECKS: tuple[Callable[[], list[str]], ...] = (
     _company_mismatches,
     _refunds_within_payments,
     _closed_months_booked,
+    _lines_of_another_region,
 )

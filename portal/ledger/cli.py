@@ -4,24 +4,45 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
-from portal.extensions import db
-from portal.ledger.checks import check_ledger
-from portal.ledger.models import LedgerEntry, LedgerLine
+from portal.ledger.checks import check_ledger, ledger_size
+from portal.regions.cli import each_region, known_region, serving
+from portal.regions.scope import all_regions
 
 ledger_cli = AppGroup("ledger", help="The double-entry ledger.")
 
 
 @ledger_cli.command("check")
-def check_command() -> None:
-    """Recompute every ledger invariant; exit 1 and list the problems if any is broken."""
+@click.option("--region", metavar="CODE", help="Check this region only (Kemendagri code).")
+def check_command(region: str | None) -> None:
+    """Recompute every ledger invariant in each region and across all regions; exit 1 and list
+    the problems if any is broken."""
+    shown: set[str] = set()
+    broken = False
+    if region is not None:
+        checked = known_region(region)
+        with serving(checked.code):
+            broken = _report(f"{checked.code} {checked.name}", shown)
+    else:
+        for each in each_region():
+            broken |= _report(f"{each.code} {each.name}", shown)
+        with all_regions():
+            broken |= _report("All regions", shown, total=True)
+    if broken:
+        click.get_current_context().exit(1)
+
+
+def _report(label: str, shown: set[str], *, total: bool = False) -> bool:
+    """One line for the ledger in scope and its problems (the total lists those no region
+    listed above); True when it is broken."""
     problems = check_ledger()
     if problems:
+        click.echo(f"{label}: ledger BROKEN, {len(problems)} problem(s)")
         for problem in problems:
-            click.echo(problem)
-        click.echo(f"Ledger BROKEN: {len(problems)} problem(s).")
-        click.get_current_context().exit(1)
-    entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
-    lines = db.session.scalar(select(func.count()).select_from(LedgerLine))
-    click.echo(f"Ledger OK: {entries} entries, {lines} lines")
+            if not (total and problem in shown):
+                click.echo(f"  {problem}")
+        shown.update(problems)
+        return True
+    entries, lines = ledger_size()
+    click.echo(f"{label}: ledger OK, {entries} entries, {lines} lines")
+    return False

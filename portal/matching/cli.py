@@ -16,6 +16,9 @@ from portal.extensions import db
 from portal.matching import queries, services
 from portal.matching.exceptions import MatchingError, StaleProposal
 from portal.matching.models import MatchRun
+from portal.regions.cli import region_option
+from portal.regions.models import SEMARANG
+from portal.regions.scope import current_region
 
 match_cli = AppGroup("match", help="Assign waiting workers to city quotas and paid pledges.")
 
@@ -28,12 +31,16 @@ by_option = click.option(
 
 
 def _actor(email: str | None) -> User | None:
-    """The staff or admin account named by --by; exits 2 when there is none."""
+    """The staff or admin account of the region named by --by; exits 2 when there is none."""
     if not email:
         return None
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or user.role not in (Role.STAFF, Role.ADMIN):
         raise click.UsageError(f"--by {email}: no active staff or admin account")
+    if user.region_code != current_region():
+        raise click.UsageError(
+            f"--by {email}: an account of region {user.region_code}, not of {current_region()}"
+        )
     return user
 
 
@@ -61,6 +68,7 @@ def _month(value: str) -> date:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
 @by_option
+@region_option
 def propose_command(month_text: str, as_json: bool, by_email: str | None) -> None:
     """Propose a run for a month: a dry run that writes no coverage until approved."""
     month = _month(month_text)
@@ -116,12 +124,14 @@ def _print_summary(run: MatchRun) -> None:
         f"  waiting list: {summary.get('waiting_before', 0)} before, "
         f"{summary.get('waiting_after', 0)} after"
     )
-    click.echo(f"Approve with: flask --app portal match approve {run.id}")
+    where = "" if current_region() == SEMARANG else f" --region {current_region()}"
+    click.echo(f"Approve with: flask --app portal match approve {run.id}{where}")
 
 
 @match_cli.command("approve")
 @click.argument("run_id", type=int)
 @by_option
+@region_option
 def approve_command(run_id: int, by_email: str | None) -> None:
     """Approve a proposal: write its coverage in one transaction, or nothing (exit 1)."""
     actor = _actor(by_email)
@@ -148,6 +158,7 @@ def approve_command(run_id: int, by_email: str | None) -> None:
 @match_cli.command("discard")
 @click.argument("run_id", type=int)
 @by_option
+@region_option
 def discard_command(run_id: int, by_email: str | None) -> None:
     """Discard a proposal; nothing is written."""
     actor = _actor(by_email)
@@ -163,6 +174,7 @@ def discard_command(run_id: int, by_email: str | None) -> None:
 
 @match_cli.command("list")
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@region_option
 def list_command(limit: int) -> None:
     """The newest runs: id, month, status, rule version, placed workers, coverage rows."""
     runs = queries.recent_runs(limit)

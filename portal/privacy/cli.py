@@ -13,6 +13,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.privacy.breach import LOCAL, breach_notice
 from portal.privacy.notice import notice_json, notice_markdown
+from portal.regions.cli import region_option
 
 privacy_cli = AppGroup("privacy", help="Workers' personal data (UU 27/2022).")
 _FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
@@ -38,6 +39,7 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
 @click.option("--until", help="End of the window (WIB), not included; a date means its end.")
 @click.option("--discovered", help="When the failure was found (WIB); default: now.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+@region_option
 def breach_notice_command(
     since: str, until: str | None, discovered: str | None, as_json: bool
 ) -> None:

@@ -1,16 +1,26 @@
-"""`flask regions ...`: add a region from the national table of areas, list the regions."""
+"""`flask regions ...` (add a region from the national table of areas, list the regions), and
+the `--region CODE` option of the commands that act in one region."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.messages import english, message_of
 from portal.regions import services
 from portal.regions.exceptions import RegionError
+from portal.regions.models import SEMARANG, Region
+from portal.regions.scope import current_region, region_scope
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 regions_cli = AppGroup("regions", help="Regions (kota and kabupaten) on this installation.")
 
@@ -46,3 +56,60 @@ def list_command(as_json: bool) -> None:
             f"{s.code}  {s.name:32} {s.kecamatan:4} kecamatan {s.villages:6} desa/kelurahan "
             f"{s.workers:8} workers"
         )
+
+
+def known_region(code: str) -> Region:
+    """The region of the Kemendagri CODE; a usage error (exit status 2) when there is none."""
+    region = db.session.get(Region, code.strip())
+    if region is None:
+        raise click.BadParameter(
+            f"no region {code.strip()} on this installation "
+            "(`flask regions list` names them, `flask regions add CODE` adds one)",
+            ctx=click.get_current_context(silent=True),
+            param_hint="'--region'",
+        )
+    return region
+
+
+@contextmanager
+def serving(code: str) -> Iterator[None]:
+    """Reads and writes inside the block belong to the region `code`; the session is emptied
+    when the region changes, as a session serves one region at a time."""
+    if code == current_region():
+        yield
+        return
+    db.session.flush()  # a new row takes the region in scope when it is flushed
+    db.session.expunge_all()
+    try:
+        with region_scope(code):
+            yield
+            db.session.flush()
+    finally:
+        db.session.expunge_all()
+
+
+def region_option(command: Command) -> Command:
+    """`--region CODE` (Kemendagri; Kota Semarang when omitted): the command acts in that
+    region only. Place it under the `@group.command(...)` line."""
+
+    @functools.wraps(command)
+    def in_region(*args: Any, region: str, **kwargs: Any) -> Any:
+        with serving(known_region(region).code):
+            return command(*args, **kwargs)
+
+    option = click.option(
+        "--region",
+        default=SEMARANG,
+        show_default=True,
+        metavar="CODE",
+        help="Kemendagri code of the region to act in (e.g. 33.19).",
+    )
+    return option(in_region)  # type: ignore[return-value]
+
+
+def each_region() -> Iterator[Region]:
+    """Every region by code, the loop's body served in it: for commands that are national by
+    nature (they visit every region, one at a time)."""
+    for code in db.session.scalars(select(Region.code).order_by(Region.code)).all():
+        with serving(code):
+            yield db.session.get_one(Region, code)

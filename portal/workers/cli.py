@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.messages import Message
+from portal.regions.cli import each_region, region_option
 from portal.workers.importer import ImportReport, import_roster
 from portal.workers.pii import current_cipher
 from portal.workers.roster import RosterFormatError
@@ -24,8 +25,10 @@ workers_cli = AppGroup("workers", help="The worker register.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--update-existing", is_flag=True, help="Update workers whose NIK is registered.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result.")
+@region_option
 def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bool) -> None:
-    """Import a roster (CSV or XLSX): all valid rows in one transaction, or nothing."""
+    """Import a roster (CSV or XLSX) into a region's register: all valid rows in one
+    transaction, or nothing."""
 
     def progress(rows: int) -> None:
         click.echo(f"\r{rows:,} rows checked", nl=False, err=True)
@@ -56,10 +59,15 @@ def import_command(path: Path, dry_run: bool, update_existing: bool, as_json: bo
 
 @workers_cli.command("rotate-keys")
 def rotate_keys_command() -> None:
-    """Re-encrypt NIK and phone numbers with the first key of NIK_ENCRYPTION_KEYS."""
-    changed = rotate_worker_keys()
-    db.session.commit()
-    click.echo(f"{changed} workers re-encrypted with key {current_cipher().current}.")
+    """Re-encrypt NIK and phone numbers with the first key of NIK_ENCRYPTION_KEYS, in every
+    region."""
+    key, total = current_cipher().current, 0
+    for region in each_region():
+        changed = rotate_worker_keys()
+        db.session.commit()
+        total += changed
+        click.echo(f"{region.code} {region.name}: {changed} workers re-encrypted.")
+    click.echo(f"{total} workers re-encrypted with key {key}.")
 
 
 def _fail(message: str, as_json: bool) -> None:

@@ -90,7 +90,8 @@ def test_offer_renewals_reports_the_pledges(app, outbox):
     assert month_end(MONTH) - date.today() <= timedelta(days=30)
     result = _run(app, "coverage", "offer-renewals")
     assert (
-        result.exit_code == 0 and f"Renewal offered for 1 pledge(s): #{pledge.id}" in result.output
+        result.exit_code == 0
+        and f"33.74 Kota Semarang: renewal offered for 1 pledge(s): #{pledge.id}" in result.output
     )
     assert len(outbox) == 1
     assert "for 0 pledge(s)." in _run(app, "coverage", "offer-renewals").output

@@ -275,7 +275,10 @@ def test_check_ledger_query_count_does_not_grow_with_the_ledger(world):
 def test_cli_check_exits_0_on_a_sound_ledger(app: Flask, world: World):
     result = app.test_cli_runner().invoke(args=["ledger", "check"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Ledger OK: 2 entries, 4 lines"
+    assert result.output.splitlines() == [
+        "33.74 Kota Semarang: ledger OK, 2 entries, 4 lines",
+        "All regions: ledger OK, 2 entries, 4 lines",
+    ]
 
 
 def test_cli_check_exits_1_and_lists_the_problems_on_a_broken_ledger(app: Flask, world: World):
@@ -285,4 +288,6 @@ def test_cli_check_exits_1_and_lists_the_problems_on_a_broken_ledger(app: Flask,
     assert result.exit_code == 1
     assert re.search(expected, result.output)
     assert "has no lines" in result.output
-    assert "Ledger OK" not in result.output
+    assert "33.74 Kota Semarang: ledger BROKEN, 2 problem(s)" in result.output
+    assert "All regions: ledger BROKEN, 2 problem(s)" in result.output
+    assert result.output.count("has no lines") == 1  # the total repeats no region's problem
