@@ -224,15 +224,16 @@ def region_names(codes: Sequence[str]) -> list[RegionName]:
 # --- TJSL: a year's realised spending and what documents it --------------------------------
 
 
-def consumed_by_month(company_id: int, year: int) -> dict[date, int]:
-    """Rupiah of the company's prepaid money used by each closed month of the year.
+def consumed_by_month(company_id: int, year: int) -> dict[str, dict[date, int]]:
+    """Rupiah of the company's prepaid money used by each closed month of the year, for each
+    region whose months they are.
 
     Read from the ledger's coverage-consumed entries, one per pledge and month, whose source
     key ends in the month (consumed:<pledge>:<YYYY-MM>, ledger/services.py), so a December
     closed in January still counts for its own year.
     """
     rows = db.session.execute(
-        select(LedgerEntry.source_key, func.sum(LedgerLine.amount))
+        select(LedgerEntry.region_code, LedgerEntry.source_key, func.sum(LedgerLine.amount))
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(
             LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
@@ -240,13 +241,27 @@ def consumed_by_month(company_id: int, year: int) -> dict[date, int]:
             LedgerLine.account == Account.SPONSOR_PREPAID,
             LedgerLine.company_id == company_id,
         )
-        .group_by(LedgerEntry.source_key)
+        .group_by(LedgerEntry.region_code, LedgerEntry.source_key)
     )
-    found: dict[date, int] = {}
-    for key, amount in rows:
+    found: dict[str, dict[date, int]] = {}
+    for region, key, amount in rows:
         month = date.fromisoformat(str(key).rsplit(":", 1)[1] + "-01")
-        found[month] = found.get(month, 0) + int(amount or 0)
-    return dict(sorted(found.items()))
+        months = found.setdefault(str(region), {})
+        months[month] = months.get(month, 0) + int(amount or 0)
+    return {region: dict(sorted(months.items())) for region, months in found.items()}
+
+
+def pledge_regions(pledge_ids: Sequence[int]) -> list[RegionName]:
+    """The regions of the pledges, by name."""
+    if not pledge_ids:
+        return []
+    codes = select(Pledge.region_code).where(Pledge.id.in_(list(pledge_ids)))
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.regulation)
+        .where(Region.code.in_(codes))
+        .order_by(Region.name)
+    )
+    return [RegionName(*row) for row in rows]
 
 
 def pledge_certificates(pledge_ids: Sequence[int]) -> list[Certificate]:
