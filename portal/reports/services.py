@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -48,7 +49,7 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 
     One query per call when the figures are known: the ids of the latest changes. Entries
     hold plain values only, never ORM objects, so they outlive the session that built them.
-    Each region has its own figures.
+    Each region has its own figures, and reads across regions (`all_regions()`) theirs.
     """
     store: dict[str, Any] = current_app.extensions.setdefault("figures_cache", {}).setdefault(
         current_region(), {"stamp": None, "entries": {}}
@@ -65,6 +66,12 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
+def in_region(code: str) -> AbstractContextManager[None]:
+    """region_scope(code); nothing to switch (no statement to the database) when the scope
+    is that region already."""
+    return nullcontext() if current_region() == code else region_scope(code)
+
+
 # --- impact reports -------------------------------------------------------------------------
 
 
@@ -72,7 +79,7 @@ def pledge_report(pledge: Pledge, company_name: str, today: date | None = None) 
     """The impact of one pledge, read in the pledge's region (remembered until something
     changes there)."""
     today = today or date.today()
-    with region_scope(pledge.region_code):
+    with in_region(pledge.region_code):
         return cached(
             ("pledge", pledge.id, today, current_locale()),
             lambda: _pledge_report(pledge, company_name, today),

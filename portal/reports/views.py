@@ -17,7 +17,7 @@ from portal.extensions import db, login_manager
 from portal.i18n import current_locale
 from portal.pledges import queries as pledge_queries
 from portal.pledges.models import Pledge
-from portal.regions.scope import all_regions, region_scope
+from portal.regions.scope import all_regions
 from portal.reports import charts, documents, queries, services, tjsl, tjsl_documents
 from portal.reports.exceptions import NothingRealised
 from portal.reports.figures import ImpactReport
@@ -203,7 +203,7 @@ def _file(body: bytes, mimetype: str, filename: str) -> Response:
 @read_only
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
-    with region_scope(pledge.region_code):  # remembered with the figures of its region
+    with services.in_region(pledge.region_code):  # remembered with its region's figures
         body = services.cached(
             ("pledge-page", pledge.id, date.today(), current_locale()),
             lambda: _pledge_body(pledge),

@@ -21,9 +21,10 @@ from portal.claims.queries import ClaimTotals, KindTotal
 from portal.companies.models import Company
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
+from portal.pledges.models import Pledge
 from portal.reference.models import Kelurahan
 from portal.regions.models import SEMARANG, SEMARANG_REGULATION
-from portal.regions.scope import current_region, region_scope
+from portal.regions.scope import all_regions, current_region, region_scope
 from portal.regions.services import add_region
 from portal.reports import documents, impact, national, services, tjsl, tjsl_documents
 from portal.reports.figures import MIN_GROUP, SMALL, ImpactReport, Money, Shown
@@ -301,3 +302,13 @@ def test_no_hidden_cell_is_recoverable_from_the_total(app, regions):
     # and the total is right whenever nothing was held back
     if not report.held_back:
         assert report.workers_covered == sum(covered)
+
+
+def test_a_pledges_report_is_read_in_the_pledges_region(company):
+    pledge_id = cover(company, KUDUS, {"becak": 6})
+    with all_regions():
+        pledge = db.session.get(Pledge, pledge_id)
+    report = services.pledge_report(pledge, "PT Nasional", today=MONTH)
+    assert current_region() == SEMARANG
+    assert report.workers_covered == 6 and report.regions == ()
+    assert set(workers_by_key(report, "kecamatan")) == {kelurahan_of(KUDUS)[:8]}
