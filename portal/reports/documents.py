@@ -1,7 +1,9 @@
 """An impact report as a PDF, a CSV and an XLSX workbook.
 
 Each renders an ImpactReport as it is: small groups arrive merged into "Other", a SMALL count
-stays "<5" in every cell and chart, and a suppressed claim amount is shown as a dash.
+stays "<5" in every cell and chart, and a suppressed claim amount is shown as a dash. A report
+across regions renders its national total, then each region's own figures (the PDF a section
+per region, the CSV a `region` column, the workbook the sheets Regions and Region breakdowns).
 Spreadsheet cells go through safe_cell, so a company name or label that starts like a formula
 stays text.
 """
@@ -40,7 +42,7 @@ from portal.reports.charts import (
     month_namer,
     number_formatter,
 )
-from portal.reports.figures import SMALL, ClaimRow, ImpactReport, Shown
+from portal.reports.figures import SMALL, Breakdown, ClaimRow, ImpactReport, Shown
 
 AUTHOR = "PIJAR SEMAR · Pemerintah Kota Semarang"
 NO_AMOUNT = "—"  # a claim amount hidden with its count
@@ -208,6 +210,7 @@ def report_pdf(report: ImpactReport) -> bytes:
         paragraph(f"{_scope(report)} · {_period(report, wide)}", styles["body"]),
         paragraph(_("Generated on %(date)s", date=long_date(report.generated_on)), styles["body"]),
         Spacer(1, 8),
+        *region_table(report, styles, fmt, width),
         _headline(report, fmt, width * 0.7),
     ]
     if report.renewal:
@@ -222,33 +225,125 @@ def report_pdf(report: ImpactReport) -> bytes:
             )
         )
     for breakdown in report.breakdowns:
-        rows = [
-            (
-                paragraph(row.label, styles["cell"]),
-                count_text(row.workers, fmt),
-                count_text(row.worker_months, fmt),
-            )
-            for row in breakdown.rows
-        ]
-        parts: list[Flowable] = [
-            paragraph(breakdown.title, styles["h2"]),
-            striped_table(
-                (_("Group"), _("Workers"), _("Worker-months")),
-                rows,
-                (width * 0.5, width * 0.2, width * 0.2),
-                1,
-            ),
-        ]
+        parts = _breakdown_flowables(breakdown, styles["h2"], styles, fmt, width)
         if breakdown.rows:
             parts += [Spacer(1, 6), bar_chart_drawing(breakdown.rows, title="", width=width)]
         story.append(KeepTogether(parts))
     story += _claims(report, styles, fmt, width)
     story += stories_flowables(report, styles)
     story += _pseudonyms(report, styles, wide, width)
+    story += region_flowables(report, styles, fmt, width)
     hidden_amount = _("A hidden claim amount is shown as %(dash)s.", dash=NO_AMOUNT)
     story.append(paragraph(f"{small_note()} {hidden_amount}", styles["note"]))
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def _breakdown_flowables(
+    breakdown: Breakdown,
+    heading: ParagraphStyle,
+    styles: dict[str, ParagraphStyle],
+    fmt: Callable[[int], str],
+    width: float,
+) -> list[Flowable]:
+    rows = [
+        (
+            paragraph(row.label, styles["cell"]),
+            count_text(row.workers, fmt),
+            count_text(row.worker_months, fmt),
+        )
+        for row in breakdown.rows
+    ] or [(_("No workers covered yet."), "", "")]
+    return [
+        paragraph(breakdown.title, heading),
+        striped_table(
+            (_("Group"), _("Workers"), _("Worker-months")),
+            rows,
+            (width * 0.5, width * 0.2, width * 0.2),
+            1,
+        ),
+    ]
+
+
+def regions_note(report: ImpactReport) -> str:
+    """How the total of a report across regions is added up (the same words as the page)."""
+    note = _(
+        "Each region's figures are kept apart, as the region's regulation reports them. The "
+        'total adds up what the regions show: a group a region combines into "Other" is '
+        'counted in the total\'s "Other", never in its own row, so that subtracting one region '
+        "from the total gives no small group away."
+    )
+    if report.held_back:
+        note += " " + _(
+            'Some figures a region shows as "<5" are left out of the total, because adding '
+            "them would let them be worked out."
+        )
+    return note
+
+
+def region_table(
+    report: ImpactReport,
+    styles: dict[str, ParagraphStyle],
+    fmt: Callable[[int], str],
+    width: float,
+) -> list[Flowable]:
+    """Each region's headline figures and the total, for a report across regions."""
+    if not report.regions:
+        return []
+    rows = [
+        (
+            paragraph(section.name, styles["cell"]),
+            count_text(section.report.workers_covered, fmt),
+            count_text(section.report.worker_months_delivered, fmt),
+            rupiah(section.report.money.used),
+        )
+        for section in report.regions
+    ]
+    rows.append(
+        (
+            paragraph(_("All regions"), styles["cell"]),
+            count_text(report.workers_covered, fmt),
+            count_text(report.worker_months_delivered, fmt),
+            rupiah(report.money.used),
+        )
+    )
+    return [
+        paragraph(_("By region"), styles["h2"]),
+        striped_table(
+            (_("Region"), _("Workers covered"), _("Worker-months delivered"), _("Money used")),
+            rows,
+            (width * 0.34, width * 0.2, width * 0.24, width * 0.22),
+            1,
+        ),
+        paragraph(regions_note(report), styles["note"]),
+        paragraph(_("All regions together"), styles["h2"]),
+    ]
+
+
+def region_flowables(
+    report: ImpactReport,
+    styles: dict[str, ParagraphStyle],
+    fmt: Callable[[int], str],
+    width: float,
+) -> list[Flowable]:
+    """A section per region: its regulation, headline figures, breakdowns and claims."""
+    story: list[Flowable] = []
+    for section in report.regions:
+        own = section.report
+        story += [
+            paragraph(section.name, styles["h2"]),
+            paragraph(
+                _("Under %(regulation)s", regulation=section.regulation or "—"), styles["body"]
+            ),
+            Spacer(1, 4),
+            _headline(own, fmt, width * 0.7),
+        ]
+        for breakdown in own.breakdowns:
+            story.append(
+                KeepTogether(_breakdown_flowables(breakdown, styles["body"], styles, fmt, width))
+            )
+        story += _claims(own, styles, fmt, width)
+    return story
 
 
 def _claims(
@@ -367,22 +462,41 @@ def _summary(report: ImpactReport) -> list[tuple[str, str, Any]]:
     ]
 
 
+CSV_HEADER = (
+    "section",
+    "key",
+    "label",
+    "value",
+    "workers",
+    "worker_months",
+    "claims",
+    "amount",
+    "first_month",
+    "last_month",
+)
+
+
 def report_csv(report: ImpactReport) -> bytes:
     """One CSV (UTF-8 with BOM) with a section column: summary, each breakdown, monthly,
     claims, stories (the year in first_month), pseudonyms. Months are YYYY-MM, money whole
-    rupiah."""
-    header = (
-        "section",
-        "key",
-        "label",
-        "value",
-        "workers",
-        "worker_months",
-        "claims",
-        "amount",
-        "first_month",
-        "last_month",
-    )
+    rupiah. A report across regions adds a last column, region: empty on the national total's
+    rows, the region's code on its own (summary, breakdowns, monthly and claims)."""
+    if not report.regions:
+        return csv_bytes(CSV_HEADER, _csv_rows(report))
+    rows = [(*row, "") for row in _csv_rows(report)]
+    for section in report.regions:
+        own = [
+            ("summary", "region", _("Region"), section.name, "", "", "", "", "", ""),
+            ("summary", "regulation", _("Regulation"), section.regulation, "", "", "", "", "", ""),
+            *_csv_rows(section.report, detail=False),
+        ]
+        rows += [(*row, section.code) for row in own]
+    return csv_bytes((*CSV_HEADER, "region"), rows)
+
+
+def _csv_rows(report: ImpactReport, detail: bool = True) -> list[tuple[Any, ...]]:
+    """The rows of a report; without `detail`, no stories and no pseudonyms (a region's
+    section: the national total lists them)."""
     rows: list[tuple[Any, ...]] = [
         ("summary", key, label, value, "", "", "", "", "", "")
         for key, label, value in _summary(report)
@@ -434,6 +548,8 @@ def report_csv(report: ImpactReport) -> bytes:
         )
         for claim in report.claims
     ]
+    if not detail:
+        return rows
     rows += [
         ("stories", story.kind, story.label, story.text, "", "", "", "", story.year, "")
         for story in report.stories
@@ -453,7 +569,7 @@ def report_csv(report: ImpactReport) -> bytes:
         )
         for row in report.pseudonyms
     ]
-    return csv_bytes(header, rows)
+    return rows
 
 
 def add_sheet(
@@ -514,6 +630,86 @@ def report_xlsx(report: ImpactReport) -> bytes:
             for r in report.pseudonyms
         ),
     )
+    if report.regions:
+        add_region_sheets(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def add_region_sheets(book: Workbook, report: ImpactReport) -> None:
+    """The sheets of a report across regions: Regions (each region's headline figures and
+    the total), Region breakdowns and Region claims."""
+    add_sheet(
+        book,
+        _("Regions"),
+        (
+            _("Code"),
+            _("Region"),
+            _("Regulation"),
+            _("Workers covered"),
+            _("Worker-months delivered"),
+            _("Worker-months paid for"),
+            _("Used by closed months (Rp)"),
+        ),
+        [
+            *(
+                (
+                    section.code,
+                    section.name,
+                    section.regulation,
+                    count_cell(section.report.workers_covered),
+                    count_cell(section.report.worker_months_delivered),
+                    section.report.worker_months_paid,
+                    section.report.money.used,
+                )
+                for section in report.regions
+            ),
+            (
+                "",
+                _("All regions"),
+                regions_note(report),
+                count_cell(report.workers_covered),
+                count_cell(report.worker_months_delivered),
+                report.worker_months_paid,
+                report.money.used,
+            ),
+        ],
+    )
+    add_sheet(
+        book,
+        _("Region breakdowns"),
+        (
+            _("Code"),
+            _("Region"),
+            _("Breakdown"),
+            _("Key"),
+            _("Group"),
+            _("Workers"),
+            _("Worker-months"),
+        ),
+        (
+            (
+                section.code,
+                section.name,
+                breakdown.title,
+                row.key,
+                row.label,
+                count_cell(row.workers),
+                count_cell(row.worker_months),
+            )
+            for section in report.regions
+            for breakdown in section.report.breakdowns
+            for row in breakdown.rows
+        ),
+    )
+    add_sheet(
+        book,
+        _("Region claims"),
+        (_("Code"), _("Region"), _("Kind"), _("Benefit"), _("Claims"), _("Amount (Rp)")),
+        (
+            (section.code, section.name, c.kind, c.label, count_cell(c.claims), amount_cell(c))
+            for section in report.regions
+            for c in section.report.claims
+        ),
+    )

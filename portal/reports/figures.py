@@ -3,6 +3,32 @@
 Every output (page, chart, PDF, CSV, XLSX) renders an ImpactReport and nothing else, so a
 group of fewer than MIN_GROUP workers never appears with its own count: in a breakdown it is
 merged into one OTHER row ("Lainnya"), elsewhere it is shown as SMALL ("<5").
+
+A company sponsoring in several regions gets one report with a section per region and the
+national total. Each region's figures are suppressed as a single report's are (a region with
+fewer than MIN_GROUP workers shows SMALL throughout). The total must not let anyone recover a
+region's hidden cell by subtracting the cells the regions show, so it is added up from what
+the regions show, never from the raw rows:
+
+1. a group's total (a category, a kecamatan, a sex, an age band) is the sum of the regions'
+   shown cells of that group only; a region's cells merged into its "Other" go to the total's
+   "Other" (the suppressed bucket), never to the group, so total minus the shown cells is 0;
+2. the same holds for every other figure (workers and worker-months covered, each month,
+   each kind of claim and its amount): the total is the sum of the regions' shown values;
+3. a region's SMALL cells (a hidden "Other", a small month, a small claim kind) join that
+   bucket only when together they cannot give one away: they come from two regions or more
+   and hold at least MIN_GROUP workers, and not MIN_GROUP - 1 in each (the test of
+   merge_small_groups). Otherwise they stay out of the total: the figure is the sum of the
+   shown cells, or SMALL when no region shows one, and the report says some figures were held
+   back (`ImpactReport.held_back`);
+4. the total's own small groups are then suppressed as a single report's are
+   (merge_small_groups). Sums of shown cells are 0 or at least MIN_GROUP, so this merges
+   nothing, and no shown group is ever pulled into the bucket: its regions' cells are public,
+   and subtracting them would lay the bucket bare.
+
+Total minus the regions' shown cells is therefore 0, or a sum of hidden cells of two or more
+regions that merge_small_groups would show as an "Other" of its own. A company sponsoring in
+one region sees that region's report alone, with no total.
 """
 
 from __future__ import annotations
@@ -128,9 +154,27 @@ class ImpactReport:
     renewal: str
     pseudonyms: tuple[PseudonymRow, ...]  # empty when the report covers fewer than 5 workers
     stories: tuple[StoryRow, ...] = ()  # approved by staff; no names, NIKs or dates
+    # With two regions or more, the figures above are the national total and each region's
+    # own report is here; empty for a pledge and for a company in one region.
+    regions: tuple[RegionSection, ...] = ()
+    held_back: bool = False  # a region's hidden figure is left out of this total (rule 3)
 
     def breakdown(self, name: str) -> Breakdown:
         return next(b for b in self.breakdowns if b.name == name)
+
+    @property
+    def national(self) -> bool:
+        return bool(self.regions)
+
+
+@dataclass(frozen=True)
+class RegionSection:
+    """One region's part of a company's report: the region and its own suppressed report."""
+
+    code: str
+    name: str
+    regulation: str
+    report: ImpactReport
 
 
 def shown(workers: int) -> Shown:
@@ -199,6 +243,91 @@ def merge_small_groups(groups: Sequence[RawGroup], other_label: str) -> tuple[Ro
 def _revealing(small: int, unseen: int) -> bool:
     """Whether the small groups alone, over `unseen` groups without a row, give one away."""
     return small < MIN_GROUP or small == (MIN_GROUP - 1) * unseen
+
+
+# --- totals across regions (the rule in this module's docstring) ------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One region's figure as shown, with what lies behind it: the value and the workers the
+    suppression judged (a hidden part is added to a total only when that is safe)."""
+
+    shown: Shown
+    value: int
+    workers: int
+
+    @property
+    def hidden(self) -> bool:
+        return not isinstance(self.shown, int)
+
+
+def hidden_joins(parts: Sequence[Part]) -> bool:
+    """Whether the regions' hidden parts may join a total: two regions or more whose workers
+    together make a group merge_small_groups would show (rule 3)."""
+    hidden = [p for p in parts if p.hidden]
+    return len(hidden) >= 2 and not _revealing(sum(p.workers for p in hidden), len(hidden))
+
+
+def add_up(parts: Sequence[Part]) -> tuple[Shown, bool]:
+    """The total of the regions' figures, and whether a hidden part was held back."""
+    visible = sum(p.shown for p in parts if isinstance(p.shown, int))
+    hidden = [p for p in parts if p.hidden]
+    if not hidden:
+        return visible, False
+    if hidden_joins(parts):
+        return visible + sum(p.value for p in hidden), False
+    return (visible if visible else SMALL), True
+
+
+@dataclass(frozen=True)
+class RegionBreakdown:
+    """A region's breakdown as shown, with the raw groups it was made from."""
+
+    rows: tuple[Row, ...]
+    groups: Sequence[RawGroup]
+
+
+def total_rows(
+    regions: Sequence[RegionBreakdown], other_label: str
+) -> tuple[tuple[Row, ...], bool]:
+    """A breakdown's total rows across regions, and whether a hidden part was held back.
+
+    A group's total is the sum of the rows the regions show for it; the groups each region
+    merged go to the total's OTHER row, which is then the sum of the regions' OTHER rows.
+    """
+    sums: dict[str, RawGroup] = {}
+    workers_parts: list[Part] = []
+    months_parts: list[Part] = []
+    for region in regions:
+        own = {row.key for row in region.rows if not row.other}
+        for row in region.rows:
+            if row.other:
+                continue
+            seen = sums.get(row.key, RawGroup(row.key, row.label, 0, 0))
+            sums[row.key] = RawGroup(
+                row.key,
+                seen.label,
+                seen.workers + int(row.workers),
+                seen.worker_months + int(row.worker_months),
+            )
+        other = next((row for row in region.rows if row.other), None)
+        if other is not None:
+            merged = [g for g in region.groups if g.key not in own]
+            people = sum(g.workers for g in merged)
+            workers_parts.append(Part(other.workers, people, people))
+            months_parts.append(
+                Part(other.worker_months, sum(g.worker_months for g in merged), people)
+            )
+    workers, held_back = add_up(workers_parts)
+    months, _ = add_up(months_parts)
+    rows = list(merge_small_groups(list(sums.values()), other_label))
+    if isinstance(workers, int) and isinstance(months, int):
+        if workers:
+            rows.append(Row(OTHER, other_label, workers, months))
+    else:
+        rows.append(Row(OTHER, other_label, SMALL, SMALL))
+    return tuple(rows), held_back
 
 
 def suppress_months(points: Iterable[tuple[date, int]]) -> tuple[MonthPoint, ...]:

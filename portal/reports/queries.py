@@ -1,6 +1,8 @@
 """Read-only selects behind the impact reports and the city dashboard.
 
-Everything here returns raw counts; suppression of small groups happens in services.py.
+Everything here returns raw counts; suppression of small groups happens in services.py. A
+company's report reads every region at once (inside `all_regions()`): the selects group or
+tag rows by region, so a report costs the same statements in one region as in ten.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from sqlalchemy import Select, exists, func, select
 
 from portal.audit.models import AuditEvent
 from portal.certificates.models import Certificate
+from portal.claims.models import Claim, ClaimKind
+from portal.claims.queries import ClaimTotals, KindTotal
 from portal.companies.models import Company, CompanyStatus
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
@@ -21,6 +25,7 @@ from portal.payments.models import Document, DocumentKind, Payment
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.reference.models import Category, Kelurahan
+from portal.regions.models import Region
 from portal.reports.models import TjslStatement
 from portal.workers.models import Worker, WorkerStatus
 
@@ -70,6 +75,7 @@ class CoveredMonth:
     kecamatan_code: str
     sex: str
     birth_date: date
+    region_code: str
 
 
 def covered_months(
@@ -86,6 +92,7 @@ def covered_months(
             Kelurahan.kecamatan_code,
             Worker.sex,
             Worker.birth_date,
+            Coverage.region_code,
         )
         .join(Worker, Worker.id == Coverage.worker_id)
         .join(Category, Category.id == Worker.category_id)
@@ -136,6 +143,29 @@ def pledge_money(pledge_ids: Sequence[int]) -> MoneyTotals:
         .group_by(LedgerEntry.kind)
     )
     sums = {str(kind): int(total or 0) for kind, total in rows}
+    return _money_totals(sums)
+
+
+def money_by_region(pledge_ids: Sequence[int]) -> dict[str, MoneyTotals]:
+    """pledge_money for each region the pledges' ledger entries belong to, in one select."""
+    if not pledge_ids:
+        return {}
+    rows = db.session.execute(
+        select(LedgerEntry.region_code, LedgerEntry.kind, func.sum(LedgerLine.amount))
+        .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
+        .where(
+            LedgerLine.account == Account.SPONSOR_PREPAID,
+            LedgerLine.pledge_id.in_(list(pledge_ids)),
+        )
+        .group_by(LedgerEntry.region_code, LedgerEntry.kind)
+    )
+    sums: dict[str, dict[str, int]] = {}
+    for region, kind, total in rows:
+        sums.setdefault(str(region), {})[str(kind)] = int(total or 0)
+    return {region: _money_totals(found) for region, found in sums.items()}
+
+
+def _money_totals(sums: dict[str, int]) -> MoneyTotals:
     return MoneyTotals(
         paid=-sums.get(EntryKind.PAYMENT_RECEIVED.value, 0),
         used=sums.get(EntryKind.COVERAGE_CONSUMED.value, 0),
@@ -143,18 +173,67 @@ def pledge_money(pledge_ids: Sequence[int]) -> MoneyTotals:
     )
 
 
+def claims_by_region(company_id: int, first: date, last: date) -> dict[str, ClaimTotals]:
+    """claims_for_company (portal/claims/queries.py) for each region, in one select: claims,
+    distinct workers and amount per region and kind (every kind present)."""
+    pledges = select(Pledge.id).where(Pledge.company_id == company_id)
+    rows = db.session.execute(
+        select(
+            Claim.region_code,
+            Claim.kind,
+            func.count(Claim.id),
+            func.count(Claim.worker_id.distinct()),
+            func.sum(Claim.amount),
+        )
+        .where(
+            Claim.pledge_id.in_(pledges),
+            Claim.month.between(first.replace(day=1), last.replace(day=1)),
+        )
+        .group_by(Claim.region_code, Claim.kind)
+    )
+    kinds: dict[str, dict[str, KindTotal]] = {}
+    for region, kind, claims, workers, amount in rows:
+        kinds.setdefault(str(region), {})[str(kind)] = KindTotal(
+            int(claims), int(workers), int(amount or 0)
+        )
+    return {
+        region: ClaimTotals({kind.value: found.get(kind.value, KindTotal()) for kind in ClaimKind})
+        for region, found in kinds.items()
+    }
+
+
+@dataclass(frozen=True)
+class RegionName:
+    code: str
+    name: str
+    regulation: str
+
+
+def region_names(codes: Sequence[str]) -> list[RegionName]:
+    """The regions of the codes, by name."""
+    if not codes:
+        return []
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.regulation)
+        .where(Region.code.in_(list(codes)))
+        .order_by(Region.name)
+    )
+    return [RegionName(*row) for row in rows]
+
+
 # --- TJSL: a year's realised spending and what documents it --------------------------------
 
 
-def consumed_by_month(company_id: int, year: int) -> dict[date, int]:
-    """Rupiah of the company's prepaid money used by each closed month of the year.
+def consumed_by_month(company_id: int, year: int) -> dict[str, dict[date, int]]:
+    """Rupiah of the company's prepaid money used by each closed month of the year, for each
+    region whose months they are.
 
     Read from the ledger's coverage-consumed entries, one per pledge and month, whose source
     key ends in the month (consumed:<pledge>:<YYYY-MM>, ledger/services.py), so a December
     closed in January still counts for its own year.
     """
     rows = db.session.execute(
-        select(LedgerEntry.source_key, func.sum(LedgerLine.amount))
+        select(LedgerEntry.region_code, LedgerEntry.source_key, func.sum(LedgerLine.amount))
         .join(LedgerEntry, LedgerEntry.id == LedgerLine.entry_id)
         .where(
             LedgerEntry.kind == EntryKind.COVERAGE_CONSUMED,
@@ -162,13 +241,27 @@ def consumed_by_month(company_id: int, year: int) -> dict[date, int]:
             LedgerLine.account == Account.SPONSOR_PREPAID,
             LedgerLine.company_id == company_id,
         )
-        .group_by(LedgerEntry.source_key)
+        .group_by(LedgerEntry.region_code, LedgerEntry.source_key)
     )
-    found: dict[date, int] = {}
-    for key, amount in rows:
+    found: dict[str, dict[date, int]] = {}
+    for region, key, amount in rows:
         month = date.fromisoformat(str(key).rsplit(":", 1)[1] + "-01")
-        found[month] = found.get(month, 0) + int(amount or 0)
-    return dict(sorted(found.items()))
+        months = found.setdefault(str(region), {})
+        months[month] = months.get(month, 0) + int(amount or 0)
+    return {region: dict(sorted(months.items())) for region, months in found.items()}
+
+
+def pledge_regions(pledge_ids: Sequence[int]) -> list[RegionName]:
+    """The regions of the pledges, by name."""
+    if not pledge_ids:
+        return []
+    codes = select(Pledge.region_code).where(Pledge.id.in_(list(pledge_ids)))
+    rows = db.session.execute(
+        select(Region.code, Region.name, Region.regulation)
+        .where(Region.code.in_(codes))
+        .order_by(Region.name)
+    )
+    return [RegionName(*row) for row in rows]
 
 
 def pledge_certificates(pledge_ids: Sequence[int]) -> list[Certificate]:

@@ -6,11 +6,10 @@ small groups are suppressed before any output sees them (figures.py).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -29,27 +28,15 @@ from portal.payments.unused import waiting_for_decision
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months
 from portal.pledges.services import first_open_start
-from portal.regions.scope import current_region
-from portal.reports import queries
-from portal.reports.figures import (
-    MIN_GROUP,
-    SMALL,
-    Breakdown,
-    ClaimRow,
-    ImpactReport,
-    Money,
-    PseudonymRow,
-    RawGroup,
-    StoryRow,
-    merge_small_groups,
-    shown,
-    suppress_months,
-)
+from portal.regions.scope import all_regions, current_region, region_scope
+from portal.reports import impact, national, queries
+from portal.reports.figures import ImpactReport, Money
+from portal.reports.impact import age_band, other_label, pseudonym
+
+__all__ = ["age_band", "other_label", "pseudonym"]  # kept here for the callers that use them
 
 T = TypeVar("T")
 CACHE_SECONDS = 600.0  # a safety net; entries go as soon as a newer change is audited
-AGE_BANDS = ((25, "under_25"), (35, "25_34"), (45, "35_44"), (55, "45_54"), (200, "55_plus"))
-SEXES = ("L", "P")
 LAPSE_DAYS = 60
 TREND_MONTHS = 12
 
@@ -62,7 +49,7 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 
     One query per call when the figures are known: the ids of the latest changes. Entries
     hold plain values only, never ORM objects, so they outlive the session that built them.
-    Each region has its own figures.
+    Each region has its own figures, and reads across regions (`all_regions()`) theirs.
     """
     store: dict[str, Any] = current_app.extensions.setdefault("figures_cache", {}).setdefault(
         current_region(), {"stamp": None, "entries": {}}
@@ -79,39 +66,30 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
-# --- pseudonyms -----------------------------------------------------------------------------
-
-
-def pseudonym(company_id: int, worker_id: int) -> str:
-    """A stable pseudonym of a worker as one company sees it (PJS-7F3A-91C2).
-
-    Keyed with a secret and the company, so two sponsors cannot link their lists and nobody
-    can work back from the pseudonym to the worker.
-    """
-    key = ("pseudonym:" + current_app.config["NIK_HASH_KEY"]).encode()
-    digest = hmac.new(key, f"{company_id}:{worker_id}".encode(), hashlib.sha256).hexdigest()
-    code = digest[:8].upper()
-    return f"PJS-{code[:4]}-{code[4:]}"
+def in_region(code: str) -> AbstractContextManager[None]:
+    """region_scope(code); nothing to switch (no statement to the database) when the scope
+    is that region already."""
+    return nullcontext() if current_region() == code else region_scope(code)
 
 
 # --- impact reports -------------------------------------------------------------------------
 
 
 def pledge_report(pledge: Pledge, company_name: str, today: date | None = None) -> ImpactReport:
-    """The impact of one pledge (remembered until something changes)."""
+    """The impact of one pledge, read in the pledge's region (remembered until something
+    changes there)."""
     today = today or date.today()
-    return cached(
-        ("pledge", pledge.id, today, current_locale()),
-        lambda: _pledge_report(pledge, company_name, today),
-    )
+    with in_region(pledge.region_code):
+        return cached(
+            ("pledge", pledge.id, today, current_locale()),
+            lambda: _pledge_report(pledge, company_name, today),
+        )
 
 
 def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactReport:
     first = pledge.coverage_start or pledge.start_month
     last = pledge.last_month or add_months(first, pledge.months - 1)
-    paid = pledge.workers * pledge.months if pledge.status in queries.FUNDED else 0
-    claims = claim_queries.claims_for_pledge(pledge.id)
-    return _report(
+    heading = impact.Heading(
         scope="pledge",
         title=_("Impact report, pledge #%(id)s", id=pledge.id),
         company_id=pledge.company_id,
@@ -120,24 +98,31 @@ def _pledge_report(pledge: Pledge, company_name: str, today: date) -> ImpactRepo
         first=first,
         last=last,
         today=today,
-        rows=queries.covered_months([pledge.id]),
-        worker_months_paid=paid,
-        claims=claims,
-        stories=claim_queries.stories_for_pledge(pledge.id),
-        money=queries.pledge_money([pledge.id]),
+        worker_months_paid=pledge.workers * pledge.months if pledge.status in queries.FUNDED else 0,
+        money=_money(queries.pledge_money([pledge.id])),
         renewal=_renewal(pledge, today),
+        stories=impact.stories(claim_queries.stories_for_pledge(pledge.id)),
+    )
+    return impact.build(
+        heading,
+        impact.tally(queries.covered_months([pledge.id]), today),
+        impact.names_in(pledge.region_code),
+        claim_queries.claims_for_pledge(pledge.id),
     )
 
 
 def period_report(
     company_id: int, company_name: str, first: date, last: date, today: date | None = None
 ) -> ImpactReport:
-    """A company's impact across all its pledges in the months first..last (annual CSR)."""
+    """A company's impact across all its pledges in the months first..last (annual CSR), in
+    every region it sponsors in: with two regions or more, a section per region and the
+    national total (national.py). Read across regions whatever the request's scope."""
     first, last, today = first.replace(day=1), last.replace(day=1), today or date.today()
-    return cached(
-        ("period", company_id, first, last, today, current_locale()),
-        lambda: _period_report(company_id, company_name, first, last, today),
-    )
+    with all_regions():
+        return cached(
+            ("period", company_id, first, last, today, current_locale()),
+            lambda: _period_report(company_id, company_name, first, last, today),
+        )
 
 
 def _period_report(
@@ -145,21 +130,11 @@ def _period_report(
 ) -> ImpactReport:
     pledges = queries.company_pledges_in(company_id, first, last)
     ids = [p.id for p in pledges]
-    paid = sum(p.workers * _months_within(p, first, last) for p in pledges)
-    ending = sum(
-        1
-        for p in pledges
-        if p.status == PledgeStatus.ACTIVE
-        and p.last_month is not None
-        and (coverage_queries.month_end(p.last_month) - today).days <= LAPSE_DAYS
-    )
-    renewal = _(
-        "%(active)s active pledges, %(ending)s ending within %(days)s days",
-        active=sum(1 for p in pledges if p.status == PledgeStatus.ACTIVE),
-        ending=ending,
-        days=LAPSE_DAYS,
-    )
-    return _report(
+    rows = queries.covered_months(ids, first, last)
+    money = queries.money_by_region(ids)
+    claims = queries.claims_by_region(company_id, first, last)
+    codes = sorted({p.region_code for p in pledges} | {r.region_code for r in rows} | set(claims))
+    heading = impact.Heading(
         scope="period",
         title=_(
             "Impact report %(first)s to %(last)s", first=month_label(first), last=month_label(last)
@@ -170,12 +145,59 @@ def _period_report(
         first=first,
         last=last,
         today=today,
-        rows=queries.covered_months(ids, first, last),
-        worker_months_paid=paid,
-        claims=claim_queries.claims_for_company(company_id, first, last),
-        stories=claim_queries.stories_for_company(company_id, first, last),
-        money=queries.pledge_money(ids),
-        renewal=renewal,
+        worker_months_paid=sum(p.workers * _months_within(p, first, last) for p in pledges),
+        money=_money(*money.values()),
+        renewal=_period_renewal(pledges, today),
+        stories=impact.stories(claim_queries.stories_for_company(company_id, first, last)),
+    )
+    if len(codes) <= 1:
+        names = impact.names_in(codes[0] if codes else None)
+        totals = claims.get(codes[0], _NO_CLAIMS) if codes else _NO_CLAIMS
+        return impact.build(heading, impact.tally(rows, today), names, totals)
+    parts = []
+    for region in queries.region_names(codes):
+        own = [p for p in pledges if p.region_code == region.code]
+        section = replace(
+            heading,
+            worker_months_paid=sum(p.workers * _months_within(p, first, last) for p in own),
+            money=_money(money.get(region.code, queries.MoneyTotals())),
+            renewal=_period_renewal(own, today),
+            stories=(),
+        )
+        figures = impact.tally([r for r in rows if r.region_code == region.code], today)
+        names = impact.names_in(region.code)
+        found = claims.get(region.code, _NO_CLAIMS)
+        report = impact.build(section, figures, names, found)
+        parts.append(national.RegionPart(region, figures, names, found, report))
+    return national.national_report(heading, parts)
+
+
+_NO_CLAIMS = claim_queries.ClaimTotals(
+    {kind.value: claim_queries.KindTotal() for kind in ClaimKind}
+)
+
+
+def _money(*totals: queries.MoneyTotals) -> Money:
+    return Money(
+        paid=sum(t.paid for t in totals),
+        used=sum(t.used for t in totals),
+        refunded=sum(t.refunded for t in totals),
+    )
+
+
+def _period_renewal(pledges: Sequence[Pledge], today: date) -> str:
+    ending = sum(
+        1
+        for p in pledges
+        if p.status == PledgeStatus.ACTIVE
+        and p.last_month is not None
+        and (coverage_queries.month_end(p.last_month) - today).days <= LAPSE_DAYS
+    )
+    return _(
+        "%(active)s active pledges, %(ending)s ending within %(days)s days",
+        active=sum(1 for p in pledges if p.status == PledgeStatus.ACTIVE),
+        ending=ending,
+        days=LAPSE_DAYS,
     )
 
 
@@ -205,155 +227,6 @@ def _renewal(pledge: Pledge, today: date) -> str:
     if pledge.status == PledgeStatus.COMPLETED and pledge.last_month is not None:
         return _("Completed in %(month)s", month=month_label(pledge.last_month))
     return str(label(str(pledge.status)))
-
-
-@dataclass(frozen=True)
-class _Worker:
-    category: str
-    kecamatan: str
-    sex: str
-    age_band: str
-
-
-def _report(
-    *,
-    scope: Any,
-    title: str,
-    company_id: int,
-    company_name: str,
-    pledge_id: int | None,
-    first: date,
-    last: date,
-    today: date,
-    rows: Sequence[queries.CoveredMonth],
-    worker_months_paid: int,
-    claims: claim_queries.ClaimTotals,
-    stories: Sequence[claim_queries.ApprovedStory],
-    money: queries.MoneyTotals,
-    renewal: str,
-) -> ImpactReport:
-    this_month = today.replace(day=1)
-    delivered = sum(1 for row in rows if row.month <= this_month)  # months begun so far
-    workers: dict[int, _Worker] = {}
-    months: dict[int, list[date]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r.worker_id, r.month)):
-        if row.worker_id not in workers:
-            workers[row.worker_id] = _Worker(
-                row.category_code, row.kecamatan_code, row.sex, age_band(row.birth_date, row.month)
-            )
-        months[row.worker_id].append(row.month)
-    per_month = Counter(row.month for row in rows)
-    categories, kecamatan = matching_queries.reference_names(current_locale())
-    covered = len(workers)
-    pseudonyms: tuple[PseudonymRow, ...] = ()
-    if covered >= MIN_GROUP:
-        pseudonyms = tuple(
-            sorted(
-                (
-                    PseudonymRow(pseudonym(company_id, worker_id), len(seen), seen[0], seen[-1])
-                    for worker_id, seen in months.items()
-                ),
-                key=lambda p: p.pseudonym,
-            )
-        )
-    return ImpactReport(
-        scope=scope,
-        title=title,
-        company_name=company_name,
-        pledge_id=pledge_id,
-        first_month=first,
-        last_month=last,
-        generated_on=today,
-        workers_covered=shown(covered),
-        worker_months_delivered=delivered if shown(covered) == covered else SMALL,
-        worker_months_paid=worker_months_paid,
-        breakdowns=(
-            _breakdown("category", _("By category"), workers, months, "category", categories),
-            _breakdown("kecamatan", _("By kecamatan"), workers, months, "kecamatan", kecamatan),
-            _breakdown(
-                "sex", _("By sex"), workers, months, "sex", {"L": _("Men"), "P": _("Women")}
-            ),
-            _breakdown("age_band", _("By age"), workers, months, "age_band", age_labels()),
-        ),
-        # Exactly the months asked for; months not begun yet show the workers placed for them.
-        monthly=suppress_months(
-            (month, per_month.get(month, 0)) for month in _month_range(first, last)
-        ),
-        claims=_claim_rows(claims),
-        money=Money(paid=money.paid, used=money.used, refunded=money.refunded),
-        renewal=renewal,
-        pseudonyms=pseudonyms,
-        stories=tuple(
-            StoryRow(story.kind, str(label(story.kind)), story.month.year, story.text)
-            for story in stories
-        ),
-    )
-
-
-def _breakdown(
-    name: Any,
-    title: str,
-    workers: dict[int, _Worker],
-    months: dict[int, list[date]],
-    attribute: str,
-    names: dict[str, str],
-) -> Breakdown:
-    people: Counter[str] = Counter()
-    worker_months: Counter[str] = Counter()
-    for worker_id, worker in workers.items():
-        key = getattr(worker, attribute)
-        people[key] += 1
-        worker_months[key] += len(months[worker_id])
-    # Every group a reader knows of takes part, the empty ones too: a hidden worker could be
-    # in any of them, which is what keeps the merged row from giving a small group away.
-    order = list(names) + sorted(set(people) - set(names))
-    groups = [RawGroup(key, names.get(key, key), people[key], worker_months[key]) for key in order]
-    return Breakdown(name, title, merge_small_groups(groups, other_label()))
-
-
-def other_label() -> str:
-    """The merged row of a breakdown ("Lainnya" in Indonesian)."""
-    return _("Other")
-
-
-def age_band(birth_date: date, month: date) -> str:
-    """The worker's age band at the start of a month."""
-    age = (
-        month.year
-        - birth_date.year
-        - ((month.month, month.day) < (birth_date.month, birth_date.day))
-    )
-    return next(band for limit, band in AGE_BANDS if age < limit)
-
-
-def age_labels() -> dict[str, str]:
-    return {
-        "under_25": _("Under 25"),
-        "25_34": "25-34",
-        "35_44": "35-44",
-        "45_54": "45-54",
-        "55_plus": _("55 and over"),
-    }
-
-
-def _claim_rows(claims: claim_queries.ClaimTotals) -> tuple[ClaimRow, ...]:
-    rows = []
-    for kind in ClaimKind:
-        total = claims.by_kind.get(kind.value)
-        if total is None or not total.claims:
-            rows.append(ClaimRow(kind.value, str(label(kind.value)), 0, 0))
-        elif total.workers < MIN_GROUP:
-            rows.append(ClaimRow(kind.value, str(label(kind.value)), SMALL, None))
-        else:
-            rows.append(ClaimRow(kind.value, str(label(kind.value)), total.claims, total.amount))
-    return tuple(rows)
-
-
-def _month_range(first: date, last: date) -> Iterable[date]:
-    month = first
-    while month <= last:
-        yield month
-        month = add_months(month, 1)
 
 
 # --- the city dashboard ---------------------------------------------------------------------
@@ -442,7 +315,7 @@ def _city_figures(today: date) -> CityFigures:
     for (category, place), n in cells.items():
         by_category[category] += n
         by_kecamatan[place] += n
-    months = tuple(_month_range(first, month))
+    months = tuple(impact.month_range(first, month))
     return CityFigures(
         month=month,
         funders=funders,

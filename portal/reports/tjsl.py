@@ -4,11 +4,17 @@ The figures are the period report's for January to December (services.period_rep
 same cached function the sponsor dashboard uses, small groups merged the same way), with what
 only a year has: the plan (the price of the year's months of the company's pledges) and the
 realised amount (the money used by the year's closed months, from the ledger).
+
+A company sponsoring in several regions files one year: read across regions, with the plan and
+the realised amount of each region beside the total, each region's regulation in the legal
+basis, and the beneficiaries per region and in total as the period report gives them (its
+total never lets a region's hidden group be worked out, figures.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,14 +30,17 @@ from portal.i18n import current_locale, month_label, rupiah
 from portal.messages import _m
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months, term_rates
+from portal.regions.models import SEMARANG, SEMARANG_REGULATION
+from portal.regions.scope import all_regions
 from portal.reports import queries
 from portal.reports.exceptions import NotAllowed, NothingRealised
 from portal.reports.figures import ImpactReport
 from portal.reports.models import SERIAL_PREFIX, TjslStatement
+from portal.reports.queries import RegionName
 from portal.reports.services import cached, period_report
 
-# The region's regulation and programme; one region today (DESIGN 8a: later a region setting).
-REGULATION = "Peraturan Wali Kota Semarang Nomor 26 Tahun 2025"
+# The regulation when no pledge names a region yet; each region's is its own setting.
+REGULATION = SEMARANG_REGULATION
 PROGRAMME = "PIJAR SEMAR (Perlindungan Sosial Pekerja Rentan Kota Semarang)"
 JKM_BENEFIT = 42_000_000  # rupiah BPJS Ketenagakerjaan pays on a death (JKM)
 FIRST_YEAR = 2000
@@ -56,6 +65,17 @@ class Note:
 
 
 @dataclass(frozen=True)
+class TjslRegion:
+    """One region's part of the year: its regulation, plan and realised amount."""
+
+    code: str
+    name: str
+    regulation: str
+    plan: int
+    realised: int
+
+
+@dataclass(frozen=True)
 class TjslYear:
     """What a company files for one year; `report` is the period report of that year."""
 
@@ -68,6 +88,17 @@ class TjslYear:
     pledge_ids: tuple[int, ...]
     certificates: tuple[CertificateLine, ...]
     receipts: tuple[str, ...]
+    regions: tuple[TjslRegion, ...] = ()  # every region of the year's pledges, by name
+
+    @property
+    def national(self) -> bool:
+        return len(self.regions) > 1
+
+    @property
+    def regulations(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.regulation for r in self.regions if r.regulation)) or (
+            REGULATION,
+        )
 
     @property
     def realised(self) -> int:
@@ -89,12 +120,13 @@ def valid_year(year: int, today: date | None = None) -> bool:
 
 
 def tjsl_year(company: Company, year: int, today: date | None = None) -> TjslYear:
-    """The company's year (remembered until something changes)."""
+    """The company's year in every region (remembered until something changes in one)."""
     today = today or date.today()
-    return cached(
-        ("tjsl", company.id, year, today, current_locale()),
-        lambda: _tjsl_year(company, year, today),
-    )
+    with all_regions():
+        return cached(
+            ("tjsl", company.id, year, today, current_locale()),
+            lambda: _tjsl_year(company, year, today),
+        )
 
 
 def _tjsl_year(company: Company, year: int, today: date) -> TjslYear:
@@ -102,13 +134,19 @@ def _tjsl_year(company: Company, year: int, today: date) -> TjslYear:
     report = period_report(company.id, company.legal_name, first, last, today)
     pledges = queries.company_pledges_in(company.id, first, last)
     ids = [p.id for p in pledges]
+    consumed = queries.consumed_by_month(company.id, year)
+    realised: dict[date, int] = {}
+    for months in consumed.values():
+        for month, amount in months.items():
+            realised[month] = realised.get(month, 0) + amount
+    codes = sorted({p.region_code for p in pledges} | set(consumed))
     return TjslYear(
         year=year,
         company_name=company.legal_name,
         nib=company.nib,
         report=report,
         plan=sum(_price_in_year(p, year) for p in pledges),
-        realised_by_month=tuple(queries.consumed_by_month(company.id, year).items()),
+        realised_by_month=tuple(sorted(realised.items())),
         pledge_ids=tuple(ids),
         certificates=tuple(
             CertificateLine(
@@ -117,6 +155,22 @@ def _tjsl_year(company: Company, year: int, today: date) -> TjslYear:
             for c in queries.pledge_certificates(ids)
         ),
         receipts=tuple(queries.receipt_serials(ids)),
+        regions=tuple(
+            _region(region, [p for p in pledges if p.region_code == region.code], year, consumed)
+            for region in queries.region_names(codes)
+        ),
+    )
+
+
+def _region(
+    region: RegionName, pledges: list[Pledge], year: int, consumed: dict[str, dict[date, int]]
+) -> TjslRegion:
+    return TjslRegion(
+        region.code,
+        region.name,
+        region.regulation,
+        plan=sum(_price_in_year(p, year) for p in pledges),
+        realised=sum(consumed.get(region.code, {}).values()),
     )
 
 
@@ -200,19 +254,30 @@ def _audit_statement(statement: TjslStatement, actor: User) -> None:
 # --- words shared by the page, the PDF and the workbook -----------------------------------------
 
 
-def legal_basis() -> tuple[Note, ...]:
+def legal_basis(regions: Sequence[RegionName | TjslRegion] = ()) -> tuple[Note, ...]:
+    """The regulation of each region (Kota Semarang's when none is named), the programme,
+    what is funded and the reports it is shaped for."""
+    named = [r for r in regions if r.regulation]
+    regulations = "; ".join(f"{r.name}: {r.regulation or '—'}" for r in regions)
+    if len(regions) <= 1:
+        regulations = named[0].regulation if named else REGULATION
+    if [r.code for r in regions] in ([], [SEMARANG]):
+        funds = _(
+            "BPJS Ketenagakerjaan contributions for work-accident (JKK) and death (JKM) "
+            "insurance of vulnerable informal workers of Kota Semarang, assigned by the "
+            "city from its waiting list."
+        )
+    else:
+        funds = _(
+            "BPJS Ketenagakerjaan contributions for work-accident (JKK) and death (JKM) "
+            "insurance of vulnerable informal workers of %(regions)s, assigned by each region "
+            "from its waiting list.",
+            regions=", ".join(r.name for r in regions),
+        )
     return (
-        Note("regulation", _("Legal basis of the programme"), REGULATION),
+        Note("regulation", _("Legal basis of the programme"), regulations),
         Note("programme", _("Programme"), PROGRAMME),
-        Note(
-            "contribution",
-            _("What the company funds"),
-            _(
-                "BPJS Ketenagakerjaan contributions for work-accident (JKK) and death (JKM) "
-                "insurance of vulnerable informal workers of Kota Semarang, assigned by the "
-                "city from its waiting list."
-            ),
-        ),
+        Note("contribution", _("What the company funds"), funds),
         Note(
             "reporting",
             _("Shaped for"),

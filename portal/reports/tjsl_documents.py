@@ -1,8 +1,10 @@
 """The TJSL / sustainability export of a year (XLSX and PDF) and the statement of CSR spending.
 
 The export renders a TjslYear: its beneficiaries, months and claims are its period report's,
-so they carry the same suppression ("Other", "<5") as every other report output. Cells go
-through safe_cell. Nothing here calls the contribution deductible: PP 93/2010 does not list it.
+so they carry the same suppression ("Other", "<5") as every other report output; a year in
+several regions adds each region's plan, realised amount and beneficiaries beside the total.
+Cells go through safe_cell. Nothing here calls the contribution deductible: PP 93/2010 does
+not list it.
 """
 
 from __future__ import annotations
@@ -28,22 +30,27 @@ from reportlab.platypus import (
 
 from portal.i18n import current_locale, long_date, month_label, rupiah
 from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, page_footer
+from portal.regions.models import SEMARANG
 from portal.reports.charts import PRIMARY, month_namer, number_formatter
 from portal.reports.documents import (
     AUTHOR,
     MARGIN,
     NO_AMOUNT,
+    add_region_sheets,
     add_sheet,
     amount_cell,
     count_cell,
     count_text,
     paragraph,
     pdf_styles,
+    region_flowables,
+    regions_note,
     small_note,
     stories_flowables,
     striped_table,
 )
 from portal.reports.models import TjslStatement
+from portal.reports.queries import RegionName
 from portal.reports.tjsl import (
     PROGRAMME,
     REGULATION,
@@ -76,7 +83,7 @@ def _summary(figures: TjslYear) -> list[tuple[str, str, Any]]:
         ("nib", "NIB", figures.nib),
         ("year", _("Year"), figures.year),
         ("generated_on", _("Generated on"), report.generated_on.isoformat()),
-        *((note.key, note.title, note.text) for note in legal_basis()),
+        *((note.key, note.title, note.text) for note in legal_basis(figures.regions)),
         ("plan", _("Plan (Rp)"), figures.plan),
         ("realised", _("Realised (Rp)"), figures.realised),
         ("realised_through", _("Realised through"), f"{through:%Y-%m}" if through else ""),
@@ -155,6 +162,18 @@ def tjsl_xlsx(figures: TjslYear) -> bytes:
         (_("Key"), _("Item"), _("Note")),
         ((n.key, n.title, n.text) for n in _method(figures)),
     )
+    if figures.national:
+        add_sheet(
+            book,
+            _("Plan by region"),
+            (_("Code"), _("Region"), _("Regulation"), _("Plan (Rp)"), _("Realised (Rp)")),
+            [
+                *((r.code, r.name, r.regulation, r.plan, r.realised) for r in figures.regions),
+                ("", _("All regions"), "", figures.plan, figures.realised),
+            ],
+        )
+    if report.regions:
+        add_region_sheets(book, report)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -182,10 +201,11 @@ def tjsl_pdf(figures: TjslYear) -> bytes:
             _("Generated on %(date)s", date=long_date(figures.report.generated_on)), styles["body"]
         ),
         paragraph(_("Legal basis and programme"), styles["h2"]),
-        _notes_table(legal_basis(), styles, width),
+        _notes_table(legal_basis(figures.regions), styles, width),
         *_money(figures, styles, fmt, width),
         *_beneficiaries(figures, styles, fmt, width),
         *_claims(figures, styles, fmt, width),
+        *_by_region(figures, styles, fmt, width),
         paragraph(_("Sustainable Development Goals served"), styles["h2"]),
         _notes_table(sdg_targets(), styles, width),
         *_certificates(figures, styles, width),
@@ -254,6 +274,40 @@ def _money(
             striped_table((_("Month"), _("Realised")), months, (width * 0.5, width * 0.3), 1),
         ]
     return parts
+
+
+def _by_region(
+    figures: TjslYear,
+    styles: dict[str, ParagraphStyle],
+    fmt: Callable[[int], str],
+    width: float,
+) -> list[Flowable]:
+    """A year in several regions: each region's plan and realised amount, then its own
+    figures; the sections above are the national total."""
+    if not figures.national:
+        return []
+    rows = [
+        (paragraph(r.name, styles["cell"]), rupiah(r.plan), rupiah(r.realised))
+        for r in figures.regions
+    ]
+    rows.append(
+        (
+            paragraph(_("All regions"), styles["cell"]),
+            rupiah(figures.plan),
+            rupiah(figures.realised),
+        )
+    )
+    return [
+        paragraph(_("By region"), styles["h2"]),
+        striped_table(
+            (_("Region"), _("Plan"), _("Realised")),
+            rows,
+            (width * 0.4, width * 0.3, width * 0.3),
+            1,
+        ),
+        paragraph(regions_note(figures.report), styles["note"]),
+        *region_flowables(figures.report, styles, fmt, width),
+    ]
 
 
 def _month_or_dash(month: date | None) -> str:
@@ -346,8 +400,9 @@ def _certificates(
 # Finance teams file the statement as it is: fixed Indonesian wording, English beneath.
 
 
-def statement_pdf(statement: TjslStatement) -> bytes:
-    """The one-page "Bukti Realisasi TJSL" with its serial; only the stored figures."""
+def statement_pdf(statement: TjslStatement, regions: Sequence[RegionName] = ()) -> bytes:
+    """The one-page "Bukti Realisasi TJSL" with its serial; only the stored figures, and the
+    regions of its pledges with their regulations (Kota Semarang's when none is named)."""
     styles = pdf_styles()
     buffer = io.BytesIO()
     doc = _document(
@@ -359,11 +414,11 @@ def statement_pdf(statement: TjslStatement) -> bytes:
         paragraph("BUKTI REALISASI TJSL", styles["title"]),
         paragraph("Statement of CSR (TJSL) spending", styles["company"]),
         Spacer(1, 8),
-        _facts_table(statement, styles, doc.width),
+        _facts_table(statement, regions, styles, doc.width),
         Spacer(1, 10),
-        paragraph(_statement_text_id(statement), styles["body"]),
+        paragraph(_statement_text_id(statement, regions), styles["body"]),
         Spacer(1, 4),
-        paragraph(_statement_text_en(statement), styles["body"]),
+        paragraph(_statement_text_en(statement, regions), styles["body"]),
         Spacer(1, 10),
         paragraph(
             f"Diterbitkan oleh / Issued by: {ISSUER}. Dokumen elektronik; nomornya dapat "
@@ -377,8 +432,20 @@ def statement_pdf(statement: TjslStatement) -> bytes:
     return buffer.getvalue()
 
 
+def _places(regions: Sequence[RegionName]) -> str:
+    return ", ".join(r.name for r in regions) or "Kota Semarang"
+
+
+def _regulations(regions: Sequence[RegionName]) -> str:
+    found = [r.regulation for r in regions if r.regulation]
+    return "; ".join(dict.fromkeys(found)) or REGULATION
+
+
 def _facts_table(
-    statement: TjslStatement, styles: dict[str, ParagraphStyle], width: float
+    statement: TjslStatement,
+    regions: Sequence[RegionName],
+    styles: dict[str, ParagraphStyle],
+    width: float,
 ) -> Table:
     def text(value: str) -> Flowable:
         return paragraph(value, styles["cell"])
@@ -389,7 +456,7 @@ def _facts_table(
         ("Perusahaan / Company", text(statement.company_name)),
         ("Tahun / Year", str(statement.year)),
         ("Program / Programme", text(PROGRAMME)),
-        ("Dasar hukum / Legal basis", text(REGULATION)),
+        ("Dasar hukum / Legal basis", text(_regulations(regions))),
         ("Rencana / Plan", rupiah(statement.plan_amount, "id")),
         ("Realisasi / Realised", rupiah(statement.realised_amount, "id")),
         ("Bulan ditutup s.d. / Closed through", month_label(statement.realised_through, "id")),
@@ -412,22 +479,29 @@ def _facts_table(
     return table
 
 
-def _statement_text_id(statement: TjslStatement) -> str:
+def _statement_text_id(statement: TjslStatement, regions: Sequence[RegionName]) -> str:
     return (
         f"Dana tanggung jawab sosial dan lingkungan (TJSL) {statement.company_name} sebesar "
         f"{rupiah(statement.realised_amount, 'id')} telah direalisasikan pada tahun "
         f"{statement.year} untuk iuran Jaminan Kecelakaan Kerja (JKK) dan Jaminan Kematian "
-        "(JKM) BPJS Ketenagakerjaan bagi pekerja informal rentan Kota Semarang dalam program "
-        f"PIJAR SEMAR, berdasarkan {REGULATION}, untuk bulan-bulan yang telah ditutup sampai "
+        f"(JKM) BPJS Ketenagakerjaan bagi pekerja informal rentan {_places(regions)} dalam "
+        f"program PIJAR SEMAR, berdasarkan {_regulations(regions)}, untuk bulan-bulan yang "
+        "telah ditutup sampai "
         f"dengan {month_label(statement.realised_through, 'id')}."
     )
 
 
-def _statement_text_en(statement: TjslStatement) -> str:
+def _statement_text_en(statement: TjslStatement, regions: Sequence[RegionName]) -> str:
     return (
         f"{rupiah(statement.realised_amount, 'en')} of the CSR (TJSL) funds of "
         f"{statement.company_name} were used in {statement.year} for the JKK and JKM "
-        "contributions of vulnerable informal workers of Kota Semarang in the PIJAR SEMAR "
-        "programme under Mayoral Regulation (Perwal) 26/2025, for the months closed through "
+        f"contributions of vulnerable informal workers of {_places(regions)} in the PIJAR "
+        f"SEMAR programme under {_regulations_en(regions)}, for the months closed through "
         f"{month_label(statement.realised_through, 'en')}."
     )
+
+
+def _regulations_en(regions: Sequence[RegionName]) -> str:
+    if [r.code for r in regions] in ([], [SEMARANG]):
+        return "Mayoral Regulation (Perwal) 26/2025"
+    return _regulations(regions)

@@ -17,6 +17,7 @@ from portal.extensions import db, login_manager
 from portal.i18n import current_locale
 from portal.pledges import queries as pledge_queries
 from portal.pledges.models import Pledge
+from portal.regions.scope import all_regions
 from portal.reports import charts, documents, queries, services, tjsl, tjsl_documents
 from portal.reports.exceptions import NothingRealised
 from portal.reports.figures import ImpactReport
@@ -67,15 +68,17 @@ def index():  # type: ignore[no-untyped-def]
     pledge's report."""
     company = load_owned(Company, current_user.company_id, Permission.COMPANY_VIEW_OWN)
     first, last = _period()
-    body = services.cached(
-        ("period-page", company.id, first, last, date.today(), current_locale()),
-        lambda: _sponsor_body(company, first, last),
-    )
+    with all_regions():  # a company's pledges, figures and changes in every region
+        body = services.cached(
+            ("period-page", company.id, first, last, date.today(), current_locale()),
+            lambda: _sponsor_body(company, first, last),
+        )
+        years = _tjsl_years(company.id)
     # Outside the remembered body: the statement form carries this session's CSRF token.
     return render_template(
         "reports/sponsor.html",
         body=body,
-        tjsl_years=_tjsl_years(company.id),
+        tjsl_years=years,
         statements=queries.company_statements(company.id),
     )
 
@@ -162,8 +165,11 @@ def issue_tjsl_statement(year: int):  # type: ignore[no-untyped-def]
 @require(Permission.COMPANY_VIEW_OWN)
 def tjsl_statement_pdf(statement_id: int):  # type: ignore[no-untyped-def]
     statement = load_owned(TjslStatement, statement_id, Permission.COMPANY_VIEW_OWN)
+    with all_regions():
+        regions = queries.pledge_regions(statement.pledge_ids)
     stem = statement.serial.replace("/", "-")
-    return _file(tjsl_documents.statement_pdf(statement), "application/pdf", f"{stem}.pdf")
+    body = tjsl_documents.statement_pdf(statement, regions)
+    return _file(body, "application/pdf", f"{stem}.pdf")
 
 
 def _tjsl_years(company_id: int) -> list[int]:
@@ -197,9 +203,11 @@ def _file(body: bytes, mimetype: str, filename: str) -> Response:
 @read_only
 def pledge(pledge_id: int):  # type: ignore[no-untyped-def]
     pledge = _pledge(pledge_id)
-    body = services.cached(
-        ("pledge-page", pledge.id, date.today(), current_locale()), lambda: _pledge_body(pledge)
-    )
+    with services.in_region(pledge.region_code):  # remembered with its region's figures
+        body = services.cached(
+            ("pledge-page", pledge.id, date.today(), current_locale()),
+            lambda: _pledge_body(pledge),
+        )
     return render_template("reports/pledge.html", pledge=pledge, body=body)
 
 
