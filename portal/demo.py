@@ -308,6 +308,20 @@ def _seed_other_regions(today: date) -> None:
             ]
             db.session.execute(insert(Worker), [{**row, "region_code": code} for row in rows])
             next_id += workers
+            if code == OTHER_REGIONS[0][0]:
+                _sponsor_in(domain, today)
+
+
+def _sponsor_in(domain: str, today: date) -> None:
+    """The demo company is national: it sponsors in this region too, with a pledge paid by
+    transfer (to the region's account) that waits for the region's next match run."""
+    company = db.session.scalars(select(Company).where(Company.nib == "9120001234567")).one()
+    owner = db.session.scalars(select(User).where(User.email == "csr@sejahtera.example.com")).one()
+    staff = db.session.scalars(select(User).where(User.email == f"staf@demo.{domain}.id")).one()
+    pledge = create_pledge(company, owner, PledgeTerms(20, 6, earliest_start(today)))
+    submit_pledge(pledge, company, owner)
+    payment = start_bank_transfer(pledge, company, owner)
+    confirm_payment(payment, payment.amount, staff, "demo")
 
 
 def _seed_workers(today: date) -> None:

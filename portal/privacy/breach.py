@@ -18,11 +18,23 @@ from portal.auth.models import Role, User
 from portal.companies.models import Company
 from portal.db import utcnow
 from portal.extensions import db
+from portal.regions.models import SEMARANG, Region
+from portal.regions.scope import ALL, current_region
 from portal.workers.models import Worker
 
 LOCAL = ZoneInfo("Asia/Jakarta")  # Semarang keeps WIB
 NOTICE_HOURS = 72
 CONTROLLER = "Pemerintah Kota Semarang (Disnaker) · PIJAR SEMAR"
+
+
+def controller() -> str:
+    """The controller of the personal data (UU 27/2022): the government of the region served."""
+    code = current_region()
+    region = db.session.get(Region, code) if code != ALL else None
+    if region is None or region.code == SEMARANG:
+        return CONTROLLER
+    return f"Pemerintah {region.name} · PIJAR SEMAR"
+
 
 # What each kind of personal data is called, in Indonesian and in English.
 DATA: dict[str, tuple[str, str]] = {

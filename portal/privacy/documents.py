@@ -19,9 +19,9 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from portal.i18n import current_locale, long_date, month_label, rupiah
 from portal.labels import label
 from portal.pdf import BOLD, FONT, ArchivalDocument, ArchivalTable, page_footer, stylesheet
+from portal.privacy.breach import controller
 from portal.privacy.queries import ClaimLine, CoverageLine, EventLine, WorkerRecord
 
-CONTROLLER = "Pemerintah Kota Semarang (Disnaker) · PIJAR SEMAR"
 GREEN = "#0b5d4b"
 MARGIN = 18 * mm
 MAX_DETAILS = 300  # characters of an audit row's details shown in the PDF
@@ -38,7 +38,7 @@ def record_json(record: WorkerRecord) -> bytes:
     """Every field under a stable English key; dates ISO 8601, money whole rupiah."""
     document = {
         "document": "PIJAR SEMAR personal data of a worker (UU 27/2022)",
-        "controller": CONTROLLER,
+        "controller": controller(),
         "generated_at": _iso(record.generated_at),
         "worker": _worker_json(record),
         "status_history": [
@@ -235,7 +235,7 @@ def record_pdf(record: WorkerRecord) -> bytes:
         topMargin=MARGIN,
         bottomMargin=MARGIN + 4 * mm,
         title=title,
-        author=CONTROLLER,
+        author=controller(),
         creator="PIJAR SEMAR",
         lang=current_locale(),
     )
@@ -250,7 +250,7 @@ def record_pdf(record: WorkerRecord) -> bytes:
                 "Personal Data Protection Law (UU 27/2022) gives the right to obtain it. "
                 "Controller: %(controller)s.",
                 date=generated,
-                controller=CONTROLLER,
+                controller=controller(),
             ),
             styles["body"],
         ),

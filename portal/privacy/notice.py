@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from portal.privacy.breach import CONTROLLER, DATA, LOCAL, SIGNALS, BreachNotice, Group
+from portal.privacy.breach import DATA, LOCAL, SIGNALS, BreachNotice, Group, controller
 
 
 def local(moment: datetime) -> str:
@@ -36,7 +36,7 @@ def notice_json(notice: BreachNotice) -> dict[str, Any]:
     held = notice.held
     return {
         "law": "UU 27/2022 Pasal 46",
-        "controller": CONTROLLER,
+        "controller": controller(),
         "generated_at": iso(notice.generated_at),
         "window": {"since": iso(notice.since), "until": iso(notice.until)},
         "discovered_at": iso(notice.discovered),
@@ -91,7 +91,7 @@ def notice_markdown(notice: BreachNotice) -> str:
         *_table(
             ["", ""],
             [
-                ("Pengendali / Controller", CONTROLLER),
+                ("Pengendali / Controller", controller()),
                 ("Disusun / Drafted", local(notice.generated_at)),
                 (
                     "Jendela yang diperiksa / Window examined",

@@ -20,6 +20,7 @@ from portal.matching import services as matching
 from portal.payments.models import Payment, PaymentStatus
 from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.services import earliest_start
+from portal.privacy.breach import CONTROLLER, controller
 from portal.reference.models import Kecamatan, Kelurahan
 from portal.regions.scope import all_regions, region_scope
 from portal.regions.services import add_region
@@ -203,3 +204,10 @@ def test_a_certificate_names_its_region_and_is_verified_from_anywhere(regions, a
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Kabupaten Kudus" in text
+
+
+def test_the_controller_of_personal_data_is_the_government_of_the_region_served(app):
+    add_region(KUDUS)
+    assert controller() == CONTROLLER
+    with region_scope(KUDUS):
+        assert controller() == "Pemerintah Kabupaten Kudus · PIJAR SEMAR"
