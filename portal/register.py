@@ -11,6 +11,7 @@ import portal.models  # noqa: F401  (every table joins the metadata)
 from config import BASE_DIR
 from portal import errors, i18n, messages
 from portal.audit.views import bp as audit_bp
+from portal.auth.models import Role
 from portal.auth.permissions import Permission, can
 from portal.auth.services import load_session_user
 from portal.auth.views import bp as auth_bp
@@ -50,7 +51,8 @@ from portal.pledges.views import bp as pledges_bp
 from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
 from portal.queue.views import bp as queue_bp
-from portal.regions.scope import enter_region, leave_region
+from portal.regions.national import bp as national_bp
+from portal.regions.scope import ALL, enter_region, leave_region
 from portal.regions.views import bp as regions_bp
 from portal.reports.views import bp as reports_bp
 from portal.workers import import_views  # noqa: F401  (adds the import pages to workers)
@@ -130,6 +132,7 @@ def blueprints(app: Flask) -> None:
         jobs_bp,
         queue_bp,
         regions_bp,
+        national_bp,
     ):
         app.register_blueprint(bp)
 
@@ -146,10 +149,13 @@ def request_hooks(app: Flask) -> None:
     @app.before_request
     def _serve_the_users_region() -> None:
         # A staff member, admin or auditor works in their region: every query of the request
-        # keeps to it (regions.scope). Sponsors are national.
+        # keeps to it (regions.scope). Sponsors are national; a national user reads every
+        # region.
         region = getattr(current_user, "region_code", None)
         if region:
             g.region_token = enter_region(region)
+        elif getattr(current_user, "role", None) == Role.NATIONAL:
+            g.region_token = enter_region(ALL)  # the programme's administrator reads them all
 
     @app.teardown_request
     def _leave_the_region(_error: BaseException | None) -> None:

@@ -11,6 +11,8 @@ from sqlalchemy import insert
 from portal.audit.models import AuditEvent
 from portal.db import utcnow
 from portal.extensions import db
+from portal.regions.models import SEMARANG
+from portal.regions.scope import ALL, current_region
 
 # Built once: a prepared core insert skips the ORM's unit of work for rows that are only
 # ever inserted (never updated or deleted, see the model's guards).
@@ -45,6 +47,10 @@ def record_event(
         "after": after,
         "ip_address": (request.remote_addr or "") if has_request_context() else "",
     }
+    if current_region() == ALL:
+        # Recorded while reading every region (a national user signs out): filed, like a
+        # sponsor's, in the region served by default.
+        values["region_code"] = SEMARANG
     event_id = db.session.execute(_INSERT, values).scalar_one()
     return AuditEvent(id=event_id, **values)
 
