@@ -28,6 +28,7 @@ from portal.workers.models import Worker
 from portal.workers.pii import current_cipher
 from tests import factories
 from tests.conftest import csrf_token
+from tests.reports.test_reports import placed_pledge
 
 KUDUS, KENDAL = "33.19", "33.24"
 
@@ -78,17 +79,16 @@ def test_a_national_user_has_neither_company_nor_region(national):
 )
 def test_the_database_refuses_a_region_where_the_role_has_none_or_needs_one(app, role, region):
     company = factories.company(verified=True) if role.is_sponsor else None
-    with pytest.raises(IntegrityError):
-        with db.session.begin_nested():
-            db.session.execute(
-                insert(User).values(
-                    email=f"x-{role}@example.com",
-                    full_name="X",
-                    role=role,
-                    company_id=company.id if company else None,
-                    region_code=region,
-                )
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            insert(User).values(
+                email=f"x-{role}@example.com",
+                full_name="X",
+                role=role,
+                company_id=company.id if company else None,
+                region_code=region,
             )
+        )
 
 
 def test_the_national_role_reads_across_regions_and_manages_regions_only(national, actors):
@@ -156,6 +156,17 @@ def test_the_dashboard_shows_every_regions_counts_and_the_total(logged_in, natio
     }
     total = _row(html, "total")
     assert (total["registered"], total["waiting"], total["covered"]) == ("5", "3", "2")
+
+
+def test_sponsors_and_money_received_are_counted_in_their_region(logged_in, national, actors):
+    pledge = placed_pledge(actors, running=True)  # paid today, active, rules without quotas
+    add_region(KUDUS)
+    html = logged_in(national).get("/national").get_data(as_text=True)
+    semarang = _row(html, "33.74")
+    assert (semarang["sponsors"], semarang["covered"], semarang["quota"]) == ("1", "9", "0 / 0")
+    assert semarang["received"] == f"Rp{pledge.price_total:,}"
+    assert _row(html, KUDUS)["received"] == "Rp0"
+    assert _row(html, "total")["received"] == f"Rp{pledge.price_total:,}"
 
 
 def test_national_pages_never_show_a_nik_or_a_worker_name(logged_in, national, two_regions):
