@@ -14,6 +14,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.auth.permissions import Permission
+from portal.db import read_only
 from portal.extensions import db
 from portal.messages import _m, message_of
 from portal.regions import services, wilayah
@@ -34,6 +35,7 @@ class RegionCodeForm(FlaskForm):
 
 
 @bp.get("/national")
+@read_only
 @require(Permission.NATIONAL_READ)
 def dashboard():  # type: ignore[no-untyped-def]
     today = date.today()
@@ -44,6 +46,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/national/regions")
+@read_only
 @require(Permission.REGION_MANAGE)
 def regions():  # type: ignore[no-untyped-def]
     return _regions_page(RegionCodeForm())
