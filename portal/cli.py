@@ -81,21 +81,34 @@ REGION_ROLES = {"staff": Role.STAFF, "admin": Role.ADMIN, "auditor": Role.AUDITO
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option("--role", "role", type=click.Choice(sorted(REGION_ROLES)), required=True)
-@click.option("--region", default=SEMARANG, show_default=True, help="Kemendagri code.")
+@click.option(
+    "--role", "role", type=click.Choice(sorted([*REGION_ROLES, "national"])), required=True
+)
+@click.option(
+    "--region", default=None, help=f"Kemendagri code (staff, admin, auditor; default {SEMARANG})."
+)
 @click.option("--name", default="", help="Full name (default: the e-mail's name).")
-def create_user_command(email: str, role: str, region: str, name: str) -> None:
-    """Create a staff member, admin or auditor of a region; a set-password link is e-mailed."""
-    if db.session.get(Region, region) is None:
-        raise click.ClickException(f"no region {region}; add it with `regions add {region}`")
-    with region_scope(region):
+def create_user_command(email: str, role: str, region: str | None, name: str) -> None:
+    """Create a staff member, admin or auditor of a region, or a national user (the
+    programme's administrator, of no region); a set-password link is e-mailed."""
+    if role == "national" and region is not None:
+        raise click.ClickException("a national user has no region; leave out --region")
+    code = region or SEMARANG
+    if db.session.get(Region, code) is None:
+        raise click.ClickException(f"no region {code}; add it with `regions add {code}`")
+    with region_scope(code):
         try:
-            user = create_user(email, name or email.split("@")[0], REGION_ROLES[role])
+            user = create_user(
+                email, name or email.split("@")[0], REGION_ROLES.get(role, Role.NATIONAL)
+            )
         except DuplicateEmail as error:
             raise click.ClickException(f"an account with {email} exists already") from error
         send_password_link(user, "emails/invitation.txt", inviter=None)
     db.session.commit()
-    click.echo(f"{role.capitalize()} {user.email} of {region} created; the link was e-mailed.")
+    if role == "national":
+        click.echo(f"National user {user.email} created; the link was e-mailed.")
+    else:
+        click.echo(f"{role.capitalize()} {user.email} of {code} created; the link was e-mailed.")
 
 
 @click.command("create-admin")

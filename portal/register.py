@@ -11,6 +11,7 @@ import portal.models  # noqa: F401  (every table joins the metadata)
 from config import BASE_DIR
 from portal import errors, i18n, messages
 from portal.audit.views import bp as audit_bp
+from portal.auth.models import Role
 from portal.auth.permissions import Permission, can
 from portal.auth.services import load_session_user
 from portal.auth.views import bp as auth_bp
@@ -50,6 +51,7 @@ from portal.pledges.views import bp as pledges_bp
 from portal.privacy.views import bp as privacy_bp
 from portal.public.views import bp as public_bp
 from portal.queue.views import bp as queue_bp
+from portal.regions.national import bp as national_bp
 from portal.regions.scope import ALL, leave_served_regions, serve_region
 from portal.regions.views import bp as regions_bp
 from portal.reports.views import bp as reports_bp
@@ -130,6 +132,7 @@ def blueprints(app: Flask) -> None:
         jobs_bp,
         queue_bp,
         regions_bp,
+        national_bp,
     ):
         app.register_blueprint(bp)
 
@@ -148,11 +151,14 @@ def request_hooks(app: Flask) -> None:
         # A staff member, admin or auditor works in their region: every query of the request
         # keeps to it (regions.scope). Sponsors are national: their requests read their
         # company's rows in every region, and narrow to a pledge's region when they act on
-        # one (security.load_owned).
+        # one (security.load_owned). A national user reads every region.
         region = getattr(current_user, "region_code", None)
         if region:
             serve_region(region)
-        elif getattr(current_user, "company_id", None) is not None:
+        elif (
+            getattr(current_user, "company_id", None) is not None
+            or getattr(current_user, "role", None) == Role.NATIONAL
+        ):
             serve_region(ALL)
 
     @app.teardown_request

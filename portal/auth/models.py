@@ -23,21 +23,27 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    NATIONAL = "national"  # the programme's administrator: every region's figures, no region
 
     @property
     def is_sponsor(self) -> bool:
         return self in (Role.SPONSOR_OWNER, Role.SPONSOR_MEMBER)
 
+    @property
+    def works_in_a_region(self) -> bool:
+        return self in (Role.STAFF, Role.ADMIN, Role.AUDITOR)
+
 
 def _region_of_new_user(context: Any) -> str | None:
     """A new staff member, admin or auditor works in the region in scope."""
-    if Role(context.get_current_parameters()["role"]).is_sponsor:
+    if not Role(context.get_current_parameters()["role"]).works_in_a_region:
         return None
     return region_for_new_row()
 
 
 class User(Model):
-    """A person who logs in; sponsor users belong to exactly one company, others to none."""
+    """A person who logs in; sponsor users belong to exactly one company, others to none;
+    staff, admins and auditors to one region, sponsors and national users to none."""
 
     __tablename__ = "user_account"
     __table_args__ = (
@@ -47,7 +53,7 @@ class User(Model):
             name="sponsor_has_company",
         ),
         CheckConstraint(
-            "(role IN ('sponsor_owner', 'sponsor_member')) = (region_code IS NULL)",
+            "(role IN ('staff', 'admin', 'auditor')) = (region_code IS NOT NULL)",
             name="staff_have_a_region",
         ),
     )
@@ -57,7 +63,8 @@ class User(Model):
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(String(20))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
-    # Staff, admins and auditors work in one region; sponsors are national (their company).
+    # Staff, admins and auditors work in one region; sponsors (their company) and the
+    # national role (every region) in none.
     region_code: Mapped[str | None] = mapped_column(
         ForeignKey("region.code"), index=True, default=_region_of_new_user
     )

@@ -45,6 +45,8 @@ class Permission(enum.StrEnum):
     CLAIM_MANAGE = "claim:manage"  # record and import JKK/JKM claims
     JOBS_MANAGE = "jobs:manage"  # see the job queue, retry failed jobs
     REGION_EDIT = "region:edit"  # the region's scheme: regulation, bank account, sender
+    NATIONAL_READ = "national:read"  # every region's figures side by side: counts only
+    REGION_MANAGE = "region:manage"  # add a kota or kabupaten to the installation
 
 
 _SPONSOR = {Permission.COMPANY_VIEW_OWN, Permission.PLEDGE_VIEW, Permission.PLEDGE_MANAGE}
@@ -129,6 +131,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CLAIM_READ,
         }
     ),
+    # The programme's administrator reads counts across regions and adds regions; never a
+    # worker, a company's own pages or a region's money in detail.
+    Role.NATIONAL: frozenset({Permission.NATIONAL_READ, Permission.REGION_MANAGE}),
 }
 
 

@@ -129,6 +129,8 @@ def home():  # type: ignore[no-untyped-def]
         return redirect(url_for("pledges.home" if verified else "companies.mine"))
     if role == Role.AUDITOR:
         return redirect(url_for("audit.events"))
+    if role == Role.NATIONAL:
+        return redirect(url_for("national.dashboard"))
     return redirect(url_for("companies.review_queue"))
 
 

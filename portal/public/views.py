@@ -1,4 +1,4 @@
-"""Landing page, language switch and health check."""
+"""Landing page, each region's public page, language switch and health check."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ from portal.extensions import csrf, db
 from portal.pledges.exceptions import NoRateInForce
 from portal.pledges.pricing import rate_for
 from portal.reference.models import RateSchedule
-from portal.reports.services import city_figures
+from portal.regions.figures import figures_by_region, national_total, region_figures
+from portal.regions.models import Region
+from portal.regions.wilayah import REGION_CODE
+from portal.reports.queries import verified_sponsors
 from portal.security import safe_next
 
 bp = Blueprint("public", __name__)
@@ -32,14 +35,38 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @read_only
 def index():  # type: ignore[no-untyped-def]
-    figures = city_figures()  # the staff dashboard's own figures
+    today = date.today()
+    regions = figures_by_region(today)  # remembered until something changes
+    total = national_total(regions)
     return render_template(
         "public/index.html",
-        month=figures.month,
-        by_funder={line.funder: line.covered for line in figures.funders},
-        covered_total=figures.covered,
-        sponsors=figures.sponsors,
-        waiting=figures.waiting,
+        month=today.replace(day=1),
+        by_funder={
+            "apbd": total.covered_apbd,
+            "dbhcht": total.covered_dbhcht,
+            "pledge": total.covered_pledge,
+        },
+        covered_total=total.covered,
+        sponsors=verified_sponsors(),
+        waiting=total.waiting,
+        rate=_rate_today(),
+        regions=regions,
+    )
+
+
+@bp.get("/wilayah/<code>")
+@read_only
+def region(code: str):  # type: ignore[no-untyped-def]
+    """A region's own page: its scheme, its live figures and how to sponsor there."""
+    found = db.session.get(Region, code) if REGION_CODE.match(code) else None
+    figures = region_figures(code) if found is not None else None
+    if found is None or figures is None:
+        abort(404)
+    return render_template(
+        "public/region.html",
+        region=found,
+        figures=figures,
+        month=date.today().replace(day=1),
         rate=_rate_today(),
     )
 
