@@ -84,4 +84,5 @@ def test_demo_month_is_matched_approved_closed_and_remitted(app, tmp_path):
     )
 
     checked = cli.invoke(args=["ledger", "check"])
-    assert checked.exit_code == 0 and "Ledger OK" in checked.output
+    assert checked.exit_code == 0 and "All regions: ledger OK" in checked.output
+    assert "33.19 Kabupaten Kudus: ledger OK, 1 entries" in checked.output  # its paid pledge

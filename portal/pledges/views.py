@@ -156,9 +156,10 @@ def new():  # type: ignore[no-untyped-def]
     company = _company()
     region = _region_of_new_pledge()
     if region is None:
-        return render_template(
+        chooser = render_template(
             "pledges/choose_region.html", company=company, regions=region_queries.regions()
         )
+        return chooser, 400 if request.method == "POST" else 200  # a form names its region
     form = _form()
     preview = None
     if form.validate_on_submit():
