@@ -70,11 +70,11 @@ def add_region(code: str, actor: object = None) -> Region:
         [{"code": a.code, "name": a.name, "kecamatan_code": a.parent} for a in areas.villages],
     )
     with region_scope(code):
-        seed_rules(city_quotas={}, note=f"{areas.name}: no city quota until its admins set one")
         # The national defaults, so the region prices pledges and imports rosters at once;
-        # its admins then set their own (regions.scheme_reference).
+        # its admins then set their own. Categories first: rules version 1 takes their weights.
         categories = seed_categories(source=DEFAULT_SOURCE)
         seed_rate()
+        seed_rules(city_quotas={}, note=f"{areas.name}: no city quota until its admins set one")
     record_event(
         "region.add",
         region,
