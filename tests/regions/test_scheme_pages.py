@@ -3,11 +3,14 @@ every change is audited, and another region's rows are neither shown nor touched
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, select, text
 
+from config import TestingConfig
+from portal import create_app
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role, User
 from portal.extensions import db
@@ -333,3 +336,47 @@ def test_a_kudus_pledge_is_priced_at_kudus_rate(actors, logged_in, kudus_admin):
     semarang = price_pledge(10, 3, NEXT_MONTH)
     assert total(kudus) == 10 * 3 * 19_000 and {line.jkk for line in kudus} == {12_000}
     assert total(semarang) == 10 * 3 * 16_800
+
+
+@pytest.mark.own_database
+def test_the_downgrade_refuses_while_another_region_has_categories(fresh_database_url):
+    settings = TestingConfig()
+    settings.SQLALCHEMY_DATABASE_URI = fresh_database_url
+    with create_app(settings).app_context():
+        try:
+            upgrade()
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT set_config('pijar.region', '*', true)"))
+                conn.execute(
+                    text(
+                        "INSERT INTO region (code, name, regulation, bank_name,"
+                        " bank_account_number, bank_account_name, mail_sender, created_at)"
+                        " VALUES ('33.19', 'Kabupaten Kudus', '', '', '', '', '', :now)"
+                    ),
+                    {"now": datetime.now(UTC)},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO category (code, name_id, name_en, source, risk_weight,"
+                        " active, region_code) VALUES"
+                        " ('ojek', 'Ojek', 'Ojek', '', 3, true, '33.74'),"
+                        " ('ojek', 'Ojek', 'Ojek', '', 3, true, '33.19')"
+                    )
+                )
+            with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
+                downgrade(revision="5a4cf08a92a6")
+            with db.engine.connect() as conn:
+                still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            assert still == "6b1d3f5a7c92"
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT set_config('pijar.region', '*', true)"))
+                conn.execute(text("DELETE FROM category WHERE region_code = '33.19'"))
+            downgrade(revision="5a4cf08a92a6")
+            with db.engine.connect() as conn:
+                columns = {c["name"] for c in inspect(conn).get_columns("category")}
+                codes = conn.execute(text("SELECT code FROM category")).scalars().all()
+            assert "region_code" not in columns and codes == ["ojek"]
+        finally:
+            db.engine.dispose()
