@@ -50,7 +50,7 @@ def rate_for(
     rows = db.session.scalars(
         select(RateSchedule).where(
             RateSchedule.effective_from <= month,
-            or_(RateSchedule.effective_to.is_(None), RateSchedule.effective_to > month),
+            or_(RateSchedule.effective_to.is_(None), RateSchedule.effective_to >= month),
             or_(RateSchedule.sector.is_(None), RateSchedule.sector == sector),
             or_(
                 RateSchedule.funding_source.is_(None), RateSchedule.funding_source == funding_source

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import Model
+from portal.regions.scope import RegionOwned
 
 
 class Kecamatan(Model):
@@ -34,14 +35,18 @@ class Kelurahan(Model):
     kecamatan: Mapped[Kecamatan] = relationship(back_populates="kelurahan")
 
 
-class Category(Model):
-    """A category of vulnerable work; editable and retirable without a deploy."""
+class Category(RegionOwned, Model):
+    """A category of vulnerable work in a region; its admins edit and retire it without a
+    deploy. A code is unique within its region (each region has its own `ojek`)."""
 
     __tablename__ = "category"
-    __table_args__ = (CheckConstraint("risk_weight >= 0", name="risk_weight_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("risk_weight >= 0", name="risk_weight_non_negative"),
+        UniqueConstraint("region_code", "code", name="uq_category_region_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(32))
     name_id: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     source: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -52,8 +57,9 @@ class Category(Model):
         return self.name_en if locale == "en" else self.name_id
 
 
-class RateSchedule(Model):
-    """Monthly contribution per worker in force from a date, optionally per sector or funder.
+class RateSchedule(RegionOwned, Model):
+    """A region's monthly contribution per worker in force from a date until `effective_to`
+    (the last day it applies, or open), optionally per sector or funder.
 
     A null sector or funding source means the rate applies to all of them; a more specific row
     wins over a general one for the same month.

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.matching.rules import seed_rules
 from portal.reference.models import Category, Kecamatan, Kelurahan, RateSchedule
 from portal.regions.models import SEMARANG, SEMARANG_REGULATION, Region
+from portal.regions.scope import region_scope
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -32,14 +33,27 @@ RISK_WEIGHTS = {
 }
 
 
+# The contribution every region starts from (PP 44/2015 jo. PP 82/2019): JKK 1% of a declared
+# income of Rp1,000,000 plus JKM Rp6,800, Rp16,800 a worker and month, in force since 2025.
+NATIONAL_RATE_FROM = date(2025, 1, 1)
+NATIONAL_DECLARED_INCOME = 1_000_000
+NATIONAL_JKK = 10_000
+NATIONAL_JKM = 6_800
+NATIONAL_BASIS = "JKK 1% x Rp1.000.000 + JKM Rp6.800 (PP 44/2015 jo. PP 82/2019)"
+SEMARANG_BASIS = f"{NATIONAL_BASIS}; Perwal Semarang 26/2025"
+DEFAULT_SOURCE = "PIJAR SEMAR default list (from Kota Semarang's)"
+
+
 def seed_reference() -> dict[str, int]:
     """Insert what is missing; running it twice changes nothing. Returns rows added."""
-    return {
-        "kecamatan+kelurahan": _seed_areas(),
-        "categories": _seed_categories(),
-        "rates": _seed_rates(),
-        "rules": seed_rules(),
-    }
+    areas = _seed_areas()
+    with region_scope(SEMARANG):
+        return {
+            "kecamatan+kelurahan": areas,
+            "categories": seed_categories(),
+            "rates": seed_rate(SEMARANG_BASIS),
+            "rules": seed_rules(),
+        }
 
 
 def _seed_areas() -> int:
@@ -69,7 +83,9 @@ def _seed_areas() -> int:
     return added
 
 
-def _seed_categories() -> int:
+def seed_categories(source: str | None = None) -> int:
+    """The shipped categories with their risk weights, for the region in scope when it has
+    none; `source` replaces each row's own source (a new region's copy). Returns rows added."""
     if db.session.scalar(select(func.count(Category.id))):
         return 0
     with (DATA_DIR / "categories.csv").open(encoding="utf-8") as handle:
@@ -80,7 +96,7 @@ def _seed_categories() -> int:
                 code=row["code"],
                 name_id=row["nama"],
                 name_en=row["name_en"],
-                source=row["source"],
+                source=source or row["source"],
                 risk_weight=RISK_WEIGHTS.get(row["code"], 1),
             )
         )
@@ -88,17 +104,18 @@ def _seed_categories() -> int:
     return len(rows)
 
 
-def _seed_rates() -> int:
+def seed_rate(legal_basis: str = NATIONAL_BASIS) -> int:
+    """The national rate, open-ended, for the region in scope when it has no rate. Returns
+    rows added."""
     if db.session.scalar(select(func.count(RateSchedule.id))):
         return 0
     db.session.add(
         RateSchedule(
-            effective_from=date(2025, 1, 1),
-            declared_income=1_000_000,
-            jkk_amount=10_000,
-            jkm_amount=6_800,
-            legal_basis="JKK 1% x Rp1.000.000 + JKM Rp6.800 (PP 44/2015 jo. PP 82/2019); "
-            "Perwal Semarang 26/2025",
+            effective_from=NATIONAL_RATE_FROM,
+            declared_income=NATIONAL_DECLARED_INCOME,
+            jkk_amount=NATIONAL_JKK,
+            jkm_amount=NATIONAL_JKM,
+            legal_basis=legal_basis,
         )
     )
     db.session.flush()

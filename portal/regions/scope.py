@@ -30,7 +30,7 @@ from flask import g
 from sqlalchemy import ForeignKey, String, event, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
-from portal.reference.models import Kecamatan
+from portal.extensions import Model
 from portal.regions.models import SEMARANG
 
 ALL = "*"  # the setting of a scope that reads every region
@@ -100,8 +100,12 @@ class RegionOwned:
 
 
 def kecamatan_in_region(code: str | None = None) -> Any:
-    """A WHERE clause keeping kecamatan (and, joined, their desa/kelurahan) to a region."""
-    return Kecamatan.region_code == (code or current_region())
+    """A WHERE clause keeping kecamatan (and, joined, their desa/kelurahan) to a region.
+
+    The column is found through the metadata: reference models are region-owned and import
+    this module, so it cannot import them."""
+    kecamatan = Model.metadata.tables["kecamatan"]
+    return kecamatan.c.region_code == (code or current_region())
 
 
 @event.listens_for(Session, "do_orm_execute")

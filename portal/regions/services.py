@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.matching.rules import seed_rules
 from portal.messages import _m
 from portal.reference.models import Kecamatan, Kelurahan
+from portal.reference.seed import DEFAULT_SOURCE, seed_categories, seed_rate
 from portal.regions import wilayah
 from portal.regions.exceptions import RegionError
 from portal.regions.models import Region
@@ -38,8 +39,8 @@ class RegionSummary:
 
 def add_region(code: str, actor: object = None) -> Region:
     """A kabupaten or kota with its kecamatan and desa/kelurahan from the shipped national
-    table. Raises RegionError for an unknown code, a region that exists, or an area code
-    another region holds already."""
+    table, rules version 1, and the default categories and national rate. Raises RegionError
+    for an unknown code, a region that exists, or an area code another region holds already."""
     code = code.strip()
     if db.session.get(Region, code) is not None:
         raise RegionError(_m("Region %(code)s exists already.", code=code))
@@ -69,12 +70,20 @@ def add_region(code: str, actor: object = None) -> Region:
         [{"code": a.code, "name": a.name, "kecamatan_code": a.parent} for a in areas.villages],
     )
     with region_scope(code):
+        # The national defaults, so the region prices pledges and imports rosters at once;
+        # its admins then set their own. Categories first: rules version 1 takes their weights.
+        categories = seed_categories(source=DEFAULT_SOURCE)
+        seed_rate()
         seed_rules(city_quotas={}, note=f"{areas.name}: no city quota until its admins set one")
     record_event(
         "region.add",
         region,
         actor=actor,
-        after={"kecamatan": len(areas.kecamatan), "desa_kelurahan": len(areas.villages)},
+        after={
+            "kecamatan": len(areas.kecamatan),
+            "desa_kelurahan": len(areas.villages),
+            "categories": categories,
+        },
     )
     return region
 

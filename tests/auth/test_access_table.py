@@ -15,6 +15,7 @@ from portal.matching import services as matching_services
 from portal.payments import services as payment_services
 from portal.payments.models import Document
 from portal.pledges import services as pledge_services
+from portal.reference.models import Category
 from portal.reports.models import TjslStatement
 from tests import factories
 from tests.conftest import Actors, csrf_token
@@ -300,6 +301,28 @@ EXPECTED = {
     ("POST", "regions.scheme"): row(
         LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN, FORBIDDEN
     ),
+    ("GET", "regions.categories"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "regions.create_category"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN, FORBIDDEN
+    ),
+    ("GET", "regions.edit_category"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "regions.edit_category"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "regions.retire_category"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN, FORBIDDEN
+    ),
+    ("POST", "regions.reactivate_category"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN, FORBIDDEN
+    ),
+    ("GET", "regions.rates"): row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN),
+    ("POST", "regions.create_rate"): row(
+        LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN, FORBIDDEN
+    ),
     ("GET", "coverage.months"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK, FORBIDDEN),
     ("GET", "coverage.month"): row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK, FORBIDDEN),
     ("POST", "coverage.close"): row(
@@ -410,6 +433,7 @@ def _objects_of_another_company(actors: Actors) -> dict[str, int]:
         "document_id": document.id,
         "run_id": run.id,
         "statement_id": statement.id,
+        "category_id": db.session.scalars(select(Category.id)).first(),  # the region's own
     }
 
 

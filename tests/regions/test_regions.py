@@ -57,7 +57,11 @@ def test_adding_kudus_brings_its_kecamatan_and_desa_with_one_command(app):
     kudus = db.session.scalars(select(Kecamatan).where(Kecamatan.region_code == "33.19")).all()
     assert {k.code[:6] for k in kudus} == {"33.19."} and len(kudus) == 9
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "region.add")).one()
-    assert audit.object_id == "33.19" and audit.after == {"kecamatan": 9, "desa_kelurahan": 132}
+    assert audit.object_id == "33.19" and audit.after == {
+        "kecamatan": 9,
+        "desa_kelurahan": 132,
+        "categories": 20,
+    }
 
 
 def test_a_region_is_added_once_and_only_from_a_known_code(app):
@@ -74,15 +78,18 @@ def test_a_region_is_added_once_and_only_from_a_known_code(app):
 
 def test_another_regions_areas_stay_out_of_semarangs_pages_and_imports(app):
     assert app.test_cli_runner().invoke(args=["regions", "add", "33.19"]).exit_code == 0
-    _categories, kecamatan = target_choices()
+    categories, kecamatan = target_choices()
     assert len(kecamatan) == 16 and all(k.region_code == SEMARANG for k in kecamatan)
+    assert len(categories) == 20 and {c.region_code for c in categories} == {SEMARANG}
     choices = filter_choices()
     assert len(choices["kecamatan"]) == 16 and len(choices["kelurahan"]) == 177
     kudus_village = db.session.scalars(
         select(Kelurahan).where(Kelurahan.code.startswith("33.19."))
     ).first()
     assert kudus_village is not None
-    assert kudus_village.code not in load_lookups().kelurahan_codes
+    lookups = load_lookups()
+    assert kudus_village.code not in lookups.kelurahan_codes
+    assert len(set(lookups.category_by_code.values())) == 20
 
 
 def test_the_national_table_agrees_with_semarangs_own_seed():
