@@ -38,7 +38,7 @@ def active_elsewhere(hashes: Collection[str]) -> dict[str, str]:
     with all_regions():
         for start in range(0, len(wanted), LOOKUP_BATCH):
             batch = wanted[start : start + LOOKUP_BATCH]
-            found.update(db.session.execute(stmt.where(Worker.nik_hash.in_(batch))).tuples())
+            found.update(db.session.execute(stmt.where(Worker.nik_hash.in_(batch))).tuples().all())
     return found
 
 
