@@ -348,6 +348,7 @@ COVERAGE_COLUMNS = [
     "pledge_id",
     "slot",
     "created_at",
+    "person_key",
 ]
 
 
@@ -362,7 +363,20 @@ def _coverage_rows(plan: Plan, values: Values) -> list[tuple]:
             continue
         pledge, slot = plan.pledge[worker], plan.slot[worker]
         for month in months[: plan.months[worker]]:
-            rows.append((len(rows) + 1, worker, month, str(funder), RATE, 1, pledge, slot, created))
+            rows.append(
+                (
+                    len(rows) + 1,
+                    worker,
+                    month,
+                    str(funder),
+                    RATE,
+                    1,
+                    pledge,
+                    slot,
+                    created,
+                    f"{worker:064x}",  # the worker's stand-in nik_hash
+                )
+            )
     return rows
 
 

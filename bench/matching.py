@@ -147,12 +147,24 @@ def _insert_city_coverage(n: int, month: date, rng: random.Random) -> set[int]:
     covered, lapsing = chosen[:APBD_COVERED], chosen[APBD_COVERED:]
     previous = add_months(month, -1)
     rows = [
-        {"worker_id": w, "month": add_months(month, k), "funder": Funder.APBD, "amount": CITY_RATE}
+        {
+            "worker_id": w,
+            "person_key": f"{w:064x}",  # the worker's stand-in nik_hash
+            "month": add_months(month, k),
+            "funder": Funder.APBD,
+            "amount": CITY_RATE,
+        }
         for w in covered
         for k in (-1, 0, 1)
     ]
     rows += [
-        {"worker_id": w, "month": previous, "funder": Funder.APBD, "amount": CITY_RATE}
+        {
+            "worker_id": w,
+            "person_key": f"{w:064x}",
+            "month": previous,
+            "funder": Funder.APBD,
+            "amount": CITY_RATE,
+        }
         for w in lapsing
     ]
     db.session.execute(insert(Coverage), rows)

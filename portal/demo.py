@@ -238,11 +238,17 @@ def _seed_running_pledge(today: date) -> None:
     confirm_payment(payment, payment.amount, staff, "demo")
     first_waiting = APBD_WORKERS + DBHCHT_WORKERS + 1
     workers = list(range(first_waiting, first_waiting + RUNNING_WORKERS))
+    person = dict(
+        db.session.execute(select(Worker.id, Worker.nik_hash).where(Worker.id.in_(workers)))
+        .tuples()
+        .all()
+    )
     db.session.execute(
         insert(Coverage),
         [
             {
                 "worker_id": worker_id,
+                "person_key": person[worker_id],
                 "month": add_months(start, k),
                 "funder": Funder.PLEDGE,
                 "amount": lines[k].rate,
@@ -347,7 +353,7 @@ def _seed_workers(today: date) -> None:
         for i, kind in enumerate(plan, start=1)
     ]
     db.session.execute(insert(Worker), rows)
-    _seed_city_coverage(today, plan)
+    _seed_city_coverage(today, plan, [row["nik_hash"] for row in rows])
 
 
 def _worker_row(
@@ -387,15 +393,21 @@ def _worker_row(
     }
 
 
-def _seed_city_coverage(today: date, plan: list[str]) -> None:
+def _seed_city_coverage(today: date, plan: list[str], people: list[str]) -> None:
     """APBD and DBHCHT cover their workers for every month of the current year."""
     rate = db.session.scalars(select(RateSchedule).order_by(RateSchedule.effective_from)).first()
     amount = rate.monthly_amount if rate else 16_800
     months = [date(today.year, m, 1) for m in range(1, 13)]
     funders = {"apbd": Funder.APBD, "dbhcht": Funder.DBHCHT}
     rows = [
-        {"worker_id": worker_id, "month": month, "funder": funders[kind], "amount": amount}
-        for worker_id, kind in enumerate(plan, start=1)
+        {
+            "worker_id": worker_id,
+            "person_key": person,
+            "month": month,
+            "funder": funders[kind],
+            "amount": amount,
+        }
+        for worker_id, (kind, person) in enumerate(zip(plan, people, strict=True), start=1)
         if kind in funders
         for month in months
     ]

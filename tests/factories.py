@@ -10,10 +10,11 @@ from sqlalchemy import select
 from portal.auth import passwords
 from portal.auth.models import Role, User
 from portal.companies.models import Company, CompanyStatus  # noqa: F401 - re-exported for tests
+from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
 from portal.reference.models import Category
 from portal.workers.models import Worker
-from portal.workers.nik import build_nik
+from portal.workers.nik import build_nik, parse_nik
 from portal.workers.pii import current_cipher, mask_nik
 
 PASSWORD = "Semangat-Pagi-Tugu-Muda-1945"  # noqa: S105 - test fixture
@@ -62,11 +63,16 @@ def worker(
     kelurahan_code: str = "33.74.01.1001",
     category_code: str = "becak",
     full_name: str | None = None,
+    nik: str | None = None,
 ) -> Worker:
-    """A worker with a valid Semarang NIK whose birth date and sex agree with the record."""
+    """A worker with a valid Semarang NIK whose birth date and sex agree with the record
+    (or with `nik`, whose birth date and sex it then takes)."""
     n = next(_seq)
+    if nik is not None:
+        facts = parse_nik(nik)
+        birth_date, female = facts.birth_date, facts.female
     born = birth_date or date(1980, 1 + n % 12, 1 + n % 28)
-    nik = build_nik(kelurahan_code.replace(".", "")[:6], born, female, n % 9999 + 1)
+    nik = nik or build_nik(kelurahan_code.replace(".", "")[:6], born, female, n % 9999 + 1)
     cipher = current_cipher()
     category = db.session.scalar(select(Category).where(Category.code == category_code))
     row = Worker(
@@ -80,6 +86,23 @@ def worker(
         kelurahan_code=kelurahan_code,
         status=status,
         inactive_reason="moved" if status == "inactive" else None,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def coverage(
+    worker: Worker, month: date, funder: Funder = Funder.APBD, amount: int = 16_800
+) -> Coverage:
+    """A city-funded worker-month in the worker's region, keyed by the worker's person."""
+    row = Coverage(
+        worker_id=worker.id,
+        person_key=worker.nik_hash,
+        month=month,
+        funder=funder,
+        amount=amount,
+        region_code=worker.region_code,
     )
     db.session.add(row)
     db.session.flush()

@@ -22,7 +22,7 @@ from portal.coverage.exceptions import (
     UnknownFunder,
 )
 from portal.coverage.models import Coverage, Funder
-from portal.coverage.services import check_actor
+from portal.coverage.services import check_actor, covered_elsewhere
 from portal.csvtext import (
     MAX_DETAIL,
     MAX_ROWS,
@@ -58,6 +58,7 @@ class Rejection:
     NOT_ELIGIBLE = "not_eligible"
     DBHCHT_CATEGORY = "dbhcht_category"
     ALREADY_COVERED = "already_covered"
+    COVERED_ELSEWHERE = "covered_elsewhere"  # skipped, not refused: see CityImport.skipped
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,12 @@ class RejectedRow:
 
 @dataclass
 class CityImport:
-    """The outcome of a participant file: nothing is written unless every row is accepted."""
+    """The outcome of a participant file: nothing is written unless every row is accepted.
+
+    A worker whose person another region funds in one of the months (registered there before
+    moving here) is skipped, not refused: the others are covered, and `skipped` says who
+    was left out, with the months (never the other region's funder).
+    """
 
     funder: str
     months: list[date]
@@ -84,6 +90,8 @@ class CityImport:
     refused: int = 0  # every refused row
     written: int = 0
     amount: int = 0
+    skipped: list[RejectedRow] = field(default_factory=list)  # the first MAX_DETAIL
+    skipped_count: int = 0  # every worker skipped
 
     @property
     def ok(self) -> bool:
@@ -93,6 +101,11 @@ class CityImport:
         self.refused += 1
         if len(self.rejected) < MAX_DETAIL:
             self.rejected.append(row)
+
+    def skip(self, row: RejectedRow) -> None:
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_DETAIL:
+            self.skipped.append(row)
 
 
 @dataclass(frozen=True)
@@ -121,13 +134,27 @@ def import_city_participants(
     covered_months = _import_months(funder, month, months)
     rates = {m: rate_for(m, funding_source="city").monthly_amount for m in covered_months}
     report = CityImport(funder=funder, months=covered_months, dry_run=dry_run)
-    candidates = _check_rows(read_niks(stream), report)
+    candidates = _skip_covered_elsewhere(_check_rows(read_niks(stream), report), report)
     report.accepted = len(candidates)
     report.amount = len(candidates) * sum(rates.values())
     if not report.ok or dry_run:
         report.rejected.sort(key=lambda r: r.row)
         return report
-    report.written = _write_city_coverage(candidates, funder, rates)
+    try:
+        report.written = _write_city_coverage(candidates, funder, rates)
+    except IntegrityError:
+        # Another region may have funded one of the people meanwhile, its rows now committed:
+        # they are skipped too, once. Any other clash refuses the file.
+        skipped = report.skipped_count
+        candidates = _skip_covered_elsewhere(candidates, report)
+        if report.skipped_count == skipped:
+            raise CoverageClash(CLASH) from None
+        report.accepted = len(candidates)
+        report.amount = len(candidates) * sum(rates.values())
+        try:
+            report.written = _write_city_coverage(candidates, funder, rates)
+        except IntegrityError:
+            raise CoverageClash(CLASH) from None
     record_event(
         "coverage.import_city",
         actor=actor,
@@ -138,6 +165,7 @@ def import_city_participants(
             "workers": report.accepted,
             "rows": report.written,
             "amount": report.amount,
+            "skipped_elsewhere": report.skipped_count,
         },
     )
     return report
@@ -297,11 +325,38 @@ def _covered(worker_ids: list[int], months: list[date]) -> dict[int, list[str]]:
     return found
 
 
+def _skip_covered_elsewhere(candidates: list[_Candidate], report: CityImport) -> list[_Candidate]:
+    """The candidates but those whose person another region funds in one of the months."""
+    months = set(report.months)
+    elsewhere = covered_elsewhere(
+        report.months[0], report.months[-1], [c.worker.id for c in candidates]
+    )
+    kept = []
+    for c in candidates:
+        taken = sorted(elsewhere.get(c.worker.id, set()) & months)
+        if taken:
+            detail = tuple(f"{m:%Y-%m}" for m in taken)
+            report.skip(RejectedRow(c.row, c.nik, Rejection.COVERED_ELSEWHERE, detail))
+        else:
+            kept.append(c)
+    return kept
+
+
+CLASH = _m("a worker in the file was covered by another change meanwhile; nothing was written")
+
+
 def _write_city_coverage(candidates: list[_Candidate], funder: str, rates: dict[date, int]) -> int:
+    """Raises IntegrityError, with nothing written, when a row clashes with coverage there.
+
+    In (person, month) order, as approvals write theirs: writers racing on PostgreSQL wait
+    for each other's rows in the same order and never deadlock.
+    """
     version = current_rules().version
+    ordered = sorted(candidates, key=lambda c: c.worker.nik_hash)
     rows: list[dict[str, Any]] = [
         {
             "worker_id": c.worker.id,
+            "person_key": c.worker.nik_hash,
             "month": month,
             "funder": funder,
             "amount": rate,
@@ -310,15 +365,10 @@ def _write_city_coverage(candidates: list[_Candidate], funder: str, rates: dict[
             "slot": None,
             "run_id": None,
         }
-        for c in candidates
-        for month, rate in rates.items()
+        for c in ordered
+        for month, rate in sorted(rates.items())
     ]
-    try:
-        with db.session.begin_nested():
-            for start in range(0, len(rows), 10_000):
-                db.session.execute(insert(Coverage), rows[start : start + 10_000])
-    except IntegrityError:
-        raise CoverageClash(
-            _m("a worker in the file was covered by another change meanwhile; nothing was written")
-        ) from None
+    with db.session.begin_nested():
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(insert(Coverage), rows[start : start + 10_000])
     return len(rows)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, not_, select, update
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.coverage.models import Coverage, Funder, MonthClose
+from portal.coverage.services import covered_elsewhere
 from portal.extensions import db
 from portal.matching import engine, queries
 from portal.matching.rules import current_rules
@@ -138,14 +139,17 @@ def _hand_over(
     ]
     pledge = db.session.get(Pledge, pledge_id)
     assert pledge is not None  # the coverage rows' foreign key
-    candidates = engine.by_priority(
-        queries.waiting_candidates(
-            first,
-            current_rules(),
-            categories=pledge.target_categories,
-            kecamatan=pledge.target_kecamatan,
-            exclude=chosen,
-        )
+    successor = _first_free(
+        engine.by_priority(
+            queries.waiting_candidates(
+                first,
+                current_rules(),
+                categories=pledge.target_categories,
+                kecamatan=pledge.target_kecamatan,
+                exclude=chosen,
+            )
+        ),
+        months,
     )
     where = (
         Coverage.pledge_id == pledge_id,
@@ -153,7 +157,7 @@ def _hand_over(
         Coverage.worker_id == leaving,
         Coverage.month.in_(months),
     )
-    if not candidates:
+    if successor is None:
         db.session.execute(delete(Coverage).where(*where))
         result.released += len(months)
         record_event(
@@ -168,10 +172,10 @@ def _hand_over(
             },
         )
         return
-    successor = candidates[0].worker_id
     chosen.add(successor)
+    person = db.session.scalar(select(Worker.nik_hash).where(Worker.id == successor))
     db.session.execute(
-        update(Coverage).where(*where).values(worker_id=successor),
+        update(Coverage).where(*where).values(worker_id=successor, person_key=person),
         execution_options={"synchronize_session": False},
     )
     result.passed_on.append((pledge_id, slot, leaving, successor))
@@ -187,3 +191,18 @@ def _hand_over(
             "months": [f"{m:%Y-%m}" for m in months],
         },
     )
+
+
+FREE_CHECK = 100  # candidates checked at a time; the first is nearly always free
+
+
+def _first_free(candidates: list[engine.Candidate], months: list[date]) -> int | None:
+    """The first candidate (a worker id) whose person no other region funds in `months`."""
+    wanted = set(months)
+    for start in range(0, len(candidates), FREE_CHECK):
+        chunk = [c.worker_id for c in candidates[start : start + FREE_CHECK]]
+        elsewhere = covered_elsewhere(min(wanted), max(wanted), chunk) if wanted else {}
+        for worker_id in chunk:
+            if not elsewhere.get(worker_id, set()) & wanted:
+                return worker_id
+    return None

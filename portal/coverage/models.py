@@ -1,5 +1,5 @@
-"""Coverage: one funder per worker-month, enforced by the database; month closes and
-remittances to BPJS TK."""
+"""Coverage: one funder per person-month in every region, enforced by the database; month
+closes and remittances to BPJS TK."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    select,
 )
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import UTCDateTime, enum_check, utcnow
 from portal.extensions import Model
 from portal.regions.scope import RegionOwned
+from portal.workers.models import Worker
 
 
 class Funder(enum.StrEnum):
@@ -31,16 +34,31 @@ class Funder(enum.StrEnum):
     PLEDGE = "pledge"
 
 
+def worker_person_key(context: ExecutionContext) -> str:
+    """A row written without its person key copies its worker's NIK hash. One query a row:
+    the services that write many rows give the key themselves."""
+    worker = Worker.__table__
+    worker_id = context.get_current_parameters()["worker_id"]  # type: ignore[attr-defined]
+    key: str = context.connection.execute(  # type: ignore[attr-defined]
+        select(worker.c.nik_hash).where(worker.c.id == worker_id)
+    ).scalar_one()
+    return key
+
+
 class Coverage(RegionOwned, Model):
     """A worker-month paid by one funder.
 
-    (worker_id, month) refuses a second funder for a worker-month; (pledge_id, slot, month)
-    refuses a second worker for a pledge's slot-month, so a pledge can never hold more
-    worker-months than its slots times its months.
+    (person_key, month) refuses a second funder for a person's month in any region: the key
+    is the worker's NIK hash, copied when the row is written, and a unique index holds across
+    regions (row-level security does not filter it), so a worker registered in two regions
+    over time is never funded twice for a month. (worker_id, month) says the same within a
+    region; (pledge_id, slot, month) refuses a second worker for a pledge's slot-month, so a
+    pledge can never hold more worker-months than its slots times its months.
     """
 
     __tablename__ = "coverage"
     __table_args__ = (
+        UniqueConstraint("person_key", "month", name="uq_coverage_person_month"),
         UniqueConstraint("worker_id", "month", name="uq_coverage_worker_month"),
         UniqueConstraint("pledge_id", "slot", "month", name="uq_coverage_pledge_slot_month"),
         # Counts per month and funder (closing, remittance, dashboards) read this index alone.
@@ -55,6 +73,7 @@ class Coverage(RegionOwned, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    person_key: Mapped[str] = mapped_column(String(64), default=worker_person_key)
     month: Mapped[date] = mapped_column(Date)
     funder: Mapped[Funder] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(Integer)

@@ -7,12 +7,23 @@ participants), remittance.py (files for BPJS), release.py (months given back by 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import date
+
+from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.auth.permissions import Permission, can
 from portal.coverage.exceptions import InvalidMonth, NotAllowed
+from portal.coverage.models import Coverage
+from portal.extensions import db
 from portal.messages import _m
+from portal.regions.models import Region
+from portal.regions.scope import all_regions, current_region
+from portal.workers.models import Worker
+
+LOOKUP_BATCH = 2_000
 
 _MONTH = re.compile(r"\s*([0-9]{4})-([0-9]{1,2})\s*")
 
@@ -29,3 +40,39 @@ def check_actor(actor: User | None) -> None:
     """Coverage changes need COVERAGE_MANAGE; None is the command line. Raises NotAllowed."""
     if actor is not None and not can(actor, Permission.COVERAGE_MANAGE):
         raise NotAllowed(_m("%(email)s may not change coverage", email=actor.email))
+
+
+def covered_elsewhere(
+    first: date, last: date | None = None, worker_ids: Collection[int] | None = None
+) -> dict[int, set[date]]:
+    """The workers of the region in scope (all, or those of `worker_ids`) whose person is
+    funded in another region in a month from `first` (to `last`), with those months.
+
+    The one read of coverage across regions: the scope widens for its select alone, so that
+    row-level security on PostgreSQL lets it see the other regions' rows too.
+    """
+    region = current_region()
+    if db.session.scalar(select(Region.code).where(Region.code != region).limit(1)) is None:
+        return {}  # one region: nobody is funded elsewhere
+    stmt = (
+        select(Worker.id, Coverage.month)
+        .join(Coverage, Coverage.person_key == Worker.nik_hash)
+        .where(Worker.region_code == region, Coverage.region_code != region)
+        .where(Coverage.month >= first)
+    )
+    if last is not None:
+        stmt = stmt.where(Coverage.month <= last)
+    ids = None if worker_ids is None else list(worker_ids)
+    batches = (
+        [None]
+        if ids is None
+        else [ids[i : i + LOOKUP_BATCH] for i in range(0, len(ids), LOOKUP_BATCH)]
+    )
+    found: dict[int, set[date]] = defaultdict(set)
+    db.session.flush()  # rows made in this region take its code before the scope widens
+    with all_regions():
+        for batch in batches:
+            chosen = stmt if batch is None else stmt.where(Worker.id.in_(batch))
+            for worker_id, month in db.session.execute(chosen):
+                found[worker_id].add(month)
+    return dict(found)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit.services import record_event
 from portal.auth.models import User
 from portal.coverage.models import Coverage, Funder
+from portal.coverage.services import covered_elsewhere
 from portal.db import utcnow
 from portal.events import MatchApprovalRequested, MatchProposalRequested, PledgeActivated, emit
 from portal.extensions import db
@@ -36,6 +37,7 @@ from portal.pledges.models import Pledge, PledgeStatus
 from portal.pledges.pricing import add_months, rate_for, term_rates
 from portal.pledges.services import transition_pledge
 from portal.reports.figures import placement as sponsor_placement
+from portal.workers.models import Worker
 
 INSERT_BATCH = 50_000
 PLACEMENT_COLUMNS = ("run_id", "worker_id", "funder", "pledge_id", "slot", "months")
@@ -50,6 +52,7 @@ COVERAGE_COLUMNS = (
     "run_id",
     "created_at",
     "region_code",
+    "person_key",
 )
 NO_FIT = "no_fit"
 
@@ -138,7 +141,9 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
     check_month_open(month, today)
     subject = run_subject(run.id)
     rules = current_rules()
-    everyone = engine.by_priority(queries.waiting_candidates(month, rules))
+    waiting = queries.waiting_candidates(month, rules)
+    elsewhere = covered_elsewhere(month)  # funded in another region: not waiting here
+    everyone = engine.by_priority(c for c in waiting if c.worker_id not in elsewhere)
     pledges = queries.open_pledges(month)
     carried = _carried_over(pledges, everyone)  # R7: a renewal keeps its workers first
     kept = {w for workers in carried.values() for w in workers}
@@ -176,7 +181,10 @@ def _place(run: MatchRun, actor: User | None, today: date | None = None) -> Matc
     run.rule_version = rules.version
     run.placed = len(rows)
     run.coverage_rows = sum(row_months for *_, row_months in rows)
-    run.summary = _summary(everyone, city, already, quotas, pledges, placed, rest)
+    run.summary = {
+        **_summary(everyone, city, already, quotas, pledges, placed, rest),
+        "covered_elsewhere": len(waiting) - len(everyone),
+    }
     db.session.flush()
     set_progress(subject, 4, PLACE_STEPS)
     record_event(
@@ -312,20 +320,21 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
         raise RunNotOpen(_m("run %(run)s is not a proposal", run=run.id))
     db.session.refresh(run)
     pledges = _check_unchanged(run)
-    rows = _coverage_rows(run, pledges)
+    rows, skipped = _skip_covered_elsewhere(run, _coverage_rows(run, pledges))
     _check_money(rows, pledges)
     try:
-        with db.session.begin_nested():
-            _insert_many(
-                Coverage.__table__,
-                COVERAGE_COLUMNS,
-                rows,
-                progress=lambda done: set_progress(run_subject(run.id), done, len(rows)),
-            )
+        _insert_coverage(run, rows)
     except IntegrityError:
-        raise StaleProposal(
-            [_m("a worker in this proposal was covered by another approval")]
-        ) from None
+        # Another region may have funded one of the people meanwhile, its rows now committed:
+        # they are skipped too, once. Any other clash makes the proposal stale.
+        rows, more = _skip_covered_elsewhere(run, rows)
+        if not more:
+            raise StaleProposal([COVERED_MEANWHILE]) from None
+        skipped |= more
+        try:
+            _insert_coverage(run, rows)
+        except IntegrityError:
+            raise StaleProposal([COVERED_MEANWHILE]) from None
     for pledge in pledges.values():
         if pledge.status == PledgeStatus.ACTIVE:  # empty slots filled for the rest of the term
             record_event(
@@ -345,15 +354,49 @@ def approve_run(run: MatchRun, actor: User | None) -> int:
     run.approved_by_id = actor.id if actor else None
     run.decided_at = utcnow()
     run.coverage_rows = len(rows)
+    run.summary = {**(run.summary or {}), "skipped_elsewhere": len(skipped)}
     db.session.flush()
     record_event(
         "match.approve",
         run,
         actor=actor,
-        after={"month": f"{run.month:%Y-%m}", "coverage_rows": len(rows)},
+        after={
+            "month": f"{run.month:%Y-%m}",
+            "coverage_rows": len(rows),
+            "skipped_elsewhere": len(skipped),
+        },
     )
     _tell_sponsors(run, pledges)
     return len(rows)
+
+
+COVERED_MEANWHILE = _m("a worker in this proposal was covered by another approval")
+
+
+def _insert_coverage(run: MatchRun, rows: list[tuple[Any, ...]]) -> None:
+    """Raises IntegrityError, with nothing written, when a row clashes with coverage there."""
+    with db.session.begin_nested():
+        _insert_many(
+            Coverage.__table__,
+            COVERAGE_COLUMNS,
+            rows,
+            progress=lambda done: set_progress(run_subject(run.id), done, len(rows)),
+        )
+
+
+def _skip_covered_elsewhere(
+    run: MatchRun, rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], set[int]]:
+    """The rows without those of workers whose person another region funds in one of the
+    rows' months (a worker registered there before moving here), and those workers."""
+    stored = _stored(Coverage.month)
+    taken = {
+        (worker_id, stored(month))
+        for worker_id, months in covered_elsewhere(run.month).items()
+        for month in months
+    }
+    skipped = {row[0] for row in rows if (row[0], row[1]) in taken}
+    return [row for row in rows if row[0] not in skipped], skipped
 
 
 def _check_approver(run: MatchRun, actor: User | None, rules: Rules) -> None:
@@ -442,22 +485,37 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
     month, version, run_id = month_value(run.month), run.rule_version, run.id
     region = run.region_code
     rows: list[tuple[Any, ...]] = []
-    # In (worker, month) order: two approvals racing on PostgreSQL then wait for each other's
-    # rows in the same order, so the loser fails on the unique constraint, never in a deadlock.
+    # In (person, month) order: two approvals racing on PostgreSQL, in one region or in two,
+    # then wait for each other's rows in the same order, so the loser fails on a unique
+    # constraint, never in a deadlock (a person's worker ids differ between regions).
     placements = db.session.execute(
         select(
             MatchPlacement.worker_id,
             MatchPlacement.funder,
             MatchPlacement.pledge_id,
             MatchPlacement.slot,
+            Worker.nik_hash,
         )
+        .join(Worker, Worker.id == MatchPlacement.worker_id)
         .where(MatchPlacement.run_id == run.id)
-        .order_by(MatchPlacement.worker_id)
+        .order_by(Worker.nik_hash)
     )
-    for worker_id, funder, pledge_id, slot in placements:
+    for worker_id, funder, pledge_id, slot, person in placements:
         if pledge_id is None:
             rows.append(
-                (worker_id, month, funder, city_rate, version, None, None, run_id, now, region)
+                (
+                    worker_id,
+                    month,
+                    funder,
+                    city_rate,
+                    version,
+                    None,
+                    None,
+                    run_id,
+                    now,
+                    region,
+                    person,
+                )
             )
         else:
             rows.extend(
@@ -473,6 +531,7 @@ def _coverage_rows(run: MatchRun, pledges: dict[int, Pledge]) -> list[tuple[Any,
                         run_id,
                         now,
                         region,
+                        person,
                     )
                     for term_month, rate in terms[pledge_id]
                 ]

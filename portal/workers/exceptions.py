@@ -25,3 +25,11 @@ class DetailsDisagreeWithNik(WorkerError):
 class WorkerErased(DetailsDisagreeWithNik):
     """The worker's personal data was erased: no NIK is left for details to agree with, and the
     record no longer changes."""
+
+
+class AlreadyRegistered(WorkerError):
+    """The NIK is registered in this region already: edit that worker instead."""
+
+
+class RegisteredElsewhere(WorkerError):
+    """The NIK is active in another region, which must first mark the worker as moved."""

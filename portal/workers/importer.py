@@ -30,6 +30,7 @@ from portal.messages import Message, _m
 from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.regions.scope import current_region, kecamatan_in_region
 from portal.workers.eligibility import EligibilityFacts, ineligibility_reasons
+from portal.workers.elsewhere import active_elsewhere, registered_elsewhere
 from portal.workers.models import Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.pii import PiiCipher, current_cipher, mask_nik
 from portal.workers.rejected import reasons_text, shown_reasons
@@ -298,11 +299,17 @@ def _reject(
 def _apply_batch(valid: list[Checked], run: _Run, report: ImportReport) -> None:
     hashes = [run.cipher.lookup_hash(row.nik) for _, _, row in valid]
     existing = _registered(hashes)
+    # A NIK new to this region is refused while another region has it active: one query a
+    # batch, for the batch's new NIKs.
+    elsewhere = active_elsewhere([h for h in hashes if h not in existing])
     new: list[NewWorker] = []
     changed: list[tuple[int, ValidRow]] = []
     for (number, raw, row), nik_hash in zip(valid, hashes, strict=True):
         worker_id = existing.get(nik_hash)
-        if worker_id is None:
+        if worker_id is None and nik_hash in elsewhere:
+            refused = registered_elsewhere(elsewhere[nik_hash])
+            _reject(report, number, raw, [RowError(number, "nik", refused)], run)
+        elif worker_id is None:
             new.append((nik_hash, row))
         elif run.update_existing:
             changed.append((worker_id, row))
@@ -409,7 +416,9 @@ def _record_history(hashes: list[str], run: _Run) -> None:
             literal(run.actor_id, history.c.actor_id.type),
             literal(run.now, history.c.created_at.type),
         )
-        .where(worker.c.nik_hash.in_(hashes))
+        # A Core select is not given the region's criteria, and a NIK may be registered in
+        # other regions too.
+        .where(worker.c.nik_hash.in_(hashes), worker.c.region_code == current_region())
         .order_by(worker.c.id)
     )
     db.session.execute(

@@ -5,7 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, SmallInteger, String, Text, func
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import UTCDateTime, enum_check, utcnow
@@ -34,8 +46,14 @@ class Sex(enum.StrEnum):
     FEMALE = "P"
 
 
+ACTIVE_NIK = "status <> 'inactive'"  # the registrations a NIK may have only one of
+
+
 class Worker(RegionOwned, Model):
     """NIK and phone are stored encrypted; nik_hash (keyed) gives uniqueness and exact search.
+
+    A NIK is registered once per region, and may be registered in several regions over time
+    (a worker who moves), but is active (not inactive) in one region at a time.
 
     An erased worker (erased_at set) keeps its id, sex, category, kelurahan and birth month,
     which coverage, claims and reports count on; the rest is a pseudonym or empty.
@@ -43,6 +61,16 @@ class Worker(RegionOwned, Model):
 
     __tablename__ = "worker"
     __table_args__ = (
+        UniqueConstraint("region_code", "nik_hash", name="uq_worker_region_nik"),
+        # A unique index holds across regions (row-level security does not filter it), so
+        # two regions can never both have the NIK active, whatever races between them.
+        Index(
+            "uq_worker_active_nik",
+            "nik_hash",
+            unique=True,
+            sqlite_where=text(ACTIVE_NIK),
+            postgresql_where=text(ACTIVE_NIK),
+        ),
         CheckConstraint(enum_check("status", WorkerStatus), name="status_valid"),
         CheckConstraint(enum_check("sex", Sex), name="sex_valid"),
         CheckConstraint(
@@ -55,7 +83,7 @@ class Worker(RegionOwned, Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_hash: Mapped[str] = mapped_column(String(64))
     nik_encrypted: Mapped[str] = mapped_column(String(120))
     nik_masked: Mapped[str] = mapped_column(String(16))
     full_name: Mapped[str] = mapped_column(String(120), index=True)

@@ -1,4 +1,5 @@
-"""Register operations: edit details, change status with a reason, record who looked."""
+"""Register operations: add a worker, edit details, change status with a reason, record who
+looked."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
+from portal.coverage.models import Coverage
 from portal.db import utcnow
 from portal.events import WorkerStatusChanged, emit
 from portal.extensions import db
 from portal.messages import _m
 from portal.workers.eligibility import facts_of, ineligibility_reasons
-from portal.workers.exceptions import DetailsDisagreeWithNik, IllegalStatusChange, WorkerErased
+from portal.workers.elsewhere import active_elsewhere, registered_elsewhere
+from portal.workers.exceptions import (
+    AlreadyRegistered,
+    DetailsDisagreeWithNik,
+    IllegalStatusChange,
+    RegisteredElsewhere,
+    WorkerErased,
+)
 from portal.workers.models import InactiveReason, Worker, WorkerStatus, WorkerStatusChange
 from portal.workers.nik import NikError, check_nik_matches
-from portal.workers.pii import PiiCipher, current_cipher
+from portal.workers.pii import PiiCipher, current_cipher, mask_nik
 
 _ALLOWED = {
     WorkerStatus.REGISTERED: {WorkerStatus.ELIGIBLE, WorkerStatus.INACTIVE},
@@ -66,6 +75,49 @@ def worker_phone(worker: Worker) -> str | None:
 def record_pii_view(worker: Worker, actor: User) -> None:
     """Every look at a worker's personal data is audited (without the NIK itself)."""
     record_event("worker.view_pii", worker, actor=actor)
+
+
+def register_worker(nik: str, details: WorkerDetails, actor: User) -> Worker:
+    """Add one worker to the region's register (status registered; staff check R2 next).
+
+    Raises DetailsDisagreeWithNik, AlreadyRegistered (in this region: edit that worker), and
+    RegisteredElsewhere while another region has the NIK active.
+    """
+    try:
+        facts = check_nik_matches(nik, details.birth_date, details.sex == "P")
+    except NikError as error:
+        raise DetailsDisagreeWithNik(error.message) from error
+    cipher = current_cipher()
+    nik_hash = cipher.lookup_hash(nik)
+    if db.session.scalar(select(Worker.id).where(Worker.nik_hash == nik_hash)) is not None:
+        raise AlreadyRegistered(_m("This NIK is already registered."))
+    check_not_active_elsewhere(nik_hash)
+    worker = Worker(
+        nik_hash=nik_hash,
+        nik_encrypted=cipher.encrypt(nik),
+        nik_masked=mask_nik(nik),
+        phone_encrypted=cipher.encrypt(details.phone) if details.phone else None,
+        nik_in_semarang=facts.in_region,
+        status=WorkerStatus.REGISTERED,
+        **{name: getattr(details, name) for name in EDITABLE},
+    )
+    db.session.add(worker)
+    db.session.flush()
+    db.session.add(
+        WorkerStatusChange(
+            worker_id=worker.id, to_status=WorkerStatus.REGISTERED, note="", actor_id=actor.id
+        )
+    )
+    db.session.flush()
+    record_event("worker.create", worker, actor=actor)
+    return worker
+
+
+def check_not_active_elsewhere(nik_hash: str) -> None:
+    """Raises RegisteredElsewhere while another region has the NIK active."""
+    region = active_elsewhere([nik_hash]).get(nik_hash)
+    if region is not None:
+        raise RegisteredElsewhere(registered_elsewhere(region))
 
 
 def update_worker(worker: Worker, details: WorkerDetails, actor: User) -> None:
@@ -127,6 +179,11 @@ def change_worker_status(
         )
     if (target == WorkerStatus.INACTIVE) != (reason is not None):
         raise IllegalStatusChange(_m("a reason is needed exactly when a worker becomes inactive"))
+    if current == WorkerStatus.INACTIVE:
+        try:
+            check_not_active_elsewhere(worker.nik_hash)
+        except RegisteredElsewhere as error:
+            raise IllegalStatusChange(*error.args) from error
     if target == WorkerStatus.ELIGIBLE:
         month = (today or date.today()).replace(day=1)
         reasons = ineligibility_reasons(facts_of(worker), month, check_status=False)
@@ -177,6 +234,12 @@ def erase_personal_details(worker: Worker, name: str, keep_note_of: int | None =
     worker.erased_at = erased_at
     worker.full_name = name
     worker.nik_hash = cipher.lookup_hash(f"erased:{worker.id}")  # unique, and no NIK's hash
+    # Coverage keeps the person's key (the NIK's hash) to refuse a second funder across
+    # regions; the months that stay count under the pseudonym's key instead.
+    db.session.execute(
+        update(Coverage).where(Coverage.worker_id == worker.id).values(person_key=worker.nik_hash),
+        execution_options={"synchronize_session": False},
+    )
     worker.nik_encrypted = cipher.encrypt(ERASED_NIK)
     worker.nik_masked = ERASED_NIK
     worker.phone_encrypted = None
