@@ -5,7 +5,7 @@ Unique indexes are not filtered by row-level security, so both hold across regio
 PostgreSQL too.
 
 Revision ID: 8d3f5b7c9e24
-Revises: 5a4cf08a92a6
+Revises: 6b1d3f5a7c92
 Create Date: 2026-12-05 09:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d3f5b7c9e24'
-down_revision = '5a4cf08a92a6'
+down_revision = '6b1d3f5a7c92'
 branch_labels = None
 depends_on = None
 
