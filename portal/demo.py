@@ -105,6 +105,9 @@ DEMO_LOGINS = [
     DemoLogin("staff", "staf@demo.pijarsemar.id"),
     DemoLogin("staff (second approver)", "staf2@demo.pijarsemar.id"),
     DemoLogin("auditor", "auditor@demo.pijarsemar.id"),
+    DemoLogin(
+        "national programme administrator (every region's counts)", "nasional@demo.pijarsemar.id"
+    ),
     DemoLogin("sponsor owner (verified company)", "csr@sejahtera.example.com"),
     DemoLogin("sponsor member", "anggota@sejahtera.example.com"),
     DemoLogin("sponsor owner (pending company)", "owner@majubersama.example.com"),
@@ -151,6 +154,7 @@ def _seed_accounts() -> list[DemoLogin]:
         ("staf@demo.pijarsemar.id", "Rini Staf Disnaker", Role.STAFF),
         ("staf2@demo.pijarsemar.id", "Yoga Staf Disnaker", Role.STAFF),
         ("auditor@demo.pijarsemar.id", "Inspektorat", Role.AUDITOR),
+        ("nasional@demo.pijarsemar.id", "Administrator Program Nasional", Role.NATIONAL),
     ):
         create_user(email, name, role, password=DEMO_PASSWORD)
     verified, _owner = register_company(
@@ -289,12 +293,12 @@ def _seed_closed_months(today: date) -> None:
 
 def _seed_other_regions(today: date) -> None:
     rng = random.Random(33_19)  # noqa: S311 - demo data, not security
-    categories = {c.code: c.id for c in db.session.scalars(select(Category))}
     next_id = (db.session.scalar(select(func.max(Worker.id))) or 0) + 1
     for code, domain, regulation, workers in OTHER_REGIONS:
         region = add_region(code)
         region.regulation = regulation
         with region_scope(code):
+            categories = {c.code: c.id for c in db.session.scalars(select(Category))}
             create_user(
                 f"admin@demo.{domain}.id", "Admin Program", Role.ADMIN, password=DEMO_PASSWORD
             )

@@ -25,7 +25,7 @@ from portal.payments.issues import open_issue
 from portal.payments.models import Document, IssueKind, RefundApproval
 from portal.payments.statement import record_statement_import
 from portal.pledges import services as pledge_services
-from portal.reference.models import Kecamatan, Kelurahan
+from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.regions.scope import region_scope
 from portal.regions.services import add_region
 from portal.reports.models import TjslStatement
@@ -118,6 +118,7 @@ def _world(code: str, actors: Actors) -> World:
     company = db.session.get_one(Company, actors.owner.company_id)
     with region_scope(code):
         builders.rules(city_quotas={}, require_second_approver=False)
+        category_id = db.session.scalars(select(Category.id).order_by(Category.id)).first()
         clerk = factories.user(Role.STAFF, email=f"penanda-{label.lower()}@example.com")
         month = pledge_services.earliest_start()
         kelurahan = _kelurahan(code)
@@ -169,6 +170,8 @@ def _world(code: str, actors: Actors) -> World:
             "token": roster.token,
             "month": CLOSED[code],
             "clerk_id": clerk.id,
+            "code": code,
+            "category_id": category_id,
         },
         markers={
             "worker": workers[0].full_name,
@@ -227,44 +230,6 @@ def worlds(app, actors: Actors) -> Worlds:  # type: ignore[no-untyped-def]
     return Worlds(semarang, kudus, shared)
 
 
-def _routes(app):  # type: ignore[no-untyped-def]
-    """Every (method, rule); logout last, since it ends the session the others need."""
-    found = [
-        (method, rule)
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint not in SKIPPED_ENDPOINTS
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
-    ]
-    return sorted(found, key=lambda item: item[1].endpoint == "auth.logout")
-
-
-# Route parameters that name something other than what their name says.
-ALIASES = {
-    ("auth.toggle_account", "user_id"): "clerk_id",
-    ("companies.resend_invitation", "user_id"): "member_id",
-}
-
-
-def _url(rule, values: dict[str, object]) -> str:  # type: ignore[no-untyped-def]
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return str(values[ALIASES.get((rule.endpoint, name), name)])
-
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", value, rule.rule)
-
-
-def _request(client, method: str, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    try:
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, data={"csrf_token": csrf_token(client, "/auth/forgot")})
-    except Exception as error:  # noqa: BLE001 - what production answers with a 500
-        db.session.rollback()
-        return 500, f"{type(error).__name__}: {error}"
-    return response.status_code, response.get_data().decode("utf-8", "replace")
-
-
 @dataclass
 class Row:
     """A route's expected status per role in the two runs, and what its page lists."""
@@ -302,6 +267,8 @@ def scoped(owner, member, staff, admin, auditor):  # type: ignore[no-untyped-def
 EXPECTED = {
     ("GET", "public.index"): same(OK, OK, OK, OK, OK),
     ("GET", "public.healthz"): same(OK, OK, OK, OK, OK),
+    # Each region's public page (its own code in each run): counts only, for everyone.
+    ("GET", "public.region"): same(OK, OK, OK, OK, OK),
     ("POST", "public.bench_trivial"): same(MISSING, MISSING, MISSING, MISSING, MISSING),
     ("GET", "public.bench_trivial_page"): same(MISSING, MISSING, MISSING, MISSING, MISSING),
     ("POST", "public.set_language"): same(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
@@ -412,6 +379,24 @@ EXPECTED = {
     ("POST", "matching.edit_rules"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
     ("GET", "regions.scheme"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
     ("POST", "regions.scheme"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    # The region's categories and rates: another region's category is a 404.
+    ("GET", "regions.categories"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "regions.create_category"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    ("GET", "regions.edit_category"): scoped(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "regions.edit_category"): scoped(FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    ("POST", "regions.retire_category"): scoped(
+        FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN
+    ),
+    ("POST", "regions.reactivate_category"): scoped(
+        FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN
+    ),
+    ("GET", "regions.rates"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN),
+    ("POST", "regions.create_rate"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN),
+    # The national role's pages: no region's people reach them.
+    ("GET", "national.dashboard"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("GET", "national.regions"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "national.check_region"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("POST", "national.add_region"): same(FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     # Months: the month in the URL is the one the region closed (and remitted); another
     # region's closed month is a month still open here, whose page shows nothing of it.
     ("GET", "coverage.months"): same(FORBIDDEN, FORBIDDEN, OK, OK, OK),
