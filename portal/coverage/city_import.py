@@ -126,6 +126,7 @@ def import_city_participants(
 ) -> CityImport:
     """Cover every worker of the file (a `nik` column) by APBD or DBHCHT for `months` months
     from `month`, or nobody: any refused row means nothing is written. A dry run only reports.
+    Workers another region funds in one of the months are skipped (report.skipped).
 
     Raises NotAllowed, UnknownFunder, InvalidMonth, MonthClosed, InvalidCityFile,
     CoverageClash (another change covered one of the workers meanwhile), and NoRateInForce.

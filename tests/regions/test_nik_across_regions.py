@@ -4,15 +4,18 @@ person's month funded once across every region, which the database itself enforc
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import create_engine, func, insert, inspect, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 
 from config import TestingConfig
@@ -20,6 +23,7 @@ from portal import create_app
 from portal.auth.models import Role, User
 from portal.coverage.city_import import Rejection, import_city_participants
 from portal.coverage.models import Coverage
+from portal.coverage.services import covered_elsewhere
 from portal.extensions import db
 from portal.matching import services as matching
 from portal.matching.exceptions import StaleProposal
@@ -29,6 +33,7 @@ from portal.reference.models import Category, Kecamatan, Kelurahan
 from portal.reference.seed import seed_reference
 from portal.regions.scope import all_regions, region_scope
 from portal.regions.services import add_region
+from portal.workers.elsewhere import active_elsewhere
 from portal.workers.exceptions import IllegalStatusChange, RegisteredElsewhere
 from portal.workers.importer import import_roster
 from portal.workers.models import InactiveReason, Worker, WorkerStatus
@@ -512,3 +517,145 @@ def test_two_regions_funding_one_person_month_at_once_one_wins(fresh_database_ur
         assert run.status == RunStatus.APPROVED and run.summary["skipped_elsewhere"] == 1
         db.session.remove()
         db.engine.dispose()
+
+
+# ------------------------------------------------------------------ row-level security
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgresql() -> Iterator[str]:
+    """A new, empty database on the machine's PostgreSQL, whatever database the suite runs
+    on (on SQLite, batch migrations cannot copy tables that other rows point at)."""
+    base = make_url(os.environ.get("TEST_DATABASE_URL") or SERVER)
+    if base.get_backend_name() != "postgresql":
+        base = make_url(SERVER)
+    name = f"pijar_nik_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgresql_with_role(postgresql: str) -> Iterator[tuple[str, str]]:
+    """That database migrated to head, and a login role without BYPASSRLS: (owner's URL,
+    role's URL)."""
+    role = f"pijar_nik_{uuid.uuid4().hex[:8]}"
+    app = create_app(_settings(postgresql))
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN NOBYPASSRLS"))
+            conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+            conn.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        db.engine.dispose()
+    try:
+        yield (
+            postgresql,
+            make_url(postgresql).set(username=role).render_as_string(hide_password=False),
+        )
+    finally:
+        admin = create_engine(make_url(postgresql), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+@pytest.mark.own_database
+def test_the_checks_read_other_regions_through_row_level_security(postgresql_with_role):
+    owner, restricted = postgresql_with_role
+    app = create_app(_settings(owner))
+    with app.app_context():
+        seed_reference()
+        add_region(KUDUS)
+        staff = factories.user(Role.STAFF).id
+        slamet = factories.worker(nik=NIK)
+        factories.coverage(slamet, MONTH)
+        factories.worker(nik=OTHER_NIK)
+        _move(slamet.id, staff)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    app = create_app(_settings(restricted))  # row-level security applies to this role
+    with app.app_context(), region_scope(KUDUS):
+        try:
+            narrow = select(Worker.id).execution_options(all_regions=True)
+            assert db.session.scalars(narrow).all() == []  # the database hides Semarang
+            assert active_elsewhere([_hash(NIK), _hash(OTHER_NIK)]) == {
+                _hash(OTHER_NIK): "Kota Semarang"
+            }
+            kudus_id = _register(NIK, staff).id
+            assert covered_elsewhere(MONTH) == {kudus_id: {MONTH}}
+            db.session.commit()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+# ------------------------------------------------------------------ migration
+
+
+@pytest.mark.own_database
+def test_the_migration_keys_existing_coverage_by_its_worker_and_downgrades(postgresql):
+    app = create_app(_settings(postgresql))
+    with app.app_context():
+        try:
+            upgrade(revision="5a4cf08a92a6")
+            seed_reference()
+            db.session.commit()
+            worker = (
+                "INSERT INTO worker (id, nik_hash, nik_encrypted, nik_masked, full_name,"
+                " birth_date, sex, category_id, kelurahan_code, registered_on, status,"
+                " created_at, region_code) SELECT :id, :hash, 'x', 'x', 'Uji', '1985-03-12',"
+                " 'L', min(id), '33.74.01.1001', '2026-01-01', :status, CURRENT_TIMESTAMP,"
+                " :region FROM category"
+            )
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(worker), {"id": 1, "hash": "h1", "status": "eligible", "region": SEMARANG}
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO coverage (worker_id, month, funder, amount, rule_version,"
+                        " created_at, region_code) VALUES (1, '2026-11-01', 'apbd', 16800, 1,"
+                        " CURRENT_TIMESTAMP, '33.74')"
+                    )
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                keys = conn.execute(text("SELECT person_key FROM coverage")).scalars().all()
+            assert keys == ["h1"]
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO region (code, name, regulation, bank_name,"
+                        " bank_account_number, bank_account_name, mail_sender, created_at)"
+                        " VALUES ('33.19', 'Kabupaten Kudus', '', '', '', '', '',"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text("UPDATE worker SET status = 'inactive', inactive_reason = 'moved'")
+                )
+                conn.execute(
+                    text(worker), {"id": 2, "hash": "h1", "status": "registered", "region": KUDUS}
+                )
+            with pytest.raises(SystemExit):  # a NIK in two regions: the old schema cannot
+                downgrade(revision="5a4cf08a92a6")
+            with db.engine.begin() as conn:
+                conn.execute(text("DELETE FROM worker WHERE id = 2"))
+            downgrade(revision="5a4cf08a92a6")
+            with db.engine.connect() as conn:
+                columns = {c["name"] for c in inspect(conn).get_columns("coverage")}
+            assert "person_key" not in columns
+        finally:
+            db.session.remove()
+            db.engine.dispose()
