@@ -142,7 +142,9 @@ def test_an_audit_row_is_written_at_once_and_goes_with_a_rollback(app):
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_an_email_renders_as_the_page_renderer_would(app: Flask, lang: str):
     context = {
-        "pledge": SimpleNamespace(id=7, price_total=1_008_000),
+        "pledge": SimpleNamespace(
+            id=7, price_total=1_008_000, region=SimpleNamespace(name="Kota Semarang")
+        ),
         "user": SimpleNamespace(full_name="Sri Lestari"),
     }
     with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
