@@ -608,7 +608,7 @@ def test_the_migration_keys_existing_coverage_by_its_worker_and_downgrades(postg
     app = create_app(_settings(postgresql))
     with app.app_context():
         try:
-            upgrade(revision="5a4cf08a92a6")
+            upgrade(revision="6b1d3f5a7c92")
             seed_reference()
             db.session.commit()
             worker = (
@@ -649,10 +649,10 @@ def test_the_migration_keys_existing_coverage_by_its_worker_and_downgrades(postg
                     text(worker), {"id": 2, "hash": "h1", "status": "registered", "region": KUDUS}
                 )
             with pytest.raises(SystemExit):  # a NIK in two regions: the old schema cannot
-                downgrade(revision="5a4cf08a92a6")
+                downgrade(revision="6b1d3f5a7c92")
             with db.engine.begin() as conn:
                 conn.execute(text("DELETE FROM worker WHERE id = 2"))
-            downgrade(revision="5a4cf08a92a6")
+            downgrade(revision="6b1d3f5a7c92")
             with db.engine.connect() as conn:
                 columns = {c["name"] for c in inspect(conn).get_columns("coverage")}
             assert "person_key" not in columns
