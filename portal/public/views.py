@@ -25,6 +25,7 @@ from portal.pledges.pricing import rate_for
 from portal.reference.models import RateSchedule
 from portal.regions.figures import figures_by_region, national_total, region_figures
 from portal.regions.models import Region
+from portal.regions.scope import region_scope
 from portal.regions.wilayah import REGION_CODE
 from portal.reports.queries import verified_sponsors
 from portal.security import safe_next
@@ -62,12 +63,14 @@ def region(code: str):  # type: ignore[no-untyped-def]
     figures = region_figures(code) if found is not None else None
     if found is None or figures is None:
         abort(404)
+    with region_scope(code):  # each region has its own rate schedule
+        rate = _rate_today()
     return render_template(
         "public/region.html",
         region=found,
         figures=figures,
         month=date.today().replace(day=1),
-        rate=_rate_today(),
+        rate=rate,
     )
 
 

@@ -7,10 +7,11 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from portal.coverage.models import Coverage, Funder
 from portal.extensions import db
+from portal.reference.models import RateSchedule
 from portal.regions.models import Region
 from portal.regions.scope import region_scope
 from portal.regions.services import add_region
@@ -105,3 +106,13 @@ def test_sponsored_workers_of_the_month_are_counted(client, actors):
 @pytest.mark.parametrize("code", ["33.24", "99.99", "semarang", "33.74.01"])
 def test_an_unknown_region_is_not_found(client, code):
     assert client.get(f"/wilayah/{code}").status_code == 404
+
+
+def test_a_regions_page_shows_its_own_rate(client, kudus):
+    with region_scope(KUDUS):
+        [rate] = db.session.scalars(select(RateSchedule)).all()  # the one add_region seeded
+        rate.jkm_amount += 1_000
+        db.session.flush()
+    db.session.expunge_all()
+    assert 'data-price="17800"' in client.get("/wilayah/33.19").get_data(as_text=True)
+    assert 'data-price="17800"' not in client.get("/wilayah/33.74").get_data(as_text=True)
