@@ -143,7 +143,19 @@ def _set_database_region(code: str) -> None:
     except RuntimeError:  # no application context: nothing open to tell
         return
     transaction = session.get_transaction()
-    if postgresql and transaction is not None and transaction.is_active:
-        session.connection().execute(
-            text("SELECT set_config('pijar.region', :code, true)"), {"code": code}
-        )
+    if not (postgresql and transaction is not None and transaction.is_active):
+        return
+    connection = session.connection()
+    if _aborted(connection):
+        # A statement failed (a duplicate key the caller expects): the transaction runs
+        # nothing more until it is rolled back, which ends its setting with it; the next one
+        # takes the scope's region when it begins.
+        return
+    connection.execute(text("SELECT set_config('pijar.region', :code, true)"), {"code": code})
+
+
+def _aborted(connection: Any) -> bool:
+    """Whether the PostgreSQL transaction of `connection` has failed (psycopg's status)."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    return status is not None and status.name == "INERROR"
