@@ -344,7 +344,7 @@ def test_the_downgrade_refuses_while_another_region_has_categories(fresh_databas
     settings.SQLALCHEMY_DATABASE_URI = fresh_database_url
     with create_app(settings).app_context():
         try:
-            upgrade()
+            upgrade(revision="6b1d3f5a7c92")  # the categories' migration
             with db.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT set_config('pijar.region', '*', true)"))
@@ -365,7 +365,7 @@ def test_the_downgrade_refuses_while_another_region_has_categories(fresh_databas
                     )
                 )
             with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error and exits
-                downgrade(revision="5a4cf08a92a6")
+                downgrade(revision="7c2e4a6b8d13")
             with db.engine.connect() as conn:
                 still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             assert still == "6b1d3f5a7c92"
@@ -373,7 +373,7 @@ def test_the_downgrade_refuses_while_another_region_has_categories(fresh_databas
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT set_config('pijar.region', '*', true)"))
                 conn.execute(text("DELETE FROM category WHERE region_code = '33.19'"))
-            downgrade(revision="5a4cf08a92a6")
+            downgrade(revision="7c2e4a6b8d13")
             with db.engine.connect() as conn:
                 columns = {c["name"] for c in inspect(conn).get_columns("category")}
                 codes = conn.execute(text("SELECT code FROM category")).scalars().all()
