@@ -31,8 +31,7 @@ from portal.payments.services import settle_payment, start_bank_transfer
 from portal.pledges.models import Pledge
 from portal.pledges.pricing import add_months
 from portal.pledges.renewals import auto_renewals, offer_renewals
-from portal.regions.models import Region
-from portal.regions.scope import region_scope
+from portal.regions.scope import each_region
 from portal.workers.models import ImportJob, ImportState
 
 INVOICE_DAYS = 14  # an unpaid transfer invoice expires after this; the sponsor can start again
@@ -62,10 +61,8 @@ def run_once(job: str, period: str, work: Callable[[], Any]) -> bool:
         db.session.rollback()
         return False
     try:
-        for region in db.session.scalars(select(Region.code).order_by(Region.code)).all():
-            db.session.expunge_all()  # a session serves one region at a time
-            with region_scope(region):
-                work()
+        for _region in each_region():
+            work()
     except Exception:
         db.session.rollback()
         raise

@@ -16,9 +16,9 @@ from portal.extensions import db
 from portal.ledger.exceptions import LedgerError
 from portal.pledges import renewals
 from portal.pledges.exceptions import IllegalPledgeTransition, NoRateInForce
-from portal.regions.cli import each_region, region_option
+from portal.regions.cli import region_option
 from portal.regions.models import SEMARANG
-from portal.regions.scope import current_region
+from portal.regions.scope import current_region, each_region
 
 coverage_cli = AppGroup("coverage", help="Coverage months: close, city participants, renewals.")
 remittance_cli = AppGroup("remittance", help="Monthly remittance files for BPJS TK.")

@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from portal.ledger.checks import check_ledger, ledger_size
-from portal.regions.cli import each_region, known_region, serving
-from portal.regions.scope import all_regions
+from portal.regions.cli import known_region
+from portal.regions.scope import all_regions, each_region, serving
 
 ledger_cli = AppGroup("ledger", help="The double-entry ledger.")
 

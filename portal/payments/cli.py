@@ -11,7 +11,8 @@ from portal.messages import shown
 from portal.payments import outbound, queries
 from portal.payments.models import IssueStatus
 from portal.pledges.models import Pledge
-from portal.regions.cli import each_region, region_option
+from portal.regions.cli import region_option
+from portal.regions.scope import each_region
 
 payments_cli = AppGroup("payments", help="Payments, refunds and payment issues.")
 

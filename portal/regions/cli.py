@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from portal.extensions import db
 from portal.messages import english, message_of
 from portal.regions import services
 from portal.regions.exceptions import RegionError
 from portal.regions.models import SEMARANG, Region
-from portal.regions.scope import current_region, region_scope
+from portal.regions.scope import serving
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -71,23 +69,6 @@ def known_region(code: str) -> Region:
     return region
 
 
-@contextmanager
-def serving(code: str) -> Iterator[None]:
-    """Reads and writes inside the block belong to the region `code`; the session is emptied
-    when the region changes, as a session serves one region at a time."""
-    if code == current_region():
-        yield
-        return
-    db.session.flush()  # a new row takes the region in scope when it is flushed
-    db.session.expunge_all()
-    try:
-        with region_scope(code):
-            yield
-            db.session.flush()
-    finally:
-        db.session.expunge_all()
-
-
 def region_option(command: Command) -> Command:
     """`--region CODE` (Kemendagri; Kota Semarang when omitted): the command acts in that
     region only. Place it under the `@group.command(...)` line."""
@@ -105,11 +86,3 @@ def region_option(command: Command) -> Command:
         help="Kemendagri code of the region to act in (e.g. 33.19).",
     )
     return option(in_region)  # type: ignore[return-value]
-
-
-def each_region() -> Iterator[Region]:
-    """Every region by code, the loop's body served in it: for commands that are national by
-    nature (they visit every region, one at a time)."""
-    for code in db.session.scalars(select(Region.code).order_by(Region.code)).all():
-        with serving(code):
-            yield db.session.get_one(Region, code)

@@ -27,11 +27,11 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from flask import g
-from sqlalchemy import ForeignKey, String, event, text
+from sqlalchemy import ForeignKey, String, event, select, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
-from portal.extensions import Model
-from portal.regions.models import SEMARANG
+from portal.extensions import Model, db
+from portal.regions.models import SEMARANG, Region
 
 ALL = "*"  # the setting of a scope that reads every region
 _scope: ContextVar[str] = ContextVar("region_scope", default=SEMARANG)
@@ -91,6 +91,31 @@ def all_regions() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def serving(code: str) -> Iterator[None]:
+    """`region_scope` for a command or job of its own: the session is emptied when the region
+    changes, as a session serves one region at a time."""
+    if code == current_region():
+        yield
+        return
+    db.session.flush()  # a new row takes the region in scope when it is flushed
+    db.session.expunge_all()
+    try:
+        with region_scope(code):
+            yield
+            db.session.flush()
+    finally:
+        db.session.expunge_all()
+
+
+def each_region() -> Iterator[Region]:
+    """Every region by code, the loop's body served in it: for work that is national by
+    nature (scheduled jobs, commands that visit every region, one at a time)."""
+    for code in db.session.scalars(select(Region.code).order_by(Region.code)).all():
+        with serving(code):
+            yield db.session.get_one(Region, code)
+
+
 class RegionOwned:
     """A row that belongs to exactly one region."""
 
@@ -135,8 +160,6 @@ def _tell_the_database(session: Session, transaction: Any, connection: Any) -> N
 
 def _set_database_region(code: str) -> None:
     """The open transaction's setting follows a scope entered or left inside it."""
-    from portal.extensions import db  # noqa: PLC0415 - the session of the app, when one runs
-
     try:
         session = db.session()
         postgresql = session.get_bind().dialect.name == "postgresql"

@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.messages import Message
-from portal.regions.cli import each_region, region_option
+from portal.regions.cli import region_option
+from portal.regions.scope import each_region
 from portal.workers.importer import ImportReport, import_roster
 from portal.workers.pii import current_cipher
 from portal.workers.roster import RosterFormatError

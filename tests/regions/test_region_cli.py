@@ -23,8 +23,7 @@ from portal.ledger.models import LedgerEntry
 from portal.matching.models import MatchRun
 from portal.payments.models import IssueKind, Payment, PaymentIssue
 from portal.pledges.services import earliest_start
-from portal.regions.cli import serving
-from portal.regions.scope import all_regions
+from portal.regions.scope import all_regions, serving
 from portal.regions.services import add_region
 from portal.workers.models import Worker
 from portal.workers.pii import PiiCipher
