@@ -20,10 +20,8 @@ from portal.coverage.models import Coverage
 from portal.extensions import db
 from portal.messages import _m
 from portal.regions.models import Region
-from portal.regions.scope import all_regions, current_region
+from portal.regions.scope import current_region, read_across_regions
 from portal.workers.models import Worker
-
-LOOKUP_BATCH = 2_000
 
 _MONTH = re.compile(r"\s*([0-9]{4})-([0-9]{1,2})\s*")
 
@@ -48,8 +46,7 @@ def covered_elsewhere(
     """The workers of the region in scope (all, or those of `worker_ids`) whose person is
     funded in another region in a month from `first` (to `last`), with those months.
 
-    The one read of coverage across regions: the scope widens for its select alone, so that
-    row-level security on PostgreSQL lets it see the other regions' rows too.
+    The one read of coverage across regions (`read_across_regions`).
     """
     region = current_region()
     if db.session.scalar(select(Region.code).where(Region.code != region).limit(1)) is None:
@@ -62,17 +59,7 @@ def covered_elsewhere(
     )
     if last is not None:
         stmt = stmt.where(Coverage.month <= last)
-    ids = None if worker_ids is None else list(worker_ids)
-    batches = (
-        [None]
-        if ids is None
-        else [ids[i : i + LOOKUP_BATCH] for i in range(0, len(ids), LOOKUP_BATCH)]
-    )
     found: dict[int, set[date]] = defaultdict(set)
-    db.session.flush()  # rows made in this region take its code before the scope widens
-    with all_regions():
-        for batch in batches:
-            chosen = stmt if batch is None else stmt.where(Worker.id.in_(batch))
-            for worker_id, month in db.session.execute(chosen):
-                found[worker_id].add(month)
+    for worker_id, month in read_across_regions(stmt, Worker.id, worker_ids):
+        found[worker_id].add(month)
     return dict(found)

@@ -9,19 +9,16 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.messages import Message, _m
 from portal.regions.models import Region
-from portal.regions.scope import all_regions, current_region
+from portal.regions.scope import current_region, read_across_regions
 from portal.workers.models import Worker, WorkerStatus
-
-LOOKUP_BATCH = 2_000
 
 
 def active_elsewhere(hashes: Collection[str]) -> dict[str, str]:
     """NIK hash -> the name of the other region where that NIK is active (not inactive),
     for those of `hashes` that are; nothing else of the other region is read.
 
-    The one read of workers across regions: the scope widens for its select alone, so that
-    row-level security on PostgreSQL lets it see the other regions' rows too. A batch of
-    hashes costs one query (the unique (region_code, nik_hash) index finds each).
+    The one read of workers across regions (`read_across_regions`); a batch of hashes costs
+    one query (the unique (region_code, nik_hash) index finds each).
     """
     region = current_region()
     others = list(db.session.scalars(select(Region.code).where(Region.code != region)))
@@ -33,13 +30,7 @@ def active_elsewhere(hashes: Collection[str]) -> dict[str, str]:
         .join(Region, Region.code == Worker.region_code)
         .where(Worker.region_code.in_(others), Worker.status != WorkerStatus.INACTIVE)
     )
-    found: dict[str, str] = {}
-    db.session.flush()  # rows made in this region take its code before the scope widens
-    with all_regions():
-        for start in range(0, len(wanted), LOOKUP_BATCH):
-            batch = wanted[start : start + LOOKUP_BATCH]
-            found.update(db.session.execute(stmt.where(Worker.nik_hash.in_(batch))).tuples().all())
-    return found
+    return dict(read_across_regions(stmt, Worker.nik_hash, wanted))
 
 
 def registered_elsewhere(region_name: str) -> Message:
