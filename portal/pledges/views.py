@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -136,10 +137,9 @@ def index():  # type: ignore[no-untyped-def]
     )
 
 
-def _region_of_new_pledge() -> Region | None:
+def _region_of_new_pledge(regions: Sequence[Region]) -> Region | None:
     """The region a new pledge is for (a company sponsors in any region): `?region=CODE`, or
     the only region there is; None when the sponsor has yet to choose. Served from here on."""
-    regions = region_queries.regions()
     code = request.args.get("region") or (regions[0].code if len(regions) == 1 else None)
     if code is None:
         return None
@@ -154,11 +154,10 @@ def _region_of_new_pledge() -> Region | None:
 @require(Permission.PLEDGE_MANAGE)
 def new():  # type: ignore[no-untyped-def]
     company = _company()
-    region = _region_of_new_pledge()
+    regions = region_queries.regions()
+    region = _region_of_new_pledge(regions)
     if region is None:
-        chooser = render_template(
-            "pledges/choose_region.html", company=company, regions=region_queries.regions()
-        )
+        chooser = render_template("pledges/choose_region.html", company=company, regions=regions)
         return chooser, 400 if request.method == "POST" else 200  # a form names its region
     form = _form()
     preview = None
@@ -179,7 +178,7 @@ def new():  # type: ignore[no-untyped-def]
         preview=preview,
         company=company,
         region=region,
-        choice=len(region_queries.regions()) > 1,
+        choice=len(regions) > 1,
     ), status
 
 
