@@ -5,9 +5,9 @@
   a row whose region is null from every single region);
 - a month's ledger keys ("city:apbd:2027-01", "remit:pledge:2027-01") repeat in every region:
   an entry is unique per region, kind and key;
-- payment issues, bank statement imports and refund approvals belong to the region of their
-  money (existing rows are Kota Semarang's), with the row-level security policy of the other
-  region-owned tables.
+- payment issues, bank statement imports, refund approvals and payment documents (invoices,
+  receipts, refund notes) belong to the region of their money (existing rows are Kota
+  Semarang's), with the row-level security policy of the other region-owned tables.
 
 Revision ID: 9e4a6c8b0d35
 Revises: 5a4cf08a92a6
@@ -25,7 +25,7 @@ branch_labels = None
 depends_on = None
 
 SEMARANG = '33.74'
-TABLES = ('payment_issue', 'statement_import', 'refund_approval')
+TABLES = ('payment_issue', 'statement_import', 'refund_approval', 'payment_document')
 POLICY = (
     "region_code = current_setting('pijar.region', true) "
     "OR current_setting('pijar.region', true) = '*'"

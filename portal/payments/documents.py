@@ -142,6 +142,7 @@ def _insert_document(kind: DocumentKind, payment: Payment, refund: Refund | None
         "amount": refund.amount if refund else payment.amount,
         "issued_at": issued_at,
         "refund_id": refund.id if refund else None,
+        "region_code": payment.region_code,
     }
     document_id = int(
         db.session.execute(

@@ -138,7 +138,7 @@ class DocumentKind(enum.StrEnum):
     REFUND = "refund"  # one per refund row; a payment may have several
 
 
-class Document(Model):
+class Document(RegionOwned, Model):
     """An invoice, receipt or refund note with a serial number never reused or changed."""
 
     __tablename__ = "payment_document"

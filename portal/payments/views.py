@@ -170,9 +170,7 @@ def document_pdf(document_id: int):  # type: ignore[no-untyped-def]
     document = db.session.get(Document, document_id)
     if document is None or not _may_read(document):
         abort(404)
-    payment = db.session.get(Payment, document.payment_id)
-    if payment is None:  # a document of another region's payment
-        abort(404)
+    payment = db.session.get_one(Payment, document.payment_id)
     pledge = db.session.get_one(Pledge, payment.pledge_id)
     company = db.session.get_one(Company, document.company_id)
     if document.kind == DocumentKind.INVOICE:
