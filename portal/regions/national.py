@@ -16,11 +16,10 @@ from wtforms.validators import DataRequired, Length
 from portal.auth.permissions import Permission
 from portal.db import read_only
 from portal.extensions import db
-from portal.messages import _m, message_of
-from portal.regions import services, wilayah
+from portal.messages import message_of
+from portal.regions import services
 from portal.regions.exceptions import RegionError
 from portal.regions.figures import figures_by_region, national_total
-from portal.regions.models import Region
 from portal.regions.scope import region_scope
 from portal.security import require, require_recent_login
 
@@ -61,7 +60,7 @@ def check_region():  # type: ignore[no-untyped-def]
         return _regions_page(form, 400)
     code = form.code.data.strip()
     try:
-        areas = _areas_to_add(code)
+        areas = services.areas_to_add(code)
     except RegionError as error:
         form.code.errors = [str(message_of(error))]
         return _regions_page(form, 400)
@@ -86,21 +85,6 @@ def add_region():  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(gettext("%(region)s (%(code)s) is added.", region=region.name, code=code), "success")
     return redirect(url_for("national.regions"))
-
-
-def _areas_to_add(code: str) -> wilayah.RegionAreas:
-    """Raises RegionError for a code of a region here already or of no kabupaten or kota."""
-    if db.session.get(Region, code) is not None:
-        raise RegionError(_m("Region %(code)s exists already.", code=code))
-    areas = wilayah.region_areas(code)
-    if areas is None:
-        raise RegionError(
-            _m(
-                "%(code)s is not the Kemendagri code of a kabupaten or kota (e.g. 33.19).",
-                code=code,
-            )
-        )
-    return areas
 
 
 def _regions_page(form: RegionCodeForm, status: int = 200):  # type: ignore[no-untyped-def]

@@ -37,11 +37,9 @@ class RegionSummary:
         }
 
 
-def add_region(code: str, actor: object = None) -> Region:
-    """A kabupaten or kota with its kecamatan and desa/kelurahan from the shipped national
-    table, rules version 1, and the default categories and national rate. Raises RegionError
-    for an unknown code, a region that exists, or an area code another region holds already."""
-    code = code.strip()
+def areas_to_add(code: str) -> wilayah.RegionAreas:
+    """The areas of the region a code names, from the national table, for a region not here
+    yet. Raises RegionError for a region that exists or a code of no kabupaten or kota."""
     if db.session.get(Region, code) is not None:
         raise RegionError(_m("Region %(code)s exists already.", code=code))
     areas = wilayah.region_areas(code)
@@ -52,6 +50,15 @@ def add_region(code: str, actor: object = None) -> Region:
                 code=code,
             )
         )
+    return areas
+
+
+def add_region(code: str, actor: object = None) -> Region:
+    """A kabupaten or kota with its kecamatan and desa/kelurahan from the shipped national
+    table, rules version 1, and the default categories and national rate. Raises RegionError
+    for an unknown code, a region that exists, or an area code another region holds already."""
+    code = code.strip()
+    areas = areas_to_add(code)
     kecamatan_codes = [area.code for area in areas.kecamatan]
     taken = db.session.scalar(
         select(func.count()).select_from(Kecamatan).where(Kecamatan.code.in_(kecamatan_codes))
