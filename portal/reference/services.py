@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import User
@@ -145,9 +145,21 @@ def create_rate(values: RateValues, actor: User, today: date | None = None) -> R
     return rate
 
 
+ANOTHER_RATE = _m("Another rate was added meanwhile; reload the page and check the rates.")
+
+
 def _end_rate(rate: RateSchedule, last_day: date, actor: User) -> None:
-    rate.effective_to = last_day
-    db.session.flush()
+    """Only while it is still open: two admins adding a rate at once end it once, and the
+    second is refused (its page still showed the rate open)."""
+    ended = db.session.execute(
+        update(RateSchedule)
+        .where(RateSchedule.id == rate.id, RateSchedule.effective_to.is_(None))
+        .values(effective_to=last_day)
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        raise RateRefused(ANOTHER_RATE)
+    db.session.refresh(rate)
     record_event(
         "rate.end",
         rate,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text, update
 
 from config import TestingConfig
 from portal import create_app
@@ -380,3 +380,18 @@ def test_the_downgrade_refuses_while_another_region_has_categories(fresh_databas
             assert "region_code" not in columns and codes == ["ojek"]
         finally:
             db.engine.dispose()
+
+
+def test_two_admins_adding_a_rate_at_once_end_the_open_one_once(actors):
+    first = db.session.scalars(select(RateSchedule)).one()  # the open rate, as a page saw it
+    # Meanwhile another admin's new rate ended it (and the page still shows it open).
+    db.session.execute(
+        update(RateSchedule)
+        .where(RateSchedule.id == first.id)
+        .values(effective_to=add_months(THIS_MONTH, 2) - timedelta(days=1))
+        .execution_options(synchronize_session=False)
+    )
+    assert first.effective_to is None
+    with pytest.raises(RateRefused, match="meanwhile"):
+        create_rate(RateValues(add_months(THIS_MONTH, 3), 1_000_000, 1, 1, "x"), actors.admin)
+    assert db.session.scalar(select(func.count(RateSchedule.id))) == 1
