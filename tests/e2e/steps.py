@@ -21,3 +21,6 @@ def log_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
     submit(page)
     expect(page).not_to_have_url(re.compile(r"/auth/login"))
     expect(page.locator('form[action$="/auth/logout"] button')).to_be_visible()
+    # The navigation shows while the parser still waits for the page's scripts (Bootstrap's
+    # menus among them): a click on a menu before they ran would open nothing.
+    page.wait_for_load_state("load")
